@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# Shared helpers for ./sluice: paths, logging, process supervision, port checks.
+# Sourced by ./sluice; every function here is idempotent.
+
+: "${SLUICE_ROOT:?SLUICE_ROOT must be set by ./sluice}"
+# shellcheck source=../versions.env
+source "$SLUICE_ROOT/deploy/local/versions.env"
+
+SLUICE_DATA="${SLUICE_DATA:-$SLUICE_ROOT/.sluice}"
+SLUICE_CACHE="${SLUICE_CACHE:-$HOME/.cache/sluice}"
+SLUICE_RUN="$SLUICE_DATA/run"
+SLUICE_LOGS="$SLUICE_DATA/logs"
+
+SLUICE_KAFKA_PORT="${SLUICE_KAFKA_PORT:-9092}"
+SLUICE_KAFKA_CONTROLLER_PORT="${SLUICE_KAFKA_CONTROLLER_PORT:-9093}"
+SLUICE_PG_PORT="${SLUICE_PG_PORT:-5432}"
+SLUICE_REDIS_PORT="${SLUICE_REDIS_PORT:-6379}"
+SLUICE_JAEGER_OTLP_HTTP_PORT="${SLUICE_JAEGER_OTLP_HTTP_PORT:-4318}"
+SLUICE_JAEGER_OTLP_GRPC_PORT="${SLUICE_JAEGER_OTLP_GRPC_PORT:-4317}"
+SLUICE_JAEGER_QUERY_PORT="${SLUICE_JAEGER_QUERY_PORT:-16686}"
+SLUICE_JAEGER_HEALTH_PORT="${SLUICE_JAEGER_HEALTH_PORT:-13133}"
+SLUICE_JAEGER_QUERY_GRPC_PORT="${SLUICE_JAEGER_QUERY_GRPC_PORT:-16685}"
+SLUICE_JAEGER_MAX_TRACES="${SLUICE_JAEGER_MAX_TRACES:-100000}"
+
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
+  _c_dim=$'\e[2m' _c_red=$'\e[31m' _c_green=$'\e[32m' _c_yellow=$'\e[33m' _c_off=$'\e[0m'
+else
+  _c_dim='' _c_red='' _c_green='' _c_yellow='' _c_off=''
+fi
+
+log() { printf '%s[sluice]%s %s\n' "$_c_dim" "$_c_off" "$*" >&2; }
+warn() { printf '%s[sluice] warning:%s %s\n' "$_c_yellow" "$_c_off" "$*" >&2; }
+die() {
+  printf '%s[sluice] error:%s %s\n' "$_c_red" "$_c_off" "$*" >&2
+  exit 1
+}
+ok_word() { printf '%s%s%s' "$_c_green" "$1" "$_c_off"; }
+bad_word() { printf '%s%s%s' "$_c_red" "$1" "$_c_off"; }
+
+ensure_dirs() { mkdir -p "$SLUICE_DATA" "$SLUICE_RUN" "$SLUICE_LOGS" "$SLUICE_CACHE"; }
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# require_port_free NAME PORT VAR: a clear error naming the port and the variable that moves it.
+require_port_free() {
+  local name=$1 port=$2 var=$3
+  if port_open "$port"; then
+    die "port $port for $name is already in use by a process sluice did not start; stop it or set $var to another port"
+  fi
+}
+
+pid_file() { printf '%s/%s.pid' "$SLUICE_RUN" "$1"; }
+
+# pid_of NAME: the pid recorded for NAME if that process is still alive.
+pid_of() {
+  local f pid
+  f=$(pid_file "$1")
+  [[ -f $f ]] || return 1
+  pid=$(<"$f")
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  printf '%s' "$pid"
+}
+
+# spawn NAME CMD...: start CMD in its own session (so stop can signal its whole process group),
+# output appended to $SLUICE_LOGS/NAME.log, pid recorded under $SLUICE_RUN.
+spawn() {
+  local name=$1
+  shift
+  setsid "$@" >>"$SLUICE_LOGS/$name.log" 2>&1 </dev/null &
+  printf '%s' "$!" >"$(pid_file "$name")"
+}
+
+# stop_pid NAME [GRACE_SECONDS]: SIGTERM the process group, SIGKILL after the grace period.
+# Idempotent: a missing or dead process is success.
+stop_pid() {
+  local name=$1 grace=${2:-30} pid i
+  if ! pid=$(pid_of "$name"); then
+    rm -f "$(pid_file "$name")"
+    return 0
+  fi
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "$name did not stop within ${grace}s; killing it"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$(pid_file "$name")"
+}
+
+# wait_until SECONDS DESCRIPTION CMD...: poll CMD every 0.5 s until it succeeds.
+wait_until() {
+  local secs=$1 what=$2 i
+  shift 2
+  for ((i = 0; i < secs * 2; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  return 1
+}
+
+is_root() { [[ $EUID -eq 0 ]]; }

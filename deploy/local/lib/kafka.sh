@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Apache Kafka in KRaft combined mode, run from Maven Central jars (no distribution tarball).
+
+# The cache key carries the pom's hash too, so a change to the resolved jars is a new cache entry.
+KAFKA_HOME="$SLUICE_CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$SLUICE_ROOT/deploy/local/kafka/pom.xml" | cut -c1-8)"
+KAFKA_DATA="$SLUICE_DATA/kafka"
+
+kafka_install() {
+  [[ -f $KAFKA_HOME/.complete ]] && return 0
+  log "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central (once)"
+  rm -rf "$KAFKA_HOME"
+  mkdir -p "$KAFKA_HOME/libs" "$SLUICE_CACHE/logs"
+  mvn -B -q -f "$SLUICE_ROOT/deploy/local/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" \
+    >"$SLUICE_CACHE/logs/kafka-mvn.log" 2>&1 ||
+    die "resolving Kafka jars failed; see $SLUICE_CACHE/logs/kafka-mvn.log"
+  touch "$KAFKA_HOME/.complete"
+}
+
+# kafka_java CLASS ARGS...: run a Kafka main class (tools, perf tests) from the cached jars.
+kafka_java() {
+  java -Xms64m -Xmx512m -Dlog4j2.configurationFile="$SLUICE_ROOT/deploy/local/kafka/log4j2.properties" \
+    -Dlog4j2.level=warn -cp "$KAFKA_HOME/libs/*" "$@"
+}
+
+_kafka_render_config() {
+  mkdir -p "$KAFKA_DATA/logs"
+  sed -e "s#@PORT@#$SLUICE_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$SLUICE_KAFKA_CONTROLLER_PORT#g" \
+    -e "s#@DATA@#$KAFKA_DATA/logs#g" \
+    "$SLUICE_ROOT/deploy/local/kafka/server.properties.tmpl" >"$KAFKA_DATA/server.properties"
+}
+
+kafka_healthy() {
+  # A real metadata request from a client that is not sluice's own.
+  kcat -b "127.0.0.1:$SLUICE_KAFKA_PORT" -L -t __sluice_health -m 2 2>/dev/null | grep -q 'broker 1 at'
+}
+
+kafka_up() {
+  kafka_install
+  if pid_of kafka >/dev/null; then
+    kafka_healthy && return 0
+  else
+    require_port_free Kafka "$SLUICE_KAFKA_PORT" SLUICE_KAFKA_PORT
+    require_port_free "Kafka controller" "$SLUICE_KAFKA_CONTROLLER_PORT" SLUICE_KAFKA_CONTROLLER_PORT
+    _kafka_render_config
+    if [[ ! -f $KAFKA_DATA/logs/meta.properties ]]; then
+      local cluster_id
+      cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid)
+      log "formatting Kafka storage (cluster $cluster_id)"
+      kafka_java kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+        -c "$KAFKA_DATA/server.properties" >>"$SLUICE_LOGS/kafka.log" 2>&1 ||
+        die "formatting Kafka storage failed; see $SLUICE_LOGS/kafka.log"
+    fi
+    log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$SLUICE_KAFKA_PORT"
+    spawn kafka java -Xms512m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile="$SLUICE_ROOT/deploy/local/kafka/log4j2.properties" \
+      -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_DATA/server.properties"
+  fi
+  wait_until 90 kafka kafka_healthy || die "Kafka did not become healthy in 90s; see $SLUICE_LOGS/kafka.log"
+}
+
+kafka_down() { stop_pid kafka 60; }

@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# PostgreSQL from Debian's packages, as its own cluster in the data directory. PostgreSQL refuses
+# to run as root, so when ./sluice runs as root the cluster belongs to and runs as `postgres`.
+
+PG_DATA="$SLUICE_DATA/postgres"
+PG_CLUSTER="$PG_DATA/cluster"
+PG_SOCKETS="$PG_DATA/run"
+SLUICE_PG_USER="${SLUICE_PG_USER:-sluice}"
+SLUICE_PG_PASSWORD="${SLUICE_PG_PASSWORD:-sluice}"
+SLUICE_PG_DATABASE="${SLUICE_PG_DATABASE:-sluice}"
+
+_pg() {
+  local bindir
+  bindir=$(_pg_bindir) || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+  local bin="$bindir/$1"
+  shift
+  if is_root; then
+    runuser -u postgres -- "$bin" "$@"
+  else
+    "$bin" "$@"
+  fi
+}
+
+postgres_healthy() { pg_isready -q -h 127.0.0.1 -p "$SLUICE_PG_PORT" -t 2; }
+
+_pg_pid() {
+  [[ -f $PG_CLUSTER/postmaster.pid ]] || return 1
+  local pid
+  pid=$(head -n 1 "$PG_CLUSTER/postmaster.pid")
+  kill -0 "$pid" 2>/dev/null && printf '%s' "$pid"
+}
+
+_pg_init() {
+  [[ -f $PG_CLUSTER/PG_VERSION ]] && return 0
+  mkdir -p "$PG_CLUSTER" "$PG_SOCKETS"
+  if is_root; then
+    chown -R postgres:postgres "$PG_DATA"
+    runuser -u postgres -- test -w "$PG_CLUSTER" ||
+      die "the postgres user cannot reach $PG_CLUSTER (a parent folder is private); set SLUICE_DATA to a folder it can reach, for example /var/tmp/sluice"
+  fi
+  chmod 700 "$PG_CLUSTER"
+  log "initialising a PostgreSQL cluster in $PG_CLUSTER"
+  local pwfile
+  pwfile=$(mktemp)
+  printf '%s\n' "$SLUICE_PG_PASSWORD" >"$pwfile"
+  chmod 644 "$pwfile"
+  # Loopback clients authenticate with a password (scram); the unix socket in the data directory,
+  # reachable only by its owner, is trusted for administration.
+  _pg initdb -D "$PG_CLUSTER" -U postgres -E UTF8 --locale=C.UTF-8 \
+    --auth-local=trust --auth-host=scram-sha-256 >"$PG_DATA/initdb.log" 2>&1 ||
+    { rm -f "$pwfile"; die "initdb failed; see $PG_DATA/initdb.log"; }
+  rm -f "$pwfile"
+  cat >>"$PG_CLUSTER/postgresql.conf" <<CONF
+# sluice local stack (deploy/local/lib/postgres.sh)
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_SOCKETS'
+max_connections = 200
+shared_buffers = 256MB
+work_mem = 8MB
+# Durability stays on: guarantee 1 and 2 tests restart PostgreSQL and expect committed rows back.
+fsync = on
+synchronous_commit = on
+wal_level = logical
+log_destination = 'stderr'
+log_min_messages = warning
+CONF
+  touch "$PG_DATA/.needs-bootstrap"
+}
+
+_pg_bootstrap() {
+  [[ -f $PG_DATA/.needs-bootstrap ]] || return 0
+  _pg psql -v ON_ERROR_STOP=1 -q -h "$PG_SOCKETS" -p "$SLUICE_PG_PORT" -U postgres -d postgres \
+    -v user="$SLUICE_PG_USER" -v pass="$SLUICE_PG_PASSWORD" -v db="$SLUICE_PG_DATABASE" <<'SQL' >/dev/null
+CREATE ROLE :"user" LOGIN CREATEDB PASSWORD :'pass';
+CREATE DATABASE :"db" OWNER :"user";
+SQL
+  rm -f "$PG_DATA/.needs-bootstrap"
+}
+
+postgres_up() {
+  _pg_init
+  if _pg_pid >/dev/null; then
+    postgres_healthy && return 0
+  else
+    require_port_free PostgreSQL "$SLUICE_PG_PORT" SLUICE_PG_PORT
+    log "starting PostgreSQL on 127.0.0.1:$SLUICE_PG_PORT"
+    touch "$SLUICE_LOGS/postgres.log"
+    is_root && chown postgres:postgres "$SLUICE_LOGS/postgres.log"
+    _pg pg_ctl -D "$PG_CLUSTER" -l "$SLUICE_LOGS/postgres.log" -o "-p $SLUICE_PG_PORT" -w -t 60 start >/dev/null ||
+      die "PostgreSQL did not start; see $SLUICE_LOGS/postgres.log"
+  fi
+  wait_until 60 postgres postgres_healthy || die "PostgreSQL not ready in 60s; see $SLUICE_LOGS/postgres.log"
+  _pg_bootstrap
+}
+
+postgres_down() {
+  _pg_pid >/dev/null || return 0
+  _pg pg_ctl -D "$PG_CLUSTER" -m fast -w -t 60 stop >/dev/null || true
+}
+
+postgres_url() {
+  printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$SLUICE_PG_USER" "$SLUICE_PG_PASSWORD" "$SLUICE_PG_PORT" "$SLUICE_PG_DATABASE"
+}

@@ -1,0 +1,161 @@
+# shellcheck shell=bash
+# The local stack as one unit (up, down, status, logs, reset) and the commands built on it.
+
+STACK_SERVICES=(kafka postgres redis jaeger)
+
+stack_install() {
+  ensure_apt
+  ensure_dirs
+  kafka_install
+  jaeger_install
+  k6_install
+}
+
+stack_up() {
+  stack_install
+  ensure_dirs
+  # Kafka's JVM is the slowest to come up: start it first and bring the others up meanwhile.
+  local kafka_job rc=0
+  kafka_up &
+  kafka_job=$!
+  postgres_up
+  redis_up
+  jaeger_up
+  wait "$kafka_job" || rc=$?
+  ((rc == 0)) || die "Kafka failed to start (exit $rc); see $SLUICE_LOGS/kafka.log"
+  log "stack is up ($(ok_word healthy)): Kafka 127.0.0.1:$SLUICE_KAFKA_PORT, PostgreSQL 127.0.0.1:$SLUICE_PG_PORT, Redis 127.0.0.1:$SLUICE_REDIS_PORT, Jaeger 127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
+}
+
+stack_down() {
+  # Reverse dependency order; each stop is idempotent and waits for the process to exit.
+  jaeger_down
+  kafka_down
+  redis_down
+  postgres_down
+  log "stack is down"
+}
+
+_status_row() {
+  local name=$1 port=$2 pid=$3 healthy=$4
+  local health
+  if [[ -z $pid ]]; then
+    health=$(bad_word down)
+  elif [[ $healthy == yes ]]; then
+    health=$(ok_word healthy)
+  else
+    health=$(bad_word unhealthy)
+  fi
+  printf '%-12s %-22s %-8s %s\n' "$name" "127.0.0.1:$port" "${pid:--}" "$health"
+}
+
+_health() { if "$1" >/dev/null 2>&1; then echo yes; else echo no; fi; }
+
+stack_status() {
+  printf '%-12s %-22s %-8s %s\n' SERVICE ADDRESS PID HEALTH
+  _status_row kafka "$SLUICE_KAFKA_PORT" "$(pid_of kafka || true)" "$(_health kafka_healthy)"
+  _status_row postgres "$SLUICE_PG_PORT" "$(_pg_pid || true)" "$(_health postgres_healthy)"
+  _status_row redis "$SLUICE_REDIS_PORT" "$(pid_of redis || true)" "$(_health redis_healthy)"
+  _status_row jaeger "$SLUICE_JAEGER_QUERY_PORT" "$(pid_of jaeger || true)" "$(_health jaeger_healthy)"
+  if [[ -x $K6_BIN ]]; then
+    printf '%-12s %s\n' k6 "$K6_BIN ($K6_VERSION)"
+  else
+    printf '%-12s %s\n' k6 "not built yet (./sluice stack up builds it)"
+  fi
+  printf 'data: %s\n' "$SLUICE_DATA"
+}
+
+stack_logs() {
+  local svc=${1:-} follow=()
+  [[ ${2:-} == -f || ${1:-} == -f ]] && follow=(-f)
+  [[ $svc == -f ]] && svc=''
+  if [[ -n $svc ]]; then
+    [[ -f $SLUICE_LOGS/$svc.log ]] || die "no log for '$svc' in $SLUICE_LOGS (services: ${STACK_SERVICES[*]})"
+    tail -n 100 "${follow[@]}" "$SLUICE_LOGS/$svc.log"
+  else
+    tail -n 20 "${follow[@]}" "$SLUICE_LOGS"/*.log
+  fi
+}
+
+stack_reset() {
+  stack_down
+  log "removing $SLUICE_DATA"
+  rm -rf "$SLUICE_DATA"
+}
+
+stack_cmd() {
+  local sub=${1:-status}
+  shift || true
+  case $sub in
+    up) stack_up ;;
+    down) stack_down ;;
+    status) stack_status ;;
+    logs) stack_logs "$@" ;;
+    reset) stack_reset ;;
+    *) die "unknown stack command '$sub' (up, down, status, logs, reset)" ;;
+  esac
+}
+
+# The environment every service and test reads (each service's zod config parses these).
+stack_env_exports() {
+  export SLUICE_KAFKA_BROKERS="127.0.0.1:$SLUICE_KAFKA_PORT"
+  export SLUICE_DATABASE_URL
+  SLUICE_DATABASE_URL=$(postgres_url)
+  export SLUICE_REDIS_URL="redis://127.0.0.1:$SLUICE_REDIS_PORT"
+  export SLUICE_OTLP_ENDPOINT="http://127.0.0.1:$SLUICE_JAEGER_OTLP_HTTP_PORT"
+  export SLUICE_JAEGER_QUERY_URL="http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
+  export SLUICE_K6_BIN="$K6_BIN"
+  export SLUICE_KAFKA_HOME="$KAFKA_HOME"
+}
+
+stack_env() {
+  stack_env_exports
+  local v
+  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_KAFKA_HOME; do
+    printf 'export %s=%q\n' "$v" "${!v}"
+  done
+}
+
+demo_cmd() {
+  ensure_toolchain
+  stack_up
+  stack_status
+  cat <<EOF
+
+sluice demo: the local stack is running.
+  Kafka       127.0.0.1:$SLUICE_KAFKA_PORT      (kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -L)
+  PostgreSQL  $(postgres_url)
+  Redis       redis://127.0.0.1:$SLUICE_REDIS_PORT   (redis-cli -p $SLUICE_REDIS_PORT ping)
+  Jaeger      http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services (OTLP/HTTP in on :$SLUICE_JAEGER_OTLP_HTTP_PORT)
+  logs        ./sluice stack logs [kafka|postgres|redis|jaeger]
+  stop        ./sluice down      (wipe all data: ./sluice stack reset)
+
+The pipeline services (edge, ingest, processor, query) and the synthetic workload join the demo
+as they land; see docs/ARCHITECTURE.md for what exists today.
+EOF
+}
+
+# Test files: every *.test.ts under a service's or the stack's test/ folder.
+_test_files() {
+  find "$SLUICE_ROOT/shared" "$SLUICE_ROOT/edge" "$SLUICE_ROOT/ingest" "$SLUICE_ROOT/processor" \
+    "$SLUICE_ROOT/query" "$SLUICE_ROOT/deploy" -path '*/node_modules' -prune -o \
+    -path '*/test/*' -name '*.test.ts' -print | sort
+}
+
+test_cmd() {
+  ensure_toolchain
+  stack_up
+  stack_env_exports
+  cd "$SLUICE_ROOT"
+  log "type-checking (tsc) and linting (biome)"
+  tsc -p tsconfig.json
+  biome check --error-on-warnings .
+  local files=()
+  if (($# > 0)); then
+    files=("$@")
+  else
+    mapfile -t files < <(_test_files)
+  fi
+  ((${#files[@]} > 0)) || die "no test files found"
+  log "running ${#files[@]} test files on $(node --version)"
+  node --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"
+}

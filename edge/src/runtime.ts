@@ -1,0 +1,76 @@
+// What the edge needs from its host runtime, for Deno and Bun: the environment, a server and
+// termination signals. Only the slices used are typed, so neither runtime's types are a dependency.
+
+type Handler = (request: Request) => Response | Promise<Response>;
+
+interface DenoRuntime {
+  env: { toObject(): Record<string, string> };
+  args: string[];
+  serve(
+    options: { hostname: string; port: number; onListen?: () => void },
+    handler: Handler,
+  ): { shutdown(): Promise<void> };
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  exit(code: number): never;
+}
+interface BunRuntime {
+  serve(options: { fetch: Handler; hostname: string; port: number }): {
+    stop(closeActive?: boolean): Promise<void>;
+  };
+}
+interface ProcessLike {
+  env: Record<string, string | undefined>;
+  argv: string[];
+  on(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  exit(code: number): never;
+}
+
+const host = globalThis as { Deno?: DenoRuntime; Bun?: BunRuntime; process?: ProcessLike };
+
+export interface EdgeRuntime {
+  readonly name: 'deno' | 'bun';
+  readonly env: Record<string, string | undefined>;
+  readonly argv: readonly string[];
+  serve(handler: Handler, options: { hostname: string; port: number }): { close(): Promise<void> };
+  onSignal(handler: () => void): void;
+  exit(code: number): never;
+}
+
+export function detectRuntime(): EdgeRuntime {
+  const deno = host.Deno;
+  if (deno !== undefined) {
+    return {
+      name: 'deno',
+      env: deno.env.toObject(),
+      argv: deno.args,
+      serve: (handler, options) => {
+        const server = deno.serve({ ...options, onListen: () => {} }, handler);
+        return { close: () => server.shutdown() };
+      },
+      onSignal: (handler) => {
+        deno.addSignalListener('SIGTERM', handler);
+        deno.addSignalListener('SIGINT', handler);
+      },
+      exit: (code) => deno.exit(code),
+    };
+  }
+  const bun = host.Bun;
+  const proc = host.process;
+  if (bun !== undefined && proc !== undefined) {
+    return {
+      name: 'bun',
+      env: proc.env,
+      argv: proc.argv,
+      serve: (handler, options) => {
+        const server = bun.serve({ fetch: handler, ...options });
+        return { close: () => server.stop(false) };
+      },
+      onSignal: (handler) => {
+        proc.on('SIGTERM', handler);
+        proc.on('SIGINT', handler);
+      },
+      exit: (code) => proc.exit(code),
+    };
+  }
+  throw new Error('sluice-edge runs on Deno or Bun (or a Workers runtime through its fetch export)');
+}

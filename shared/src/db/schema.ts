@@ -1,0 +1,59 @@
+// The PostgreSQL tables of record. Windows are written by the processor and read by the query API;
+// source offsets are the Kafka positions a committed window state reflects.
+
+import { sql } from 'drizzle-orm';
+import { bigint, check, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const WINDOW_STATUSES = ['provisional', 'settled', 'amended'] as const;
+export type WindowStatus = (typeof WINDOW_STATUSES)[number];
+
+/**
+ * One row per (tenant, stream, window, key): aggregate values are absolute, never increments,
+ * so replaying the same input rewrites identical rows (guarantee 2).
+ */
+export const windows = pgTable(
+  'windows',
+  {
+    tenant: text('tenant').notNull().default('default'),
+    stream: text('stream').notNull(),
+    /** The declared window's name, for example `1m` or `5m/1m` or `session:30s`. */
+    window: text('window').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true, precision: 3 }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true, precision: 3 }).notNull(),
+    /** The group-by key, rendered as text (the Kafka key of the events it aggregates). */
+    key: text('key').notNull(),
+    values: jsonb('values').$type<Record<string, number | null>>().notNull(),
+    status: text('status', { enum: WINDOW_STATUSES }).notNull().default('provisional'),
+    version: integer('version').notNull().default(1),
+    /** Trace id of the emit that last wrote this row, so a number can be followed in Jaeger. */
+    traceId: text('trace_id'),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.stream, t.window, t.windowStart, t.key] }),
+    // NOTE: the primary key's prefix (tenant, stream, window, window_start) serves range scans.
+    check('windows_status_check', sql`${t.status} in ('provisional', 'settled', 'amended')`),
+    check('windows_bounds_check', sql`${t.windowEnd} > ${t.windowStart}`),
+  ],
+);
+
+/**
+ * The next Kafka offset to read per consumer group and partition, written in the same transaction
+ * as the rows it reflects. `epoch` fences a worker that lost the partition: a write carrying an
+ * older epoch is refused.
+ */
+export const sourceOffsets = pgTable(
+  'source_offsets',
+  {
+    consumerGroup: text('consumer_group').notNull(),
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    nextOffset: bigint('next_offset', { mode: 'bigint' }).notNull(),
+    epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partition] })],
+);
+
+export type WindowRow = typeof windows.$inferSelect;
+export type NewWindowRow = typeof windows.$inferInsert;

@@ -1,0 +1,48 @@
+// Graceful drain on SIGTERM/SIGINT (guarantee 6): the stop function runs once, however many
+// signals arrive; a second signal while draining does not start a second drain.
+
+export type Stop = () => Promise<void>;
+
+export interface ShutdownOptions {
+  readonly log: (message: string, fields?: Record<string, unknown>) => void;
+  /** Past this the process exits anyway, so a stuck dependency cannot keep it alive forever. */
+  readonly timeoutMs?: number;
+}
+
+export function onShutdown(stop: Stop, options: ShutdownOptions): void {
+  let draining = false;
+  const handle = (signal: NodeJS.Signals) => {
+    if (draining) return;
+    draining = true;
+    options.log('draining', { signal });
+    const timer = setTimeout(() => {
+      options.log('drain timed out; exiting', { timeoutMs: options.timeoutMs ?? 30_000 });
+      process.exit(1);
+    }, options.timeoutMs ?? 30_000);
+    timer.unref();
+    stop().then(
+      () => {
+        options.log('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        options.log('stop failed', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handle);
+  process.on('SIGINT', handle);
+}
+
+/** Runs every close even when one fails (STYLE #10: Promise.allSettled), then reports failures. */
+export async function closeAll(closers: readonly (() => Promise<unknown>)[]): Promise<void> {
+  const results = await Promise.allSettled(closers.map((close) => close()));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0) {
+    throw new AggregateError(
+      failures.map((f) => f.reason),
+      `${failures.length} close(s) failed`,
+    );
+  }
+}
