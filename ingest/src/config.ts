@@ -8,13 +8,27 @@ import {
   portEnv,
   sampleRatioEnv,
 } from '@sluice/shared/config';
+import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const ingestConfigSchema = z
   .object({
     SLUICE_INGEST_HOST: hostEnv,
     SLUICE_INGEST_PORT: portEnv(8080),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+    /** Prefix of every topic name, so test runs (or tenants of one cluster) stay apart. */
+    SLUICE_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*$/)
+      .default(''),
+    SLUICE_MAX_REQUEST_BYTES: positiveInt(DEFAULT_LIMITS.maxRequestBytes),
+    SLUICE_MAX_EVENT_BYTES: positiveInt(DEFAULT_LIMITS.maxEventBytes),
+    SLUICE_MAX_EVENTS_PER_REQUEST: positiveInt(DEFAULT_LIMITS.maxEvents),
+    /** How long a produce may wait for acks=all before the request gets 503. */
+    SLUICE_PRODUCE_TIMEOUT_MS: positiveInt(5_000),
+    SLUICE_MAX_QUEUED_RECORDS: positiveInt(200_000),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -23,6 +37,15 @@ export const ingestConfigSchema = z
     host: env.SLUICE_INGEST_HOST,
     port: env.SLUICE_INGEST_PORT,
     kafkaBrokers: env.SLUICE_KAFKA_BROKERS,
+    topicPrefix: env.SLUICE_TOPIC_PREFIX,
+    limits: {
+      maxRequestBytes: env.SLUICE_MAX_REQUEST_BYTES,
+      maxEventBytes: env.SLUICE_MAX_EVENT_BYTES,
+      maxEvents: env.SLUICE_MAX_EVENTS_PER_REQUEST,
+      maxDepth: DEFAULT_LIMITS.maxDepth,
+    },
+    produceTimeoutMs: env.SLUICE_PRODUCE_TIMEOUT_MS,
+    maxQueuedRecords: env.SLUICE_MAX_QUEUED_RECORDS,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

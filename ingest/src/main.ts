@@ -1,12 +1,17 @@
-// Composition root of sluice-ingest (Node 24): config, telemetry, app, server, drain.
+// Composition root of sluice-ingest (Node 24): config, telemetry, Kafka, app, server, drain.
 
 import { loadConfig } from '@sluice/shared/config';
+import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
+import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
 import { closeAll, onShutdown } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
+import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
+import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { createIngestApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
+import { createIngestMetrics } from './metrics.ts';
 
 const config = loadConfig('sluice-ingest', ingestConfigSchema, {
   argv: process.argv,
@@ -20,15 +25,38 @@ const tracing = startNodeTracing({
   endpoint: config.otlpEndpoint,
   sampleRatio: config.sampleRatio,
 });
-const app = createIngestApp({ log });
+const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest' };
+const admin = await createConfluentAdmin(kafka);
+const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
+if (!topics.ok)
+  log.warn({ error: topics.error.message }, 'could not ensure topics; produce will fail until they exist');
+const producer = await createConfluentProducer({
+  ...kafka,
+  deliveryTimeoutMs: config.produceTimeoutMs,
+  maxQueuedRecords: config.maxQueuedRecords,
+});
+const http = createHttpMetrics('sluice-ingest');
+const app = createIngestApp({
+  log,
+  admin,
+  http,
+  producer,
+  streams: streamRegistry(),
+  topicPrefix: config.topicPrefix,
+  limits: config.limits,
+  metrics: createIngestMetrics(http.registry),
+  now: Date.now,
+});
 const server = await serveHttp(app.fetch, { hostname: config.host, port: config.port });
 log.info({ host: config.host, port: server.port, runtime: server.runtime }, 'listening');
 
-// Drain order (STYLE #10): stop intake first, then flush telemetry.
+// Drain order (STYLE #10, guarantee 6): stop intake and finish in-flight requests, flush the
+// producer so every 202 already given stays true, then close clients and telemetry.
 onShutdown(
   async () => {
     await server.close();
-    await closeAll([() => tracing.shutdown()]);
+    await producer.close();
+    await closeAll([() => admin.close(), () => tracing.shutdown()]);
   },
   { log: (message, fields) => log.info(fields ?? {}, message) },
 );

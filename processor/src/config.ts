@@ -12,14 +12,26 @@ import {
 } from '@sluice/shared/config';
 import { z } from 'zod';
 
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
 export const processorConfigSchema = z
   .object({
     SLUICE_PROCESSOR_HOST: hostEnv,
-    /** Health and (later) /metrics; the processor has no other HTTP surface. */
+    /** Health and /metrics; the processor has no other HTTP surface. */
     SLUICE_PROCESSOR_PORT: portEnv(9464),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+    SLUICE_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*$/)
+      .default(''),
+    SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
     SLUICE_DATABASE_URL: databaseUrlEnv,
     SLUICE_REDIS_URL: redisUrlEnv,
+    /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
+    SLUICE_IDLE_TIMEOUT_MS: positiveInt(30_000),
+    SLUICE_TICK_MS: positiveInt(1_000),
+    SLUICE_MAX_BATCH: positiveInt(2_000),
+    SLUICE_PARTITION_CONCURRENCY: positiveInt(4),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -28,8 +40,14 @@ export const processorConfigSchema = z
     host: env.SLUICE_PROCESSOR_HOST,
     port: env.SLUICE_PROCESSOR_PORT,
     kafkaBrokers: env.SLUICE_KAFKA_BROKERS,
+    topicPrefix: env.SLUICE_TOPIC_PREFIX,
+    group: env.SLUICE_CONSUMER_GROUP,
     databaseUrl: env.SLUICE_DATABASE_URL,
     redisUrl: env.SLUICE_REDIS_URL,
+    idleTimeoutMs: env.SLUICE_IDLE_TIMEOUT_MS,
+    tickMs: env.SLUICE_TICK_MS,
+    maxBatch: env.SLUICE_MAX_BATCH,
+    concurrency: env.SLUICE_PARTITION_CONCURRENCY,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

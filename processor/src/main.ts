@@ -1,5 +1,5 @@
-// Composition root of sluice-processor (Node 24): config, telemetry, migrations, health, drain.
-// The consumer loop (windows, state, sink) lands with the pipeline.
+// Composition root of sluice-processor (Node 24): config, telemetry, migrations, Kafka, the
+// consumer loop, health and metrics, drain.
 
 import { loadConfig } from '@sluice/shared/config';
 import { createDb } from '@sluice/shared/db/client';
@@ -7,11 +7,21 @@ import { applyMigrations } from '@sluice/shared/db/migrate';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { serveHttp } from '@sluice/shared/http/serve';
+import {
+  createConfluentAdmin,
+  createConfluentConsumer,
+  createConfluentProducer,
+} from '@sluice/shared/kafka/confluent';
 import { closeAll, onShutdown } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
+import { STREAMS, topicNames } from '@sluice/shared/streams/registry';
+import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Hono } from 'hono';
+import { createProcessor } from './app.ts';
 import { processorConfigSchema } from './config.ts';
+import { createProcessorMetrics } from './metrics.ts';
+import { createWindowSink } from './sink.ts';
 
 const config = loadConfig('sluice-processor', processorConfigSchema, {
   argv: process.argv,
@@ -29,16 +39,51 @@ const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-processo
 // The processor owns the schema: it applies committed migrations before it writes any row.
 await applyMigrations(db.db);
 
+const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-processor' };
+const admin = await createConfluentAdmin(kafka);
+const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
+if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);
+await admin.close();
+
+const streamsByTopic = new Map(STREAMS.map((s) => [topicNames(s.name, config.topicPrefix).events, s]));
+const metrics = createProcessorMetrics();
+const processor = createProcessor({
+  consumer: await createConfluentConsumer({
+    ...kafka,
+    groupId: config.group,
+    topics: [...streamsByTopic.keys()],
+    maxBatchSize: config.maxBatch,
+    concurrency: config.concurrency,
+  }),
+  producer: await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 30_000, maxQueuedRecords: 100_000 }),
+  sink: createWindowSink(db.db),
+  log,
+  metrics,
+  group: config.group,
+  topicPrefix: config.topicPrefix,
+  streamsByTopic,
+  idleTimeoutMs: config.idleTimeoutMs,
+  tickMs: config.tickMs,
+  retryDelayMs: 1_000,
+  now: Date.now,
+});
+
 const health = new Hono<{ Variables: BaseVariables }>();
 applyAppDefaults(health, { onUnexpected: (error) => log.error({ err: error }, 'unhandled error') });
 health.get('/healthz', (c) => c.json({ status: 'ok' }));
+health.get('/metrics', async (c) =>
+  c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+);
 const server = await serveHttp(health.fetch, { hostname: config.host, port: config.port });
-log.info({ port: server.port }, 'processor started');
+await processor.start();
+log.info({ port: server.port, group: config.group }, 'processor started');
 
+// Drain order (guarantee 6): stop consuming and finish in-flight batches (each commits its rows and
+// offsets), flush the producer, then close the health server, the pool and telemetry.
 onShutdown(
   async () => {
-    await server.close();
-    await closeAll([() => db.close(), () => tracing.shutdown()]);
+    await processor.stop();
+    await closeAll([() => server.close(), () => db.close(), () => tracing.shutdown()]);
   },
   { log: (message, fields) => log.info(fields ?? {}, message) },
 );

@@ -2,7 +2,17 @@
 // source offsets are the Kafka positions a committed window state reflects.
 
 import { sql } from 'drizzle-orm';
-import { bigint, check, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 
 export const WINDOW_STATUSES = ['provisional', 'settled', 'amended'] as const;
 export type WindowStatus = (typeof WINDOW_STATUSES)[number];
@@ -23,7 +33,14 @@ export const windows = pgTable(
     /** The group-by key, rendered as text (the Kafka key of the events it aggregates). */
     key: text('key').notNull(),
     values: jsonb('values').$type<Record<string, number | null>>().notNull(),
+    /**
+     * Mergeable accumulators behind `values` (sums in scaled units, counts, sketches), so state can
+     * be rebuilt from this row and finer windows roll up into coarser ones.
+     */
+    state: jsonb('state').$type<Record<string, number | null>>().notNull().default({}),
     status: text('status', { enum: WINDOW_STATUSES }).notNull().default('provisional'),
+    /** Kafka partition of the events (one key, one partition): a new owner reloads its open windows. */
+    sourcePartition: integer('source_partition'),
     version: integer('version').notNull().default(1),
     /** Trace id of the emit that last wrote this row, so a number can be followed in Jaeger. */
     traceId: text('trace_id'),
@@ -32,6 +49,7 @@ export const windows = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenant, t.stream, t.window, t.windowStart, t.key] }),
     // NOTE: the primary key's prefix (tenant, stream, window, window_start) serves range scans.
+    index('windows_open_idx').on(t.stream, t.sourcePartition).where(sql`${t.status} = 'provisional'`),
     check('windows_status_check', sql`${t.status} in ('provisional', 'settled', 'amended')`),
     check('windows_bounds_check', sql`${t.windowEnd} > ${t.windowStart}`),
   ],
@@ -50,6 +68,8 @@ export const sourceOffsets = pgTable(
     partition: integer('partition').notNull(),
     nextOffset: bigint('next_offset', { mode: 'bigint' }).notNull(),
     epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
+    /** The partition's watermark (epoch ms) as of `next_offset`; null before the first event. */
+    watermark: bigint('watermark', { mode: 'number' }),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partition] })],

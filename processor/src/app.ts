@@ -1,0 +1,187 @@
+// The processor's consumer loop: batches of each partition are planned, their dead letters and
+// late events acknowledged by Kafka, then rows and offsets committed in one PostgreSQL transaction,
+// and only then Kafka offsets committed (STYLE #8). A per-partition lock keeps batches and the
+// idle tick of one partition in order.
+
+import type { KafkaConsumer, KafkaProducer, RecordBatch, TopicPartition } from '@sluice/shared/kafka/port';
+import type { Logger } from '@sluice/shared/log';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
+import { topicNames } from '@sluice/shared/streams/registry';
+import type { BatchPlan } from './batch-plan.ts';
+import { applyPlan, loadPartition, planBatch, planIdleAdvance } from './batch-plan.ts';
+import type { ProcessorMetrics } from './metrics.ts';
+import type { PartitionState } from './partition-state.ts';
+import type { WindowSink } from './sink.ts';
+
+export interface ProcessorDeps {
+  readonly consumer: KafkaConsumer;
+  readonly producer: KafkaProducer;
+  readonly sink: WindowSink;
+  readonly log: Logger;
+  readonly metrics: ProcessorMetrics;
+  readonly group: string;
+  readonly topicPrefix: string;
+  /** Streams by their events topic. */
+  readonly streamsByTopic: ReadonlyMap<string, StreamDefinition>;
+  readonly idleTimeoutMs: number;
+  readonly tickMs: number;
+  readonly retryDelayMs: number;
+  readonly now: () => number;
+}
+
+export interface Processor {
+  start(): Promise<void>;
+  /** Stops intake, lets in-flight batches finish and commit, leaves the group; idempotent. */
+  stop(): Promise<void>;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
+
+export function createProcessor(deps: ProcessorDeps): Processor {
+  const partitions = new Map<string, PartitionState>();
+  const locks = new Map<string, Promise<void>>();
+  let tick: ReturnType<typeof setInterval> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const withLock = (key: string, work: () => Promise<void>): Promise<void> => {
+    const run = (locks.get(key) ?? Promise.resolve()).then(work);
+    locks.set(
+      key,
+      run.catch(() => {}),
+    );
+    return run;
+  };
+
+  const stateOf = async (topic: string, partition: number): Promise<PartitionState | undefined> => {
+    const key = tpKey(topic, partition);
+    const existing = partitions.get(key);
+    if (existing !== undefined) return existing;
+    const stream = deps.streamsByTopic.get(topic);
+    if (stream === undefined) return undefined;
+    const state: PartitionState = {
+      topic,
+      partition,
+      stream,
+      nextOffset: null,
+      maxEventTime: null,
+      watermark: null,
+      lastActivity: deps.now(),
+      windows: new Map(),
+    };
+    await loadPartition(state, deps.sink, deps.group);
+    partitions.set(key, state);
+    return state;
+  };
+
+  const commitPlan = async (state: PartitionState, plan: BatchPlan): Promise<boolean> => {
+    const stream = state.stream.name;
+    if (plan.outbound.length > 0) {
+      const sent = await deps.producer.send(plan.outbound);
+      // A dead letter or late event that Kafka did not take must not be skipped: retry the batch.
+      if (!sent.ok) throw new Error(`could not produce dead letters / late events: ${sent.error.message}`);
+    }
+    const started = performance.now();
+    const committed = await deps.sink.commit(plan.rows, plan.offset);
+    deps.metrics.sinkLatency.observe(
+      { outcome: committed.ok ? 'ok' : 'fenced' },
+      (performance.now() - started) / 1000,
+    );
+    if (!committed.ok) {
+      // Another worker owns this partition now: forget it; if it comes back, it reloads.
+      partitions.delete(tpKey(state.topic, state.partition));
+      deps.metrics.fenced.inc({ topic: state.topic });
+      deps.log.warn(
+        { topic: state.topic, partition: state.partition },
+        'commit fenced: partition moved to another worker',
+      );
+      return false;
+    }
+    applyPlan(state, plan);
+    for (const row of plan.rows) deps.metrics.windowsWritten.inc({ stream, status: row.status });
+    const { processed, dlq, late, skipped } = plan.counts;
+    deps.metrics.events.inc({ stream, outcome: 'processed' }, processed);
+    if (dlq > 0) deps.metrics.events.inc({ stream, outcome: 'dlq' }, dlq);
+    if (late > 0) deps.metrics.events.inc({ stream, outcome: 'late' }, late);
+    if (skipped > 0) deps.metrics.events.inc({ stream, outcome: 'skipped' }, skipped);
+    if (state.watermark !== null) {
+      deps.metrics.watermarkLag.set(
+        { topic: state.topic, partition: String(state.partition) },
+        (deps.now() - state.watermark) / 1000,
+      );
+    }
+    return true;
+  };
+
+  const planDeps = (state: PartitionState) => ({
+    sink: deps.sink,
+    group: deps.group,
+    topics: topicNames(state.stream.name, deps.topicPrefix),
+    now: deps.now(),
+  });
+
+  const onBatch = (batch: RecordBatch): Promise<void> =>
+    withLock(tpKey(batch.topic, batch.partition), async () => {
+      try {
+        const state = await stateOf(batch.topic, batch.partition);
+        if (state === undefined) return;
+        state.lastActivity = deps.now();
+        const plan = await planBatch(state, batch.records, planDeps(state));
+        if (plan !== null && (await commitPlan(state, plan)) && state.nextOffset !== null) {
+          // The source of truth is PostgreSQL; the Kafka commit keeps lag metrics and tools honest.
+          await deps.consumer
+            .commit([{ topic: state.topic, partition: state.partition, offset: state.nextOffset }])
+            .catch((error: unknown) =>
+              deps.log.warn({ err: error }, 'kafka offset commit failed (PostgreSQL holds the offset)'),
+            );
+        }
+      } catch (error) {
+        // Nothing of this batch is applied; the consumer delivers it again after a pause.
+        partitions.delete(tpKey(batch.topic, batch.partition));
+        deps.log.error(
+          { err: error, topic: batch.topic, partition: batch.partition },
+          'batch failed; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, deps.retryDelayMs));
+        throw error;
+      }
+    });
+
+  const onRevoked = async (revoked: readonly TopicPartition[]) => {
+    await Promise.all(
+      revoked.map(({ topic, partition }) =>
+        withLock(tpKey(topic, partition), async () => {
+          partitions.delete(tpKey(topic, partition));
+        }),
+      ),
+    );
+  };
+
+  const idleTick = () => {
+    for (const state of partitions.values()) {
+      void withLock(tpKey(state.topic, state.partition), async () => {
+        if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;
+        const plan = planIdleAdvance(state, planDeps(state), deps.idleTimeoutMs);
+        if (plan !== null) await commitPlan(state, plan);
+      }).catch((error: unknown) =>
+        deps.log.warn({ err: error }, 'idle watermark advance failed; will retry'),
+      );
+    }
+  };
+
+  return {
+    async start() {
+      tick = setInterval(idleTick, deps.tickMs);
+      await deps.consumer.run({ onBatch, onRevoked });
+      deps.log.info({ group: deps.group, topics: [...deps.streamsByTopic.keys()] }, 'consuming');
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (tick !== undefined) clearInterval(tick);
+        await deps.consumer.close();
+        await Promise.allSettled([...locks.values()]);
+        await deps.producer.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,269 @@
+// Plans what one batch of one partition changes: which windows each event lands in, which events
+// are late or dead letters, how the watermark moves and which windows it settles. Planning works on
+// copies; the partition state changes only after the plan is durable (applyPlan).
+
+import type { SluiceEvent } from '@sluice/shared/events/envelope';
+import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
+import { accumulate, emptyState, valuesOf } from '@sluice/shared/streams/aggregate';
+import type { WindowSpec } from '@sluice/shared/streams/define';
+import type { TopicNames } from '@sluice/shared/streams/registry';
+import type { OpenWindow, PartitionState } from './partition-state.ts';
+import { copyWindow, windowId } from './partition-state.ts';
+import type { RecordOutcome } from './record-step.ts';
+import { checkRecord, deadLetter } from './record-step.ts';
+import type { OffsetWrite, WindowRowWrite, WindowSink } from './sink.ts';
+import { assignWindows } from './windows/assign.ts';
+
+export interface PlanDeps {
+  readonly sink: WindowSink;
+  readonly group: string;
+  readonly topics: TopicNames;
+  readonly now: number;
+}
+
+export interface BatchPlan {
+  readonly rows: WindowRowWrite[];
+  /** Dead letters and late events: acknowledged by Kafka before the plan commits. */
+  readonly outbound: OutgoingRecord[];
+  readonly offset: OffsetWrite;
+  readonly updated: OpenWindow[];
+  readonly maxEventTime: number | null;
+  readonly counts: { processed: number; dlq: number; late: number; skipped: number; settled: number };
+}
+
+/** Loads where the partition stands from PostgreSQL, once per ownership. */
+export async function loadPartition(state: PartitionState, sink: WindowSink, group: string): Promise<void> {
+  const stored = await sink.readOffset(group, state.topic, state.partition);
+  state.nextOffset = stored?.nextOffset ?? null;
+  state.watermark = stored?.watermark ?? null;
+  state.maxEventTime = state.watermark === null ? null : state.watermark + state.stream.watermarkMs;
+  state.windows.clear();
+  for (const w of await sink.readOpenWindows(state.stream.name, state.partition)) {
+    state.windows.set(windowId(w.tenant, w.window, w.start, w.key), { ...w, stream: state.stream.name });
+  }
+}
+
+export async function planBatch(
+  state: PartitionState,
+  records: readonly IncomingRecord[],
+  deps: PlanDeps,
+): Promise<BatchPlan | null> {
+  const stream = state.stream;
+  const counts = { processed: 0, dlq: 0, late: 0, skipped: 0, settled: 0 };
+  const fresh: { record: IncomingRecord; outcome: RecordOutcome }[] = [];
+  for (const record of records) {
+    // INVARIANT (guarantee 2): offsets below the committed one are already in PostgreSQL.
+    if (state.nextOffset !== null && record.offset < state.nextOffset) {
+      counts.skipped += 1;
+      continue;
+    }
+    fresh.push({ record, outcome: checkRecord(record, stream) });
+  }
+  const last = fresh.at(-1);
+  if (last === undefined) return null;
+
+  await loadMissingWindows(state, fresh, deps.sink);
+
+  const working = new Map<string, OpenWindow>();
+  const touch = (id: string, create: () => OpenWindow): OpenWindow => {
+    let w = working.get(id);
+    if (w === undefined) {
+      const cached = state.windows.get(id);
+      w = cached === undefined ? create() : copyWindow(cached);
+      working.set(id, w);
+    }
+    return w;
+  };
+  const outbound: OutgoingRecord[] = [];
+  let watermark = state.watermark;
+  let maxEventTime = state.maxEventTime;
+
+  for (const { record, outcome } of fresh) {
+    if (outcome.kind === 'dlq') {
+      outbound.push(deadLetter(record, deps.topics.dlq, outcome.step, outcome.reason, deps.now));
+      counts.dlq += 1;
+      continue;
+    }
+    const event = outcome.event;
+    const lateFor: number[] = [];
+    for (const spec of stream.windows) {
+      for (const bounds of assignWindows(spec, event.time)) {
+        // Guarantee 3: past the watermark plus allowed lateness, an event goes to <stream>.late.
+        if (watermark !== null && bounds.end + stream.allowedLatenessMs <= watermark) {
+          lateFor.push(bounds.start);
+          continue;
+        }
+        const id = windowId(event.tenant, spec.name, bounds.start, event.key);
+        const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
+        accumulate(w.state, stream.aggregations, event.data);
+      }
+    }
+    if (lateFor.length > 0) {
+      outbound.push(lateRecord(record, deps.topics.late, lateFor, watermark, deps.now));
+      counts.late += 1;
+    }
+    counts.processed += 1;
+    maxEventTime = maxEventTime === null ? event.time : Math.max(maxEventTime, event.time);
+    const candidate = maxEventTime - stream.watermarkMs;
+    watermark = watermark === null ? candidate : Math.max(watermark, candidate);
+  }
+
+  counts.settled = settle(state, working, watermark);
+  return {
+    rows: [...working.values()].map((w) => toRow(w, state.partition, stream.aggregations)),
+    outbound,
+    offset: {
+      group: deps.group,
+      topic: state.topic,
+      partition: state.partition,
+      expected: state.nextOffset,
+      next: last.record.offset + 1n,
+      watermark,
+    },
+    updated: [...working.values()],
+    maxEventTime,
+    counts,
+  };
+}
+
+/**
+ * Guarantee 7: a partition with no records for `idleMs` moves its watermark by wall clock, so its
+ * last windows settle. Returns null when nothing changes.
+ */
+export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: number): BatchPlan | null {
+  if (state.nextOffset === null || state.windows.size === 0) return null;
+  if (deps.now - state.lastActivity < idleMs) return null;
+  const candidate = deps.now - state.stream.watermarkMs;
+  if (state.watermark !== null && candidate <= state.watermark) return null;
+  const working = new Map<string, OpenWindow>();
+  const settled = settle(state, working, candidate);
+  if (settled === 0 && state.watermark !== null) return null;
+  return {
+    rows: [...working.values()].map((w) => toRow(w, state.partition, state.stream.aggregations)),
+    outbound: [],
+    offset: {
+      group: deps.group,
+      topic: state.topic,
+      partition: state.partition,
+      expected: state.nextOffset,
+      next: state.nextOffset,
+      watermark: candidate,
+    },
+    updated: [...working.values()],
+    maxEventTime: state.maxEventTime,
+    counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled },
+  };
+}
+
+/** After the plan is durable: the partition state catches up, settled windows leave memory. */
+export function applyPlan(state: PartitionState, plan: BatchPlan): void {
+  for (const w of plan.updated) {
+    const id = windowId(w.tenant, w.window, w.start, w.key);
+    if (w.status === 'provisional') state.windows.set(id, w);
+    else state.windows.delete(id);
+  }
+  state.nextOffset = plan.offset.next;
+  state.watermark = plan.offset.watermark;
+  state.maxEventTime = plan.maxEventTime;
+}
+
+function settle(state: PartitionState, working: Map<string, OpenWindow>, watermark: number | null): number {
+  if (watermark === null) return 0;
+  let settled = 0;
+  const ids = new Set([...state.windows.keys(), ...working.keys()]);
+  for (const id of ids) {
+    const current = working.get(id) ?? state.windows.get(id);
+    if (current === undefined || current.status !== 'provisional' || current.end > watermark) continue;
+    const w = working.get(id) ?? copyWindow(current);
+    w.status = 'settled';
+    working.set(id, w);
+    settled += 1;
+  }
+  return settled;
+}
+
+async function loadMissingWindows(
+  state: PartitionState,
+  fresh: readonly { outcome: RecordOutcome }[],
+  sink: WindowSink,
+): Promise<void> {
+  for (const spec of state.stream.windows) {
+    const wanted = new Map<string, { tenant: string; start: number; key: string }>();
+    for (const { outcome } of fresh) {
+      if (outcome.kind !== 'ok') continue;
+      const { tenant, key, time } = outcome.event;
+      for (const bounds of assignWindows(spec, time)) {
+        const id = windowId(tenant, spec.name, bounds.start, key);
+        if (!state.windows.has(id)) wanted.set(id, { tenant, start: bounds.start, key });
+      }
+    }
+    if (wanted.size === 0) continue;
+    // Windows settled earlier (or never cached) come back from PostgreSQL, never from zero.
+    for (const w of await sink.readWindows(state.stream.name, spec.name, [...wanted.values()])) {
+      state.windows.set(windowId(w.tenant, w.window, w.start, w.key), { ...w, stream: state.stream.name });
+    }
+  }
+}
+
+function newWindow(
+  event: SluiceEvent,
+  spec: WindowSpec,
+  bounds: { start: number; end: number },
+  aggs: PartitionState['stream']['aggregations'],
+): OpenWindow {
+  return {
+    tenant: event.tenant,
+    stream: event.stream,
+    window: spec.name,
+    start: bounds.start,
+    end: bounds.end,
+    key: event.key,
+    state: emptyState(aggs),
+    status: 'provisional',
+    version: 1,
+  };
+}
+
+function toRow(
+  w: OpenWindow,
+  partition: number,
+  aggs: PartitionState['stream']['aggregations'],
+): WindowRowWrite {
+  return {
+    tenant: w.tenant,
+    stream: w.stream,
+    window: w.window,
+    start: w.start,
+    end: w.end,
+    key: w.key,
+    values: valuesOf(w.state, aggs),
+    state: w.state,
+    status: w.status,
+    version: w.version,
+    partition,
+  };
+}
+
+function lateRecord(
+  record: IncomingRecord,
+  topic: string,
+  windowStarts: number[],
+  watermark: number | null,
+  now: number,
+): OutgoingRecord {
+  return {
+    topic,
+    key: record.key === null ? null : new TextDecoder().decode(record.key),
+    value: record.value ?? '',
+    headers: {
+      ...record.headers,
+      'sluice-late-reason': 'beyond-allowed-lateness',
+      'sluice-late-windows': windowStarts.map((s) => new Date(s).toISOString()).join(','),
+      'sluice-late-watermark': watermark === null ? '' : new Date(watermark).toISOString(),
+      'sluice-late-timestamp': new Date(now).toISOString(),
+      'sluice-source-topic': record.topic,
+      'sluice-source-partition': String(record.partition),
+      'sluice-source-offset': record.offset.toString(),
+    },
+  };
+}

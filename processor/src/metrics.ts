@@ -1,0 +1,52 @@
+// The processor's metrics, served at /metrics on its health port.
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface ProcessorMetrics {
+  readonly registry: Registry;
+  readonly events: Counter<'stream' | 'outcome'>;
+  readonly windowsWritten: Counter<'stream' | 'status'>;
+  readonly sinkLatency: Histogram<'outcome'>;
+  readonly watermarkLag: Gauge<'topic' | 'partition'>;
+  readonly fenced: Counter<'topic'>;
+}
+
+export function createProcessorMetrics(): ProcessorMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: 'sluice-processor' });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    events: new Counter({
+      name: 'sluice_processor_events_total',
+      help: 'Records handled, by outcome (processed, dlq, late, skipped)',
+      labelNames: ['stream', 'outcome'] as const,
+      registers: [registry],
+    }),
+    windowsWritten: new Counter({
+      name: 'sluice_window_emits_total',
+      help: 'Window rows written to PostgreSQL, by status',
+      labelNames: ['stream', 'status'] as const,
+      registers: [registry],
+    }),
+    sinkLatency: new Histogram({
+      name: 'sluice_sink_latency_seconds',
+      help: 'Time of the PostgreSQL transaction that commits rows and offsets',
+      labelNames: ['outcome'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    watermarkLag: new Gauge({
+      name: 'sluice_watermark_lag_seconds',
+      help: 'Wall clock minus the partition watermark',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    fenced: new Counter({
+      name: 'sluice_processor_fenced_total',
+      help: 'Commits refused because another worker owns the partition now',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+  };
+}

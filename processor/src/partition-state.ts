@@ -1,0 +1,41 @@
+// What a worker holds for one partition it owns: where it is in the log, its watermark, and a
+// bounded cache of open windows. The cache is only a cache: every window's state is durable in
+// PostgreSQL after each batch, so anything not dirty can be evicted and reloaded.
+
+import type { WindowStatus } from '@sluice/shared/db/schema';
+import type { AggState } from '@sluice/shared/streams/aggregate';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
+
+export interface OpenWindow {
+  readonly tenant: string;
+  readonly stream: string;
+  /** The declared window's name, e.g. `1m`. */
+  readonly window: string;
+  readonly start: number;
+  readonly end: number;
+  readonly key: string;
+  state: AggState;
+  status: WindowStatus;
+  version: number;
+}
+
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly stream: StreamDefinition;
+  /** Next offset to apply, as committed in PostgreSQL; null when no batch was ever committed. */
+  nextOffset: bigint | null;
+  maxEventTime: number | null;
+  watermark: number | null;
+  /** Wall-clock time of the last record seen, for idle-partition watermark advance. */
+  lastActivity: number;
+  readonly windows: Map<string, OpenWindow>;
+}
+
+export function windowId(tenant: string, window: string, start: number, key: string): string {
+  return `${tenant}\u0000${window}\u0000${start}\u0000${key}`;
+}
+
+export function copyWindow(window: OpenWindow): OpenWindow {
+  return { ...window, state: { ...window.state } };
+}

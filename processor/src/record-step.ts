@@ -1,0 +1,64 @@
+// The first step for every record: decode the Kafka value and check it against its stream's
+// schema. The outcome is data (STYLE #7): ok, or dlq with a reason; never a throw.
+
+import type { SluiceEvent } from '@sluice/shared/events/envelope';
+import { decodeEvent } from '@sluice/shared/events/envelope';
+import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
+
+export type RecordOutcome =
+  | { readonly kind: 'ok'; readonly event: SluiceEvent }
+  | { readonly kind: 'dlq'; readonly step: 'decode' | 'validate'; readonly reason: string };
+
+export function checkRecord(record: IncomingRecord, stream: StreamDefinition): RecordOutcome {
+  if (record.value === null) return { kind: 'dlq', step: 'decode', reason: 'record has no value' };
+  const decoded = decodeEvent(record.value);
+  if (!decoded.ok) return { kind: 'dlq', step: 'decode', reason: decoded.reason };
+  const event = decoded.event;
+  if (event.stream !== stream.name) {
+    return {
+      kind: 'dlq',
+      step: 'validate',
+      reason: `event names stream '${event.stream}' but arrived on '${stream.name}'`,
+    };
+  }
+  // Schema drift: a producer other than ingest, or an older schema, must not poison a window.
+  const payload = stream.schema.safeParse(event.data);
+  if (!payload.success) {
+    const detail = payload.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    return {
+      kind: 'dlq',
+      step: 'validate',
+      reason: `payload does not match the ${stream.name} schema: ${detail}`,
+    };
+  }
+  if (!Number.isFinite(event.time))
+    return { kind: 'dlq', step: 'validate', reason: 'event time is not a number' };
+  return { kind: 'ok', event: { ...event, data: payload.data } };
+}
+
+const decoder = new TextDecoder();
+
+/** STYLE #7: a dead letter is the original key and bytes plus reason, step and time headers. */
+export function deadLetter(
+  record: IncomingRecord,
+  topic: string,
+  step: string,
+  reason: string,
+  now: number,
+): OutgoingRecord {
+  return {
+    topic,
+    key: record.key === null ? null : decoder.decode(record.key),
+    value: record.value ?? '',
+    headers: {
+      ...record.headers,
+      'sluice-dlq-reason': reason.slice(0, 1000),
+      'sluice-dlq-step': step,
+      'sluice-dlq-timestamp': new Date(now).toISOString(),
+      'sluice-source-topic': record.topic,
+      'sluice-source-partition': String(record.partition),
+      'sluice-source-offset': record.offset.toString(),
+    },
+  };
+}

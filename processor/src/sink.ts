@@ -1,0 +1,191 @@
+// Where window rows are written. One PostgreSQL transaction holds the rows a batch changed and the
+// offset they reflect, so a crash at any point leaves both or neither (guarantee 2).
+
+import type { Db } from '@sluice/shared/db/client';
+import type { WindowStatus } from '@sluice/shared/db/schema';
+import { windows } from '@sluice/shared/db/schema';
+import type { Result } from '@sluice/shared/result';
+import { fail, ok } from '@sluice/shared/result';
+import type { AggState } from '@sluice/shared/streams/aggregate';
+import type { SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+
+export interface WindowRowWrite {
+  readonly tenant: string;
+  readonly stream: string;
+  readonly window: string;
+  readonly start: number;
+  readonly end: number;
+  readonly key: string;
+  readonly values: Record<string, number | null>;
+  readonly state: AggState;
+  readonly status: WindowStatus;
+  readonly version: number;
+  readonly partition: number;
+}
+
+export interface OffsetWrite {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset this worker last read from PostgreSQL (null: none was stored). */
+  readonly expected: bigint | null;
+  readonly next: bigint;
+  readonly watermark: number | null;
+}
+
+export interface StoredOffset {
+  readonly nextOffset: bigint;
+  readonly watermark: number | null;
+}
+
+export interface StoredWindow {
+  readonly window: string;
+  readonly start: number;
+  readonly end: number;
+  readonly key: string;
+  readonly tenant: string;
+  readonly state: AggState;
+  readonly status: WindowStatus;
+  readonly version: number;
+}
+
+export type Fenced = { readonly fenced: true };
+
+export interface WindowSink {
+  readOffset(group: string, topic: string, partition: number): Promise<StoredOffset | null>;
+  /** Every provisional window of a partition: what a new owner must hold to settle them later. */
+  readOpenWindows(stream: string, partition: number): Promise<StoredWindow[]>;
+  readWindows(
+    stream: string,
+    window: string,
+    wanted: readonly { tenant: string; start: number; key: string }[],
+  ): Promise<StoredWindow[]>;
+  /**
+   * Commits rows and offset together. Fails with `fenced` when the stored offset is no longer the
+   * one this worker read: another worker owns the partition now, and this write must not land.
+   */
+  commit(rows: readonly WindowRowWrite[], offset: OffsetWrite): Promise<Result<void, Fenced>>;
+}
+
+class FencedRollback extends Error {}
+
+type StoredRow = {
+  readonly tenant: string;
+  readonly window: string;
+  readonly start_ms: string;
+  readonly end_ms: string;
+  readonly key: string;
+  readonly state: AggState;
+  readonly status: WindowStatus;
+  readonly version: number;
+};
+
+const epochMs = (column: SQL) => sql`(extract(epoch from ${column}) * 1000)::bigint`;
+
+function fromRow(r: StoredRow): StoredWindow {
+  return {
+    tenant: r.tenant,
+    window: r.window,
+    start: Number(r.start_ms),
+    end: Number(r.end_ms),
+    key: r.key,
+    state: r.state,
+    status: r.status,
+    version: r.version,
+  };
+}
+
+export function createWindowSink(db: Db): WindowSink {
+  return {
+    async readOffset(group, topic, partition) {
+      const rows = await db.execute<{ next_offset: string; watermark: string | null }>(
+        sql`select next_offset, watermark from source_offsets
+            where consumer_group = ${group} and topic = ${topic} and partition = ${partition}`,
+      );
+      const row = rows[0];
+      if (row === undefined) return null;
+      return {
+        nextOffset: BigInt(row.next_offset),
+        watermark: row.watermark === null ? null : Number(row.watermark),
+      };
+    },
+
+    async readOpenWindows(stream, partition) {
+      const rows = await db.execute<StoredRow>(sql`
+        select tenant, "window", ${epochMs(sql`window_start`)} as start_ms, ${epochMs(sql`window_end`)} as end_ms,
+               key, state, status, version
+        from windows
+        where stream = ${stream} and source_partition = ${partition} and status = 'provisional'`);
+      return rows.map(fromRow);
+    },
+
+    async readWindows(stream, window, wanted) {
+      if (wanted.length === 0) return [];
+      const rows = await db.execute<StoredRow>(sql`
+        select w.tenant, w."window", ${epochMs(sql`w.window_start`)} as start_ms, ${epochMs(sql`w.window_end`)} as end_ms,
+               w.key, w.state, w.status, w.version
+        from windows w
+        join jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as want(tenant text, start bigint, key text)
+          on w.tenant = want.tenant and w.key = want.key
+         and w.window_start = 'epoch'::timestamptz + want.start * interval '1 millisecond'
+        where w.stream = ${stream} and w."window" = ${window}`);
+      return rows.map(fromRow);
+    },
+
+    async commit(rows, offset) {
+      try {
+        await db.transaction(async (tx) => {
+          // INVARIANT (fencing): the offset moves only from the value this worker read. A worker
+          // that lost the partition finds another value and its whole transaction rolls back.
+          const moved =
+            offset.expected === null
+              ? await tx.execute(sql`
+                  insert into source_offsets (consumer_group, topic, partition, next_offset, watermark)
+                  values (${offset.group}, ${offset.topic}, ${offset.partition}, ${offset.next.toString()}, ${offset.watermark})
+                  on conflict do nothing returning 1`)
+              : await tx.execute(sql`
+                  update source_offsets set next_offset = ${offset.next.toString()}, watermark = ${offset.watermark},
+                         updated_at = now()
+                  where consumer_group = ${offset.group} and topic = ${offset.topic} and partition = ${offset.partition}
+                    and next_offset = ${offset.expected.toString()}
+                  returning 1`);
+          if (moved.length !== 1) throw new FencedRollback();
+          if (rows.length === 0) return;
+          // Absolute values: replaying a batch writes the same row again, never adds to it.
+          await tx
+            .insert(windows)
+            .values(
+              rows.map((r) => ({
+                tenant: r.tenant,
+                stream: r.stream,
+                window: r.window,
+                windowStart: new Date(r.start),
+                windowEnd: new Date(r.end),
+                key: r.key,
+                values: r.values,
+                state: r.state,
+                status: r.status,
+                version: r.version,
+                sourcePartition: r.partition,
+              })),
+            )
+            .onConflictDoUpdate({
+              target: [windows.tenant, windows.stream, windows.window, windows.windowStart, windows.key],
+              set: {
+                values: sql`excluded.values`,
+                state: sql`excluded.state`,
+                status: sql`excluded.status`,
+                version: sql`excluded.version`,
+                updatedAt: sql`now()`,
+              },
+            });
+        });
+        return ok(undefined);
+      } catch (error) {
+        if (error instanceof FencedRollback) return fail({ fenced: true });
+        throw error;
+      }
+    },
+  };
+}

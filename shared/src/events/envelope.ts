@@ -1,0 +1,124 @@
+// The event envelope `{ id, stream, time, data, source?, tenant? }` and its CloudEvents mapping.
+// Web APIs only: the edge runs this same code on Deno and Bun.
+
+import { z } from 'zod';
+
+export const MAX_EVENT_ID_LENGTH = 128;
+export const DEFAULT_TENANT = 'default';
+
+const eventTime = z.union([
+  z.iso.datetime({ offset: true, error: 'expected an RFC 3339 timestamp or epoch milliseconds' }),
+  z.number().int().nonnegative().max(8.64e15),
+]);
+
+export const envelopeSchema = z.object({
+  id: z.string().min(1).max(MAX_EVENT_ID_LENGTH).optional(),
+  stream: z.string().min(1).max(63),
+  time: eventTime.optional(),
+  data: z.custom<unknown>((value) => value !== undefined, { error: 'data is required' }),
+  source: z.string().min(1).max(1024).optional(),
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+});
+
+export type EnvelopeInput = z.output<typeof envelopeSchema>;
+
+/** CloudEvents 1.0 structured mode (JSON): `type` names the stream, `tenant` is an extension attribute. */
+export const cloudEventSchema = z.object({
+  specversion: z.literal('1.0', { error: "CloudEvents specversion must be '1.0'" }),
+  id: z.string().min(1).max(MAX_EVENT_ID_LENGTH),
+  type: z.string().min(1).max(63),
+  source: z.string().min(1).max(1024),
+  time: eventTime.optional(),
+  datacontenttype: z.string().optional(),
+  data: z.custom<unknown>((value) => value !== undefined, {
+    error: 'data is required (data_base64 is not supported)',
+  }),
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+});
+
+export function isCloudEvent(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'specversion' in value;
+}
+
+/** An accepted event, normalised: what ingest writes to Kafka and the processor reads back. */
+export interface SluiceEvent {
+  readonly id: string;
+  readonly stream: string;
+  readonly tenant: string;
+  readonly source?: string;
+  /** Event time, epoch milliseconds. */
+  readonly time: number;
+  /** When sluice first received it, epoch milliseconds. */
+  readonly receivedAt: number;
+  /** Group-by key (also the Kafka key). */
+  readonly key: string;
+  readonly data: Record<string, unknown>;
+}
+
+export function toEpochMs(value: string | number): number {
+  return typeof value === 'number' ? value : Date.parse(value);
+}
+
+/** The Kafka record value: compact JSON with snake_case fields, stable across languages. */
+export function encodeEvent(event: SluiceEvent): string {
+  return JSON.stringify({
+    id: event.id,
+    stream: event.stream,
+    tenant: event.tenant,
+    ...(event.source === undefined ? {} : { source: event.source }),
+    time: event.time,
+    received_at: event.receivedAt,
+    key: event.key,
+    data: event.data,
+  });
+}
+
+const wireEventSchema = z.object({
+  id: z.string().min(1).max(MAX_EVENT_ID_LENGTH),
+  stream: z.string().min(1),
+  tenant: z.string().min(1),
+  source: z.string().optional(),
+  time: z.number().int(),
+  received_at: z.number().int(),
+  key: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export type DecodeResult = { ok: true; event: SluiceEvent } | { ok: false; reason: string };
+
+/** Decodes a Kafka record value; a record that is not a sluice event is a reason, not a throw. */
+export function decodeEvent(bytes: Uint8Array | string): DecodeResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes));
+  } catch {
+    return { ok: false, reason: 'value is not JSON' };
+  }
+  const parsed = wireEventSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: `not a sluice event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    };
+  }
+  const w = parsed.data;
+  return {
+    ok: true,
+    event: {
+      id: w.id,
+      stream: w.stream,
+      tenant: w.tenant,
+      ...(w.source === undefined ? {} : { source: w.source }),
+      time: w.time,
+      receivedAt: w.received_at,
+      key: w.key,
+      data: w.data,
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// Reads an intake request body into items: JSON (one event or an array), NDJSON, CloudEvents
+// structured and batch; gzip when Content-Encoding says so. Sizes are enforced while reading, after
+// decompression too, so a small gzip bomb cannot expand past the request limit. Web APIs only.
+
+import type { AppError, Result } from '../result.ts';
+import { appError, fail, ok } from '../result.ts';
+import type { RawItem } from './validate.ts';
+
+export interface BodyLimits {
+  /** Decompressed bytes per request (413 beyond). */
+  readonly maxRequestBytes: number;
+  /** Events per request (413 beyond). */
+  readonly maxEvents: number;
+}
+
+export type BodyFormat = 'json' | 'ndjson' | 'cloudevents' | 'cloudevents-batch';
+
+const FORMATS: Record<string, BodyFormat> = {
+  'application/json': 'json',
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+  'application/cloudevents+json': 'cloudevents',
+  'application/cloudevents-batch+json': 'cloudevents-batch',
+};
+
+export const SUPPORTED_CONTENT_TYPES = Object.keys(FORMATS);
+
+export interface ParsedBody {
+  readonly format: BodyFormat;
+  readonly items: RawItem[];
+}
+
+export async function parseBody(request: Request, limits: BodyLimits): Promise<Result<ParsedBody, AppError>> {
+  const contentType =
+    (request.headers.get('content-type') ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+  const format = FORMATS[contentType];
+  if (format === undefined) {
+    return fail(
+      appError('unsupported_media_type', `unsupported content type '${contentType}'`, {
+        details: { supported: SUPPORTED_CONTENT_TYPES },
+      }),
+    );
+  }
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limits.maxRequestBytes)
+    return fail(tooLarge(limits.maxRequestBytes));
+
+  const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip') {
+    return fail(
+      appError('unsupported_media_type', `unsupported content encoding '${encoding}' (gzip or identity)`),
+    );
+  }
+  if (request.body === null) return fail(appError('bad_request', 'request body is empty'));
+  const stream =
+    encoding === 'gzip' ? request.body.pipeThrough(new DecompressionStream('gzip')) : request.body;
+  const read = await readLimited(stream, limits.maxRequestBytes);
+  if (!read.ok) return read;
+  const text = read.value;
+
+  const items = format === 'ndjson' ? splitNdjson(text) : splitJson(text, format);
+  if (!items.ok) return items;
+  if (items.value.length === 0) return fail(appError('bad_request', 'request holds no events'));
+  if (items.value.length > limits.maxEvents) {
+    return fail(
+      appError(
+        'payload_too_large',
+        `request holds ${items.value.length} events; the limit is ${limits.maxEvents}`,
+      ),
+    );
+  }
+  return ok({ format, items: items.value });
+}
+
+function tooLarge(limit: number): AppError {
+  return appError('payload_too_large', `request body exceeds ${limit} bytes`, {
+    details: { maxRequestBytes: limit },
+  });
+}
+
+async function readLimited(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<Result<string, AppError>> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel();
+        return fail(tooLarge(limit));
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return fail(appError('bad_request', 'request body could not be read (corrupt gzip?)'));
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return ok(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return fail(appError('bad_request', 'request body is not valid UTF-8'));
+  }
+}
+
+const encoder = new TextEncoder();
+
+function splitJson(text: string, format: BodyFormat): Result<RawItem[], AppError> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return fail(
+      appError(
+        'bad_request',
+        `request body is not JSON: ${error instanceof Error ? error.message : 'parse error'}`,
+      ),
+    );
+  }
+  if (format === 'cloudevents' && Array.isArray(parsed)) {
+    return fail(
+      appError(
+        'bad_request',
+        'application/cloudevents+json holds one event; use application/cloudevents-batch+json',
+      ),
+    );
+  }
+  if (format === 'cloudevents-batch' && !Array.isArray(parsed)) {
+    return fail(appError('bad_request', 'application/cloudevents-batch+json must be a JSON array'));
+  }
+  const values = Array.isArray(parsed) ? parsed : [parsed];
+  return ok(values.map((value, index) => ({ index, value, bytes: encodedLength(value) })));
+}
+
+function splitNdjson(text: string): Result<RawItem[], AppError> {
+  const items: RawItem[] = [];
+  let index = 0;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    try {
+      items.push({ index, value: JSON.parse(trimmed), bytes: encoder.encode(trimmed).byteLength });
+    } catch {
+      items.push({ index, parseError: 'line is not valid JSON' });
+    }
+    index += 1;
+  }
+  return ok(items);
+}
+
+function encodedLength(value: unknown): number {
+  return encoder.encode(JSON.stringify(value) ?? '').byteLength;
+}

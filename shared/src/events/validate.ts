@@ -1,0 +1,186 @@
+// Per-event verdicts: each item of a request is accepted (normalised into a SluiceEvent) or
+// rejected with its index, id and every error found. One bad event never rejects its neighbours.
+
+import type { StreamDefinition } from '../streams/define.ts';
+import type { StreamRegistry } from '../streams/registry.ts';
+import type { EnvelopeInput, SluiceEvent } from './envelope.ts';
+import { cloudEventSchema, DEFAULT_TENANT, envelopeSchema, isCloudEvent, toEpochMs } from './envelope.ts';
+
+export interface EventError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface Rejection {
+  readonly index: number;
+  readonly id: string | null;
+  readonly errors: readonly EventError[];
+}
+
+/** One item of a request body: its parsed JSON, or why its bytes were not JSON (an NDJSON line). */
+export type RawItem =
+  | { readonly index: number; readonly value: unknown; readonly bytes: number }
+  | { readonly index: number; readonly parseError: string };
+
+export interface ValidateOptions {
+  readonly registry: StreamRegistry;
+  readonly now: number;
+  readonly maxEventBytes: number;
+  readonly maxDepth: number;
+  readonly newId: () => string;
+}
+
+export type ItemVerdict =
+  | { readonly ok: true; readonly event: SluiceEvent }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+export interface Verdicts {
+  readonly accepted: SluiceEvent[];
+  /** Index in the request of each accepted event, in the same order as `accepted`. */
+  readonly acceptedIndexes: number[];
+  readonly rejected: Rejection[];
+}
+
+export function validateItems(items: readonly RawItem[], options: ValidateOptions): Verdicts {
+  const verdicts: Verdicts = { accepted: [], acceptedIndexes: [], rejected: [] };
+  for (const item of items) {
+    const verdict = validateItem(item, options);
+    if (verdict.ok) {
+      verdicts.accepted.push(verdict.event);
+      verdicts.acceptedIndexes.push(item.index);
+    } else {
+      verdicts.rejected.push(verdict.rejection);
+    }
+  }
+  return verdicts;
+}
+
+export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdict {
+  const reject = (id: string | null, errors: EventError[]): ItemVerdict => ({
+    ok: false,
+    rejection: { index: item.index, id, errors },
+  });
+  if ('parseError' in item) return reject(null, [{ path: '(event)', message: item.parseError }]);
+  const rawId = peekId(item.value);
+  if (item.bytes > options.maxEventBytes) {
+    return reject(rawId, [
+      { path: '(event)', message: `event is ${item.bytes} bytes; the limit is ${options.maxEventBytes}` },
+    ]);
+  }
+  if (depthExceeds(item.value, options.maxDepth)) {
+    return reject(rawId, [
+      { path: '(event)', message: `event nests deeper than ${options.maxDepth} levels` },
+    ]);
+  }
+
+  const envelope = toEnvelope(item.value);
+  if (!envelope.ok) return reject(rawId, envelope.errors);
+  const stream = options.registry.get(envelope.value.stream);
+  if (stream === undefined) {
+    return reject(rawId, [{ path: 'stream', message: `unknown stream '${envelope.value.stream}'` }]);
+  }
+  const payload = stream.schema.safeParse(envelope.value.data);
+  if (!payload.success) {
+    return reject(
+      rawId,
+      payload.error.issues.map((issue) => ({
+        path: ['data', ...issue.path.map(String)].join('.'),
+        message: issue.message,
+      })),
+    );
+  }
+  const data = payload.data;
+  const time = eventTime(stream, data, envelope.value, options.now);
+  if (!Number.isFinite(time))
+    return reject(rawId, [{ path: stream.eventTime ?? 'time', message: 'unparseable event time' }]);
+  const id = envelope.value.id ?? idFromPayload(stream, data) ?? options.newId();
+  return {
+    ok: true,
+    event: {
+      id,
+      stream: stream.name,
+      tenant: envelope.value.tenant ?? DEFAULT_TENANT,
+      ...(envelope.value.source === undefined ? {} : { source: envelope.value.source }),
+      time,
+      receivedAt: options.now,
+      key: groupKey(stream, data),
+      data,
+    },
+  };
+}
+
+/** The group-by key of a payload: the value itself for one field, a JSON array for several. */
+export function groupKey(stream: StreamDefinition, data: Record<string, unknown>): string {
+  const values = stream.keyBy.map((field) => data[field]);
+  if (values.length === 1) return String(values[0]);
+  return JSON.stringify(values);
+}
+
+function toEnvelope(
+  value: unknown,
+): { ok: true; value: EnvelopeInput } | { ok: false; errors: EventError[] } {
+  if (isCloudEvent(value)) {
+    const parsed = cloudEventSchema.safeParse(value);
+    if (!parsed.success) return { ok: false, errors: issues(parsed.error.issues) };
+    const ce = parsed.data;
+    return {
+      ok: true,
+      value: {
+        id: ce.id,
+        stream: ce.type,
+        data: ce.data,
+        source: ce.source,
+        ...(ce.time === undefined ? {} : { time: ce.time }),
+        ...(ce.tenant === undefined ? {} : { tenant: ce.tenant }),
+      },
+    };
+  }
+  const parsed = envelopeSchema.safeParse(value);
+  if (!parsed.success) return { ok: false, errors: issues(parsed.error.issues) };
+  return { ok: true, value: parsed.data };
+}
+
+function issues(list: readonly { path: readonly PropertyKey[]; message: string }[]): EventError[] {
+  return list.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(event)',
+    message: issue.message,
+  }));
+}
+
+function eventTime(
+  stream: StreamDefinition,
+  data: Record<string, unknown>,
+  envelope: EnvelopeInput,
+  now: number,
+): number {
+  if (stream.eventTime !== undefined) {
+    const value = data[stream.eventTime];
+    if (typeof value === 'string' || typeof value === 'number') return toEpochMs(value);
+  }
+  if (envelope.time !== undefined) return toEpochMs(envelope.time);
+  return now;
+}
+
+function idFromPayload(stream: StreamDefinition, data: Record<string, unknown>): string | undefined {
+  if (stream.idField === undefined) return undefined;
+  const value = data[stream.idField];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function peekId(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || !('id' in value)) return null;
+  const id = (value as { id: unknown }).id;
+  return typeof id === 'string' ? id.slice(0, 128) : null;
+}
+
+function depthExceeds(value: unknown, maxDepth: number): boolean {
+  // Iterative, so a hostile document cannot overflow the stack here.
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const top = stack.pop();
+    if (top === undefined || typeof top.value !== 'object' || top.value === null) continue;
+    if (top.depth >= maxDepth) return true;
+    for (const child of Object.values(top.value)) stack.push({ value: child, depth: top.depth + 1 });
+  }
+  return false;
+}

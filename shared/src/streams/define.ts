@@ -1,0 +1,115 @@
+// A stream is declared, not coded: one file names its topic, payload schema, event time, keys,
+// windows, aggregations, watermark and lateness. Everything downstream reads these definitions.
+
+import type { z } from 'zod';
+import type { Duration } from './duration.ts';
+import { durationMs } from './duration.ts';
+
+export type WindowSpec =
+  | { readonly kind: 'tumbling'; readonly name: string; readonly sizeMs: number }
+  | { readonly kind: 'hopping'; readonly name: string; readonly sizeMs: number; readonly slideMs: number }
+  | { readonly kind: 'session'; readonly name: string; readonly gapMs: number };
+
+export const tumbling = (size: Duration): WindowSpec => ({
+  kind: 'tumbling',
+  name: size,
+  sizeMs: durationMs(size),
+});
+
+export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
+
+export interface AggSpec {
+  readonly fn: AggFn;
+  /** Name of the value in window rows and API responses, e.g. `sum_amount`. */
+  readonly name: string;
+  /** Payload field the aggregate reads; absent for `count`. */
+  readonly field?: string;
+  /**
+   * Decimal places the field carries (money: 2). Sums and averages of a scaled field are computed
+   * on integers of 10^-scale units, so they are exact and independent of arrival order.
+   */
+  readonly scale?: number;
+}
+
+export const count = (name = 'count'): AggSpec => ({ fn: 'count', name });
+export const sum = (field: string, options: { scale?: number; name?: string } = {}): AggSpec => ({
+  fn: 'sum',
+  field,
+  name: options.name ?? `sum_${field}`,
+  ...(options.scale === undefined ? {} : { scale: options.scale }),
+});
+export const min = (field: string, name = `min_${field}`): AggSpec => ({ fn: 'min', field, name });
+export const max = (field: string, name = `max_${field}`): AggSpec => ({ fn: 'max', field, name });
+export const avg = (field: string, options: { scale?: number; name?: string } = {}): AggSpec => ({
+  fn: 'avg',
+  field,
+  name: options.name ?? `avg_${field}`,
+  ...(options.scale === undefined ? {} : { scale: options.scale }),
+});
+
+export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
+  readonly name: string;
+  readonly description: string;
+  readonly partitions: number;
+  readonly schema: S;
+  /** Payload field holding event time (RFC 3339 or epoch ms); absent: envelope time, else receive time. */
+  readonly eventTime?: keyof z.output<S> & string;
+  /** Payload field used as the event id when the envelope carries none, so client retries dedupe. */
+  readonly idField?: keyof z.output<S> & string;
+  /** Group-by key fields; their values, joined, are the Kafka key and the window row key. */
+  readonly keyBy: readonly (keyof z.output<S> & string)[];
+  readonly windows: readonly WindowSpec[];
+  readonly aggregations: readonly AggSpec[];
+  /** Maximum out-of-orderness: the watermark trails the highest event time seen by this much. */
+  readonly watermark: Duration;
+  /** How long after the watermark passes a window's end an event may still amend it. */
+  readonly allowedLateness: Duration;
+  readonly dedupHorizon?: Duration;
+  readonly retention?: Duration;
+}
+
+export interface StreamDefinition<
+  S extends z.ZodType<Record<string, unknown>> = z.ZodType<Record<string, unknown>>,
+> {
+  readonly name: string;
+  readonly description: string;
+  readonly partitions: number;
+  readonly schema: S;
+  readonly eventTime: string | undefined;
+  readonly idField: string | undefined;
+  readonly keyBy: readonly string[];
+  readonly windows: readonly WindowSpec[];
+  readonly aggregations: readonly AggSpec[];
+  readonly watermarkMs: number;
+  readonly allowedLatenessMs: number;
+  readonly dedupHorizonMs: number;
+  readonly retentionMs: number;
+}
+
+const STREAM_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
+  input: StreamInput<S>,
+): StreamDefinition<S> {
+  if (!STREAM_NAME.test(input.name)) throw new Error(`stream name '${input.name}' must match ${STREAM_NAME}`);
+  if (input.keyBy.length === 0) throw new Error(`stream '${input.name}' needs at least one keyBy field`);
+  if (input.windows.length === 0) throw new Error(`stream '${input.name}' declares no window`);
+  const names = input.aggregations.map((a) => a.name);
+  if (new Set(names).size !== names.length)
+    throw new Error(`stream '${input.name}' has duplicate aggregation names`);
+  return {
+    name: input.name,
+    description: input.description,
+    partitions: input.partitions,
+    schema: input.schema,
+    eventTime: input.eventTime,
+    idField: input.idField,
+    keyBy: input.keyBy,
+    windows: input.windows,
+    aggregations: input.aggregations,
+    watermarkMs: durationMs(input.watermark),
+    allowedLatenessMs: durationMs(input.allowedLateness),
+    dedupHorizonMs: durationMs(input.dedupHorizon ?? '24h'),
+    retentionMs: durationMs(input.retention ?? '7d'),
+  };
+}

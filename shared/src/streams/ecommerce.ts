@@ -1,0 +1,38 @@
+// The seed pipeline: e-commerce transactions in 1-minute tumbling windows by category, with a
+// 1-minute watermark (Spark's withWatermark("timestamp", "1 minute")).
+
+import { z } from 'zod';
+import { avg, count, defineStream, max, min, sum, tumbling } from './define.ts';
+
+export const ecommerceTransaction = z.object({
+  transaction_id: z.string().min(1).max(128),
+  user_id: z.string().min(1).max(128),
+  /** Free text, not an enum: a new category must not be a schema change. */
+  product_category: z.string().min(1).max(128),
+  product_name: z.string().min(1).max(512),
+  amount: z.number().finite().nonnegative().max(1e12),
+  timestamp: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]),
+  payment_method: z.string().min(1).max(64),
+});
+
+export type EcommerceTransaction = z.output<typeof ecommerceTransaction>;
+
+export const ecommerce = defineStream({
+  name: 'ecommerce',
+  description: 'E-commerce transactions: sales per product category per minute',
+  partitions: 6,
+  schema: ecommerceTransaction,
+  eventTime: 'timestamp',
+  idField: 'transaction_id',
+  keyBy: ['product_category'],
+  windows: [tumbling('1m')],
+  aggregations: [
+    count('count'),
+    sum('amount', { scale: 2 }),
+    min('amount'),
+    max('amount'),
+    avg('amount', { scale: 2 }),
+  ],
+  watermark: '1m',
+  allowedLateness: '0s',
+});
