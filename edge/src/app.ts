@@ -1,17 +1,51 @@
-// The edge HTTP surface (Web APIs only). Intake and forwarding to ingest land with the pipeline.
+// The edge HTTP surface (Web APIs only): the same intake as ingest (shared parsing and validation),
+// then micro-batched forwarding to ingest; a request is answered once ingest acked its events.
 
+import type { IntakeLimits, IntakeResponse } from '@sluice/shared/events/intake';
+import { readEvents } from '@sluice/shared/events/intake';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
+import { errorResponse } from '@sluice/shared/http/error-envelope';
+import { appError } from '@sluice/shared/result';
+import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import { Hono } from 'hono';
+import type { Batcher } from './batcher.ts';
+
+export interface EdgeDeps {
+  readonly streams: StreamRegistry;
+  readonly limits: IntakeLimits;
+  readonly batcher: Batcher;
+  readonly now: () => number;
+  readonly logError: (message: string, error: unknown) => void;
+}
 
 export type EdgeEnv = { Variables: BaseVariables };
 
-export function createEdgeApp(): Hono<EdgeEnv> {
+export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  applyAppDefaults(app, {
-    onUnexpected: (error) =>
-      console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', error: String(error) })),
-  });
+  applyAppDefaults(app, { onUnexpected: (error) => deps.logError('unhandled error', error) });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.post('/v1/events', async (c) => {
+    const contentLength = Number(c.req.header('content-length') ?? Number.NaN);
+    if (Number.isFinite(contentLength) && contentLength > deps.limits.maxRequestBytes) {
+      return errorResponse(
+        c,
+        appError('payload_too_large', `request body exceeds ${deps.limits.maxRequestBytes} bytes`),
+      );
+    }
+    const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now());
+    if (!read.ok) return errorResponse(c, read.error);
+    const verdicts = read.value;
+    const forwarded = await deps.batcher.submit(verdicts.accepted, c.req.header('traceparent'));
+    if (!forwarded.ok) return errorResponse(c, forwarded.error);
+    // Rejections by ingest carry the index within what the edge forwarded; map back to the request.
+    const ingestRejected = forwarded.value.rejected.map((r) => ({
+      ...r,
+      index: verdicts.acceptedIndexes[r.index] ?? r.index,
+    }));
+    const rejected = [...verdicts.rejected, ...ingestRejected].sort((a, b) => a.index - b.index);
+    const body: IntakeResponse = { accepted: forwarded.value.ids.length, ids: forwarded.value.ids, rejected };
+    return c.json(body, 202);
+  });
   return app;
 }

@@ -1,8 +1,11 @@
-// Composition root of sluice-edge on Deno or Bun: config, app, server, drain.
+// Composition root of sluice-edge on Deno or Bun: config, batcher, app, server, drain.
 
 import { loadConfig } from '@sluice/shared/config';
+import { streamRegistry } from '@sluice/shared/streams/registry';
 import { createEdgeApp } from './app.ts';
+import { createBatcher } from './batcher.ts';
 import { edgeConfigSchema } from './config.ts';
+import { createForward } from './forward.ts';
 import { detectRuntime } from './runtime.ts';
 
 const runtime = detectRuntime();
@@ -12,24 +15,41 @@ const config = loadConfig('sluice-edge', edgeConfigSchema, {
   write: (line) => console.error(line),
   exit: (code) => runtime.exit(code),
 });
-const app = createEdgeApp();
-const server = runtime.serve(app.fetch, { hostname: config.host, port: config.port });
-console.log(
-  JSON.stringify({
-    level: 'info',
-    service: 'sluice-edge',
-    msg: 'listening',
-    runtime: runtime.name,
-    port: config.port,
-  }),
+const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
+  console.log(
+    JSON.stringify({ time: new Date().toISOString(), level, service: 'sluice-edge', msg, ...fields }),
+  );
+const batcher = createBatcher(
+  createForward({ ingestUrl: config.ingestUrl, retries: config.retries, timeoutMs: config.timeoutMs }),
+  config.batch,
 );
+const app = createEdgeApp({
+  streams: streamRegistry(),
+  limits: config.limits,
+  batcher,
+  now: Date.now,
+  logError: (msg, error) =>
+    log('error', msg, { error: error instanceof Error ? error.message : String(error) }),
+});
+const server = runtime.serve(app.fetch, { hostname: config.host, port: config.port });
+log('info', 'listening', {
+  runtime: runtime.name,
+  host: config.host,
+  port: config.port,
+  ingest: config.ingestUrl,
+});
 
+// Drain (guarantee 6): stop accepting, send what is batched, wait for ingest's answers, exit.
 let draining = false;
 runtime.onSignal(() => {
   if (draining) return;
   draining = true;
-  server.close().then(
-    () => runtime.exit(0),
-    () => runtime.exit(1),
-  );
+  log('info', 'draining');
+  server
+    .close()
+    .then(() => batcher.close())
+    .then(
+      () => runtime.exit(0),
+      () => runtime.exit(1),
+    );
 });

@@ -3,12 +3,26 @@
 import { databaseUrlEnv, hostEnv, logLevelEnv, portEnv, redisUrlEnv } from '@sluice/shared/config';
 import { z } from 'zod';
 
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
 export const queryConfigSchema = z
   .object({
     SLUICE_QUERY_HOST: hostEnv,
     SLUICE_QUERY_PORT: portEnv(8081),
     SLUICE_DATABASE_URL: databaseUrlEnv,
     SLUICE_REDIS_URL: redisUrlEnv,
+    /** Topic prefix and consumer group of the processors whose watermarks this API reports. */
+    SLUICE_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*$/)
+      .default(''),
+    SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
+    /** Redis key prefix of the response cache. */
+    SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
+    /** Seconds a response of settled windows stays cached (only an amendment changes it). */
+    SLUICE_CACHE_SETTLED_TTL_S: positiveInt(3_600),
+    /** Seconds a response holding provisional windows may be served stale. */
+    SLUICE_CACHE_PROVISIONAL_TTL_S: positiveInt(2),
     SLUICE_LOG_LEVEL: logLevelEnv,
   })
   .transform((env) => ({
@@ -16,6 +30,13 @@ export const queryConfigSchema = z
     port: env.SLUICE_QUERY_PORT,
     databaseUrl: env.SLUICE_DATABASE_URL,
     redisUrl: env.SLUICE_REDIS_URL,
+    topicPrefix: env.SLUICE_TOPIC_PREFIX,
+    group: env.SLUICE_CONSUMER_GROUP,
+    cache: {
+      prefix: env.SLUICE_CACHE_PREFIX,
+      settledTtlSeconds: env.SLUICE_CACHE_SETTLED_TTL_S,
+      provisionalTtlSeconds: env.SLUICE_CACHE_PROVISIONAL_TTL_S,
+    },
     logLevel: env.SLUICE_LOG_LEVEL,
   }));
 

@@ -1,11 +1,19 @@
-// Composition root of sluice-query (Bun by default, Node works too): config, app, server, drain.
+// Composition root of sluice-query (Bun by default, Node works too): config, PostgreSQL, Redis,
+// app, server, drain.
 
 import { loadConfig } from '@sluice/shared/config';
+import { createDb } from '@sluice/shared/db/client';
+import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
-import { onShutdown } from '@sluice/shared/lifecycle';
+import { closeAll, onShutdown } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
+import { streamRegistry } from '@sluice/shared/streams/registry';
+import { Redis } from 'ioredis';
+import { Counter } from 'prom-client';
 import { createQueryApp } from './app.ts';
 import { queryConfigSchema } from './config.ts';
+import { createResponseCache } from './response-cache.ts';
+import { createWindowsRepo } from './windows-repo.ts';
 
 const config = loadConfig('sluice-query', queryConfigSchema, {
   argv: process.argv,
@@ -14,8 +22,41 @@ const config = loadConfig('sluice-query', queryConfigSchema, {
   exit: (code) => process.exit(code),
 });
 const log = createLogger('sluice-query', config.logLevel);
-const app = createQueryApp({ log });
+const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-query', maxConnections: 10 });
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+const http = createHttpMetrics('sluice-query');
+const app = createQueryApp({
+  log,
+  http,
+  streams: streamRegistry(),
+  repo: createWindowsRepo(db.db),
+  cache: createResponseCache(redis, config.cache),
+  cacheRequests: new Counter({
+    name: 'sluice_query_cache_requests_total',
+    help: 'Window queries answered from the Redis cache (hit) or PostgreSQL (miss); hit ratio = hit / total',
+    labelNames: ['result'] as const,
+    registers: [http.registry],
+  }),
+  group: config.group,
+  topicPrefix: config.topicPrefix,
+  now: Date.now,
+  ready: async () => {
+    try {
+      await Promise.all([db.sql`select 1`, redis.ping()]);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+});
 const server = await serveHttp(app.fetch, { hostname: config.host, port: config.port });
 log.info({ host: config.host, port: server.port, runtime: server.runtime }, 'listening');
 
-onShutdown(() => server.close(), { log: (message, fields) => log.info(fields ?? {}, message) });
+onShutdown(
+  async () => {
+    await server.close();
+    await closeAll([() => db.close(), () => redis.quit()]);
+  },
+  { log: (message, fields) => log.info(fields ?? {}, message) },
+);

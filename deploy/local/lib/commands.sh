@@ -1,29 +1,99 @@
 # shellcheck shell=bash
 # The developer commands built on the toolchain and the stack: demo, test, lint, fmt.
 
-demo_cmd() {
+up_cmd() {
   ensure_toolchain
   stack_up
-  stack_status
-  cat <<EOF
+  services_up
+  status_cmd
+}
 
-sluice demo: the local stack is running.
-  Kafka       127.0.0.1:$SLUICE_KAFKA_PORT      (kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -L)
-  PostgreSQL  $(postgres_url)
-  Redis       redis://127.0.0.1:$SLUICE_REDIS_PORT   (redis-cli -p $SLUICE_REDIS_PORT ping)
-  Jaeger      http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services (OTLP/HTTP in on :$SLUICE_JAEGER_OTLP_HTTP_PORT)
-  logs        ./sluice stack logs [kafka|postgres|redis|jaeger]
-  stop        ./sluice down      (wipe all data: ./sluice stack reset)
+down_cmd() {
+  services_down
+  stack_down
+}
 
-The pipeline services (edge, ingest, processor, query) and the synthetic workload join the demo
-as they land; see docs/ARCHITECTURE.md for what exists today.
-EOF
+status_cmd() {
+  status_header
+  stack_rows
+  services_status
+  status_footer
+}
+
+demo_cmd() {
+  up_cmd
+  stop_pid generator 10
+  local rate=${SLUICE_DEMO_RATE:-50} duration=${SLUICE_DEMO_DURATION:-3600}
+  log "starting the synthetic ecommerce workload: $rate events/s through the edge for ${duration}s"
+  (cd "$SLUICE_ROOT" && spawn generator node "$SLUICE_ROOT/tools/gen.ts" ecommerce --rate "$rate" --duration "$duration" \
+    --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
+  cat <<DEMO
+
+sluice demo is running: $rate synthetic ecommerce transactions per second go in at the edge.
+  send events   http://127.0.0.1:$SLUICE_EDGE_PORT/v1/events (edge)  or  http://127.0.0.1:$SLUICE_INGEST_PORT/v1/events (ingest)
+  streams       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams
+  windows       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?from=-15m
+  rolled up     http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?from=-15m&group_by=none
+  metrics       http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
+  traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services  (Jaeger query API)
+  PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
+  Kafka         kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -C -t ecommerce -c 5
+  logs          ./sluice stack logs [kafka|postgres|redis|jaeger|ingest|processor|query|edge|generator]
+  stop          ./sluice down      (wipe all data: ./sluice stack reset)
+DEMO
+}
+
+send_cmd() {
+  ensure_npm_deps
+  local target=edge file='' url
+  while (($# > 0)); do
+    case $1 in
+      --to)
+        target=${2:?--to needs edge or ingest}
+        shift 2
+        ;;
+      *)
+        file=$1
+        shift
+        ;;
+    esac
+  done
+  [[ -n $file && -f $file ]] || die "usage: ./sluice send FILE.ndjson [--to edge|ingest]"
+  case $target in
+    edge) url="http://127.0.0.1:$SLUICE_EDGE_PORT" ;;
+    ingest) url="http://127.0.0.1:$SLUICE_INGEST_PORT" ;;
+    *) die "--to must be edge or ingest" ;;
+  esac
+  node "$SLUICE_ROOT/tools/send.ts" "$file" --url "$url"
+}
+
+gen_cmd() {
+  ensure_npm_deps
+  local stream=${1:-}
+  [[ $stream == ecommerce ]] || die "usage: ./sluice gen ecommerce [--rate N] [--duration S] [--to edge|ingest]"
+  shift
+  local args=() target=edge
+  while (($# > 0)); do
+    case $1 in
+      --to)
+        target=${2:?--to needs edge or ingest}
+        shift 2
+        ;;
+      *)
+        args+=("$1")
+        shift
+        ;;
+    esac
+  done
+  local port=$SLUICE_EDGE_PORT
+  [[ $target == ingest ]] && port=$SLUICE_INGEST_PORT
+  node "$SLUICE_ROOT/tools/gen.ts" "$stream" --url "http://127.0.0.1:$port" "${args[@]}"
 }
 
 # Test files: every *.test.ts under a service's or the stack's test/ folder.
 _test_files() {
   find "$SLUICE_ROOT/shared" "$SLUICE_ROOT/edge" "$SLUICE_ROOT/ingest" "$SLUICE_ROOT/processor" \
-    "$SLUICE_ROOT/query" "$SLUICE_ROOT/deploy" -path '*/node_modules' -prune -o \
+    "$SLUICE_ROOT/query" "$SLUICE_ROOT/e2e" "$SLUICE_ROOT/deploy" -path '*/node_modules' -prune -o \
     -path '*/test/*' -name '*.test.ts' -print | sort
 }
 

@@ -48,14 +48,18 @@ _status_row() {
   printf '%-12s %-22s %-8s %s\n' "$name" "127.0.0.1:$port" "${pid:--}" "$health"
 }
 
-_health() { if "$1" >/dev/null 2>&1; then echo yes; else echo no; fi; }
+_health() { if "$@" >/dev/null 2>&1; then echo yes; else echo no; fi; }
 
-stack_status() {
-  printf '%-12s %-22s %-8s %s\n' SERVICE ADDRESS PID HEALTH
+status_header() { printf '%-12s %-22s %-8s %s\n' SERVICE ADDRESS PID HEALTH; }
+
+stack_rows() {
   _status_row kafka "$SLUICE_KAFKA_PORT" "$(pid_of kafka || true)" "$(_health kafka_healthy)"
   _status_row postgres "$SLUICE_PG_PORT" "$(_pg_pid || true)" "$(_health postgres_healthy)"
   _status_row redis "$SLUICE_REDIS_PORT" "$(pid_of redis || true)" "$(_health redis_healthy)"
   _status_row jaeger "$SLUICE_JAEGER_QUERY_PORT" "$(pid_of jaeger || true)" "$(_health jaeger_healthy)"
+}
+
+status_footer() {
   if [[ -x $K6_BIN ]]; then
     printf '%-12s %s\n' k6 "$K6_BIN ($K6_VERSION)"
   else
@@ -77,6 +81,7 @@ stack_logs() {
 }
 
 stack_reset() {
+  services_down
   stack_down
   log "removing $SLUICE_DATA"
   rm -rf "$SLUICE_DATA"
@@ -88,7 +93,11 @@ stack_cmd() {
   case $sub in
     up) stack_up ;;
     down) stack_down ;;
-    status) stack_status ;;
+    status)
+      status_header
+      stack_rows
+      status_footer
+      ;;
     logs) stack_logs "$@" ;;
     reset) stack_reset ;;
     *) die "unknown stack command '$sub' (up, down, status, logs, reset)" ;;

@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# The four sluice services as local processes beside the stack: ingest and the processor on
+# Node 24, query on Bun, the edge on Deno (SLUICE_EDGE_RUNTIME=bun to use Bun).
+
+SLUICE_INGEST_PORT="${SLUICE_INGEST_PORT:-8080}"
+SLUICE_QUERY_PORT="${SLUICE_QUERY_PORT:-8081}"
+SLUICE_EDGE_PORT="${SLUICE_EDGE_PORT:-8787}"
+SLUICE_PROCESSOR_PORT="${SLUICE_PROCESSOR_PORT:-9464}"
+SLUICE_EDGE_RUNTIME="${SLUICE_EDGE_RUNTIME:-deno}"
+APP_SERVICES=(ingest processor query edge)
+
+_service_port() {
+  case $1 in
+    ingest) echo "$SLUICE_INGEST_PORT" ;;
+    query) echo "$SLUICE_QUERY_PORT" ;;
+    edge) echo "$SLUICE_EDGE_PORT" ;;
+    processor) echo "$SLUICE_PROCESSOR_PORT" ;;
+  esac
+}
+
+_service_var() {
+  case $1 in
+    ingest) echo SLUICE_INGEST_PORT ;;
+    query) echo SLUICE_QUERY_PORT ;;
+    edge) echo SLUICE_EDGE_PORT ;;
+    processor) echo SLUICE_PROCESSOR_PORT ;;
+  esac
+}
+
+_service_cmd() {
+  case $1 in
+    ingest) echo node "$SLUICE_ROOT/ingest/src/main.ts" ;;
+    processor) echo node "$SLUICE_ROOT/processor/src/main.ts" ;;
+    query) echo bun "$SLUICE_ROOT/query/src/main.ts" ;;
+    edge)
+      if [[ $SLUICE_EDGE_RUNTIME == bun ]]; then
+        echo bun "$SLUICE_ROOT/edge/src/main.ts"
+      else
+        echo deno run --allow-env --allow-net --allow-read "$SLUICE_ROOT/edge/src/main.ts"
+      fi
+      ;;
+  esac
+}
+
+service_healthy() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$(_service_port "$1")/healthz"; }
+
+service_up() {
+  local name=$1 port
+  port=$(_service_port "$name")
+  if pid_of "$name" >/dev/null; then
+    service_healthy "$name" && return 0
+  else
+    require_port_free "sluice-$name" "$port" "$(_service_var "$name")"
+    log "starting sluice-$name on 127.0.0.1:$port"
+    # shellcheck disable=SC2046
+    (cd "$SLUICE_ROOT" && spawn "$name" $(_service_cmd "$name"))
+  fi
+  wait_until 60 "$name" service_healthy "$name" || die "sluice-$name not healthy in 60s; see $SLUICE_LOGS/$name.log"
+}
+
+services_up() {
+  stack_env_exports
+  export SLUICE_INGEST_PORT SLUICE_QUERY_PORT SLUICE_EDGE_PORT SLUICE_PROCESSOR_PORT
+  export SLUICE_INGEST_URL="http://127.0.0.1:$SLUICE_INGEST_PORT"
+  # Ingest and the processor create the topics and the schema; query and edge come after them.
+  service_up ingest
+  service_up processor
+  service_up query
+  service_up edge
+}
+
+services_down() {
+  local name
+  stop_pid generator 10
+  for name in edge query ingest processor; do stop_pid "$name" 30; done
+}
+
+services_status() {
+  local name port pid
+  for name in "${APP_SERVICES[@]}"; do
+    port=$(_service_port "$name")
+    pid=$(pid_of "$name" || true)
+    _status_row "$name" "$port" "$pid" "$(_health service_healthy "$name")"
+  done
+}

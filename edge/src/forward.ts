@@ -1,0 +1,85 @@
+// Forwards a micro-batch of validated events to ingest as NDJSON and maps the answer back. Ingest
+// answers 202 only after Kafka acked (acks=all), so a 202 here means durable.
+
+import type { SluiceEvent } from '@sluice/shared/events/envelope';
+import type { IntakeResponse } from '@sluice/shared/events/intake';
+import type { ErrorEnvelope } from '@sluice/shared/http/error-envelope';
+import type { AppError, Result } from '@sluice/shared/result';
+import { appError, fail, ok } from '@sluice/shared/result';
+import { withRetry } from '@sluice/shared/retry';
+
+export interface ForwardOptions {
+  readonly ingestUrl: string;
+  readonly retries: number;
+  readonly timeoutMs: number;
+  readonly fetch?: typeof fetch;
+}
+
+export type Forward = (
+  events: readonly SluiceEvent[],
+  traceparent?: string,
+) => Promise<Result<IntakeResponse, AppError>>;
+
+/** The envelope ingest re-validates: the id is fixed here, so every retry carries the same ids. */
+export function toEnvelope(event: SluiceEvent) {
+  return {
+    id: event.id,
+    stream: event.stream,
+    time: event.time,
+    data: event.data,
+    tenant: event.tenant,
+    ...(event.source === undefined ? {} : { source: event.source }),
+  };
+}
+
+export function createForward(options: ForwardOptions): Forward {
+  const doFetch = options.fetch ?? fetch;
+  const url = new URL('/v1/events', options.ingestUrl).toString();
+  return (events, traceparent) => {
+    const body = `${events.map((e) => JSON.stringify(toEnvelope(e))).join('\n')}\n`;
+    const deadline = Date.now() + options.timeoutMs;
+    return withRetry(
+      async () => {
+        let response: Response;
+        try {
+          response = await doFetch(url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-ndjson',
+              ...(traceparent === undefined ? {} : { traceparent }),
+            },
+            body,
+            signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+          });
+        } catch (error) {
+          return fail(
+            appError(
+              'unavailable',
+              `ingest unreachable: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
+        }
+        if (response.status === 202) return ok((await response.json()) as IntakeResponse);
+        const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+        const envelope = (await response.json().catch(() => undefined)) as ErrorEnvelope | undefined;
+        const message = envelope?.error.message ?? `ingest answered ${response.status}`;
+        if (response.status === 503 || response.status === 429 || response.status >= 500) {
+          return fail(
+            appError('unavailable', message, {
+              retryable: true,
+              ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+            }),
+          );
+        }
+        // 4xx: the same input fails the same way; the details go back to the client unchanged.
+        return fail(
+          appError(envelope?.error.code ?? 'bad_request', message, {
+            retryable: false,
+            details: envelope?.error.details,
+          }),
+        );
+      },
+      { retries: options.retries, baseMs: 50, capMs: 2_000, deadline },
+    );
+  };
+}

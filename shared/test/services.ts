@@ -1,0 +1,158 @@
+// Starts sluice services as real processes for integration tests: on a free port, with an isolated
+// environment (fresh topic prefix, consumer group, database and cache prefix), waiting for /healthz.
+
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import postgres from 'postgres';
+import { stackEnv, uniqueName, waitFor } from './harness.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export type ServiceName = 'ingest' | 'processor' | 'query' | 'edge';
+export type Runtime = 'node' | 'bun' | 'deno';
+
+const PORT_VAR: Record<ServiceName, string> = {
+  ingest: 'SLUICE_INGEST_PORT',
+  processor: 'SLUICE_PROCESSOR_PORT',
+  query: 'SLUICE_QUERY_PORT',
+  edge: 'SLUICE_EDGE_PORT',
+};
+
+const DEFAULT_RUNTIME: Record<ServiceName, Runtime> = {
+  ingest: 'node',
+  processor: 'node',
+  query: 'bun',
+  edge: 'deno',
+};
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface ServiceHandle {
+  readonly name: ServiceName;
+  readonly url: string;
+  readonly port: number;
+  /** Sends a signal and waits for the exit (SIGTERM drains; SIGKILL is a crash). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  output(): string;
+}
+
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  runtime: Runtime = DEFAULT_RUNTIME[name],
+): Promise<ServiceHandle> {
+  const port = await freePort();
+  const entry = `${ROOT}${name}/src/main.ts`;
+  const [command, args] =
+    runtime === 'deno'
+      ? ['deno', ['run', '--allow-env', '--allow-net', '--allow-read', entry]]
+      : runtime === 'bun'
+        ? ['bun', [entry]]
+        : ['node', [entry]];
+  const child: ChildProcess = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      [PORT_VAR[name]]: String(port),
+      SLUICE_LOG_LEVEL: env.SLUICE_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split('\n'));
+    // Bounded: a chatty service cannot grow the test's memory.
+    if (lines.length > 400) lines.splice(0, lines.length - 400);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const handle: ServiceHandle = {
+    name,
+    url,
+    port,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+    output: () => lines.join('\n'),
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`sluice-${name} exited with ${child.exitCode}`);
+        const response = await fetch(`${url}/healthz`);
+        return response.ok ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: `sluice-${name} on ${runtime}` },
+    );
+  } catch (error) {
+    await handle.stop('SIGKILL');
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n--- output ---\n${handle.output()}`,
+    );
+  }
+  return handle;
+}
+
+export interface Isolation {
+  /** Environment for every service of one test: its own topics, group, database and cache keys. */
+  readonly env: Record<string, string>;
+  readonly topicPrefix: string;
+  readonly databaseUrl: string;
+  cleanup(): Promise<void>;
+}
+
+export async function isolate(label: string): Promise<Isolation> {
+  const stack = stackEnv();
+  const id = uniqueName(label)
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
+  const admin = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${id}"`);
+  const url = new URL(stack.databaseUrl);
+  url.pathname = `/${id}`;
+  const topicPrefix = `${id}.`;
+  return {
+    topicPrefix,
+    databaseUrl: url.toString(),
+    env: {
+      SLUICE_KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      SLUICE_DATABASE_URL: url.toString(),
+      SLUICE_REDIS_URL: stack.redisUrl,
+      SLUICE_TOPIC_PREFIX: topicPrefix,
+      SLUICE_CONSUMER_GROUP: `${id}-processor`,
+      SLUICE_CACHE_PREFIX: `${id}:`,
+      SLUICE_OTLP_ENDPOINT: stack.otlpEndpoint,
+    },
+    async cleanup() {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${id}" WITH (FORCE)`);
+      await admin.end();
+      await deleteTopics(stack.kafkaBrokers, topicPrefix);
+    },
+  };
+}
+
+async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+  const admin = new KafkaJS.Kafka({ kafkaJS: { brokers, logLevel: KafkaJS.logLevel.NOTHING } }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
