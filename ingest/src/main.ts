@@ -25,7 +25,11 @@ const tracing = startNodeTracing({
   endpoint: config.otlpEndpoint,
   sampleRatio: config.sampleRatio,
 });
-const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest' };
+const kafka = {
+  brokers: config.kafkaBrokers,
+  clientId: 'sluice-ingest',
+  log: (level: 'warn' | 'error', message: string, extra: object) => log[level]({ kafka: extra }, message),
+};
 const admin = await createConfluentAdmin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
 if (!topics.ok)

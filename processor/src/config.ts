@@ -32,6 +32,8 @@ export const processorConfigSchema = z
     SLUICE_TICK_MS: positiveInt(1_000),
     SLUICE_MAX_BATCH: positiveInt(2_000),
     SLUICE_PARTITION_CONCURRENCY: positiveInt(4),
+    /** A crashed worker's partitions move to the others after this long without heartbeats. */
+    SLUICE_SESSION_TIMEOUT_MS: positiveInt(10_000),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -48,6 +50,7 @@ export const processorConfigSchema = z
     tickMs: env.SLUICE_TICK_MS,
     maxBatch: env.SLUICE_MAX_BATCH,
     concurrency: env.SLUICE_PARTITION_CONCURRENCY,
+    sessionTimeoutMs: env.SLUICE_SESSION_TIMEOUT_MS,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

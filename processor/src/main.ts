@@ -39,7 +39,11 @@ const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-processo
 // The processor owns the schema: it applies committed migrations before it writes any row.
 await applyMigrations(db.db);
 
-const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-processor' };
+const kafka = {
+  brokers: config.kafkaBrokers,
+  clientId: 'sluice-processor',
+  log: (level: 'warn' | 'error', message: string, extra: object) => log[level]({ kafka: extra }, message),
+};
 const admin = await createConfluentAdmin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
 if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);
@@ -54,6 +58,7 @@ const processor = createProcessor({
     topics: [...streamsByTopic.keys()],
     maxBatchSize: config.maxBatch,
     concurrency: config.concurrency,
+    sessionTimeoutMs: config.sessionTimeoutMs,
   }),
   producer: await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 30_000, maxQueuedRecords: 100_000 }),
   sink: createWindowSink(db.db),

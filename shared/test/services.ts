@@ -146,7 +146,7 @@ export async function isolate(label: string): Promise<Isolation> {
   };
 }
 
-async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
   const admin = new KafkaJS.Kafka({ kafkaJS: { brokers, logLevel: KafkaJS.logLevel.NOTHING } }).admin();
   await admin.connect();
   try {

@@ -100,6 +100,14 @@ stack_cmd() {
       ;;
     logs) stack_logs "$@" ;;
     reset) stack_reset ;;
+    start | stop)
+      # One service at a time, for failure drills: ./sluice stack stop kafka; ./sluice stack start kafka
+      local svc=${1:-}
+      case $svc in
+        kafka | postgres | redis | jaeger) "${svc}_$([[ $sub == start ]] && echo up || echo down)" ;;
+        *) die "usage: ./sluice stack $sub kafka|postgres|redis|jaeger" ;;
+      esac
+      ;;
     *) die "unknown stack command '$sub' (up, down, status, logs, reset)" ;;
   esac
 }

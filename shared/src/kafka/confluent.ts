@@ -16,14 +16,37 @@ import type {
   TopicSpec,
 } from './port.ts';
 
+/** Where librdkafka's own messages go (a service passes its JSON logger; tests pass nothing). */
+export type KafkaLogSink = (level: 'warn' | 'error', message: string, extra: object) => void;
+
 export interface ConfluentOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  readonly log?: KafkaLogSink;
+}
+
+// The client logs every connection retry while a broker is away; warnings and errors go to the
+// service's structured log (or nowhere), never as raw console dumps.
+function kafkaLogger(sink: KafkaLogSink | undefined): KafkaJS.Logger {
+  const logger: KafkaJS.Logger = {
+    info: () => {},
+    debug: () => {},
+    warn: (message, extra) => sink?.('warn', message, extra ?? {}),
+    error: (message, extra) => sink?.('error', message, extra ?? {}),
+    namespace: () => logger,
+    setLogLevel: () => {},
+  };
+  return logger;
 }
 
 function client(options: ConfluentOptions): KafkaJS.Kafka {
   return new KafkaJS.Kafka({
-    kafkaJS: { brokers: [...options.brokers], clientId: options.clientId, logLevel: KafkaJS.logLevel.ERROR },
+    kafkaJS: {
+      brokers: [...options.brokers],
+      clientId: options.clientId,
+      logLevel: KafkaJS.logLevel.WARN,
+      logger: kafkaLogger(options.log),
+    },
   });
 }
 
@@ -103,6 +126,8 @@ export interface ConsumerOptions extends ConfluentOptions {
   readonly maxBatchSize: number;
   /** Partitions handled concurrently (each one's batches stay in order). */
   readonly concurrency: number;
+  /** How long a silent member keeps its partitions; a crashed worker's are reassigned after it. */
+  readonly sessionTimeoutMs?: number;
 }
 
 function headersOf(headers: KafkaJS.IHeaders | undefined): Record<string, string> {
@@ -127,6 +152,8 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
     // Bounded prefetch: the client holds at most this much per partition (guarantee 5).
     'queued.max.messages.kbytes': 16_384,
     'fetch.max.bytes': 16 * 1024 * 1024,
+    'session.timeout.ms': options.sessionTimeoutMs ?? 10_000,
+    'heartbeat.interval.ms': Math.max(500, Math.floor((options.sessionTimeoutMs ?? 10_000) / 4)),
     rebalance_cb: async (error: { code: number }, assignment: TopicPartition[]) => {
       const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }));
       if (error.code === REBALANCE_ASSIGN) await handlers?.onAssigned?.(partitions);

@@ -1,0 +1,117 @@
+// Guarantee 1 under a broker outage: with Kafka stopped, ingest answers 503 with Retry-After (and
+// /readyz says not ready) instead of acknowledging what is not durable; once Kafka is back, every
+// event that got a 202 is in the topic.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { ErrorEnvelope } from '@sluice/shared/http/error-envelope';
+import { createHttpMetrics } from '@sluice/shared/http/metrics';
+import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import type { KafkaAdmin, KafkaProducer } from '@sluice/shared/kafka/port';
+import { createLogger } from '@sluice/shared/log';
+import { STREAMS, streamRegistry, topicNames } from '@sluice/shared/streams/registry';
+import { streamTopicSpecs } from '@sluice/shared/streams/topics';
+import { stackEnv, uniqueName, waitFor } from '../../shared/test/harness.ts';
+import { readTopic } from '../../shared/test/kafka-read.ts';
+import { deleteTopics, ROOT } from '../../shared/test/services.ts';
+import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+import { createIngestApp } from '../src/app.ts';
+import { createIngestMetrics } from '../src/metrics.ts';
+
+const run = promisify(execFile);
+const sluice = (...args: string[]) =>
+  run(`${ROOT}sluice`, args, { timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
+const env = stackEnv();
+const prefix = `${uniqueName('outage')}.`;
+let admin: KafkaAdmin;
+let producer: KafkaProducer;
+let app: ReturnType<typeof createIngestApp>;
+const random = seededRandom(11);
+let n = 0;
+const batch = (size: number) =>
+  Array.from({ length: size }, () =>
+    envelope(makeTransaction(random, `outage-${n++}`, Date.parse('2026-02-02T00:00:00Z') + n)),
+  );
+
+before(async () => {
+  const kafka = { brokers: env.kafkaBrokers, clientId: 'outage-test' };
+  admin = await createConfluentAdmin(kafka);
+  assert.ok((await admin.ensureTopics(streamTopicSpecs(STREAMS, prefix))).ok);
+  producer = await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 3_000, maxQueuedRecords: 10_000 });
+  const http = createHttpMetrics('outage-test');
+  app = createIngestApp({
+    log: createLogger('test', 'silent'),
+    admin,
+    http,
+    producer,
+    streams: streamRegistry(),
+    topicPrefix: prefix,
+    limits: { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 16, maxEvents: 1000, maxDepth: 32 },
+    metrics: createIngestMetrics(http.registry),
+    now: Date.now,
+  });
+});
+
+after(async () => {
+  // Whatever happened, leave the broker running for the tests after this one.
+  await sluice('stack', 'start', 'kafka');
+  await producer.close();
+  await admin.close();
+  await deleteTopics(env.kafkaBrokers, prefix);
+});
+
+async function post(events: unknown[]) {
+  const response = await app.request('/v1/events', {
+    method: 'POST',
+    body: JSON.stringify(events),
+    headers: { 'content-type': 'application/json' },
+  });
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    json: (await response.json()) as { ids?: string[] } & Partial<ErrorEnvelope>,
+  };
+}
+
+test('Kafka down: 503 + Retry-After, not ready; back: 202 again and every acked event is in the topic', {
+  timeout: 240_000,
+}, async () => {
+  const acked: string[] = [];
+  const before = await post(batch(20));
+  assert.equal(before.status, 202);
+  acked.push(...(before.json.ids ?? []));
+
+  await sluice('stack', 'stop', 'kafka');
+  const during = await post(batch(20));
+  assert.equal(during.status, 503);
+  assert.equal(during.json.error?.code, 'unavailable');
+  assert.ok(Number(during.retryAfter) >= 1, 'Retry-After tells the client when to come back');
+  assert.equal((await app.request('/readyz')).status, 503);
+
+  await sluice('stack', 'start', 'kafka');
+  await waitFor(async () => ((await app.request('/readyz')).status === 200 ? true : undefined), {
+    timeoutMs: 90_000,
+    intervalMs: 1_000,
+    what: 'ingest ready again',
+  });
+  const afterOutage = await waitFor(
+    async () => {
+      const res = await post(batch(20));
+      return res.status === 202 ? res : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000, what: '202 after the outage' },
+  );
+  acked.push(...(afterOutage.json.ids ?? []));
+
+  const records = await readTopic(
+    env.kafkaBrokers,
+    topicNames('ecommerce', prefix).events,
+    acked.length,
+    60_000,
+  );
+  const inTopic = new Set(records.map((r) => (JSON.parse(r.value) as { id: string }).id));
+  const lost = acked.filter((id) => !inTopic.has(id));
+  assert.deepEqual(lost, [], 'no acknowledged event is lost');
+});

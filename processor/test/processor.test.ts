@@ -1,0 +1,181 @@
+// The processor against real Kafka and PostgreSQL: a poison record and a schema-drifted record go
+// to the DLQ with reason headers while the consumer keeps going, and a processor killed with
+// SIGKILL mid-stream resumes from the offsets committed with its rows, counting nothing twice.
+
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, test } from 'node:test';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { topicNames } from '@sluice/shared/streams/registry';
+import postgres from 'postgres';
+import { expectedWindows } from '../../e2e/test/expected.ts';
+import { stackEnv, waitFor } from '../../shared/test/harness.ts';
+import { readTopic } from '../../shared/test/kafka-read.ts';
+import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
+import { isolate, startService } from '../../shared/test/services.ts';
+import type { Transaction } from '../../tools/ecommerce-data.ts';
+import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+
+const stack = stackEnv();
+// Each test has its own topics, group and database: an idle partition's watermark moves to wall
+// clock (guarantee 7), after which older event times would rightly count as late.
+let iso: Isolation;
+let env: Record<string, string>;
+let ingest: ServiceHandle;
+let processor: ServiceHandle;
+let sql: postgres.Sql;
+
+beforeEach(async () => {
+  iso = await isolate('processor');
+  env = {
+    ...iso.env,
+    SLUICE_IDLE_TIMEOUT_MS: '1500',
+    SLUICE_TICK_MS: '250',
+    SLUICE_MAX_BATCH: '50',
+    SLUICE_SESSION_TIMEOUT_MS: '6000',
+  };
+  ingest = await startService('ingest', env);
+  processor = await startService('processor', env);
+  sql = postgres(iso.databaseUrl, { max: 2, onnotice: () => {} });
+});
+
+afterEach(async () => {
+  await Promise.all([ingest.stop(), processor.stop()]);
+  await sql.end();
+  await iso.cleanup();
+});
+
+function transactions(
+  seed: number,
+  prefix: string,
+  base: number,
+  count: number,
+  spanMs: number,
+): Transaction[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, (_, i) =>
+    makeTransaction(random, `${prefix}-${i}`, base + Math.floor((i / count) * spanMs)),
+  );
+}
+
+async function send(batch: readonly Transaction[]): Promise<void> {
+  const response = await fetch(`${ingest.url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(batch.map(envelope)),
+  });
+  assert.equal(response.status, 202, await response.text());
+}
+
+interface DbWindow {
+  start: Date;
+  key: string;
+  values: Record<string, number>;
+  status: string;
+}
+
+async function windowsBetween(from: number, to: number): Promise<DbWindow[]> {
+  return sql<DbWindow[]>`
+    select window_start as start, key, values, status from windows
+    where window_start >= ${new Date(from)} and window_start < ${new Date(to)} order by window_start, key`;
+}
+
+async function assertExact(sent: readonly Transaction[], from: number, to: number): Promise<void> {
+  const expected = expectedWindows(sent);
+  const rows = await waitFor(
+    async () => {
+      const rows = await windowsBetween(from, to);
+      const total = rows.reduce((n, r) => n + (r.values.count ?? 0), 0);
+      return rows.length === expected.size &&
+        total === sent.length &&
+        rows.every((r) => r.status === 'settled')
+        ? rows
+        : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: `${sent.length} events in ${expected.size} settled windows` },
+  );
+  for (const row of rows) {
+    const want = expected.get(`${row.start.getTime()}|${row.key}`);
+    assert.ok(want, `unexpected window ${row.start.toISOString()} ${row.key}`);
+    assert.equal(row.values.count, want.count, `count of ${row.start.toISOString()} ${row.key}`);
+    assert.equal(row.values.sum_amount, want.sumCents / 100);
+    assert.equal(row.values.min_amount, want.min);
+    assert.equal(row.values.max_amount, want.max);
+  }
+}
+
+test('a poison record and a schema-drifted record go to the DLQ; the consumer keeps going', {
+  timeout: 120_000,
+}, async () => {
+  const topics = topicNames('ecommerce', iso.topicPrefix);
+  const kafka = new KafkaJS.Kafka({
+    kafkaJS: { brokers: stack.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  const drifted = JSON.stringify({
+    id: 'drift-1',
+    stream: 'ecommerce',
+    tenant: 'default',
+    time: Date.parse('2026-04-01T10:00:10Z'),
+    received_at: Date.now(),
+    key: 'Books',
+    data: { transaction_id: 'drift-1', amount: 'twelve' },
+  });
+  await producer.send({
+    topic: topics.events,
+    messages: [
+      { key: 'Books', value: 'this is not json', headers: { origin: 'test' } },
+      { key: 'Books', value: drifted },
+    ],
+  });
+  await producer.disconnect();
+
+  const base = Date.parse('2026-04-01T10:00:00Z');
+  const sent = transactions(1, 'dlq', base, 120, 3 * 60_000);
+  await send(sent);
+  await assertExact(sent, base, base + 4 * 60_000);
+
+  const dead = await readTopic(stack.kafkaBrokers, topics.dlq, 2);
+  assert.equal(dead.length, 2);
+  const poison = dead.find((r) => r.value === 'this is not json');
+  assert.ok(poison, 'the original bytes are kept');
+  assert.equal(poison.key, 'Books');
+  assert.equal(poison.headers.origin, 'test', 'original headers are kept');
+  assert.equal(poison.headers['sluice-dlq-step'], 'decode');
+  assert.match(poison.headers['sluice-dlq-reason'] ?? '', /not JSON/);
+  assert.ok(Date.parse(poison.headers['sluice-dlq-timestamp'] ?? '') > 0);
+  assert.equal(poison.headers['sluice-source-topic'], topics.events);
+  const drift = dead.find((r) => r.value === drifted);
+  assert.equal(drift?.headers['sluice-dlq-step'], 'validate');
+  assert.match(drift?.headers['sluice-dlq-reason'] ?? '', /amount/);
+
+  const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+  assert.match(metrics, /sluice_processor_events_total\{[^}]*outcome="dlq"[^}]*\} 2/);
+  assert.equal((await fetch(`${processor.url}/healthz`)).status, 200);
+});
+
+test('a processor killed with SIGKILL mid-stream resumes without counting anything twice', {
+  timeout: 180_000,
+}, async () => {
+  const base = Date.parse('2026-04-02T08:00:00Z');
+  const sent = transactions(2, 'kill', base, 600, 5 * 60_000);
+  for (let i = 0; i < 300; i += 50) await send(sent.slice(i, i + 50));
+  // Let it get part of the way, then crash it without any chance to drain.
+  await waitFor(
+    async () => {
+      const rows = await windowsBetween(base, base + 6 * 60_000);
+      return rows.reduce((n, r) => n + (r.values.count ?? 0), 0) > 0 ? true : undefined;
+    },
+    { what: 'some events processed' },
+  );
+  assert.equal(await processor.stop('SIGKILL'), null);
+  for (let i = 300; i < 600; i += 50) await send(sent.slice(i, i + 50));
+  processor = await startService('processor', env);
+  await assertExact(sent, base, base + 6 * 60_000);
+
+  // And a graceful restart (SIGTERM drains and commits) changes nothing either.
+  assert.equal(await processor.stop('SIGTERM'), 0);
+  processor = await startService('processor', env);
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await assertExact(sent, base, base + 6 * 60_000);
+});
