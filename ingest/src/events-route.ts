@@ -58,7 +58,10 @@ export function eventsHandler(deps: EventsRouteDeps) {
     // the client retries the whole request (ids make the retry idempotent downstream).
     if (!sent.ok) return errorResponse(c, sent.error);
 
-    for (const event of verdicts.accepted) deps.metrics.accepted.inc({ stream: event.stream });
+    const perStream = new Map<string, number>();
+    for (const event of verdicts.accepted)
+      perStream.set(event.stream, (perStream.get(event.stream) ?? 0) + 1);
+    for (const [stream, count] of perStream) deps.metrics.accepted.inc({ stream }, count);
     const body: IntakeResponse = {
       accepted: verdicts.accepted.length,
       ids: verdicts.accepted.map((event) => event.id),

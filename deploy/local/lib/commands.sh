@@ -129,3 +129,20 @@ fmt_cmd() {
   cd "$SLUICE_ROOT"
   biome check --write .
 }
+
+# Benchmarks print figures and ratios against a baseline measured in the same run; they are not
+# tests and assert nothing but exactness.
+bench_cmd() {
+  local what=${1:-}
+  shift || true
+  case $what in
+    e2e)
+      ensure_toolchain
+      stack_up
+      stack_env_exports
+      cd "$SLUICE_ROOT"
+      node bench/e2e.ts "$@"
+      ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N]" ;;
+  esac
+}

@@ -10,7 +10,6 @@ import type { Rejection, Verdicts } from './validate.ts';
 import { validateItems } from './validate.ts';
 
 export interface IntakeLimits extends BodyLimits {
-  readonly maxEventBytes: number;
   readonly maxDepth: number;
 }
 

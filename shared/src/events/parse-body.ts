@@ -9,6 +9,8 @@ import type { RawItem } from './validate.ts';
 export interface BodyLimits {
   /** Decompressed bytes per request (413 beyond). */
   readonly maxRequestBytes: number;
+  /** Bytes per event (a per-event rejection beyond). */
+  readonly maxEventBytes: number;
   /** Events per request (413 beyond). */
   readonly maxEvents: number;
 }
@@ -59,7 +61,7 @@ export async function parseBody(request: Request, limits: BodyLimits): Promise<R
   if (!read.ok) return read;
   const text = read.value;
 
-  const items = format === 'ndjson' ? splitNdjson(text) : splitJson(text, format);
+  const items = format === 'ndjson' ? splitNdjson(text) : splitJson(text, format, limits.maxEventBytes);
   if (!items.ok) return items;
   if (items.value.length === 0) return fail(appError('bad_request', 'request holds no events'));
   if (items.value.length > limits.maxEvents) {
@@ -115,7 +117,7 @@ async function readLimited(
 
 const encoder = new TextEncoder();
 
-function splitJson(text: string, format: BodyFormat): Result<RawItem[], AppError> {
+function splitJson(text: string, format: BodyFormat, maxEventBytes: number): Result<RawItem[], AppError> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -139,7 +141,7 @@ function splitJson(text: string, format: BodyFormat): Result<RawItem[], AppError
     return fail(appError('bad_request', 'application/cloudevents-batch+json must be a JSON array'));
   }
   const values = Array.isArray(parsed) ? parsed : [parsed];
-  return ok(values.map((value, index) => ({ index, value, bytes: encodedLength(value) })));
+  return ok(values.map((value, index) => ({ index, value, bytes: encodedLength(value, maxEventBytes) })));
 }
 
 function splitNdjson(text: string): Result<RawItem[], AppError> {
@@ -158,6 +160,11 @@ function splitNdjson(text: string): Result<RawItem[], AppError> {
   return ok(items);
 }
 
-function encodedLength(value: unknown): number {
-  return encoder.encode(JSON.stringify(value) ?? '').byteLength;
+/**
+ * Size of one event for the per-event limit. A UTF-8 byte is at least one UTF-16 unit and a unit
+ * at most three bytes, so the exact (and costlier) byte count is only needed near the limit.
+ */
+function encodedLength(value: unknown, limit: number): number {
+  const text = JSON.stringify(value) ?? '';
+  return text.length * 3 <= limit ? text.length : encoder.encode(text).byteLength;
 }

@@ -152,6 +152,10 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
     // Bounded prefetch: the client holds at most this much per partition (guarantee 5).
     'queued.max.messages.kbytes': 16_384,
     'fetch.max.bytes': 16 * 1024 * 1024,
+    // Fewer, larger batches: a fetch waits up to 50 ms for 256 KiB, so one PostgreSQL transaction
+    // commits more events (throughput) at a bounded cost in freshness.
+    'fetch.min.bytes': 262_144,
+    'fetch.wait.max.ms': 50,
     'session.timeout.ms': options.sessionTimeoutMs ?? 10_000,
     'heartbeat.interval.ms': Math.max(500, Math.floor((options.sessionTimeoutMs ?? 10_000) / 4)),
     rebalance_cb: async (error: { code: number }, assignment: TopicPartition[]) => {

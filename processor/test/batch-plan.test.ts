@@ -1,0 +1,142 @@
+// Batch planning as a pure unit (an in-memory sink stands in for PostgreSQL here only): offsets
+// below the committed one are skipped, the watermark trails the highest event time, events behind
+// it go to <stream>.late, windows settle when the watermark passes their end, bad records become
+// dead letters, and nothing changes in the partition state until the plan is applied.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodeEvent } from '@sluice/shared/events/envelope';
+import type { IncomingRecord } from '@sluice/shared/kafka/port';
+import { ecommerce } from '@sluice/shared/streams/ecommerce';
+import { topicNames } from '@sluice/shared/streams/registry';
+import { applyPlan, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
+import type { PartitionState } from '../src/partition-state.ts';
+import type { WindowSink } from '../src/sink.ts';
+
+const T0 = Date.parse('2026-05-01T00:00:00Z');
+const sink: WindowSink = {
+  readOffset: async () => null,
+  readOpenWindows: async () => [],
+  readWindows: async () => [],
+  commit: async () => ({ ok: true, value: undefined }),
+};
+const deps = { sink, group: 'g', topics: topicNames('ecommerce', 't.'), now: T0 + 3_600_000 };
+
+function state(): PartitionState {
+  return {
+    topic: 't.ecommerce',
+    partition: 0,
+    stream: ecommerce,
+    nextOffset: null,
+    maxEventTime: null,
+    watermark: null,
+    lastActivity: 0,
+    windows: new Map(),
+  };
+}
+
+function record(offset: number, time: number, amount = 10, category = 'Books'): IncomingRecord {
+  const value = encodeEvent({
+    id: `id-${offset}`,
+    stream: 'ecommerce',
+    tenant: 'default',
+    time,
+    receivedAt: time,
+    key: category,
+    data: {
+      transaction_id: `id-${offset}`,
+      user_id: 'u',
+      product_category: category,
+      product_name: 'p',
+      amount,
+      timestamp: time,
+      payment_method: 'card',
+    },
+  });
+  return {
+    topic: 't.ecommerce',
+    partition: 0,
+    offset: BigInt(offset),
+    key: null,
+    value: new TextEncoder().encode(value),
+    headers: {},
+    timestamp: time,
+  };
+}
+
+test('the watermark trails the highest event time by the declared 1 minute and settles windows behind it', async () => {
+  const s = state();
+  const plan = await planBatch(
+    s,
+    [record(0, T0 + 5_000), record(1, T0 + 30_000), record(2, T0 + 125_000)],
+    deps,
+  );
+  assert.ok(plan);
+  assert.equal(plan.offset.watermark, T0 + 65_000);
+  assert.equal(plan.offset.next, 3n);
+  const byStart = new Map(plan.rows.map((r) => [r.start, r]));
+  assert.equal(byStart.get(T0)?.status, 'settled', 'window [0, 60s) ends before the watermark');
+  assert.equal(byStart.get(T0)?.values.count, 2);
+  assert.equal(byStart.get(T0 + 120_000)?.status, 'provisional');
+  assert.equal(s.nextOffset, null, 'planning changes nothing until applied');
+  applyPlan(s, plan);
+  assert.equal(s.nextOffset, 3n);
+  assert.equal(s.windows.size, 1, 'settled windows leave memory; open ones stay');
+});
+
+test('an event behind the watermark goes to the late topic, not into its window', async () => {
+  const s = state();
+  const first = await planBatch(s, [record(0, T0 + 200_000)], deps);
+  assert.ok(first);
+  applyPlan(s, first);
+  const plan = await planBatch(s, [record(1, T0 + 10_000)], deps);
+  assert.ok(plan);
+  assert.equal(plan.counts.late, 1);
+  assert.equal(plan.rows.length, 0);
+  assert.equal(plan.outbound[0]?.topic, 't.ecommerce.late');
+  assert.equal(plan.outbound[0]?.headers?.['sluice-late-reason'], 'beyond-allowed-lateness');
+});
+
+test('records below the committed offset are skipped (a replay after a crash counts nothing twice)', async () => {
+  const s = state();
+  const plan = await planBatch(s, [record(0, T0), record(1, T0 + 1_000)], deps);
+  assert.ok(plan);
+  applyPlan(s, plan);
+  const replay = await planBatch(s, [record(0, T0), record(1, T0 + 1_000), record(2, T0 + 2_000)], deps);
+  assert.ok(replay);
+  assert.equal(replay.counts.skipped, 2);
+  assert.equal(replay.counts.processed, 1);
+  assert.equal(replay.rows[0]?.values.count, 3);
+  assert.equal(replay.offset.expected, 2n, 'the commit is fenced on the offset this worker read');
+});
+
+test('undecodable and schema-drifted records become dead letters with the original bytes', async () => {
+  const s = state();
+  const poison: IncomingRecord = { ...record(0, T0), value: new TextEncoder().encode('garbage') };
+  const drift = record(1, T0, Number.NaN);
+  const plan = await planBatch(s, [poison, drift, record(2, T0)], deps);
+  assert.ok(plan);
+  assert.equal(plan.counts.dlq, 2);
+  assert.equal(plan.counts.processed, 1);
+  assert.deepEqual(
+    plan.outbound.map((r) => [r.topic, r.headers?.['sluice-dlq-step']]),
+    [
+      ['t.ecommerce.dlq', 'decode'],
+      ['t.ecommerce.dlq', 'validate'],
+    ],
+  );
+  assert.equal(new TextDecoder().decode(plan.outbound[0]?.value as Uint8Array), 'garbage');
+});
+
+test('an idle partition advances its watermark by wall clock and settles its last window', async () => {
+  const s = state();
+  const plan = await planBatch(s, [record(0, T0 + 1_000)], deps);
+  assert.ok(plan);
+  applyPlan(s, plan);
+  s.lastActivity = T0 + 2_000;
+  assert.equal(planIdleAdvance(s, { ...deps, now: s.lastActivity + 500 }, 1_000), null, 'not idle yet');
+  const idle = planIdleAdvance(s, { ...deps, now: s.lastActivity + 120_000 }, 1_000);
+  assert.ok(idle);
+  assert.equal(idle.rows[0]?.status, 'settled');
+  assert.equal(idle.offset.next, idle.offset.expected, 'the offset does not move');
+});
