@@ -40,6 +40,7 @@ for (let i = 0; i < BATCH; i++) {
 }
 const TEMPLATE = `[${events.join(',')}]`;
 
+// biome-ignore lint/style/noDefaultExport: k6 runs the default export of a script.
 export default function () {
   const body = TEMPLATE.replaceAll('@ID@', `bench-${__VU}-${__ITER}`).replaceAll(
     '@TS@',
