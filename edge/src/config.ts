@@ -1,10 +1,8 @@
 // sluice-edge configuration: one zod schema over the environment (Deno.env or process.env).
 
-import { hostEnv, logLevelEnv, portEnv } from '@sluice/shared/config';
+import { hostEnv, logLevelEnv, portEnv, positiveIntEnv } from '@sluice/shared/config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { z } from 'zod';
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const edgeConfigSchema = z
   .object({
@@ -12,15 +10,15 @@ export const edgeConfigSchema = z
     SLUICE_EDGE_PORT: portEnv(8787),
     SLUICE_INGEST_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
     /** A micro-batch goes to ingest at this many events or after this wait, whichever comes first. */
-    SLUICE_EDGE_BATCH_EVENTS: positiveInt(500),
-    SLUICE_EDGE_BATCH_WAIT_MS: positiveInt(5),
+    SLUICE_EDGE_BATCH_EVENTS: positiveIntEnv(500),
+    SLUICE_EDGE_BATCH_WAIT_MS: positiveIntEnv(5),
     /** Events waiting for ingest at most; past it the edge answers 503 (bounded memory). */
-    SLUICE_EDGE_MAX_PENDING: positiveInt(50_000),
+    SLUICE_EDGE_MAX_PENDING: positiveIntEnv(50_000),
     SLUICE_EDGE_RETRIES: z.coerce.number().int().min(0).default(5),
-    SLUICE_EDGE_TIMEOUT_MS: positiveInt(20_000),
-    SLUICE_MAX_REQUEST_BYTES: positiveInt(DEFAULT_LIMITS.maxRequestBytes),
-    SLUICE_MAX_EVENT_BYTES: positiveInt(DEFAULT_LIMITS.maxEventBytes),
-    SLUICE_MAX_EVENTS_PER_REQUEST: positiveInt(DEFAULT_LIMITS.maxEvents),
+    SLUICE_EDGE_TIMEOUT_MS: positiveIntEnv(20_000),
+    SLUICE_MAX_REQUEST_BYTES: positiveIntEnv(DEFAULT_LIMITS.maxRequestBytes),
+    SLUICE_MAX_EVENT_BYTES: positiveIntEnv(DEFAULT_LIMITS.maxEventBytes),
+    SLUICE_MAX_EVENTS_PER_REQUEST: positiveIntEnv(DEFAULT_LIMITS.maxEvents),
     SLUICE_LOG_LEVEL: logLevelEnv,
   })
   .transform((env) => ({

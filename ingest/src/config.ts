@@ -6,12 +6,12 @@ import {
   logLevelEnv,
   otlpEndpointEnv,
   portEnv,
+  positiveIntEnv,
   sampleRatioEnv,
+  topicPrefixEnv,
 } from '@sluice/shared/config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { z } from 'zod';
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const ingestConfigSchema = z
   .object({
@@ -19,16 +19,13 @@ export const ingestConfigSchema = z
     SLUICE_INGEST_PORT: portEnv(8080),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
     /** Prefix of every topic name, so test runs (or tenants of one cluster) stay apart. */
-    SLUICE_TOPIC_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]*$/)
-      .default(''),
-    SLUICE_MAX_REQUEST_BYTES: positiveInt(DEFAULT_LIMITS.maxRequestBytes),
-    SLUICE_MAX_EVENT_BYTES: positiveInt(DEFAULT_LIMITS.maxEventBytes),
-    SLUICE_MAX_EVENTS_PER_REQUEST: positiveInt(DEFAULT_LIMITS.maxEvents),
+    SLUICE_TOPIC_PREFIX: topicPrefixEnv,
+    SLUICE_MAX_REQUEST_BYTES: positiveIntEnv(DEFAULT_LIMITS.maxRequestBytes),
+    SLUICE_MAX_EVENT_BYTES: positiveIntEnv(DEFAULT_LIMITS.maxEventBytes),
+    SLUICE_MAX_EVENTS_PER_REQUEST: positiveIntEnv(DEFAULT_LIMITS.maxEvents),
     /** How long a produce may wait for acks=all before the request gets 503. */
-    SLUICE_PRODUCE_TIMEOUT_MS: positiveInt(5_000),
-    SLUICE_MAX_QUEUED_RECORDS: positiveInt(200_000),
+    SLUICE_PRODUCE_TIMEOUT_MS: positiveIntEnv(5_000),
+    SLUICE_MAX_QUEUED_RECORDS: positiveIntEnv(200_000),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,

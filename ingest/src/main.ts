@@ -4,7 +4,7 @@ import { loadConfig } from '@sluice/shared/config';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
 import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
-import { closeAll, onShutdown } from '@sluice/shared/lifecycle';
+import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
@@ -13,12 +13,7 @@ import { createIngestApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
 import { createIngestMetrics } from './metrics.ts';
 
-const config = loadConfig('sluice-ingest', ingestConfigSchema, {
-  argv: process.argv,
-  env: process.env,
-  write: (line) => process.stderr.write(`${line}\n`),
-  exit: (code) => process.exit(code),
-});
+const config = loadConfig('sluice-ingest', ingestConfigSchema, processConfigOptions());
 const log = createLogger('sluice-ingest', config.logLevel);
 const tracing = startNodeTracing({
   serviceName: 'sluice-ingest',

@@ -5,55 +5,31 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { ErrorEnvelope } from '@sluice/shared/http/error-envelope';
-import { createHttpMetrics } from '@sluice/shared/http/metrics';
-import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
-import type { KafkaAdmin, KafkaProducer } from '@sluice/shared/kafka/port';
-import { createLogger } from '@sluice/shared/log';
-import { STREAMS, streamRegistry, topicNames } from '@sluice/shared/streams/registry';
-import { streamTopicSpecs } from '@sluice/shared/streams/topics';
+import { topicNames } from '@sluice/shared/streams/registry';
 import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
-import { deleteTopics } from '../../shared/test/services.ts';
 import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
-import { createIngestApp } from '../src/app.ts';
-import { createIngestMetrics } from '../src/metrics.ts';
+import type { InProcessIngest } from './in-process.ts';
+import { inProcessIngest } from './in-process.ts';
 
 const env = stackEnv();
 const prefix = `${uniqueName('intake')}.`;
 const topic = topicNames('ecommerce', prefix).events;
 const LIMITS = { maxRequestBytes: 64 * 1024, maxEventBytes: 4 * 1024, maxEvents: 500, maxDepth: 32 };
-let admin: KafkaAdmin;
-let producer: KafkaProducer;
-let app: ReturnType<typeof createIngestApp>;
+let ingest: InProcessIngest;
+let app: InProcessIngest['app'];
 const acked: string[] = [];
 const random = seededRandom(7);
 let n = 0;
 const tx = () => makeTransaction(random, `intake-${n++}`, Date.parse('2026-02-01T00:00:00Z') + n * 1000);
 
 before(async () => {
-  const kafka = { brokers: env.kafkaBrokers, clientId: 'intake-test' };
-  admin = await createConfluentAdmin(kafka);
-  const ensured = await admin.ensureTopics(streamTopicSpecs(STREAMS, prefix));
-  assert.ok(ensured.ok);
-  producer = await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 5_000, maxQueuedRecords: 10_000 });
-  const http = createHttpMetrics('sluice-ingest-test');
-  app = createIngestApp({
-    log: createLogger('test', 'silent'),
-    admin,
-    http,
-    producer,
-    streams: streamRegistry(),
-    topicPrefix: prefix,
-    limits: LIMITS,
-    metrics: createIngestMetrics(http.registry),
-    now: Date.now,
-  });
+  ingest = await inProcessIngest(prefix, LIMITS, 5_000);
+  app = ingest.app;
 });
 
 after(async () => {
-  await producer.close();
-  await admin.close();
-  await deleteTopics(env.kafkaBrokers, prefix);
+  await ingest.close();
 });
 
 async function post(body: string | Uint8Array, headers: Record<string, string>) {

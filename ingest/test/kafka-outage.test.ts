@@ -7,27 +7,21 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { ErrorEnvelope } from '@sluice/shared/http/error-envelope';
-import { createHttpMetrics } from '@sluice/shared/http/metrics';
-import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
-import type { KafkaAdmin, KafkaProducer } from '@sluice/shared/kafka/port';
-import { createLogger } from '@sluice/shared/log';
-import { STREAMS, streamRegistry, topicNames } from '@sluice/shared/streams/registry';
-import { streamTopicSpecs } from '@sluice/shared/streams/topics';
+import { topicNames } from '@sluice/shared/streams/registry';
 import { stackEnv, uniqueName, waitFor } from '../../shared/test/harness.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
-import { deleteTopics, ROOT } from '../../shared/test/services.ts';
+import { ROOT } from '../../shared/test/services.ts';
 import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
-import { createIngestApp } from '../src/app.ts';
-import { createIngestMetrics } from '../src/metrics.ts';
+import type { InProcessIngest } from './in-process.ts';
+import { inProcessIngest } from './in-process.ts';
 
 const run = promisify(execFile);
 const sluice = (...args: string[]) =>
   run(`${ROOT}sluice`, args, { timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
 const env = stackEnv();
 const prefix = `${uniqueName('outage')}.`;
-let admin: KafkaAdmin;
-let producer: KafkaProducer;
-let app: ReturnType<typeof createIngestApp>;
+let ingest: InProcessIngest;
+let app: InProcessIngest['app'];
 const random = seededRandom(11);
 let n = 0;
 const batch = (size: number) =>
@@ -36,30 +30,18 @@ const batch = (size: number) =>
   );
 
 before(async () => {
-  const kafka = { brokers: env.kafkaBrokers, clientId: 'outage-test' };
-  admin = await createConfluentAdmin(kafka);
-  assert.ok((await admin.ensureTopics(streamTopicSpecs(STREAMS, prefix))).ok);
-  producer = await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 3_000, maxQueuedRecords: 10_000 });
-  const http = createHttpMetrics('outage-test');
-  app = createIngestApp({
-    log: createLogger('test', 'silent'),
-    admin,
-    http,
-    producer,
-    streams: streamRegistry(),
-    topicPrefix: prefix,
-    limits: { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 16, maxEvents: 1000, maxDepth: 32 },
-    metrics: createIngestMetrics(http.registry),
-    now: Date.now,
-  });
+  ingest = await inProcessIngest(
+    prefix,
+    { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 16, maxEvents: 1000, maxDepth: 32 },
+    3_000,
+  );
+  app = ingest.app;
 });
 
 after(async () => {
   // Whatever happened, leave the broker running for the tests after this one.
   await sluice('stack', 'start', 'kafka');
-  await producer.close();
-  await admin.close();
-  await deleteTopics(env.kafkaBrokers, prefix);
+  await ingest.close();
 });
 
 async function post(events: unknown[]) {

@@ -7,12 +7,12 @@ import {
   logLevelEnv,
   otlpEndpointEnv,
   portEnv,
+  positiveIntEnv,
   redisUrlEnv,
   sampleRatioEnv,
+  topicPrefixEnv,
 } from '@sluice/shared/config';
 import { z } from 'zod';
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const processorConfigSchema = z
   .object({
@@ -20,20 +20,17 @@ export const processorConfigSchema = z
     /** Health and /metrics; the processor has no other HTTP surface. */
     SLUICE_PROCESSOR_PORT: portEnv(9464),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
-    SLUICE_TOPIC_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]*$/)
-      .default(''),
+    SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
     SLUICE_DATABASE_URL: databaseUrlEnv,
     SLUICE_REDIS_URL: redisUrlEnv,
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
-    SLUICE_IDLE_TIMEOUT_MS: positiveInt(30_000),
-    SLUICE_TICK_MS: positiveInt(1_000),
-    SLUICE_MAX_BATCH: positiveInt(2_000),
-    SLUICE_PARTITION_CONCURRENCY: positiveInt(4),
+    SLUICE_IDLE_TIMEOUT_MS: positiveIntEnv(30_000),
+    SLUICE_TICK_MS: positiveIntEnv(1_000),
+    SLUICE_MAX_BATCH: positiveIntEnv(2_000),
+    SLUICE_PARTITION_CONCURRENCY: positiveIntEnv(4),
     /** A crashed worker's partitions move to the others after this long without heartbeats. */
-    SLUICE_SESSION_TIMEOUT_MS: positiveInt(10_000),
+    SLUICE_SESSION_TIMEOUT_MS: positiveIntEnv(10_000),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,

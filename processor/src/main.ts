@@ -12,7 +12,7 @@ import {
   createConfluentConsumer,
   createConfluentProducer,
 } from '@sluice/shared/kafka/confluent';
-import { closeAll, onShutdown } from '@sluice/shared/lifecycle';
+import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
 import { STREAMS, topicNames } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
@@ -23,12 +23,7 @@ import { processorConfigSchema } from './config.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createWindowSink } from './sink.ts';
 
-const config = loadConfig('sluice-processor', processorConfigSchema, {
-  argv: process.argv,
-  env: process.env,
-  write: (line) => process.stderr.write(`${line}\n`),
-  exit: (code) => process.exit(code),
-});
+const config = loadConfig('sluice-processor', processorConfigSchema, processConfigOptions());
 const log = createLogger('sluice-processor', config.logLevel);
 const tracing = startNodeTracing({
   serviceName: 'sluice-processor',

@@ -1,9 +1,15 @@
 // sluice-query configuration: one zod schema over the environment, parsed once in main.ts.
 
-import { databaseUrlEnv, hostEnv, logLevelEnv, portEnv, redisUrlEnv } from '@sluice/shared/config';
+import {
+  databaseUrlEnv,
+  hostEnv,
+  logLevelEnv,
+  portEnv,
+  positiveIntEnv,
+  redisUrlEnv,
+  topicPrefixEnv,
+} from '@sluice/shared/config';
 import { z } from 'zod';
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const queryConfigSchema = z
   .object({
@@ -12,17 +18,14 @@ export const queryConfigSchema = z
     SLUICE_DATABASE_URL: databaseUrlEnv,
     SLUICE_REDIS_URL: redisUrlEnv,
     /** Topic prefix and consumer group of the processors whose watermarks this API reports. */
-    SLUICE_TOPIC_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]*$/)
-      .default(''),
+    SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
     /** Redis key prefix of the response cache. */
     SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
     /** Seconds a response of settled windows stays cached (only an amendment changes it). */
-    SLUICE_CACHE_SETTLED_TTL_S: positiveInt(3_600),
+    SLUICE_CACHE_SETTLED_TTL_S: positiveIntEnv(3_600),
     /** Seconds a response holding provisional windows may be served stale. */
-    SLUICE_CACHE_PROVISIONAL_TTL_S: positiveInt(2),
+    SLUICE_CACHE_PROVISIONAL_TTL_S: positiveIntEnv(2),
     SLUICE_LOG_LEVEL: logLevelEnv,
   })
   .transform((env) => ({

@@ -5,7 +5,7 @@ import { loadConfig } from '@sluice/shared/config';
 import { createDb } from '@sluice/shared/db/client';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
-import { closeAll, onShutdown } from '@sluice/shared/lifecycle';
+import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { Redis } from 'ioredis';
@@ -15,12 +15,7 @@ import { queryConfigSchema } from './config.ts';
 import { createResponseCache } from './response-cache.ts';
 import { createWindowsRepo } from './windows-repo.ts';
 
-const config = loadConfig('sluice-query', queryConfigSchema, {
-  argv: process.argv,
-  env: process.env,
-  write: (line) => process.stderr.write(`${line}\n`),
-  exit: (code) => process.exit(code),
-});
+const config = loadConfig('sluice-query', queryConfigSchema, processConfigOptions());
 const log = createLogger('sluice-query', config.logLevel);
 const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-query', maxConnections: 10 });
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });

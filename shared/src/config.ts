@@ -45,6 +45,14 @@ export const hostEnv = z.string().min(1).default('127.0.0.1');
 
 export const portEnv = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+export const positiveIntEnv = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Prefix of every topic name, so test runs (or tenants of one cluster) stay apart. */
+export const topicPrefixEnv = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]*$/)
+  .default('');
+
 export const kafkaBrokersEnv = z
   .string()
   .default('127.0.0.1:9092')

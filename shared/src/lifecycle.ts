@@ -46,3 +46,13 @@ export async function closeAll(closers: readonly (() => Promise<unknown>)[]): Pr
     );
   }
 }
+
+/** loadConfig's options for a Node or Bun process: argv, env, stderr, process.exit. */
+export function processConfigOptions() {
+  return {
+    argv: process.argv,
+    env: process.env,
+    write: (line: string) => process.stderr.write(`${line}\n`),
+    exit: (code: number): never => process.exit(code),
+  };
+}
