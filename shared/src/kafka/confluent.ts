@@ -140,6 +140,13 @@ function headersOf(headers: KafkaJS.IHeaders | undefined): Record<string, string
   return out;
 }
 
+function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const grouped = new Map<string, number[]>();
+  for (const { topic, partition } of partitions)
+    grouped.set(topic, [...(grouped.get(topic) ?? []), partition]);
+  return [...grouped].map(([topic, list]) => ({ topic, partitions: list }));
+}
+
 const REBALANCE_ASSIGN = -175;
 const REBALANCE_REVOKE = -174;
 
@@ -193,6 +200,8 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
       );
     },
     assignment: () => consumer.assignment().map(({ topic, partition }) => ({ topic, partition })),
+    pause: (partitions) => consumer.pause(byTopic(partitions)),
+    resume: (partitions) => consumer.resume(byTopic(partitions)),
     close() {
       closing ??= consumer.disconnect();
       return closing;

@@ -58,6 +58,9 @@ export interface KafkaConsumer {
   run(handlers: ConsumerHandlers): Promise<void>;
   commit(offsets: readonly CommitOffset[]): Promise<void>;
   assignment(): TopicPartition[];
+  /** Stops fetching these partitions (in-flight budget used) until resume; batches in hand finish. */
+  pause(partitions: readonly TopicPartition[]): void;
+  resume(partitions: readonly TopicPartition[]): void;
   /** Stops fetching, lets the batch in hand finish, leaves the group; idempotent. */
   close(): Promise<void>;
 }
