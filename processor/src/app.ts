@@ -126,7 +126,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         if (state === undefined) return;
         state.lastActivity = deps.now();
         const plan = await planBatch(state, batch.records, planDeps(state));
-        if (plan !== null && (await commitPlan(state, plan)) && state.nextOffset !== null) {
+        if (plan === null) return;
+        // Fenced while still assigned means this worker's view was stale (it loaded before the last
+        // owner's final commit): the batch must run again on fresh state, not be dropped.
+        if (!(await commitPlan(state, plan)))
+          throw new Error('commit fenced; reloading the partition and retrying the batch');
+        if (state.nextOffset !== null) {
           // The source of truth is PostgreSQL; the Kafka commit keeps lag metrics and tools honest.
           await deps.consumer
             .commit([{ topic: state.topic, partition: state.partition, offset: state.nextOffset }])
@@ -146,14 +151,28 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       }
     });
 
-  const onRevoked = async (revoked: readonly TopicPartition[]) => {
-    await Promise.all(
-      revoked.map(({ topic, partition }) =>
-        withLock(tpKey(topic, partition), async () => {
-          partitions.delete(tpKey(topic, partition));
-        }),
-      ),
+  // NOTE: a rebalance callback must not wait for in-flight batches (they may wait on the consumer,
+  // which waits on this callback). Forgetting the partition is enough: a batch still in flight
+  // commits only if its compare-and-set on the offset still holds, else it is fenced.
+  const onRevoked = (revoked: readonly TopicPartition[]) => {
+    for (const { topic, partition } of revoked) partitions.delete(tpKey(topic, partition));
+    deps.metrics.assigned.dec(revoked.length);
+  };
+  const load = (topic: string, partition: number, onlyIfOwned: boolean) => {
+    void withLock(tpKey(topic, partition), async () => {
+      const owned = deps.consumer.assignment().some((tp) => tp.topic === topic && tp.partition === partition);
+      if (owned || !onlyIfOwned) await stateOf(topic, partition);
+    }).catch((error: unknown) =>
+      deps.log.warn({ err: error, topic, partition }, 'loading a partition failed'),
     );
+  };
+
+  // Guarantee 7: a partition that moved here with open windows but no new records must still
+  // settle them, so its state is loaded on assignment, not only on its next batch.
+  const onAssigned = (assigned: readonly TopicPartition[]) => {
+    deps.metrics.assigned.inc(assigned.length);
+    // NOTE: the client applies the assignment after this callback returns, so no ownership check.
+    for (const { topic, partition } of assigned) load(topic, partition, false);
   };
 
   const idleTick = () => {
@@ -161,7 +180,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       void withLock(tpKey(state.topic, state.partition), async () => {
         if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;
         const plan = planIdleAdvance(state, planDeps(state), deps.idleTimeoutMs);
-        if (plan !== null) await commitPlan(state, plan);
+        if (plan !== null && !(await commitPlan(state, plan))) load(state.topic, state.partition, true);
       }).catch((error: unknown) =>
         deps.log.warn({ err: error }, 'idle watermark advance failed; will retry'),
       );
@@ -171,7 +190,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   return {
     async start() {
       tick = setInterval(idleTick, deps.tickMs);
-      await deps.consumer.run({ onBatch, onRevoked });
+      await deps.consumer.run({ onBatch, onAssigned, onRevoked });
       deps.log.info({ group: deps.group, topics: [...deps.streamsByTopic.keys()] }, 'consuming');
     },
     stop() {

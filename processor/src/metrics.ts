@@ -9,6 +9,7 @@ export interface ProcessorMetrics {
   readonly sinkLatency: Histogram<'outcome'>;
   readonly watermarkLag: Gauge<'topic' | 'partition'>;
   readonly fenced: Counter<'topic'>;
+  readonly assigned: Gauge;
 }
 
 export function createProcessorMetrics(): ProcessorMetrics {
@@ -40,6 +41,11 @@ export function createProcessorMetrics(): ProcessorMetrics {
       name: 'sluice_watermark_lag_seconds',
       help: 'Wall clock minus the partition watermark',
       labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    assigned: new Gauge({
+      name: 'sluice_processor_assigned_partitions',
+      help: 'Partitions this worker owns in its consumer group',
       registers: [registry],
     }),
     fenced: new Counter({

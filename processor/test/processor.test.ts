@@ -92,7 +92,17 @@ async function assertExact(sent: readonly Transaction[], from: number, to: numbe
         : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 500, what: `${sent.length} events in ${expected.size} settled windows` },
-  );
+  ).catch(async (error: unknown) => {
+    const rows = await windowsBetween(from, to);
+    const byStatus: Record<string, number> = {};
+    for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + (r.values.count ?? 0);
+    const open =
+      await sql`select source_partition, count(*)::int as n, max(window_end) as end from windows where status = 'provisional' group by 1`;
+    const offsets = await sql`select partition, next_offset, watermark from source_offsets order by 1`;
+    throw new Error(
+      `${String(error)}; counted by status: ${JSON.stringify(byStatus)} in ${rows.length} rows; open: ${JSON.stringify(open)}; offsets: ${JSON.stringify(offsets)}\n${processor.output()}`,
+    );
+  });
   for (const row of rows) {
     const want = expected.get(`${row.start.getTime()}|${row.key}`);
     assert.ok(want, `unexpected window ${row.start.toISOString()} ${row.key}`);
@@ -178,4 +188,48 @@ test('a processor killed with SIGKILL mid-stream resumes without counting anythi
   processor = await startService('processor', env);
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   await assertExact(sent, base, base + 6 * 60_000);
+});
+
+test('two workers in one group share the partitions; one leaving mid-stream changes no count', {
+  timeout: 180_000,
+}, async () => {
+  // Idle advance would move the watermark to wall clock while the second worker drains, and make
+  // the rest of this historical workload late; here the partitions are never idle that long.
+  await processor.stop();
+  const busyEnv = { ...env, SLUICE_IDLE_TIMEOUT_MS: '8000' };
+  processor = await startService('processor', busyEnv);
+  const second = await startService('processor', busyEnv);
+  const assigned = async (worker: ServiceHandle) => {
+    const text = await (await fetch(`${worker.url}/metrics`)).text();
+    return Number(/sluice_processor_assigned_partitions\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+  try {
+    await waitFor(
+      async () => ((await assigned(second)) > 0 && (await assigned(processor)) > 0 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        what: 'the partitions split between the two workers',
+      },
+    );
+    assert.equal((await assigned(second)) + (await assigned(processor)), 6);
+    const base = Date.parse('2026-04-03T09:00:00Z');
+    const sent = transactions(3, 'pair', base, 600, 5 * 60_000);
+    for (let i = 0; i < 300; i += 50) await send(sent.slice(i, i + 50));
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`${second.url}/metrics`)).text();
+        const processed = /sluice_processor_events_total\{[^}]*outcome="processed"[^}]*\} (\d+)/.exec(text);
+        return Number(processed?.[1] ?? 0) > 0 ? true : undefined;
+      },
+      { what: 'the second worker processing its partitions' },
+    );
+    // The second worker leaves (drains and commits); its partitions move to the first.
+    assert.equal(await second.stop('SIGTERM'), 0);
+    for (let i = 300; i < 600; i += 50) await send(sent.slice(i, i + 50));
+    await assertExact(sent, base, base + 6 * 60_000);
+    const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+    assert.match(metrics, /sluice_processor_events_total\{[^}]*outcome="processed"/);
+  } finally {
+    await second.stop('SIGKILL');
+  }
 });
