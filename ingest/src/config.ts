@@ -26,6 +26,8 @@ export const ingestConfigSchema = z
     /** How long a produce may wait for acks=all before the request gets 503. */
     SLUICE_PRODUCE_TIMEOUT_MS: positiveIntEnv(5_000),
     SLUICE_MAX_QUEUED_RECORDS: positiveIntEnv(200_000),
+    /** How long the producer waits to fill a batch: larger batches cost the broker less CPU. */
+    SLUICE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -43,6 +45,7 @@ export const ingestConfigSchema = z
     },
     produceTimeoutMs: env.SLUICE_PRODUCE_TIMEOUT_MS,
     maxQueuedRecords: env.SLUICE_MAX_QUEUED_RECORDS,
+    lingerMs: env.SLUICE_PRODUCE_LINGER_MS,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

@@ -33,6 +33,7 @@ const producer = await createConfluentProducer({
   ...kafka,
   deliveryTimeoutMs: config.produceTimeoutMs,
   maxQueuedRecords: config.maxQueuedRecords,
+  lingerMs: config.lingerMs,
 });
 const http = createHttpMetrics('sluice-ingest');
 const app = createIngestApp({

@@ -90,13 +90,15 @@ const wireEventSchema = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 
+const utf8 = new TextDecoder();
+
 export type DecodeResult = { ok: true; event: SluiceEvent } | { ok: false; reason: string };
 
 /** Decodes a Kafka record value; a record that is not a sluice event is a reason, not a throw. */
 export function decodeEvent(bytes: Uint8Array | string): DecodeResult {
   let json: unknown;
   try {
-    json = JSON.parse(typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes));
+    json = JSON.parse(typeof bytes === 'string' ? bytes : utf8.decode(bytes));
   } catch {
     return { ok: false, reason: 'value is not JSON' };
   }
