@@ -2,7 +2,23 @@
 # PostgreSQL from Debian's packages, as its own cluster in the data directory. PostgreSQL refuses
 # to run as root, so when ./sluice runs as root the cluster belongs to and runs as `postgres`.
 
-PG_DATA="$SLUICE_DATA/postgres"
+# The cluster lives in the data directory, unless ./sluice runs as root from a folder the postgres
+# user cannot reach (a checkout under /root, say): then beside it in /var/tmp, keyed by the data
+# directory, so each checkout still has its own cluster. Once chosen, the place stays.
+_pg_home() {
+  local preferred="$SLUICE_DATA/postgres" fallback
+  fallback="/var/tmp/sluice-postgres-$(printf '%s' "$SLUICE_DATA" | sha256sum | cut -c1-12)"
+  if [[ -d $preferred ]]; then
+    printf '%s' "$preferred"
+  elif [[ -d $fallback ]]; then
+    printf '%s' "$fallback"
+  elif is_root && { mkdir -p "$SLUICE_DATA" && ! runuser -u postgres -- test -x "$SLUICE_DATA"; } 2>/dev/null; then
+    printf '%s' "$fallback"
+  else
+    printf '%s' "$preferred"
+  fi
+}
+PG_DATA="$(_pg_home)"
 PG_CLUSTER="$PG_DATA/cluster"
 PG_SOCKETS="$PG_DATA/run"
 SLUICE_PG_USER="${SLUICE_PG_USER:-sluice}"
@@ -36,7 +52,7 @@ _pg_init() {
   if is_root; then
     chown -R postgres:postgres "$PG_DATA"
     runuser -u postgres -- test -w "$PG_CLUSTER" ||
-      die "the postgres user cannot reach $PG_CLUSTER (a parent folder is private); set SLUICE_DATA to a folder it can reach, for example /var/tmp/sluice"
+      die "the postgres user cannot reach $PG_CLUSTER; set SLUICE_DATA to a folder it can reach, for example /var/tmp/sluice"
   fi
   chmod 700 "$PG_CLUSTER"
   log "initialising a PostgreSQL cluster in $PG_CLUSTER"
@@ -84,9 +100,11 @@ postgres_up() {
   else
     require_port_free PostgreSQL "$SLUICE_PG_PORT" SLUICE_PG_PORT
     log "starting PostgreSQL on 127.0.0.1:$SLUICE_PG_PORT"
-    touch "$SLUICE_LOGS/postgres.log"
-    is_root && chown postgres:postgres "$SLUICE_LOGS/postgres.log"
-    _pg pg_ctl -D "$PG_CLUSTER" -l "$SLUICE_LOGS/postgres.log" -o "-p $SLUICE_PG_PORT" -w -t 60 start >/dev/null ||
+    # The server writes its log where it can reach; the logs folder links to it.
+    touch "$PG_DATA/postgres.log"
+    is_root && chown postgres:postgres "$PG_DATA/postgres.log"
+    ln -sfn "$PG_DATA/postgres.log" "$SLUICE_LOGS/postgres.log"
+    _pg pg_ctl -D "$PG_CLUSTER" -l "$PG_DATA/postgres.log" -o "-p $SLUICE_PG_PORT" -w -t 60 start >/dev/null ||
       die "PostgreSQL did not start; see $SLUICE_LOGS/postgres.log"
   fi
   wait_until 60 postgres postgres_healthy || die "PostgreSQL not ready in 60s; see $SLUICE_LOGS/postgres.log"

@@ -84,7 +84,7 @@ stack_reset() {
   services_down
   stack_down
   log "removing $SLUICE_DATA"
-  rm -rf "$SLUICE_DATA"
+  rm -rf "$SLUICE_DATA" "$PG_DATA"
 }
 
 stack_cmd() {
