@@ -3,7 +3,13 @@
 // and only then Kafka offsets committed (STYLE #8). A per-partition lock keeps batches and the
 // idle tick of one partition in order.
 
-import type { KafkaConsumer, KafkaProducer, RecordBatch, TopicPartition } from '@sluice/shared/kafka/port';
+import type {
+  CommitOffset,
+  KafkaConsumer,
+  KafkaProducer,
+  RecordBatch,
+  TopicPartition,
+} from '@sluice/shared/kafka/port';
 import type { Logger } from '@sluice/shared/log';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
@@ -39,6 +45,17 @@ const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
 
 export function createProcessor(deps: ProcessorDeps): Processor {
   const partitions = new Map<string, PartitionState>();
+  const pendingCommits = new Map<string, CommitOffset>();
+  const flushCommits = async () => {
+    if (pendingCommits.size === 0) return;
+    const offsets = [...pendingCommits.values()];
+    pendingCommits.clear();
+    await deps.consumer
+      .commit(offsets)
+      .catch((error: unknown) =>
+        deps.log.warn({ err: error }, 'kafka offset commit failed (PostgreSQL holds the offsets)'),
+      );
+  };
   const locks = new Map<string, Promise<void>>();
   let tick: ReturnType<typeof setInterval> | undefined;
   let stopping: Promise<void> | undefined;
@@ -131,13 +148,15 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         // owner's final commit): the batch must run again on fresh state, not be dropped.
         if (!(await commitPlan(state, plan)))
           throw new Error('commit fenced; reloading the partition and retrying the batch');
+        // The source of truth is PostgreSQL; the Kafka commit (for lag metrics and tools) is sent
+        // by the tick, batched and never awaited here: the client defers commits during a
+        // rebalance, and a batch must not wait on the rebalance that waits on it.
         if (state.nextOffset !== null) {
-          // The source of truth is PostgreSQL; the Kafka commit keeps lag metrics and tools honest.
-          await deps.consumer
-            .commit([{ topic: state.topic, partition: state.partition, offset: state.nextOffset }])
-            .catch((error: unknown) =>
-              deps.log.warn({ err: error }, 'kafka offset commit failed (PostgreSQL holds the offset)'),
-            );
+          pendingCommits.set(tpKey(state.topic, state.partition), {
+            topic: state.topic,
+            partition: state.partition,
+            offset: state.nextOffset,
+          });
         }
       } catch (error) {
         // Nothing of this batch is applied; the consumer delivers it again after a pause.
@@ -176,6 +195,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   };
 
   const idleTick = () => {
+    void flushCommits();
     for (const state of partitions.values()) {
       void withLock(tpKey(state.topic, state.partition), async () => {
         if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;
@@ -196,6 +216,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     stop() {
       stopping ??= (async () => {
         if (tick !== undefined) clearInterval(tick);
+        // Kafka offsets are informational (PostgreSQL holds the truth): send what is pending while
+        // the client is still connected, then stop intake and let in-flight batches commit.
+        await flushCommits();
         await deps.consumer.close();
         await Promise.allSettled([...locks.values()]);
         await deps.producer.close();
