@@ -3,7 +3,7 @@
 import { loadConfig } from '@sluice/shared/config';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
-import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import { createConfluentAdmin, createConfluentProducer, kafkaLogTo } from '@sluice/shared/kafka/confluent';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
@@ -20,11 +20,7 @@ const tracing = startNodeTracing({
   endpoint: config.otlpEndpoint,
   sampleRatio: config.sampleRatio,
 });
-const kafka = {
-  brokers: config.kafkaBrokers,
-  clientId: 'sluice-ingest',
-  log: (level: 'warn' | 'error', message: string, extra: object) => log[level]({ kafka: extra }, message),
-};
+const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest', log: kafkaLogTo(log) };
 const admin = await createConfluentAdmin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
 if (!topics.ok)

@@ -8,7 +8,6 @@ import {
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
-  redisUrlEnv,
   sampleRatioEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
@@ -23,7 +22,6 @@ export const processorConfigSchema = z
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
     SLUICE_DATABASE_URL: databaseUrlEnv,
-    SLUICE_REDIS_URL: redisUrlEnv,
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
     SLUICE_IDLE_TIMEOUT_MS: positiveIntEnv(30_000),
     SLUICE_TICK_MS: positiveIntEnv(1_000),
@@ -42,7 +40,6 @@ export const processorConfigSchema = z
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,
     databaseUrl: env.SLUICE_DATABASE_URL,
-    redisUrl: env.SLUICE_REDIS_URL,
     idleTimeoutMs: env.SLUICE_IDLE_TIMEOUT_MS,
     tickMs: env.SLUICE_TICK_MS,
     maxBatch: env.SLUICE_MAX_BATCH,

@@ -11,6 +11,7 @@ import {
   createConfluentAdmin,
   createConfluentConsumer,
   createConfluentProducer,
+  kafkaLogTo,
 } from '@sluice/shared/kafka/confluent';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
@@ -34,11 +35,7 @@ const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-processo
 // The processor owns the schema: it applies committed migrations before it writes any row.
 await applyMigrations(db.db);
 
-const kafka = {
-  brokers: config.kafkaBrokers,
-  clientId: 'sluice-processor',
-  log: (level: 'warn' | 'error', message: string, extra: object) => log[level]({ kafka: extra }, message),
-};
+const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-processor', log: kafkaLogTo(log) };
 const admin = await createConfluentAdmin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
 if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);

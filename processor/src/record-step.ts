@@ -5,6 +5,7 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { decodeEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
+import { describeIssues } from '@sluice/shared/zod-issues';
 
 export type RecordOutcome =
   | { readonly kind: 'ok'; readonly event: SluiceEvent }
@@ -25,7 +26,7 @@ export function checkRecord(record: IncomingRecord, stream: StreamDefinition): R
   // Schema drift: a producer other than ingest, or an older schema, must not poison a window.
   const payload = stream.schema.safeParse(event.data);
   if (!payload.success) {
-    const detail = payload.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const detail = describeIssues(payload.error.issues, 'data');
     return {
       kind: 'dlq',
       step: 'validate',

@@ -2,25 +2,16 @@
 // offset they reflect, so a crash at any point leaves both or neither (guarantee 2).
 
 import type { Db } from '@sluice/shared/db/client';
-import type { WindowStatus } from '@sluice/shared/db/schema';
 import { windows } from '@sluice/shared/db/schema';
+import type { StoredWindow, StoredWindowRow } from '@sluice/shared/db/window-rows';
+import { atEpochMs, fromStoredRow, STORED_WINDOW_COLUMNS } from '@sluice/shared/db/window-rows';
 import type { Result } from '@sluice/shared/result';
 import { fail, ok } from '@sluice/shared/result';
-import type { AggState } from '@sluice/shared/streams/aggregate';
-import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 
-export interface WindowRowWrite {
-  readonly tenant: string;
+/** A window row as a batch writes it: the stored shape plus where it comes from. */
+export interface WindowRowWrite extends StoredWindow {
   readonly stream: string;
-  readonly window: string;
-  readonly start: number;
-  readonly end: number;
-  readonly key: string;
-  readonly values: Record<string, number | null>;
-  readonly state: AggState;
-  readonly status: WindowStatus;
-  readonly version: number;
   readonly partition: number;
 }
 
@@ -37,17 +28,6 @@ export interface OffsetWrite {
 export interface StoredOffset {
   readonly nextOffset: bigint;
   readonly watermark: number | null;
-}
-
-export interface StoredWindow {
-  readonly window: string;
-  readonly start: number;
-  readonly end: number;
-  readonly key: string;
-  readonly tenant: string;
-  readonly state: AggState;
-  readonly status: WindowStatus;
-  readonly version: number;
 }
 
 export type Fenced = { readonly fenced: true };
@@ -70,32 +50,6 @@ export interface WindowSink {
 
 class FencedRollback extends Error {}
 
-type StoredRow = {
-  readonly tenant: string;
-  readonly window: string;
-  readonly start_ms: string;
-  readonly end_ms: string;
-  readonly key: string;
-  readonly state: AggState;
-  readonly status: WindowStatus;
-  readonly version: number;
-};
-
-const epochMs = (column: SQL) => sql`(extract(epoch from ${column}) * 1000)::bigint`;
-
-function fromRow(r: StoredRow): StoredWindow {
-  return {
-    tenant: r.tenant,
-    window: r.window,
-    start: Number(r.start_ms),
-    end: Number(r.end_ms),
-    key: r.key,
-    state: r.state,
-    status: r.status,
-    version: r.version,
-  };
-}
-
 export function createWindowSink(db: Db): WindowSink {
   return {
     async readOffset(group, topic, partition) {
@@ -112,25 +66,20 @@ export function createWindowSink(db: Db): WindowSink {
     },
 
     async readOpenWindows(stream, partition) {
-      const rows = await db.execute<StoredRow>(sql`
-        select tenant, "window", ${epochMs(sql`window_start`)} as start_ms, ${epochMs(sql`window_end`)} as end_ms,
-               key, state, status, version
-        from windows
-        where stream = ${stream} and source_partition = ${partition} and status = 'provisional'`);
-      return rows.map(fromRow);
+      const rows = await db.execute<StoredWindowRow>(sql`
+        select ${STORED_WINDOW_COLUMNS} from windows w
+        where w.stream = ${stream} and w.source_partition = ${partition} and w.status = 'provisional'`);
+      return rows.map(fromStoredRow);
     },
 
     async readWindows(stream, window, wanted) {
       if (wanted.length === 0) return [];
-      const rows = await db.execute<StoredRow>(sql`
-        select w.tenant, w."window", ${epochMs(sql`w.window_start`)} as start_ms, ${epochMs(sql`w.window_end`)} as end_ms,
-               w.key, w.state, w.status, w.version
-        from windows w
+      const rows = await db.execute<StoredWindowRow>(sql`
+        select ${STORED_WINDOW_COLUMNS} from windows w
         join jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as want(tenant text, start bigint, key text)
-          on w.tenant = want.tenant and w.key = want.key
-         and w.window_start = 'epoch'::timestamptz + want.start * interval '1 millisecond'
+          on w.tenant = want.tenant and w.key = want.key and w.window_start = ${atEpochMs(sql`want.start`)}
         where w.stream = ${stream} and w."window" = ${window}`);
-      return rows.map(fromRow);
+      return rows.map(fromStoredRow);
     },
 
     async commit(rows, offset) {

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { WindowStatus } from '@sluice/shared/db/schema';
+import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
 import { appError } from '@sluice/shared/result';
@@ -15,8 +16,8 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import type { Context } from 'hono';
 import type { Counter } from 'prom-client';
 import type { ResponseCache } from './response-cache.ts';
-import { windowsParamsSchema } from './windows-params.ts';
-import type { StoredWindowRow, WindowsRepo } from './windows-repo.ts';
+import { parseWindowsParams } from './windows-params.ts';
+import type { WindowsRepo } from './windows-repo.ts';
 
 export interface WindowRowView {
   readonly window_start: string;
@@ -47,7 +48,7 @@ export function windowsHandler(deps: WindowsRouteDeps) {
     const stream = deps.streams.get(c.req.param('stream') ?? '');
     if (stream === undefined)
       return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
-    const parsed = windowsParamsSchema(stream, deps.now()).safeParse(c.req.query());
+    const parsed = parseWindowsParams(stream, c.req.query(), deps.now());
     if (!parsed.success) return errorResponse(c, validationError(parsed.error, 'invalid query parameters'));
     const q = parsed.data;
     const tenant = DEFAULT_TENANT;
@@ -92,7 +93,7 @@ export function windowsHandler(deps: WindowsRouteDeps) {
   };
 }
 
-function view(row: StoredWindowRow): WindowRowView {
+function view(row: StoredWindow): WindowRowView {
   return {
     window_start: new Date(row.start).toISOString(),
     window_end: new Date(row.end).toISOString(),
@@ -106,7 +107,7 @@ function view(row: StoredWindowRow): WindowRowView {
 const STATUS_RANK: Record<WindowStatus, number> = { settled: 0, amended: 1, provisional: 2 };
 
 /** One row per window over every key: accumulators merge, the least complete status wins. */
-function rollUp(rows: readonly StoredWindowRow[], aggs: readonly AggSpec[]): WindowRowView[] {
+function rollUp(rows: readonly StoredWindow[], aggs: readonly AggSpec[]): WindowRowView[] {
   const byStart = new Map<number, { end: number; state: AggState; status: WindowStatus; version: number }>();
   for (const row of rows) {
     const acc = byStart.get(row.start) ?? {

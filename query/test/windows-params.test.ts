@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
-import { DEFAULT_RANGE_MS, windowsParamsSchema } from '../src/windows-params.ts';
+import { DEFAULT_RANGE_MS, parseWindowsParams } from '../src/windows-params.ts';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
-const parse = (q: Record<string, string>) => windowsParamsSchema(ecommerce, NOW).safeParse(q);
+const parse = (q: Record<string, string>) => parseWindowsParams(ecommerce, q, NOW);
 
 test('defaults: the first declared window, the last hour, grouped by the stream key', () => {
   const result = parse({});

@@ -5,15 +5,14 @@
 import { z } from 'zod';
 import type { Result } from './result.ts';
 import { fail, ok } from './result.ts';
+import { fieldErrors } from './zod-issues.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export function parseConfig<T>(schema: z.ZodType<T>, env: Env): Result<T, string[]> {
   const parsed = schema.safeParse(env);
   if (parsed.success) return ok(parsed.data);
-  return fail(
-    parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(env)'}: ${issue.message}`),
-  );
+  return fail(fieldErrors(parsed.error.issues, '(env)').map((e) => `${e.path}: ${e.message}`));
 }
 
 export interface LoadConfigOptions {

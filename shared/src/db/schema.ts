@@ -74,6 +74,3 @@ export const sourceOffsets = pgTable(
   },
   (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partition] })],
 );
-
-export type WindowRow = typeof windows.$inferSelect;
-export type NewWindowRow = typeof windows.$inferInsert;

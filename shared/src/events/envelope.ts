@@ -2,6 +2,7 @@
 // Web APIs only: the edge runs this same code on Deno and Bun.
 
 import { z } from 'zod';
+import { describeIssues } from '../zod-issues.ts';
 
 export const MAX_EVENT_ID_LENGTH = 128;
 export const DEFAULT_TENANT = 'default';
@@ -106,7 +107,7 @@ export function decodeEvent(bytes: Uint8Array | string): DecodeResult {
   if (!parsed.success) {
     return {
       ok: false,
-      reason: `not a sluice event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      reason: `not a sluice event: ${describeIssues(parsed.error.issues)}`,
     };
   }
   const w = parsed.data;

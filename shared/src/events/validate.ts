@@ -3,13 +3,12 @@
 
 import type { StreamDefinition } from '../streams/define.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
+import type { FieldError } from '../zod-issues.ts';
+import { fieldErrors } from '../zod-issues.ts';
 import type { EnvelopeInput, SluiceEvent } from './envelope.ts';
 import { cloudEventSchema, DEFAULT_TENANT, envelopeSchema, isCloudEvent, toEpochMs } from './envelope.ts';
 
-export interface EventError {
-  readonly path: string;
-  readonly message: string;
-}
+export type EventError = FieldError;
 
 export interface Rejection {
   readonly index: number;
@@ -81,13 +80,7 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
   }
   const payload = stream.schema.safeParse(envelope.value.data);
   if (!payload.success) {
-    return reject(
-      rawId,
-      payload.error.issues.map((issue) => ({
-        path: ['data', ...issue.path.map(String)].join('.'),
-        message: issue.message,
-      })),
-    );
+    return reject(rawId, fieldErrors(payload.error.issues, 'data', ['data']));
   }
   const data = payload.data;
   const time = eventTime(stream, data, envelope.value, options.now);
@@ -121,7 +114,7 @@ function toEnvelope(
 ): { ok: true; value: EnvelopeInput } | { ok: false; errors: EventError[] } {
   if (isCloudEvent(value)) {
     const parsed = cloudEventSchema.safeParse(value);
-    if (!parsed.success) return { ok: false, errors: issues(parsed.error.issues) };
+    if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error.issues, '(event)') };
     const ce = parsed.data;
     return {
       ok: true,
@@ -136,15 +129,8 @@ function toEnvelope(
     };
   }
   const parsed = envelopeSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, errors: issues(parsed.error.issues) };
+  if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error.issues, '(event)') };
   return { ok: true, value: parsed.data };
-}
-
-function issues(list: readonly { path: readonly PropertyKey[]; message: string }[]): EventError[] {
-  return list.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(event)',
-    message: issue.message,
-  }));
 }
 
 function eventTime(

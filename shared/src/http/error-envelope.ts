@@ -7,6 +7,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { AppError, ErrorCode } from '../result.ts';
 import { appError } from '../result.ts';
+import type { FieldError } from '../zod-issues.ts';
+import { fieldErrors } from '../zod-issues.ts';
 
 export interface ErrorEnvelope {
   readonly error: {
@@ -50,19 +52,8 @@ export function errorResponse(c: Context, error: AppError): Response {
   return c.json(envelope(error, requestId), STATUS_BY_CODE[error.code]);
 }
 
-export interface FieldError {
-  readonly path: string;
-  readonly message: string;
-}
-
-/** zod issues as `{ path, message }` pairs, the shape every per-field error takes in sluice. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-  }));
-}
+export type { FieldError };
 
 export function validationError(error: z.ZodError, message = 'request validation failed'): AppError {
-  return appError('validation_failed', message, { details: fieldErrors(error) });
+  return appError('validation_failed', message, { details: fieldErrors(error.issues) });
 }

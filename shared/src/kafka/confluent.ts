@@ -2,6 +2,7 @@
 // KafkaJS-compatible API is used with librdkafka properties where KafkaJS has no equivalent.
 
 import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Logger } from '../log.ts';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
 import type {
@@ -18,6 +19,12 @@ import type {
 
 /** Where librdkafka's own messages go (a service passes its JSON logger; tests pass nothing). */
 export type KafkaLogSink = (level: 'warn' | 'error', message: string, extra: object) => void;
+
+/** The sink that writes the client's warnings and errors into a service's JSON log. */
+export const kafkaLogTo =
+  (log: Logger): KafkaLogSink =>
+  (level, message, extra) =>
+    log[level]({ kafka: extra }, message);
 
 export interface ConfluentOptions {
   readonly brokers: readonly string[];

@@ -1,0 +1,55 @@
+// One window row as the processor and the query API read it back: the same columns, the same
+// epoch-millisecond conversion, the same shape.
+
+import type { SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import type { AggState } from '../streams/aggregate.ts';
+import type { WindowStatus } from './schema.ts';
+
+export interface StoredWindow {
+  readonly tenant: string;
+  readonly window: string;
+  readonly start: number;
+  readonly end: number;
+  readonly key: string;
+  readonly values: Record<string, number | null>;
+  readonly state: AggState;
+  readonly status: WindowStatus;
+  readonly version: number;
+}
+
+export type StoredWindowRow = {
+  tenant: string;
+  window: string;
+  start_ms: string;
+  end_ms: string;
+  key: string;
+  values: Record<string, number | null>;
+  state: AggState;
+  status: WindowStatus;
+  version: number;
+};
+
+/** A timestamptz column as epoch milliseconds (bigint), exact for the millisecond precision stored. */
+export const epochMs = (column: SQL) => sql`(extract(epoch from ${column}) * 1000)::bigint`;
+
+/** `windows` columns as StoredWindowRow, for a query over `windows` aliased as `w`. */
+export const STORED_WINDOW_COLUMNS = sql`w.tenant, w."window", ${epochMs(sql`w.window_start`)} as start_ms,
+  ${epochMs(sql`w.window_end`)} as end_ms, w.key, w.values, w.state, w.status, w.version`;
+
+/** An epoch-millisecond parameter as a timestamptz, in integer arithmetic (no float rounding). */
+export const atEpochMs = (ms: number | SQL) => sql`('epoch'::timestamptz + ${ms} * interval '1 millisecond')`;
+
+export function fromStoredRow(r: StoredWindowRow): StoredWindow {
+  return {
+    tenant: r.tenant,
+    window: r.window,
+    start: Number(r.start_ms),
+    end: Number(r.end_ms),
+    key: r.key,
+    values: r.values,
+    state: r.state,
+    status: r.status,
+    version: r.version,
+  };
+}
