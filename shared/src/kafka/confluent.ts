@@ -1,7 +1,7 @@
 // The Kafka port on @confluentinc/kafka-javascript (librdkafka), for the Node services. Its
 // KafkaJS-compatible API is used with librdkafka properties where KafkaJS has no equivalent.
 
-import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../log.ts';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
@@ -13,7 +13,7 @@ import type {
   KafkaConsumer,
   KafkaProducer,
   OutgoingRecord,
-  TopicPartition,
+  RecordBatch,
   TopicSpec,
 } from './port.ts';
 
@@ -61,9 +61,21 @@ function client(options: ConfluentOptions): KafkaJS.Kafka {
 const ERR_QUEUE_FULL = -184;
 const ERR_MSG_TIMED_OUT = -192;
 
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
+  return String(error);
+}
+
+// Both the KafkaJS-style errors and librdkafka's own (delivery reports) carry a numeric code.
+function errorCode(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  return typeof error.code === 'number' ? error.code : undefined;
+}
+
 function kafkaError(error: unknown, what: string): AppError {
-  const code = error instanceof KafkaJS.KafkaJSError ? error.code : undefined;
-  const message = error instanceof Error ? error.message : String(error);
+  const code = errorCode(error);
+  const message = errorMessage(error);
   const queueFull = code === ERR_QUEUE_FULL;
   return appError('unavailable', queueFull ? `${what}: producer queue is full` : `${what}: ${message}`, {
     // INVARIANT: a produce failure is never reported as success; the client retries the request.
@@ -81,11 +93,42 @@ export interface ProducerOptions extends ConfluentOptions {
   readonly lingerMs?: number;
 }
 
+/** One send() call waiting for the delivery reports of its records. */
+class PendingSend {
+  remaining: number;
+  failure: unknown = undefined;
+  readonly done: Promise<void>;
+  #resolve: () => void = () => {};
+  constructor(count: number) {
+    this.remaining = count;
+    this.done = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+  report(error: unknown): void {
+    if (error !== null && error !== undefined && this.failure === undefined) this.failure = error;
+    this.remaining -= 1;
+    if (this.remaining <= 0) this.#resolve();
+  }
+  abandon(error: unknown, unsent: number): void {
+    this.failure ??= error;
+    this.remaining -= unsent;
+    if (this.remaining <= 0) this.#resolve();
+  }
+}
+
+// The producer uses the client's librdkafka-level API rather than the KafkaJS-compatible one: a
+// send waits on one promise for all its records instead of one per record, which is most of the
+// client's per-event cost at ingest rates (measured: ~19 vs ~29 µs of CPU per record).
 export async function createConfluentProducer(options: ProducerOptions): Promise<KafkaProducer> {
-  const producer = client(options).producer({
+  const producer = new RdKafka.Producer({
+    'bootstrap.servers': options.brokers.join(','),
+    'client.id': options.clientId,
     // Guarantee 1: idempotent producer with acks=all; a send resolves only after every record's
     // delivery report, and a record's key picks its partition.
-    kafkaJS: { idempotent: true, acks: -1, compression: KafkaJS.CompressionTypes.LZ4 },
+    'enable.idempotence': true,
+    acks: -1,
+    'compression.codec': 'lz4',
     'linger.ms': options.lingerMs ?? 5,
     'message.timeout.ms': options.deliveryTimeoutMs,
     'queue.buffering.max.messages': options.maxQueuedRecords,
@@ -94,32 +137,55 @@ export async function createConfluentProducer(options: ProducerOptions): Promise
     'socket.keepalive.enable': true,
     // The Java client's partitioner, so a key lands on the same partition whichever client wrote it.
     partitioner: 'murmur2_random',
+    dr_cb: true,
   });
-  await producer.connect();
+  producer.on('event.error', (error) =>
+    options.log?.('warn', `kafka producer: ${error.message}`, { code: error.code }),
+  );
+  producer.on('delivery-report', (error, report) => {
+    const pending: unknown = report.opaque;
+    if (pending instanceof PendingSend) pending.report(error);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      producer.connect({ timeout: options.deliveryTimeoutMs }, (error) =>
+        error ? reject(error) : resolve(),
+      );
+    });
+  } catch (error) {
+    throw new Error(`kafka producer could not connect: ${errorMessage(error)}`, { cause: error });
+  }
+  producer.setPollInBackground(true);
   let closing: Promise<void> | undefined;
   return {
     async send(records: readonly OutgoingRecord[]): Promise<Result<void, AppError>> {
-      const byTopic = new Map<string, KafkaJS.Message[]>();
-      for (const record of records) {
-        const messages = byTopic.get(record.topic) ?? [];
-        messages.push({
-          key: record.key,
-          value: typeof record.value === 'string' ? record.value : Buffer.from(record.value),
-          ...(record.headers === undefined ? {} : { headers: { ...record.headers } }),
-        });
-        byTopic.set(record.topic, messages);
+      if (records.length === 0) return ok(undefined);
+      const pending = new PendingSend(records.length);
+      for (let index = 0; index < records.length; index++) {
+        const record = records[index];
+        if (record === undefined) continue;
+        const headers =
+          record.headers === undefined
+            ? undefined
+            : Object.entries(record.headers).map(([name, value]) => ({ [name]: value }));
+        try {
+          producer.produce(record.topic, null, Buffer.from(record.value), record.key, null, pending, headers);
+        } catch (error) {
+          // Queue full (or closed): the records not handed over are not sent; the ones before
+          // still report, and the request fails as a whole (the client retries it).
+          pending.abandon(error, records.length - index);
+          break;
+        }
       }
-      try {
-        await Promise.all([...byTopic].map(([topic, messages]) => producer.send({ topic, messages })));
-        return ok(undefined);
-      } catch (error) {
-        return fail(kafkaError(error, 'produce failed'));
-      }
+      await pending.done;
+      return pending.failure === undefined
+        ? ok(undefined)
+        : fail(kafkaError(pending.failure, 'produce failed'));
     },
     close() {
       closing ??= (async () => {
-        await producer.flush({ timeout: options.deliveryTimeoutMs }).catch(() => {});
-        await producer.disconnect();
+        await new Promise<void>((resolve) => producer.flush(options.deliveryTimeoutMs, () => resolve()));
+        await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
       })();
       return closing;
     },
@@ -137,80 +203,199 @@ export interface ConsumerOptions extends ConfluentOptions {
   readonly sessionTimeoutMs?: number;
 }
 
-function headersOf(headers: KafkaJS.IHeaders | undefined): Record<string, string> {
+function headersOf(headers: readonly RdKafka.MessageHeader[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (headers === undefined) return out;
-  for (const [name, value] of Object.entries(headers)) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name] = first.toString();
-  }
+  for (const header of headers)
+    for (const [name, value] of Object.entries(header)) out[name] ??= value.toString();
   return out;
 }
 
-function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
-  const grouped = new Map<string, number[]>();
-  for (const { topic, partition } of partitions)
-    grouped.set(topic, [...(grouped.get(topic) ?? []), partition]);
-  return [...grouped].map(([topic, list]) => ({ topic, partitions: list }));
+function toRecord(message: RdKafka.Message): IncomingRecord {
+  const key = message.key;
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: BigInt(message.offset),
+    key: key === undefined || key === null ? null : typeof key === 'string' ? Buffer.from(key) : key,
+    value: message.value,
+    headers: headersOf(message.headers),
+    timestamp: message.timestamp ?? 0,
+  };
+}
+
+/** Consecutive records of one partition, in offset order, as one batch per partition. */
+function batchesOf(messages: readonly RdKafka.Message[]): RecordBatch[] {
+  const batches = new Map<string, IncomingRecord[]>();
+  for (const message of messages) {
+    const id = `${message.topic}\u0000${message.partition}`;
+    const records = batches.get(id) ?? [];
+    records.push(toRecord(message));
+    batches.set(id, records);
+  }
+  return [...batches.values()].flatMap((records) => {
+    const first = records[0];
+    return first === undefined ? [] : [{ topic: first.topic, partition: first.partition, records }];
+  });
 }
 
 const REBALANCE_ASSIGN = -175;
 const REBALANCE_REVOKE = -174;
+/** How long one poll waits for a first record before the loop looks at its stop flag again. */
+const POLL_TIMEOUT_MS = 100;
 
+// The consumer uses the client's librdkafka-level API: one poll returns up to maxBatchSize records
+// of any partitions, split here into per-partition batches, which costs a quarter less per record
+// than the KafkaJS-compatible runner and leaves redelivery (seek) in this adapter's hands.
 export async function createConfluentConsumer(options: ConsumerOptions): Promise<KafkaConsumer> {
   let handlers: ConsumerHandlers | undefined;
-  const consumer = client(options).consumer({
-    // STYLE #8: automatic commits off; offsets are committed only after the durable write.
-    kafkaJS: { groupId: options.groupId, fromBeginning: true, autoCommit: false },
-    'js.consumer.max.batch.size': options.maxBatchSize,
-    // Bounded prefetch: the client holds at most this much per partition (guarantee 5).
-    'queued.max.messages.kbytes': 16_384,
-    'fetch.max.bytes': 16 * 1024 * 1024,
-    // Fewer, larger batches: a fetch waits up to 50 ms for 256 KiB, so one PostgreSQL transaction
-    // commits more events (throughput) at a bounded cost in freshness.
-    'fetch.min.bytes': 262_144,
-    'fetch.wait.max.ms': 50,
-    'session.timeout.ms': options.sessionTimeoutMs ?? 10_000,
-    'heartbeat.interval.ms': Math.max(500, Math.floor((options.sessionTimeoutMs ?? 10_000) / 4)),
-    rebalance_cb: async (error: { code: number }, assignment: TopicPartition[]) => {
-      const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }));
-      if (error.code === REBALANCE_ASSIGN) await handlers?.onAssigned?.(partitions);
-      if (error.code === REBALANCE_REVOKE) await handlers?.onRevoked?.(partitions);
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
+  const consumer: RdKafka.KafkaConsumer = new RdKafka.KafkaConsumer(
+    {
+      'bootstrap.servers': options.brokers.join(','),
+      'client.id': options.clientId,
+      'group.id': options.groupId,
+      // STYLE #8: automatic commits off; offsets are committed only after the durable write.
+      'enable.auto.commit': false,
+      offset_commit_cb: true,
+      // Bounded prefetch: the client holds at most this much per partition (guarantee 5).
+      'queued.max.messages.kbytes': 16_384,
+      'fetch.max.bytes': 16 * 1024 * 1024,
+      // Fewer, larger batches: a fetch waits up to 50 ms for 256 KiB, so one PostgreSQL transaction
+      // commits more events (throughput) at a bounded cost in freshness.
+      'fetch.min.bytes': 262_144,
+      'fetch.wait.max.ms': 50,
+      'session.timeout.ms': sessionTimeoutMs,
+      'heartbeat.interval.ms': Math.max(500, Math.floor(sessionTimeoutMs / 4)),
+      // The handlers run first, then the assignment is applied (eager protocol), so a partition's
+      // state is forgotten before another worker can own it, and loaded as it arrives.
+      rebalance_cb: (error: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]) => {
+        void rebalance(error.code, assignment);
+      },
     },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  const rebalance = async (code: number, assignment: RdKafka.Assignment[]) => {
+    const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }));
+    try {
+      if (code === REBALANCE_ASSIGN) {
+        await handlers?.onAssigned?.(partitions);
+        consumer.assign(assignment);
+      } else if (code === REBALANCE_REVOKE) {
+        await handlers?.onRevoked?.(partitions);
+        consumer.unassign();
+      }
+    } catch (error) {
+      options.log?.('error', `kafka rebalance: ${errorMessage(error)}`, { code });
+    }
+  };
+  // Commits resolve in the order the coordinator answers them (one connection, in order).
+  const commitWaiters: ((error: unknown) => void)[] = [];
+  consumer.on('offset.commit', (error) => commitWaiters.shift()?.(error));
+  consumer.on('event.error', (error) =>
+    options.log?.('warn', `kafka consumer: ${error.message}`, { code: error.code }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve()));
   });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...options.topics] });
+  consumer.setDefaultConsumeTimeout(POLL_TIMEOUT_MS);
+  // Wait only for the first record of a poll; the rest are what is already fetched.
+  if ('setDefaultIsTimeoutOnlyForFirstMessage' in consumer) {
+    const setter = consumer.setDefaultIsTimeoutOnlyForFirstMessage;
+    if (typeof setter === 'function') setter.call(consumer, true);
+  }
+  consumer.subscribe([...options.topics]);
+
+  const poll = () =>
+    new Promise<RdKafka.Message[]>((resolve, reject) => {
+      consumer.consume(options.maxBatchSize, (error, messages) =>
+        error ? reject(error) : resolve(messages),
+      );
+    });
+  const seek = (batch: RecordBatch) => {
+    const first = batch.records[0];
+    if (first === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      consumer.seek(
+        { topic: batch.topic, partition: batch.partition, offset: Number(first.offset) },
+        5_000,
+        (error) => {
+          if (error) options.log?.('warn', `kafka seek: ${error.message}`, { code: error.code });
+          resolve();
+        },
+      );
+    });
+  };
+  const handle = async (given: ConsumerHandlers, batch: RecordBatch) => {
+    try {
+      await given.onBatch(batch);
+    } catch {
+      // Port contract: a batch that threw was not handled; it is delivered again from its first
+      // record (the seek also drops whatever the client prefetched after it).
+      await seek(batch);
+    }
+  };
+
+  let stopping = false;
+  let loop: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   return {
     async run(given: ConsumerHandlers) {
       handlers = given;
-      await consumer.run({
-        partitionsConsumedConcurrently: options.concurrency,
-        eachBatch: async ({ batch }) => {
-          const records: IncomingRecord[] = batch.messages.map((message) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: BigInt(message.offset),
-            key: message.key,
-            value: message.value,
-            headers: headersOf(message.headers),
-            timestamp: Number(message.timestamp),
-          }));
-          await given.onBatch({ topic: batch.topic, partition: batch.partition, records });
-        },
+      loop = (async () => {
+        while (!stopping) {
+          let messages: RdKafka.Message[];
+          try {
+            messages = await poll();
+          } catch (error) {
+            options.log?.('warn', `kafka consume: ${errorMessage(error)}`, { code: errorCode(error) });
+            await new Promise((resolve) => setTimeout(resolve, POLL_TIMEOUT_MS));
+            continue;
+          }
+          const batches = batchesOf(messages);
+          // Partitions run side by side (up to the concurrency); one partition's batches stay in
+          // order because the next poll waits for this one's batches.
+          for (let index = 0; index < batches.length; index += options.concurrency)
+            await Promise.all(
+              batches.slice(index, index + options.concurrency).map((batch) => handle(given, batch)),
+            );
+        }
+      })();
+    },
+    commit(offsets: readonly CommitOffset[]) {
+      if (offsets.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        // A commit the coordinator never answers (closing, broker away) fails after a while
+        // instead of hanging a drain; its slot stays queued so later answers keep their order.
+        let settled = false;
+        const settle = (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve();
+        };
+        const timer = setTimeout(() => settle(new Error('kafka commit: no answer within 10 s')), 10_000);
+        commitWaiters.push(settle);
+        try {
+          consumer.commit(
+            offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: Number(offset) })),
+          );
+        } catch (error) {
+          commitWaiters.pop();
+          settle(error);
+        }
       });
     },
-    async commit(offsets: readonly CommitOffset[]) {
-      if (offsets.length === 0) return;
-      await consumer.commitOffsets(
-        offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: offset.toString() })),
-      );
-    },
-    assignment: () => consumer.assignment().map(({ topic, partition }) => ({ topic, partition })),
-    pause: (partitions) => consumer.pause(byTopic(partitions)),
-    resume: (partitions) => consumer.resume(byTopic(partitions)),
+    assignment: () => consumer.assignments().map(({ topic, partition }) => ({ topic, partition })),
+    pause: (partitions) => consumer.pause(partitions.map(({ topic, partition }) => ({ topic, partition }))),
+    resume: (partitions) => consumer.resume(partitions.map(({ topic, partition }) => ({ topic, partition }))),
     close() {
-      closing ??= consumer.disconnect();
+      closing ??= (async () => {
+        stopping = true;
+        await loop;
+        await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+      })();
       return closing;
     },
   };
