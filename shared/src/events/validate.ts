@@ -18,6 +18,7 @@ export interface Rejection {
 
 /** One item of a request body: its parsed JSON, or why its bytes were not JSON (an NDJSON line). */
 export type RawItem =
+  // bytes: its UTF-8 size, or an upper bound on it when even the bound is within the limit.
   | { readonly index: number; readonly value: unknown; readonly bytes: number }
   | { readonly index: number; readonly parseError: string };
 
