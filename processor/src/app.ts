@@ -15,6 +15,7 @@ import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
 import type { BatchPlan } from './batch-plan.ts';
 import { applyPlan, loadPartition, planBatch, planIdleAdvance } from './batch-plan.ts';
+import type { CacheInvalidator } from './cache-invalidation.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { PartitionState } from './partition-state.ts';
 import type { WindowSink } from './sink.ts';
@@ -23,6 +24,7 @@ export interface ProcessorDeps {
   readonly consumer: KafkaConsumer;
   readonly producer: KafkaProducer;
   readonly sink: WindowSink;
+  readonly invalidator: CacheInvalidator;
   readonly log: Logger;
   readonly metrics: ProcessorMetrics;
   readonly group: string;
@@ -114,6 +116,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       return false;
     }
     applyPlan(state, plan);
+    // Guarantee 3: the amendment is durable; now (never before) cached answers holding it go stale.
+    if (plan.amended.length > 0) {
+      deps.invalidator.amended(plan.amended);
+      void deps.invalidator.flush();
+    }
     for (const row of plan.rows) deps.metrics.windowsWritten.inc({ stream, status: row.status });
     const { processed, dlq, late, skipped } = plan.counts;
     deps.metrics.events.inc({ stream, outcome: 'processed' }, processed);
@@ -196,6 +203,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
   const idleTick = () => {
     void flushCommits();
+    void deps.invalidator.flush();
     for (const state of partitions.values()) {
       void withLock(tpKey(state.topic, state.partition), async () => {
         if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;
@@ -221,6 +229,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         await flushCommits();
         await deps.consumer.close();
         await Promise.allSettled([...locks.values()]);
+        await deps.invalidator.flush();
         await deps.producer.close();
       })();
       return stopping;

@@ -13,6 +13,10 @@ import type { RecordOutcome } from './record-step.ts';
 import { checkRecord, deadLetter } from './record-step.ts';
 import type { OffsetWrite, WindowRowWrite, WindowSink } from './sink.ts';
 import { assignWindows } from './windows/assign.ts';
+import { latenessOf } from './windows/lateness.ts';
+
+/** Marks a record replayed from `<stream>.late` as a backfill (see `./sluice replay late`). */
+export const BACKFILL_HEADER = 'sluice-backfill';
 
 export interface PlanDeps {
   readonly sink: WindowSink;
@@ -27,8 +31,17 @@ export interface BatchPlan {
   readonly outbound: OutgoingRecord[];
   readonly offset: OffsetWrite;
   readonly updated: OpenWindow[];
+  /** Windows this plan changes after they were emitted as settled: their cached answers go stale. */
+  readonly amended: OpenWindow[];
   readonly maxEventTime: number | null;
-  readonly counts: { processed: number; dlq: number; late: number; skipped: number; settled: number };
+  readonly counts: {
+    processed: number;
+    dlq: number;
+    late: number;
+    skipped: number;
+    settled: number;
+    amended: number;
+  };
 }
 
 /** Loads where the partition stands from PostgreSQL, once per ownership. */
@@ -49,7 +62,7 @@ export async function planBatch(
   deps: PlanDeps,
 ): Promise<BatchPlan | null> {
   const stream = state.stream;
-  const counts = { processed: 0, dlq: 0, late: 0, skipped: 0, settled: 0 };
+  const counts = { processed: 0, dlq: 0, late: 0, skipped: 0, settled: 0, amended: 0 };
   const fresh: { record: IncomingRecord; outcome: RecordOutcome }[] = [];
   for (const record of records) {
     // INVARIANT (guarantee 2): offsets below the committed one are already in PostgreSQL.
@@ -75,6 +88,7 @@ export async function planBatch(
     return w;
   };
   const outbound: OutgoingRecord[] = [];
+  const amended = new Set<string>();
   let watermark = state.watermark;
   let maxEventTime = state.maxEventTime;
 
@@ -85,17 +99,32 @@ export async function planBatch(
       continue;
     }
     const event = outcome.event;
+    // A replayed late event (`./sluice replay late`) is a deliberate backfill: it amends its
+    // windows however old they are, and its old event time moves no watermark.
+    const backfill = record.headers[BACKFILL_HEADER] !== undefined;
     const lateFor: number[] = [];
     for (const spec of stream.windows) {
       for (const bounds of assignWindows(spec, event.time)) {
         // Guarantee 3: past the watermark plus allowed lateness, an event goes to <stream>.late.
-        if (watermark !== null && bounds.end + stream.allowedLatenessMs <= watermark) {
+        if (!backfill && latenessOf(bounds.end, watermark, stream.allowedLatenessMs) === 'late') {
           lateFor.push(bounds.start);
           continue;
         }
         const id = windowId(event.tenant, spec.name, bounds.start, event.key);
         const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
         accumulate(w.state, stream.aggregations, event.data);
+        // Guarantee 3: a window already emitted as settled (or amended) changes only as a new
+        // version, once per batch, marked `amended` so readers and caches know it moved. A window
+        // still provisional just takes the event; the settle step below closes it as usual.
+        // A window new to a minute the committed watermark had already passed is an amendment
+        // too (version 1): a cached complete answer for that range does not hold it yet.
+        const emitted = w.status !== 'provisional';
+        const behindCommitted = state.watermark !== null && bounds.end <= state.watermark;
+        if ((emitted || behindCommitted) && !amended.has(id)) {
+          amended.add(id);
+          if (emitted) w.version += 1;
+          w.status = 'amended';
+        }
       }
     }
     if (lateFor.length > 0) {
@@ -103,12 +132,14 @@ export async function planBatch(
       counts.late += 1;
     }
     counts.processed += 1;
+    if (backfill) continue;
     maxEventTime = maxEventTime === null ? event.time : Math.max(maxEventTime, event.time);
     const candidate = maxEventTime - stream.watermarkMs;
     watermark = watermark === null ? candidate : Math.max(watermark, candidate);
   }
 
   counts.settled = settle(state, working, watermark);
+  counts.amended = amended.size;
   return {
     rows: [...working.values()].map((w) => toRow(w, state.partition, stream.aggregations)),
     outbound,
@@ -121,6 +152,10 @@ export async function planBatch(
       watermark,
     },
     updated: [...working.values()],
+    amended: [...amended].flatMap((id) => {
+      const w = working.get(id);
+      return w === undefined ? [] : [w];
+    }),
     maxEventTime,
     counts,
   };
@@ -150,8 +185,9 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
       watermark: candidate,
     },
     updated: [...working.values()],
+    amended: [],
     maxEventTime: state.maxEventTime,
-    counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled },
+    counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled, amended: 0 },
   };
 }
 

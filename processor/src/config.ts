@@ -8,6 +8,7 @@ import {
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
+  redisUrlEnv,
   sampleRatioEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
@@ -22,6 +23,9 @@ export const processorConfigSchema = z
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
     SLUICE_DATABASE_URL: databaseUrlEnv,
+    /** The query service's cache: amended windows bump their generations there (guarantee 3). */
+    SLUICE_REDIS_URL: redisUrlEnv,
+    SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
     SLUICE_IDLE_TIMEOUT_MS: positiveIntEnv(30_000),
     SLUICE_TICK_MS: positiveIntEnv(1_000),
@@ -40,6 +44,8 @@ export const processorConfigSchema = z
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,
     databaseUrl: env.SLUICE_DATABASE_URL,
+    redisUrl: env.SLUICE_REDIS_URL,
+    cachePrefix: env.SLUICE_CACHE_PREFIX,
     idleTimeoutMs: env.SLUICE_IDLE_TIMEOUT_MS,
     tickMs: env.SLUICE_TICK_MS,
     maxBatch: env.SLUICE_MAX_BATCH,

@@ -19,7 +19,9 @@ import { STREAMS, topicNames } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Hono } from 'hono';
+import { Redis } from 'ioredis';
 import { createProcessor } from './app.ts';
+import { createCacheInvalidator } from './cache-invalidation.ts';
 import { processorConfigSchema } from './config.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createWindowSink } from './sink.ts';
@@ -41,6 +43,9 @@ const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPr
 if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);
 await admin.close();
 
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+
 const streamsByTopic = new Map(STREAMS.map((s) => [topicNames(s.name, config.topicPrefix).events, s]));
 const metrics = createProcessorMetrics();
 const processor = createProcessor({
@@ -54,6 +59,12 @@ const processor = createProcessor({
   }),
   producer: await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 30_000, maxQueuedRecords: 100_000 }),
   sink: createWindowSink(db.db),
+  invalidator: createCacheInvalidator({
+    redis,
+    prefix: config.cachePrefix,
+    log,
+    bumps: metrics.cacheBumps,
+  }),
   log,
   metrics,
   group: config.group,
@@ -80,7 +91,7 @@ log.info({ port: server.port, group: config.group }, 'processor started');
 onShutdown(
   async () => {
     await processor.stop();
-    await closeAll([() => server.close(), () => db.close(), () => tracing.shutdown()]);
+    await closeAll([() => server.close(), () => db.close(), () => redis.quit(), () => tracing.shutdown()]);
   },
   { log: (message, fields) => log.info(fields ?? {}, message) },
 );

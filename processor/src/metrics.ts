@@ -10,6 +10,7 @@ export interface ProcessorMetrics {
   readonly watermarkLag: Gauge<'topic' | 'partition'>;
   readonly fenced: Counter<'topic'>;
   readonly assigned: Gauge;
+  readonly cacheBumps: Counter<'outcome'>;
 }
 
 export function createProcessorMetrics(): ProcessorMetrics {
@@ -46,6 +47,12 @@ export function createProcessorMetrics(): ProcessorMetrics {
     assigned: new Gauge({
       name: 'sluice_processor_assigned_partitions',
       help: 'Partitions this worker owns in its consumer group',
+      registers: [registry],
+    }),
+    cacheBumps: new Counter({
+      name: 'sluice_processor_cache_invalidations_total',
+      help: 'Cache generation bumps for amended windows (ok, retry, dropped)',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     fenced: new Counter({

@@ -9,9 +9,10 @@ import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
-import { applyPlan, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
+import { applyPlan, BACKFILL_HEADER, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
 import type { PartitionState } from '../src/partition-state.ts';
-import type { WindowSink } from '../src/sink.ts';
+import { windowId } from '../src/partition-state.ts';
+import type { WindowRowWrite, WindowSink } from '../src/sink.ts';
 
 const T0 = Date.parse('2026-05-01T00:00:00Z');
 const sink: WindowSink = {
@@ -86,7 +87,8 @@ test('the watermark trails the highest event time by the declared 1 minute and s
 
 test('an event behind the watermark goes to the late topic, not into its window', async () => {
   const s = state();
-  const first = await planBatch(s, [record(0, T0 + 200_000)], deps);
+  // Watermark T0 + 540 s: window [T0, T0 + 60 s) plus 5 minutes of allowed lateness is behind it.
+  const first = await planBatch(s, [record(0, T0 + 600_000)], deps);
   assert.ok(first);
   applyPlan(s, first);
   const plan = await planBatch(s, [record(1, T0 + 10_000)], deps);
@@ -139,4 +141,96 @@ test('an idle partition advances its watermark by wall clock and settles its las
   assert.ok(idle);
   assert.equal(idle.rows[0]?.status, 'settled');
   assert.equal(idle.offset.next, idle.offset.expected, 'the offset does not move');
+});
+
+/** Remembers committed rows, as PostgreSQL would, so a settled window can come back. */
+function memorySink(): WindowSink & { rows: Map<string, WindowRowWrite> } {
+  const rows = new Map<string, WindowRowWrite>();
+  return {
+    rows,
+    readOffset: async () => null,
+    readOpenWindows: async () => [],
+    readWindows: async (_stream, window, wanted) =>
+      wanted.flatMap(({ tenant, start, key }) => {
+        const row = rows.get(windowId(tenant, window, start, key));
+        return row === undefined ? [] : [row];
+      }),
+    commit: async (written) => {
+      for (const row of written) rows.set(windowId(row.tenant, row.window, row.start, row.key), row);
+      return { ok: true, value: undefined };
+    },
+  };
+}
+
+async function run(s: PartitionState, sink: WindowSink, records: IncomingRecord[]) {
+  const plan = await planBatch(s, records, { ...deps, sink });
+  assert.ok(plan);
+  assert.ok((await sink.commit(plan.rows, plan.offset)).ok);
+  applyPlan(s, plan);
+  return plan;
+}
+
+test('an event within allowed lateness amends its settled window: new version, status amended', async () => {
+  const sink = memorySink();
+  const s = state();
+  await run(s, sink, [record(0, T0 + 10_000, 10), record(1, T0 + 20_000, 30)]);
+  // Watermark T0 + 80 s settles [T0, T0 + 60 s); it leaves memory and lives on in the sink.
+  const settled = await run(s, sink, [record(2, T0 + 140_000, 5)]);
+  assert.equal(settled.rows.find((r) => r.start === T0)?.status, 'settled');
+  assert.equal(s.windows.has(windowId('default', '1m', T0, 'Books')), false);
+
+  // Two late events in one batch: one new version, both counted, in the window they belong to.
+  const plan = await run(s, sink, [record(3, T0 + 30_000, 20), record(4, T0 + 40_000, 40)]);
+  assert.equal(plan.counts.late, 0);
+  assert.equal(plan.counts.amended, 1);
+  const row = plan.rows.find((r) => r.start === T0);
+  assert.equal(row?.status, 'amended');
+  assert.equal(row?.version, 2);
+  assert.deepEqual(row?.values, {
+    count: 4,
+    sum_amount: 100,
+    min_amount: 10,
+    max_amount: 40,
+    avg_amount: 25,
+  });
+  assert.deepEqual(
+    plan.amended.map((w) => [w.window, w.start, w.key]),
+    [['1m', T0, 'Books']],
+    'the amended windows are reported, for cache invalidation',
+  );
+
+  // A second amendment in a later batch is version 3; the provisional window is untouched.
+  const again = await run(s, sink, [record(5, T0 + 50_000, 1)]);
+  assert.equal(again.rows.find((r) => r.start === T0)?.version, 3);
+  assert.equal(again.rows.find((r) => r.start === T0)?.values.count, 5);
+  assert.equal(sink.rows.get(windowId('default', '1m', T0 + 120_000, 'Books'))?.status, 'provisional');
+});
+
+test('a window the watermark passed within the same batch is settled once, not amended', async () => {
+  const sink = memorySink();
+  const s = state();
+  const plan = await run(s, sink, [record(0, T0 + 10_000), record(1, T0 + 140_000), record(2, T0 + 20_000)]);
+  const row = plan.rows.find((r) => r.start === T0);
+  assert.equal(row?.status, 'settled');
+  assert.equal(row?.version, 1);
+  assert.equal(row?.values.count, 2);
+  assert.equal(plan.counts.amended, 0);
+});
+
+test('a replayed late event (backfill) amends its window however old, and moves no watermark', async () => {
+  const sink = memorySink();
+  const s = state();
+  await run(s, sink, [record(0, T0 + 10_000, 10)]);
+  await run(s, sink, [record(1, T0 + 900_000, 10)]);
+  const watermark = s.watermark;
+  const late = await run(s, sink, [record(2, T0 + 20_000, 5)]);
+  assert.equal(late.counts.late, 1, 'beyond allowed lateness: to the late topic');
+  const replayed = { ...record(3, T0 + 20_000, 5), headers: { [BACKFILL_HEADER]: 'late' } };
+  const plan = await run(s, sink, [replayed]);
+  assert.equal(plan.counts.late, 0);
+  const row = plan.rows.find((r) => r.start === T0);
+  assert.equal(row?.status, 'amended');
+  assert.equal(row?.version, 2);
+  assert.equal(row?.values.count, 2);
+  assert.equal(s.watermark, watermark, 'the backfill moved no watermark');
 });

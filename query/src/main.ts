@@ -27,6 +27,7 @@ const app = createQueryApp({
   streams: streamRegistry(),
   repo: createWindowsRepo(db.db),
   cache: createResponseCache(redis, config.cache),
+  cachePrefix: config.cache.prefix,
   cacheRequests: new Counter({
     name: 'sluice_query_cache_requests_total',
     help: 'Window queries answered from the Redis cache (hit) or PostgreSQL (miss); hit ratio = hit / total',

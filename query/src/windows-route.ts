@@ -3,6 +3,7 @@
 // when it holds the same query.
 
 import { createHash } from 'node:crypto';
+import { generationKeys } from '@sluice/shared/cache/window-generations';
 import type { WindowStatus } from '@sluice/shared/db/schema';
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
@@ -37,6 +38,8 @@ export interface WindowsRouteDeps {
   readonly streams: StreamRegistry;
   readonly repo: WindowsRepo;
   readonly cache: ResponseCache;
+  /** Redis key prefix of the cache, shared with the processors that bump generations. */
+  readonly cachePrefix: string;
   readonly cacheRequests: Counter<'result'>;
   readonly group: string;
   readonly topicPrefix: string;
@@ -54,7 +57,9 @@ export function windowsHandler(deps: WindowsRouteDeps) {
     const tenant = DEFAULT_TENANT;
     const cacheKey = [tenant, stream.name, q.window, q.from, q.to, q.groupBy ?? '(none)', q.limit].join('|');
 
-    let cached = await deps.cache.get(cacheKey);
+    const scope = { tenant, stream: stream.name, window: q.window };
+    const lookup = await deps.cache.get(cacheKey, generationKeys(deps.cachePrefix, scope, q.from, q.to));
+    let cached = lookup.hit;
     deps.cacheRequests.inc({ result: cached === undefined ? 'miss' : 'hit' });
     if (cached === undefined) {
       const [rows, watermark] = await Promise.all([
@@ -80,10 +85,10 @@ export function windowsHandler(deps: WindowsRouteDeps) {
         watermark: response.watermark,
       };
       // Complete: nothing provisional, and the watermark is past the whole range, so no new window
-      // can appear in it; only an amendment (which invalidates its keys) changes this answer.
+      // can appear in it; only an amendment (which bumps its bucket's generation) changes this answer.
       const complete =
         watermark !== null && q.to <= watermark && data.every((row) => row.status !== 'provisional');
-      await deps.cache.set(cacheKey, cached, complete);
+      await deps.cache.set(cacheKey, cached, lookup.generations, complete);
     }
     c.header('ETag', cached.etag);
     c.header('X-Watermark', cached.watermark ?? '');

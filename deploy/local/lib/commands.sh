@@ -146,3 +146,12 @@ bench_cmd() {
     *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N]" ;;
   esac
 }
+
+# ./sluice replay late --stream S: re-inject a stream's late topic as a backfill that amends windows.
+replay_cmd() {
+  ensure_toolchain
+  stack_up
+  stack_env_exports
+  cd "$SLUICE_ROOT"
+  node tools/replay.ts "$@"
+}

@@ -56,6 +56,10 @@ export interface CommitOffset extends TopicPartition {
 
 export interface KafkaConsumer {
   run(handlers: ConsumerHandlers): Promise<void>;
+  /**
+   * Resolves once the group coordinator confirmed. The answer is served by the poll loop, which
+   * waits for the batch in hand: never await a commit inside onBatch.
+   */
   commit(offsets: readonly CommitOffset[]): Promise<void>;
   assignment(): TopicPartition[];
   /** Stops fetching these partitions (in-flight budget used) until resume; batches in hand finish. */

@@ -34,5 +34,7 @@ export const ecommerce = defineStream({
     avg('amount', { scale: 2 }),
   ],
   watermark: '1m',
-  allowedLateness: '0s',
+  // Late events within 5 minutes of the watermark amend their window (Flink's allowed lateness);
+  // older ones go to ecommerce.late and can be replayed with `./sluice replay late`.
+  allowedLateness: '5m',
 });
