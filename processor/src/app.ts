@@ -16,6 +16,7 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import type { BatchPlan } from './batch-plan.ts';
 import { applyPlan, loadPartition, planBatch, planIdleAdvance } from './batch-plan.ts';
 import type { CacheInvalidator } from './cache-invalidation.ts';
+import type { Dedup } from './dedup.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { PartitionState } from './partition-state.ts';
 import type { WindowSink } from './sink.ts';
@@ -25,6 +26,7 @@ export interface ProcessorDeps {
   readonly producer: KafkaProducer;
   readonly sink: WindowSink;
   readonly invalidator: CacheInvalidator;
+  readonly dedup: Dedup;
   readonly log: Logger;
   readonly metrics: ProcessorMetrics;
   readonly group: string;
@@ -122,11 +124,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       void deps.invalidator.flush();
     }
     for (const row of plan.rows) deps.metrics.windowsWritten.inc({ stream, status: row.status });
-    const { processed, dlq, late, skipped } = plan.counts;
+    const { processed, dlq, late, skipped, duplicates } = plan.counts;
     deps.metrics.events.inc({ stream, outcome: 'processed' }, processed);
     if (dlq > 0) deps.metrics.events.inc({ stream, outcome: 'dlq' }, dlq);
     if (late > 0) deps.metrics.events.inc({ stream, outcome: 'late' }, late);
     if (skipped > 0) deps.metrics.events.inc({ stream, outcome: 'skipped' }, skipped);
+    if (duplicates > 0) deps.metrics.events.inc({ stream, outcome: 'duplicate' }, duplicates);
     if (state.watermark !== null) {
       deps.metrics.watermarkLag.set(
         { topic: state.topic, partition: String(state.partition) },
@@ -138,6 +141,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
   const planDeps = (state: PartitionState) => ({
     sink: deps.sink,
+    dedup: deps.dedup,
     group: deps.group,
     topics: topicNames(state.stream.name, deps.topicPrefix),
     now: deps.now(),

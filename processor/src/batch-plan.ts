@@ -7,19 +7,31 @@ import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import { accumulate, emptyState, valuesOf } from '@sluice/shared/streams/aggregate';
 import type { WindowSpec } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
+import type { Dedup } from './dedup.ts';
 import type { OpenWindow, PartitionState } from './partition-state.ts';
 import { copyWindow, windowId } from './partition-state.ts';
 import type { RecordOutcome } from './record-step.ts';
 import { checkRecord, deadLetter } from './record-step.ts';
 import type { OffsetWrite, WindowRowWrite, WindowSink } from './sink.ts';
+import type { WindowBounds } from './windows/assign.ts';
 import { assignWindows } from './windows/assign.ts';
 import { latenessOf } from './windows/lateness.ts';
 
 /** Marks a record replayed from `<stream>.late` as a backfill (see `./sluice replay late`). */
 export const BACKFILL_HEADER = 'sluice-backfill';
 
+/** One valid event of a batch, and where it goes. */
+interface Decided {
+  readonly record: IncomingRecord;
+  readonly event: SluiceEvent;
+  readonly targets: { readonly spec: WindowSpec; readonly bounds: WindowBounds }[];
+  /** Starts of its windows that were past allowed lateness. */
+  readonly lateFor: number[];
+}
+
 export interface PlanDeps {
   readonly sink: WindowSink;
+  readonly dedup: Dedup;
   readonly group: string;
   readonly topics: TopicNames;
   readonly now: number;
@@ -41,6 +53,7 @@ export interface BatchPlan {
     skipped: number;
     settled: number;
     amended: number;
+    duplicates: number;
   };
 }
 
@@ -62,7 +75,7 @@ export async function planBatch(
   deps: PlanDeps,
 ): Promise<BatchPlan | null> {
   const stream = state.stream;
-  const counts = { processed: 0, dlq: 0, late: 0, skipped: 0, settled: 0, amended: 0 };
+  const counts = { processed: 0, dlq: 0, late: 0, skipped: 0, settled: 0, amended: 0, duplicates: 0 };
   const fresh: { record: IncomingRecord; outcome: RecordOutcome }[] = [];
   for (const record of records) {
     // INVARIANT (guarantee 2): offsets below the committed one are already in PostgreSQL.
@@ -92,6 +105,8 @@ export async function planBatch(
   let watermark = state.watermark;
   let maxEventTime = state.maxEventTime;
 
+  // Pass 1: per event, its windows that are not late, and the watermark as it moves.
+  const decided: Decided[] = [];
   for (const { record, outcome } of fresh) {
     if (outcome.kind === 'dlq') {
       outbound.push(deadLetter(record, deps.topics.dlq, outcome.step, outcome.reason, deps.now));
@@ -102,40 +117,67 @@ export async function planBatch(
     // A replayed late event (`./sluice replay late`) is a deliberate backfill: it amends its
     // windows however old they are, and its old event time moves no watermark.
     const backfill = record.headers[BACKFILL_HEADER] !== undefined;
+    const targets: Decided['targets'] = [];
     const lateFor: number[] = [];
     for (const spec of stream.windows) {
       for (const bounds of assignWindows(spec, event.time)) {
         // Guarantee 3: past the watermark plus allowed lateness, an event goes to <stream>.late.
-        if (!backfill && latenessOf(bounds.end, watermark, stream.allowedLatenessMs) === 'late') {
+        if (!backfill && latenessOf(bounds.end, watermark, stream.allowedLatenessMs) === 'late')
           lateFor.push(bounds.start);
-          continue;
-        }
-        const id = windowId(event.tenant, spec.name, bounds.start, event.key);
-        const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
-        accumulate(w.state, stream.aggregations, event.data);
-        // Guarantee 3: a window already emitted as settled (or amended) changes only as a new
-        // version, once per batch, marked `amended` so readers and caches know it moved. A window
-        // still provisional just takes the event; the settle step below closes it as usual.
-        // A window new to a minute the committed watermark had already passed is an amendment
-        // too (version 1): a cached complete answer for that range does not hold it yet.
-        const emitted = w.status !== 'provisional';
-        const behindCommitted = state.watermark !== null && bounds.end <= state.watermark;
-        if ((emitted || behindCommitted) && !amended.has(id)) {
-          amended.add(id);
-          if (emitted) w.version += 1;
-          w.status = 'amended';
-        }
+        else targets.push({ spec, bounds });
       }
     }
-    if (lateFor.length > 0) {
-      outbound.push(lateRecord(record, deps.topics.late, lateFor, watermark, deps.now));
-      counts.late += 1;
-    }
-    counts.processed += 1;
+    decided.push({ record, event, targets, lateFor });
     if (backfill) continue;
     maxEventTime = maxEventTime === null ? event.time : Math.max(maxEventTime, event.time);
     const candidate = maxEventTime - stream.watermarkMs;
     watermark = watermark === null ? candidate : Math.max(watermark, candidate);
+  }
+
+  // Guarantee 2: an event about to count claims its id; a copy of an id already claimed by another
+  // record (a client or producer retry) counts nothing. Late-only events claim nothing: they count
+  // only if replayed, and the replayed copy claims then.
+  const claiming = decided.filter((d) => d.targets.length > 0);
+  const firsts = await deps.dedup.claim(
+    stream.name,
+    stream.dedupHorizonMs,
+    claiming.map((d) => ({
+      tenant: d.event.tenant,
+      id: d.event.id,
+      coordinates: `${d.record.topic}:${d.record.partition}:${d.record.offset}`,
+    })),
+  );
+  const duplicates = new Set(claiming.filter((_, index) => firsts[index] !== true));
+
+  // Pass 2: aggregate what counts, route what is late.
+  for (const d of decided) {
+    if (duplicates.has(d)) {
+      counts.duplicates += 1;
+      continue;
+    }
+    const { event } = d;
+    for (const { spec, bounds } of d.targets) {
+      const id = windowId(event.tenant, spec.name, bounds.start, event.key);
+      const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
+      accumulate(w.state, stream.aggregations, event.data);
+      // Guarantee 3: a window already emitted as settled (or amended) changes only as a new
+      // version, once per batch, marked `amended` so readers and caches know it moved. A window
+      // still provisional just takes the event; the settle step below closes it as usual.
+      // A window new to a minute the committed watermark had already passed is an amendment
+      // too (version 1): a cached complete answer for that range does not hold it yet.
+      const emitted = w.status !== 'provisional';
+      const behindCommitted = state.watermark !== null && bounds.end <= state.watermark;
+      if ((emitted || behindCommitted) && !amended.has(id)) {
+        amended.add(id);
+        if (emitted) w.version += 1;
+        w.status = 'amended';
+      }
+    }
+    if (d.lateFor.length > 0) {
+      outbound.push(lateRecord(d.record, deps.topics.late, d.lateFor, watermark, deps.now));
+      counts.late += 1;
+    }
+    counts.processed += 1;
   }
 
   counts.settled = settle(state, working, watermark);
@@ -187,7 +229,7 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
     updated: [...working.values()],
     amended: [],
     maxEventTime: state.maxEventTime,
-    counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled, amended: 0 },
+    counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled, amended: 0, duplicates: 0 },
   };
 }
 

@@ -26,6 +26,8 @@ export const processorConfigSchema = z
     /** The query service's cache: amended windows bump their generations there (guarantee 3). */
     SLUICE_REDIS_URL: redisUrlEnv,
     SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
+    /** Redis key prefix of the event-id claims (the topic prefix is added to it). */
+    SLUICE_DEDUP_PREFIX: z.string().default('sluice:dedup:'),
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
     SLUICE_IDLE_TIMEOUT_MS: positiveIntEnv(30_000),
     SLUICE_TICK_MS: positiveIntEnv(1_000),
@@ -46,6 +48,7 @@ export const processorConfigSchema = z
     databaseUrl: env.SLUICE_DATABASE_URL,
     redisUrl: env.SLUICE_REDIS_URL,
     cachePrefix: env.SLUICE_CACHE_PREFIX,
+    dedupPrefix: `${env.SLUICE_DEDUP_PREFIX}${env.SLUICE_TOPIC_PREFIX}`,
     idleTimeoutMs: env.SLUICE_IDLE_TIMEOUT_MS,
     tickMs: env.SLUICE_TICK_MS,
     maxBatch: env.SLUICE_MAX_BATCH,

@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { createProcessor } from './app.ts';
 import { createCacheInvalidator } from './cache-invalidation.ts';
 import { processorConfigSchema } from './config.ts';
+import { createDedup } from './dedup.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createWindowSink } from './sink.ts';
 
@@ -45,6 +46,15 @@ await admin.close();
 
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+// Event-id claims need Redis: give it a moment at start so the first batch need not retry. Without
+// it the processor still starts; its batches wait and retry until Redis is back.
+await new Promise<void>((resolve) => {
+  const timer = setTimeout(resolve, 5_000);
+  redis.once('ready', () => {
+    clearTimeout(timer);
+    resolve();
+  });
+});
 
 const streamsByTopic = new Map(STREAMS.map((s) => [topicNames(s.name, config.topicPrefix).events, s]));
 const metrics = createProcessorMetrics();
@@ -59,6 +69,7 @@ const processor = createProcessor({
   }),
   producer: await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 30_000, maxQueuedRecords: 100_000 }),
   sink: createWindowSink(db.db),
+  dedup: createDedup({ redis, prefix: config.dedupPrefix }),
   invalidator: createCacheInvalidator({
     redis,
     prefix: config.cachePrefix,

@@ -21,7 +21,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
     registry,
     events: new Counter({
       name: 'sluice_processor_events_total',
-      help: 'Records handled, by outcome (processed, dlq, late, skipped)',
+      help: 'Records handled, by outcome (processed, dlq, late, skipped, duplicate)',
       labelNames: ['stream', 'outcome'] as const,
       registers: [registry],
     }),

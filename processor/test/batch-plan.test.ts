@@ -13,6 +13,7 @@ import { applyPlan, BACKFILL_HEADER, planBatch, planIdleAdvance } from '../src/b
 import type { PartitionState } from '../src/partition-state.ts';
 import { windowId } from '../src/partition-state.ts';
 import type { WindowRowWrite, WindowSink } from '../src/sink.ts';
+import { memoryDedup } from './memory-dedup.ts';
 
 const T0 = Date.parse('2026-05-01T00:00:00Z');
 const sink: WindowSink = {
@@ -21,7 +22,13 @@ const sink: WindowSink = {
   readWindows: async () => [],
   commit: async () => ({ ok: true, value: undefined }),
 };
-const deps = { sink, group: 'g', topics: topicNames('ecommerce', 't.'), now: T0 + 3_600_000 };
+const deps = {
+  sink,
+  dedup: memoryDedup(),
+  group: 'g',
+  topics: topicNames('ecommerce', 't.'),
+  now: T0 + 3_600_000,
+};
 
 function state(): PartitionState {
   return {
@@ -233,4 +240,45 @@ test('a replayed late event (backfill) amends its window however old, and moves 
   assert.equal(row?.version, 2);
   assert.equal(row?.values.count, 2);
   assert.equal(s.watermark, watermark, 'the backfill moved no watermark');
+});
+
+function withId(offset: number, time: number, id: string, amount = 10): IncomingRecord {
+  const base = record(offset, time, amount);
+  const event = JSON.parse(new TextDecoder().decode(base.value ?? new Uint8Array())) as Record<
+    string,
+    unknown
+  >;
+  return { ...base, value: new TextEncoder().encode(JSON.stringify({ ...event, id })) };
+}
+
+test('a resent event id counts once, in the same batch or a later one; its own replay still counts', async () => {
+  const sink = memorySink();
+  const dedup = memoryDedup();
+  const s = state();
+  const plan = await planBatch(
+    s,
+    [withId(0, T0 + 1_000, 'tx-1', 10), withId(1, T0 + 2_000, 'tx-1', 10), withId(2, T0 + 3_000, 'tx-2', 5)],
+    { ...deps, sink, dedup },
+  );
+  assert.ok(plan);
+  assert.equal(plan.counts.duplicates, 1);
+  assert.equal(plan.counts.processed, 2);
+  assert.equal(plan.rows[0]?.values.count, 2);
+  assert.equal(plan.rows[0]?.values.sum_amount, 15);
+
+  // The same batch planned again (its commit never landed: a crash) counts the same, not zero.
+  const replay = await planBatch(
+    s,
+    [withId(0, T0 + 1_000, 'tx-1', 10), withId(1, T0 + 2_000, 'tx-1', 10), withId(2, T0 + 3_000, 'tx-2', 5)],
+    { ...deps, sink, dedup },
+  );
+  assert.equal(replay?.rows[0]?.values.count, 2);
+  assert.ok(replay);
+  assert.ok((await sink.commit(replay.rows, replay.offset)).ok);
+  applyPlan(s, replay);
+
+  // A client retry of tx-2 later, at another offset: a duplicate.
+  const retry = await planBatch(s, [withId(3, T0 + 3_000, 'tx-2', 5)], { ...deps, sink, dedup });
+  assert.equal(retry?.counts.duplicates, 1);
+  assert.equal(retry?.rows.length, 0);
 });

@@ -1,6 +1,7 @@
-// The processor against real Kafka and PostgreSQL: a poison record and a schema-drifted record go
-// to the DLQ with reason headers while the consumer keeps going, and a processor killed with
-// SIGKILL mid-stream resumes from the offsets committed with its rows, counting nothing twice.
+// The processor against real Kafka, PostgreSQL and Redis: a poison record and a schema-drifted
+// record go to the DLQ with reason headers while the consumer keeps going, a processor killed with
+// SIGKILL mid-stream resumes from the offsets committed with its rows, counting nothing twice, and
+// events resent with the same ids count once.
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -190,6 +191,23 @@ test('a processor killed with SIGKILL mid-stream resumes without counting anythi
   processor = await startService('processor', env);
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   await assertExact(sent, base, base + 6 * 60_000);
+});
+
+test('every event sent twice, some three times (same ids), counts once', { timeout: 120_000 }, async () => {
+  const base = Date.parse('2026-04-05T09:00:00Z');
+  const sent = transactions(6, 'dup', base, 300, 3 * 60_000);
+  // Each slice goes out, then again (a client retry after a lost answer); every fifth event a
+  // third time, shuffled in with later ones.
+  for (let i = 0; i < sent.length; i += 50) {
+    const slice = sent.slice(i, i + 50);
+    await send(slice);
+    await send(slice.toReversed());
+    await send(slice.filter((_, j) => j % 5 === 0));
+  }
+  await assertExact(sent, base, base + 4 * 60_000);
+  const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+  const duplicates = /sluice_processor_events_total\{[^}]*outcome="duplicate"[^}]*\} (\d+)/.exec(metrics);
+  assert.equal(Number(duplicates?.[1]), 300 + 60, 'every copy counted as a duplicate');
 });
 
 test('two workers in one group share the partitions; one leaving mid-stream changes no count', {

@@ -16,6 +16,7 @@ import { windowId } from '../src/partition-state.ts';
 import type { WindowRowWrite, WindowSink } from '../src/sink.ts';
 import { assignWindows } from '../src/windows/assign.ts';
 import { latenessOf } from '../src/windows/lateness.ts';
+import { memoryDedup } from './memory-dedup.ts';
 
 const time = fc.integer({ min: 0, max: 4_102_444_800_000 });
 
@@ -179,7 +180,13 @@ test('planning any batches of in- and out-of-order events ends exactly where the
           lastActivity: 0,
           windows: new Map(),
         };
-        const deps = { sink, group: 'g', topics: topicNames('ecommerce', 't.'), now: T0 };
+        const deps = {
+          sink,
+          dedup: memoryDedup(),
+          group: 'g',
+          topics: topicNames('ecommerce', 't.'),
+          now: T0,
+        };
         let offset = 0;
         let late = 0;
         for (const batch of batches) {
