@@ -140,11 +140,13 @@ export async function planBatch(
   const claiming = decided.filter((d) => d.targets.length > 0);
   const firsts = await deps.dedup.claim(
     stream.name,
+    state.partition,
     stream.dedupHorizonMs,
     claiming.map((d) => ({
       tenant: d.event.tenant,
       id: d.event.id,
-      coordinates: `${d.record.topic}:${d.record.partition}:${d.record.offset}`,
+      time: d.event.time,
+      offset: d.record.offset,
     })),
   );
   const duplicates = new Set(claiming.filter((_, index) => firsts[index] !== true));

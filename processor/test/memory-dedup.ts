@@ -4,14 +4,14 @@
 import type { Dedup } from '../src/dedup.ts';
 
 export function memoryDedup(): Dedup {
-  const claimed = new Map<string, string>();
+  const claimed = new Map<string, bigint>();
   return {
-    claim: async (stream, _horizonMs, claims) =>
-      claims.map(({ tenant, id, coordinates }) => {
-        const key = `${stream}|${tenant}|${id}`;
+    claim: async (stream, partition, _horizonMs, claims) =>
+      claims.map(({ tenant, id, time, offset }) => {
+        const key = `${stream}|${partition}|${tenant}|${Math.floor(time / 3_600_000)}|${id}`;
         const prev = claimed.get(key);
-        if (prev === undefined) claimed.set(key, coordinates);
-        return prev === undefined || prev === coordinates;
+        if (prev === undefined) claimed.set(key, offset);
+        return prev === undefined || prev === offset;
       }),
   };
 }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { stackEnv, uniqueName, waitFor } from './harness.ts';
 
@@ -136,14 +137,31 @@ export async function isolate(label: string): Promise<Isolation> {
       SLUICE_TOPIC_PREFIX: topicPrefix,
       SLUICE_CONSUMER_GROUP: `${id}-processor`,
       SLUICE_CACHE_PREFIX: `${id}:`,
+      SLUICE_DEDUP_PREFIX: `${id}:dedup:`,
       SLUICE_OTLP_ENDPOINT: stack.otlpEndpoint,
     },
     async cleanup() {
       await admin.unsafe(`DROP DATABASE IF EXISTS "${id}" WITH (FORCE)`);
       await admin.end();
       await deleteTopics(stack.kafkaBrokers, topicPrefix);
+      await deleteRedisKeys(stack.redisUrl, `${id}:*`);
     },
   };
+}
+
+/** Removes a test's Redis keys (cache entries, generations, dedup claims): nothing outlives it. */
+export async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
 }
 
 export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {

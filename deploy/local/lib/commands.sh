@@ -143,7 +143,14 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/e2e.ts "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N]" ;;
+    dedup)
+      ensure_toolchain
+      stack_up
+      stack_env_exports
+      cd "$SLUICE_ROOT"
+      node bench/dedup.ts "$@"
+      ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] | bench dedup [--claims N]" ;;
   esac
 }
 

@@ -1,0 +1,81 @@
+// ./sluice bench dedup: the cost of an event-id claim in Redis (guarantee 2), per claim: Redis's
+// own CPU (INFO cpu) and the client's, for the hash-per-hour claims the processor uses, against the
+// baseline of one key per id (SET NX GET PX) measured in the same run on the same Redis.
+
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { createDedup } from '../processor/src/dedup.ts';
+import { stackEnv } from '../shared/test/harness.ts';
+import { deleteRedisKeys } from '../shared/test/services.ts';
+
+const { values } = parseArgs({ options: { claims: { type: 'string', default: '100000' } } });
+const N = Math.min(Number(values.claims), 1_000_000);
+const BATCH = 200;
+const redis = new Redis(stackEnv().redisUrl);
+const redisCpu = async () => {
+  const info = await redis.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
+};
+const run = `bench-dedup-${Date.now()}`;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+async function hashClaims(): Promise<void> {
+  const dedup = createDedup({ redis, prefix: `${run}:h:` });
+  for (let i = 0; i < N; i += BATCH) {
+    const claims = Array.from({ length: BATCH }, (_, j) => ({
+      tenant: 'default',
+      id: `bench-1-${i + j}-xyz`,
+      time: T0 + (i + j) * 10,
+      offset: BigInt(i + j),
+    }));
+    await dedup.claim('ecommerce', 0, 86_400_000, claims);
+  }
+}
+
+async function keyPerId(): Promise<void> {
+  for (let i = 0; i < N; i += BATCH) {
+    const pipeline = redis.pipeline();
+    for (let j = 0; j < BATCH; j++)
+      pipeline.set(
+        `${run}:k:{ecommerce}:default:bench-1-${i + j}-xyz`,
+        String(i + j),
+        'PX',
+        86_400_000,
+        'NX',
+        'GET',
+      );
+    await pipeline.exec();
+  }
+}
+
+async function measure(name: string, body: () => Promise<void>) {
+  const memory0 = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+  const server0 = await redisCpu();
+  const client0 = process.cpuUsage();
+  const started = performance.now();
+  await body();
+  const wall = performance.now() - started;
+  const server = ((await redisCpu()) - server0) * 1e6;
+  const client = process.cpuUsage(client0);
+  const memory = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]) - memory0;
+  const figures = {
+    claimsPerSecond: Math.round((N / wall) * 1000),
+    redisCpuUsPerClaim: server / N,
+    clientCpuUsPerClaim: (client.user + client.system) / N,
+    bytesPerClaim: memory / N,
+  };
+  console.log(
+    `  ${name.padEnd(28)} ${String(figures.claimsPerSecond).padStart(8)} claims/s  redis ${figures.redisCpuUsPerClaim.toFixed(2)} µs  client ${figures.clientCpuUsPerClaim.toFixed(2)} µs  ${figures.bytesPerClaim.toFixed(0)} B/claim`,
+  );
+  return figures;
+}
+
+console.log(`sluice bench dedup: ${N} claims in batches of ${BATCH} against ${stackEnv().redisUrl}`);
+const baseline = await measure('key per id (baseline)', keyPerId);
+const hashed = await measure('hash per hour (sluice)', hashClaims);
+console.log(
+  `  ratio sluice / baseline: throughput ${(hashed.claimsPerSecond / baseline.claimsPerSecond).toFixed(2)}, redis cpu ${(hashed.redisCpuUsPerClaim / baseline.redisCpuUsPerClaim).toFixed(2)}, memory ${(hashed.bytesPerClaim / baseline.bytesPerClaim).toFixed(2)}`,
+);
+// The run's keys go again: a benchmark leaves nothing behind.
+await deleteRedisKeys(stackEnv().redisUrl, `${run}:*`);
+await redis.quit();
