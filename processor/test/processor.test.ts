@@ -4,7 +4,9 @@
 // events resent with the same ids count once.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { afterEach, beforeEach, test } from 'node:test';
+import { promisify } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { topicNames } from '@sluice/shared/streams/registry';
 import postgres from 'postgres';
@@ -12,11 +14,12 @@ import { expectedWindows } from '../../e2e/test/expected.ts';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
-import { isolate, startService } from '../../shared/test/services.ts';
+import { deleteRedisKeys, isolate, ROOT, startService } from '../../shared/test/services.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 
 const stack = stackEnv();
+const run = promisify(execFile);
 // Each test has its own topics, group and database: an idle partition's watermark moves to wall
 // clock (guarantee 7), after which older event times would rightly count as late. The idle timeout
 // is longer than any pause while a test's workload is still arriving (a worker draining, a
@@ -205,9 +208,106 @@ test('every event sent twice, some three times (same ids), counts once', { timeo
     await send(slice.filter((_, j) => j % 5 === 0));
   }
   await assertExact(sent, base, base + 4 * 60_000);
+  assert.equal(await duplicatesCounted(), 300 + 60, 'every copy counted as a duplicate');
+});
+
+const sluice = (...args: string[]) =>
+  run(`${ROOT}sluice`, args, { timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
+
+async function duplicatesCounted(): Promise<number> {
   const metrics = await (await fetch(`${processor.url}/metrics`)).text();
-  const duplicates = /sluice_processor_events_total\{[^}]*outcome="duplicate"[^}]*\} (\d+)/.exec(metrics);
-  assert.equal(Number(duplicates?.[1]), 300 + 60, 'every copy counted as a duplicate');
+  return Number(
+    /sluice_processor_events_total\{[^}]*outcome="duplicate"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0,
+  );
+}
+
+async function someProcessed(from: number, to: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const rows = await windowsBetween(from, to);
+      return rows.reduce((n, r) => n + (r.values.count ?? 0), 0) > 0 ? true : undefined;
+    },
+    { what: 'some events processed' },
+  );
+}
+
+test('Redis restarted mid-stream, then its keys wiped mid-stream: exact counts, copies still deduped', {
+  timeout: 240_000,
+}, async () => {
+  const base = Date.parse('2026-04-06T10:00:00Z');
+  const sent = transactions(7, 'redis', base, 600, 5 * 60_000);
+  try {
+    for (let i = 0; i < 200; i += 50) await send(sent.slice(i, i + 50));
+    await someProcessed(base, base + 6 * 60_000);
+    // Down: claims cannot be made, so batches wait and retry; nothing is lost or counted twice.
+    await sluice('stack', 'stop', 'redis');
+    for (let i = 200; i < 400; i += 50) await send(sent.slice(i, i + 50));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  } finally {
+    await sluice('stack', 'start', 'redis');
+  }
+  // The claims survived the restart (AOF): resent copies of the first slice are still duplicates.
+  await send(sent.slice(0, 100));
+  await waitFor(async () => ((await duplicatesCounted()) === 100 ? true : undefined), {
+    timeoutMs: 60_000,
+    what: 'the 100 resent copies recognised as duplicates',
+  });
+  // Wiped (this pipeline's keys gone): state lives in PostgreSQL, so nothing is counted twice.
+  await deleteRedisKeys(stack.redisUrl, `${env.SLUICE_CACHE_PREFIX}*`);
+  for (let i = 400; i < 600; i += 50) await send(sent.slice(i, i + 50));
+  await assertExact(sent, base, base + 6 * 60_000);
+});
+
+test('PostgreSQL restarted mid-stream: exact counts', { timeout: 240_000 }, async () => {
+  const base = Date.parse('2026-04-07T11:00:00Z');
+  const sent = transactions(8, 'pg', base, 400, 4 * 60_000);
+  try {
+    for (let i = 0; i < 200; i += 50) await send(sent.slice(i, i + 50));
+    await someProcessed(base, base + 5 * 60_000);
+    await sluice('stack', 'stop', 'postgres');
+    for (let i = 200; i < 400; i += 50) await send(sent.slice(i, i + 50));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  } finally {
+    await sluice('stack', 'start', 'postgres');
+  }
+  await assertExact(sent, base, base + 5 * 60_000);
+});
+
+test('the Kafka broker restarted mid-stream: exact counts, nothing acknowledged lost', {
+  timeout: 300_000,
+}, async () => {
+  const base = Date.parse('2026-04-08T12:00:00Z');
+  const sent = transactions(9, 'kafka', base, 400, 4 * 60_000);
+  try {
+    for (let i = 0; i < 200; i += 50) await send(sent.slice(i, i + 50));
+    await someProcessed(base, base + 5 * 60_000);
+    await sluice('stack', 'stop', 'kafka');
+    // Ingest refuses (503) while the broker is away; nothing is acknowledged that is not durable.
+    const refused = await fetch(`${ingest.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(sent.slice(200, 250).map(envelope)),
+    });
+    assert.equal(refused.status, 503);
+    await refused.body?.cancel();
+  } finally {
+    await sluice('stack', 'start', 'kafka');
+  }
+  // The client retries what was refused, then sends the rest; ingest and the processor reconnect.
+  await waitFor(
+    async () => {
+      const response = await fetch(`${ingest.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sent.slice(200, 250).map(envelope)),
+      });
+      await response.body?.cancel();
+      return response.status === 202 ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 1_000, what: 'ingest accepting again after the broker restart' },
+  );
+  for (let i = 250; i < 400; i += 50) await send(sent.slice(i, i + 50));
+  await assertExact(sent, base, base + 5 * 60_000);
 });
 
 test('two workers in one group share the partitions; one leaving mid-stream changes no count', {
