@@ -196,6 +196,28 @@ test('a processor killed with SIGKILL mid-stream resumes without counting anythi
   await assertExact(sent, base, base + 6 * 60_000);
 });
 
+test('ten kill -9s at random moments during a known workload, with restarts: exact counts', {
+  timeout: 300_000,
+}, async () => {
+  const base = Date.parse('2026-04-09T13:00:00Z');
+  const sent = transactions(10, 'kills', base, 1_000, 6 * 60_000);
+  const random = seededRandom(99);
+  let next = 0;
+  for (let kill = 0; kill < 10; kill++) {
+    // Some more of the workload (copies included: a client retrying across the crash), then a
+    // crash after a random moment, while batches are in flight or between them.
+    const upTo = Math.min(sent.length, next + 100);
+    for (; next < upTo; next += 25) {
+      await send(sent.slice(next, next + 25));
+      if (random() < 0.3) await send(sent.slice(next, next + 25));
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 1_500)));
+    assert.equal(await processor.stop('SIGKILL'), null, `kill ${kill + 1}`);
+    processor = await startService('processor', env);
+  }
+  await assertExact(sent, base, base + 7 * 60_000);
+});
+
 test('every event sent twice, some three times (same ids), counts once', { timeout: 120_000 }, async () => {
   const base = Date.parse('2026-04-05T09:00:00Z');
   const sent = transactions(6, 'dup', base, 300, 3 * 60_000);
