@@ -4,16 +4,16 @@
 // aggregated events/s, freshness p50/p99, exactness, and the raw Kafka produce rate of the Kafka
 // perf tool from the same jars, measured in the same run, with the ratio between them.
 
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
+import { kafkaTool } from './kafka-tools.ts';
 
-const run = promisify(execFile);
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '20' },
@@ -38,23 +38,7 @@ async function processedCount(url: string): Promise<number> {
 /** The Kafka perf tool from the same jars: raw acks=all idempotent produce rate on this machine. */
 async function kafkaProduceRate(records: number): Promise<number> {
   const topic = uniqueName('bench-perf');
-  const java = (main: string, ...rest: string[]) =>
-    run(
-      'java',
-      [
-        '-Xmx512m',
-        '-cp',
-        `${stack.kafkaHome}/libs/*`,
-        `-Dlog4j2.configurationFile=${ROOT}deploy/local/kafka/log4j2.properties`,
-        main,
-        ...rest,
-      ],
-      {
-        maxBuffer: 16 * 1024 * 1024,
-        timeout: 300_000,
-      },
-    );
-  await java(
+  await kafkaTool(
     'org.apache.kafka.tools.TopicCommand',
     '--bootstrap-server',
     stack.kafkaBrokers.join(','),
@@ -65,7 +49,7 @@ async function kafkaProduceRate(records: number): Promise<number> {
     '6',
   );
   try {
-    const { stdout } = await java(
+    const stdout = await kafkaTool(
       'org.apache.kafka.tools.ProducerPerformance',
       '--topic',
       topic,
@@ -86,7 +70,7 @@ async function kafkaProduceRate(records: number): Promise<number> {
     const match = /([\d.]+) records\/sec/.exec(last);
     return Number(match?.[1] ?? Number.NaN);
   } finally {
-    await java(
+    await kafkaTool(
       'org.apache.kafka.tools.TopicCommand',
       '--bootstrap-server',
       stack.kafkaBrokers.join(','),

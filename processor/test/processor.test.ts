@@ -371,6 +371,43 @@ test('two workers in one group share the partitions; one leaving mid-stream chan
   }
 });
 
+test('three workers: one joins and one is killed mid-stream (rebalances); counts stay exact', {
+  timeout: 240_000,
+}, async () => {
+  const second = await startService('processor', env);
+  let third: ServiceHandle | undefined;
+  const workersOf = async (workers: readonly ServiceHandle[]) => {
+    let total = 0;
+    for (const worker of workers) {
+      const text = await (await fetch(`${worker.url}/metrics`)).text();
+      total += Number(/sluice_processor_assigned_partitions\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    }
+    return total;
+  };
+  try {
+    const base = Date.parse('2026-04-10T14:00:00Z');
+    const sent = transactions(12, 'trio', base, 900, 6 * 60_000);
+    for (let i = 0; i < 300; i += 50) await send(sent.slice(i, i + 50));
+    // A third worker joins while records flow: partitions move to it mid-stream.
+    third = await startService('processor', env);
+    const joined = third;
+    for (let i = 300; i < 600; i += 50) await send(sent.slice(i, i + 50));
+    await waitFor(async () => ((await workersOf([joined])) > 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the third worker owning partitions',
+    });
+    // The second is killed without draining: its partitions move after the session timeout, and
+    // whatever it had in flight either committed or is replayed by the new owner, never both.
+    assert.equal(await second.stop('SIGKILL'), null);
+    for (let i = 600; i < 900; i += 50) await send(sent.slice(i, i + 50));
+    await assertExact(sent, base, base + 7 * 60_000);
+    assert.equal(await workersOf([processor, joined]), 6, 'the survivors own every partition');
+  } finally {
+    await second.stop('SIGKILL');
+    await third?.stop('SIGKILL');
+  }
+});
+
 test('an event behind the watermark goes to <stream>.late with a reason and changes no window', {
   timeout: 120_000,
 }, async () => {

@@ -42,6 +42,8 @@ export interface ServiceHandle {
   readonly name: ServiceName;
   readonly url: string;
   readonly port: number;
+  /** The process id (benchmarks read its CPU time from /proc). */
+  readonly pid: number | undefined;
   /** Sends a signal and waits for the exit (SIGTERM drains; SIGKILL is a crash). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   output(): string;
@@ -84,6 +86,7 @@ export async function startService(
     name,
     url,
     port,
+    pid: child.pid,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);

@@ -143,6 +143,13 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/e2e.ts "$@"
       ;;
+    processor)
+      ensure_toolchain
+      stack_up
+      stack_env_exports
+      cd "$SLUICE_ROOT"
+      node bench/processor.ts "$@"
+      ;;
     dedup)
       ensure_toolchain
       stack_up
@@ -150,7 +157,7 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/dedup.ts "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] | bench dedup [--claims N]" ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] | bench processor [--events N] | bench dedup [--claims N]" ;;
   esac
 }
 
