@@ -5,7 +5,6 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { decodeEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
-import { describeIssues } from '@sluice/shared/zod-issues';
 
 export type RecordOutcome =
   | { readonly kind: 'ok'; readonly event: SluiceEvent }
@@ -13,8 +12,17 @@ export type RecordOutcome =
 
 export function checkRecord(record: IncomingRecord, stream: StreamDefinition): RecordOutcome {
   if (record.value === null) return { kind: 'dlq', step: 'decode', reason: 'record has no value' };
-  const decoded = decodeEvent(record.value);
-  if (!decoded.ok) return { kind: 'dlq', step: 'decode', reason: decoded.reason };
+  // Schema drift: a producer other than ingest, or an older schema, must not poison a window.
+  // The envelope and the stream's payload schema are checked in one pass.
+  const decoded = decodeEvent(record.value, stream.schema);
+  if (!decoded.ok) {
+    if (decoded.step === 'decode') return { kind: 'dlq', step: 'decode', reason: decoded.reason };
+    return {
+      kind: 'dlq',
+      step: 'validate',
+      reason: `payload does not match the ${stream.name} schema: ${decoded.reason}`,
+    };
+  }
   const event = decoded.event;
   if (event.stream !== stream.name) {
     return {
@@ -23,19 +31,9 @@ export function checkRecord(record: IncomingRecord, stream: StreamDefinition): R
       reason: `event names stream '${event.stream}' but arrived on '${stream.name}'`,
     };
   }
-  // Schema drift: a producer other than ingest, or an older schema, must not poison a window.
-  const payload = stream.schema.safeParse(event.data);
-  if (!payload.success) {
-    const detail = describeIssues(payload.error.issues, 'data');
-    return {
-      kind: 'dlq',
-      step: 'validate',
-      reason: `payload does not match the ${stream.name} schema: ${detail}`,
-    };
-  }
   if (!Number.isFinite(event.time))
     return { kind: 'dlq', step: 'validate', reason: 'event time is not a number' };
-  return { kind: 'ok', event: { ...event, data: payload.data } };
+  return { kind: 'ok', event };
 }
 
 const decoder = new TextDecoder();
