@@ -22,6 +22,7 @@ export async function inProcessIngest(
   prefix: string,
   limits: IntakeLimits,
   deliveryTimeoutMs: number,
+  maxQueuedRecords = 10_000,
 ): Promise<InProcessIngest> {
   const env = stackEnv();
   const kafka = { brokers: env.kafkaBrokers, clientId: 'ingest-test' };
@@ -31,7 +32,7 @@ export async function inProcessIngest(
   const producer: KafkaProducer = await createConfluentProducer({
     ...kafka,
     deliveryTimeoutMs,
-    maxQueuedRecords: 10_000,
+    maxQueuedRecords,
   });
   const http = createHttpMetrics('sluice-ingest-test');
   const app = createIngestApp({
