@@ -31,7 +31,7 @@ export const processorConfigSchema = z
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
     SLUICE_IDLE_TIMEOUT_MS: positiveIntEnv(30_000),
     SLUICE_TICK_MS: positiveIntEnv(1_000),
-    SLUICE_MAX_BATCH: positiveIntEnv(2_000),
+    SLUICE_MAX_BATCH: positiveIntEnv(10_000),
     SLUICE_PARTITION_CONCURRENCY: positiveIntEnv(4),
     /** A crashed worker's partitions move to the others after this long without heartbeats. */
     SLUICE_SESSION_TIMEOUT_MS: positiveIntEnv(10_000),
