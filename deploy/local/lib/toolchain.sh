@@ -12,6 +12,7 @@ _APT_NEEDS=(
   "redis-cli:redis-tools"
   "kcat:kcat"
   "curl:curl"
+  "patch:patch"
   "make:build-essential"
   "g++:g++"
   "python3:python3"
@@ -128,6 +129,26 @@ _ensure_ckjs_build() {
 }
 
 # ensure_npm_deps: node_modules matches package-lock.json (stamped), and the Kafka addon is built.
+# Fixes to dependencies for defects upstream has not released yet, one file per package version
+# (deploy/local/patches/<package>@<version>.patch, paths relative to the package). Applied after
+# every install, skipped when already applied; a version bump makes the patch inapplicable on
+# purpose (re-check upstream, then drop or redo it).
+_apply_npm_patches() {
+  local file name pkg version dir
+  for file in "$SLUICE_ROOT"/deploy/local/patches/*.patch; do
+    [[ -e $file ]] || continue
+    name=$(basename "$file" .patch)
+    pkg=${name%@*}
+    version=${name##*@}
+    dir="$SLUICE_ROOT/node_modules/$pkg"
+    [[ -f $dir/package.json ]] || continue
+    grep -q "\"version\": \"$version\"" "$dir/package.json" ||
+      die "deploy/local/patches/$name.patch: node_modules/$pkg is not version $version"
+    patch -p1 -R --dry-run -s -f -d "$dir" <"$file" >/dev/null 2>&1 && continue
+    patch -p1 -s -f -d "$dir" <"$file" >/dev/null || die "deploy/local/patches/$name.patch does not apply"
+  done
+}
+
 ensure_npm_deps() {
   ensure_runtimes
   mkdir -p "$SLUICE_CACHE/logs"
@@ -143,6 +164,7 @@ ensure_npm_deps() {
   else
     _ensure_ckjs_build
   fi
+  _apply_npm_patches
 }
 
 ensure_toolchain() {
