@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { kafkaTool } from './kafka-tools.ts';
+import { printReport, processedCount } from './report.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,12 +28,6 @@ const stack = stackEnv();
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
-async function processedCount(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = /sluice_processor_events_total\{[^}]*outcome="processed"[^}]*\} (\d+)/.exec(text);
-  return Number(match?.[1] ?? 0);
 }
 
 /** The Kafka perf tool from the same jars: raw acks=all idempotent produce rate on this machine. */
@@ -194,7 +189,7 @@ try {
     'raw Kafka produce records/s (perf tool)': Math.round(raw),
     'ratio accepted / raw Kafka': Number((acceptedRate / raw).toFixed(3)),
   };
-  for (const [name, value] of Object.entries(report)) console.log(`  ${name.padEnd(48)} ${value}`);
+  printReport(report);
   if (aggregated !== accepted) process.exitCode = 1;
 } finally {
   await Promise.allSettled([ingest.stop(), processor.stop(), query.stop()]);

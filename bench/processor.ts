@@ -17,6 +17,7 @@ import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { isolate, startService } from '../shared/test/services.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
 import { kafkaTool } from './kafka-tools.ts';
+import { printReport, processedCount } from './report.ts';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '500000' } } });
 const N = Math.min(Number(args.events), 10_000_000);
@@ -28,11 +29,6 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-async function processedCount(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/sluice_processor_events_total\{[^}]*outcome="processed"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
 }
 
 const iso = await isolate('bench-processor');
@@ -122,7 +118,7 @@ try {
       'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
       'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
     };
-    for (const [name, value] of Object.entries(report)) console.log(`  ${name.padEnd(46)} ${value}`);
+    printReport(report);
     if (counted !== N) process.exitCode = 1;
   } finally {
     await processor.stop();

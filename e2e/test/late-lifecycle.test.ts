@@ -9,11 +9,11 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
+import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { isolate, ROOT, startService } from '../../shared/test/services.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
-import { envelope } from '../../tools/ecommerce-data.ts';
 
 const run = promisify(execFile);
 const stack = stackEnv();
@@ -49,14 +49,7 @@ const sale = (id: string, time: number, amount: number): Transaction => ({
   payment_method: 'paypal',
 });
 
-async function send(batch: readonly Transaction[]): Promise<void> {
-  const response = await fetch(`${ingest.url}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(batch.map(envelope)),
-  });
-  assert.equal(response.status, 202, await response.text());
-}
+const send = (batch: readonly Transaction[]) => postTransactions(ingest.url, batch);
 
 interface Row {
   key: string;

@@ -11,7 +11,7 @@ import type { Dedup } from './dedup.ts';
 import type { OpenWindow, PartitionState } from './partition-state.ts';
 import { copyWindow, windowId } from './partition-state.ts';
 import type { RecordOutcome } from './record-step.ts';
-import { checkRecord, deadLetter } from './record-step.ts';
+import { checkRecord, deadLetter, derivedRecord } from './record-step.ts';
 import type { OffsetWrite, WindowRowWrite, WindowSink } from './sink.ts';
 import type { WindowBounds } from './windows/assign.ts';
 import { assignWindows } from './windows/assign.ts';
@@ -331,19 +331,10 @@ function lateRecord(
   watermark: number | null,
   now: number,
 ): OutgoingRecord {
-  return {
-    topic,
-    key: record.key === null ? null : new TextDecoder().decode(record.key),
-    value: record.value ?? '',
-    headers: {
-      ...record.headers,
-      'sluice-late-reason': 'beyond-allowed-lateness',
-      'sluice-late-windows': windowStarts.map((s) => new Date(s).toISOString()).join(','),
-      'sluice-late-watermark': watermark === null ? '' : new Date(watermark).toISOString(),
-      'sluice-late-timestamp': new Date(now).toISOString(),
-      'sluice-source-topic': record.topic,
-      'sluice-source-partition': String(record.partition),
-      'sluice-source-offset': record.offset.toString(),
-    },
-  };
+  return derivedRecord(record, topic, {
+    'sluice-late-reason': 'beyond-allowed-lateness',
+    'sluice-late-windows': windowStarts.map((s) => new Date(s).toISOString()).join(','),
+    'sluice-late-watermark': watermark === null ? '' : new Date(watermark).toISOString(),
+    'sluice-late-timestamp': new Date(now).toISOString(),
+  });
 }

@@ -38,6 +38,34 @@ export function checkRecord(record: IncomingRecord, stream: StreamDefinition): R
 
 const decoder = new TextDecoder();
 
+/** The record's key as the text it was produced from, or null. */
+export function keyText(record: IncomingRecord): string | null {
+  return record.key === null ? null : decoder.decode(record.key);
+}
+
+/**
+ * A record derived from `record` for another topic (a dead letter, a late event): the original key,
+ * bytes and headers, where it came from, and `extra` headers saying why.
+ */
+export function derivedRecord(
+  record: IncomingRecord,
+  topic: string,
+  extra: Readonly<Record<string, string>>,
+): OutgoingRecord {
+  return {
+    topic,
+    key: keyText(record),
+    value: record.value ?? '',
+    headers: {
+      ...record.headers,
+      ...extra,
+      'sluice-source-topic': record.topic,
+      'sluice-source-partition': String(record.partition),
+      'sluice-source-offset': record.offset.toString(),
+    },
+  };
+}
+
 /** STYLE #7: a dead letter is the original key and bytes plus reason, step and time headers. */
 export function deadLetter(
   record: IncomingRecord,
@@ -46,18 +74,9 @@ export function deadLetter(
   reason: string,
   now: number,
 ): OutgoingRecord {
-  return {
-    topic,
-    key: record.key === null ? null : decoder.decode(record.key),
-    value: record.value ?? '',
-    headers: {
-      ...record.headers,
-      'sluice-dlq-reason': reason.slice(0, 1000),
-      'sluice-dlq-step': step,
-      'sluice-dlq-timestamp': new Date(now).toISOString(),
-      'sluice-source-topic': record.topic,
-      'sluice-source-partition': String(record.partition),
-      'sluice-source-offset': record.offset.toString(),
-    },
-  };
+  return derivedRecord(record, topic, {
+    'sluice-dlq-reason': reason.slice(0, 1000),
+    'sluice-dlq-step': step,
+    'sluice-dlq-timestamp': new Date(now).toISOString(),
+  });
 }

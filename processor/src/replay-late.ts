@@ -15,6 +15,7 @@ import type {
 } from '@sluice/shared/kafka/port';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import { BACKFILL_HEADER } from './batch-plan.ts';
+import { keyText } from './record-step.ts';
 
 export interface ReplayDeps {
   readonly consumer: KafkaConsumer;
@@ -26,8 +27,6 @@ export interface ReplayDeps {
   readonly maxMs: number;
 }
 
-const decoder = new TextDecoder();
-
 export function backfillRecord(record: IncomingRecord, topics: TopicNames): OutgoingRecord {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(record.headers))
@@ -36,7 +35,7 @@ export function backfillRecord(record: IncomingRecord, topics: TopicNames): Outg
   headers['sluice-replayed-from'] = `${record.topic}/${record.partition}/${record.offset}`;
   return {
     topic: topics.events,
-    key: record.key === null ? null : decoder.decode(record.key),
+    key: keyText(record),
     value: record.value ?? '',
     headers,
   };

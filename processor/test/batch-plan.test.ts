@@ -5,17 +5,15 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
-import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { applyPlan, BACKFILL_HEADER, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
 import type { PartitionState } from '../src/partition-state.ts';
 import { windowId } from '../src/partition-state.ts';
-import type { WindowRowWrite, WindowSink } from '../src/sink.ts';
-import { memoryDedup } from './memory-dedup.ts';
+import type { WindowSink } from '../src/sink.ts';
+import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './plan-fixtures.ts';
 
-const T0 = Date.parse('2026-05-01T00:00:00Z');
+// A sink that remembers nothing: these plans are looked at, not committed.
 const sink: WindowSink = {
   readOffset: async () => null,
   readOpenWindows: async () => [],
@@ -29,48 +27,9 @@ const deps = {
   topics: topicNames('ecommerce', 't.'),
   now: T0 + 3_600_000,
 };
-
-function state(): PartitionState {
-  return {
-    topic: 't.ecommerce',
-    partition: 0,
-    stream: ecommerce,
-    nextOffset: null,
-    maxEventTime: null,
-    watermark: null,
-    lastActivity: 0,
-    windows: new Map(),
-  };
-}
-
-function record(offset: number, time: number, amount = 10, category = 'Books'): IncomingRecord {
-  const value = encodeEvent({
-    id: `id-${offset}`,
-    stream: 'ecommerce',
-    tenant: 'default',
-    time,
-    receivedAt: time,
-    key: category,
-    data: {
-      transaction_id: `id-${offset}`,
-      user_id: 'u',
-      product_category: category,
-      product_name: 'p',
-      amount,
-      timestamp: time,
-      payment_method: 'card',
-    },
-  });
-  return {
-    topic: 't.ecommerce',
-    partition: 0,
-    offset: BigInt(offset),
-    key: null,
-    value: new TextEncoder().encode(value),
-    headers: {},
-    timestamp: time,
-  };
-}
+const state = partitionState;
+const record = (offset: number, time: number, amount = 10, category = 'Books') =>
+  ecommerceRecord(offset, time, { amount, category });
 
 test('the watermark trails the highest event time by the declared 1 minute and settles windows behind it', async () => {
   const s = state();
@@ -150,25 +109,6 @@ test('an idle partition advances its watermark by wall clock and settles its las
   assert.equal(idle.offset.next, idle.offset.expected, 'the offset does not move');
 });
 
-/** Remembers committed rows, as PostgreSQL would, so a settled window can come back. */
-function memorySink(): WindowSink & { rows: Map<string, WindowRowWrite> } {
-  const rows = new Map<string, WindowRowWrite>();
-  return {
-    rows,
-    readOffset: async () => null,
-    readOpenWindows: async () => [],
-    readWindows: async (_stream, window, wanted) =>
-      wanted.flatMap(({ tenant, start, key }) => {
-        const row = rows.get(windowId(tenant, window, start, key));
-        return row === undefined ? [] : [row];
-      }),
-    commit: async (written) => {
-      for (const row of written) rows.set(windowId(row.tenant, row.window, row.start, row.key), row);
-      return { ok: true, value: undefined };
-    },
-  };
-}
-
 async function run(s: PartitionState, sink: WindowSink, records: IncomingRecord[]) {
   const plan = await planBatch(s, records, { ...deps, sink });
   assert.ok(plan);
@@ -242,14 +182,8 @@ test('a replayed late event (backfill) amends its window however old, and moves 
   assert.equal(s.watermark, watermark, 'the backfill moved no watermark');
 });
 
-function withId(offset: number, time: number, id: string, amount = 10): IncomingRecord {
-  const base = record(offset, time, amount);
-  const event = JSON.parse(new TextDecoder().decode(base.value ?? new Uint8Array())) as Record<
-    string,
-    unknown
-  >;
-  return { ...base, value: new TextEncoder().encode(JSON.stringify({ ...event, id })) };
-}
+const withId = (offset: number, time: number, id: string, amount = 10) =>
+  ecommerceRecord(offset, time, { amount, id });
 
 test('a resent event id counts once, in the same batch or a later one; its own replay still counts', async () => {
   const sink = memorySink();

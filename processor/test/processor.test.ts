@@ -12,6 +12,7 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import postgres from 'postgres';
 import { expectedWindows } from '../../e2e/test/expected.ts';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
+import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { deleteRedisKeys, isolate, ROOT, startService } from '../../shared/test/services.ts';
@@ -63,14 +64,7 @@ function transactions(
   );
 }
 
-async function send(batch: readonly Transaction[]): Promise<void> {
-  const response = await fetch(`${ingest.url}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(batch.map(envelope)),
-  });
-  assert.equal(response.status, 202, await response.text());
-}
+const send = (batch: readonly Transaction[]) => postTransactions(ingest.url, batch);
 
 interface DbWindow {
   start: Date;

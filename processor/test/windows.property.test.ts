@@ -5,18 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeEvent } from '@sluice/shared/events/envelope';
-import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
 import fc from 'fast-check';
 import { applyPlan, planBatch } from '../src/batch-plan.ts';
-import type { PartitionState } from '../src/partition-state.ts';
 import { windowId } from '../src/partition-state.ts';
-import type { WindowRowWrite, WindowSink } from '../src/sink.ts';
 import { assignWindows } from '../src/windows/assign.ts';
 import { latenessOf } from '../src/windows/lateness.ts';
-import { memoryDedup } from './memory-dedup.ts';
+import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './plan-fixtures.ts';
 
 const time = fc.integer({ min: 0, max: 4_102_444_800_000 });
 
@@ -73,39 +69,9 @@ test('lateness moves one way as the watermark advances: on time, then amend, the
   );
 });
 
-const T0 = Date.parse('2026-05-01T00:00:00Z');
 const MINUTE = 60_000;
 const WATERMARK = ecommerce.watermarkMs;
 const LATENESS = ecommerce.allowedLatenessMs;
-
-function record(offset: number, eventTime: number, key: string): IncomingRecord {
-  const value = encodeEvent({
-    id: `id-${offset}`,
-    stream: 'ecommerce',
-    tenant: 'default',
-    time: eventTime,
-    receivedAt: eventTime,
-    key,
-    data: {
-      transaction_id: `id-${offset}`,
-      user_id: 'u',
-      product_category: key,
-      product_name: 'p',
-      amount: 1 + (offset % 7),
-      timestamp: eventTime,
-      payment_method: 'card',
-    },
-  });
-  return {
-    topic: 't.ecommerce',
-    partition: 0,
-    offset: BigInt(offset),
-    key: null,
-    value: new TextEncoder().encode(value),
-    headers: {},
-    timestamp: eventTime,
-  };
-}
 
 interface ModelWindow {
   count: number;
@@ -156,30 +122,8 @@ test('planning any batches of in- and out-of-order events ends exactly where the
     fc.asyncProperty(
       fc.array(fc.array(event, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 12 }),
       async (batches) => {
-        const rows = new Map<string, WindowRowWrite>();
-        const sink: WindowSink = {
-          readOffset: async () => null,
-          readOpenWindows: async () => [],
-          readWindows: async (_stream, window, wanted) =>
-            wanted.flatMap(({ tenant, start, key }) => {
-              const row = rows.get(windowId(tenant, window, start, key));
-              return row === undefined ? [] : [row];
-            }),
-          commit: async (written) => {
-            for (const row of written) rows.set(windowId(row.tenant, row.window, row.start, row.key), row);
-            return { ok: true, value: undefined };
-          },
-        };
-        const state: PartitionState = {
-          topic: 't.ecommerce',
-          partition: 0,
-          stream: ecommerce,
-          nextOffset: null,
-          maxEventTime: null,
-          watermark: null,
-          lastActivity: 0,
-          windows: new Map(),
-        };
+        const sink = memorySink();
+        const state = partitionState();
         const deps = {
           sink,
           dedup: memoryDedup(),
@@ -190,7 +134,10 @@ test('planning any batches of in- and out-of-order events ends exactly where the
         let offset = 0;
         let late = 0;
         for (const batch of batches) {
-          const records = batch.map(({ t, key }) => record(offset++, T0 + t, key));
+          const records = batch.map(({ t, key }) => {
+            const at = offset++;
+            return ecommerceRecord(at, T0 + t, { amount: 1 + (at % 7), category: key });
+          });
           const plan = await planBatch(state, records, deps);
           assert.ok(plan);
           late += plan.counts.late;
@@ -199,10 +146,10 @@ test('planning any batches of in- and out-of-order events ends exactly where the
         }
         const want = model(batches.map((b) => b.map(({ t, key }) => ({ t: T0 + t, key }))));
         assert.equal(late, want.late, 'late events');
-        assert.equal(rows.size, want.windows.size, 'windows');
+        assert.equal(sink.rows.size, want.windows.size, 'windows');
         for (const [id, w] of want.windows) {
           const [start, key] = id.split('|');
-          const row = rows.get(windowId('default', '1m', Number(start), key ?? ''));
+          const row = sink.rows.get(windowId('default', '1m', Number(start), key ?? ''));
           assert.ok(row, `window ${id}`);
           assert.equal(row.values.count, w.count, `count of ${id}`);
           assert.equal(row.status, w.status, `status of ${id}`);

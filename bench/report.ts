@@ -1,0 +1,14 @@
+// What the benchmarks share: how far a processor got (its own /metrics), and printing figures as
+// one aligned column.
+
+/** Events a processor has aggregated so far, from its Prometheus counter. */
+export async function processedCount(processorUrl: string): Promise<number> {
+  const text = await (await fetch(`${processorUrl}/metrics`)).text();
+  const match = /sluice_processor_events_total\{[^}]*outcome="processed"[^}]*\} (\d+)/.exec(text);
+  return Number(match?.[1] ?? 0);
+}
+
+export function printReport(report: Readonly<Record<string, string | number>>): void {
+  const width = Math.max(...Object.keys(report).map((name) => name.length)) + 2;
+  for (const [name, value] of Object.entries(report)) console.log(`  ${name.padEnd(width)} ${value}`);
+}
