@@ -10,19 +10,25 @@ export interface ExpectedWindow {
   readonly sumCents: number;
   readonly min: number;
   readonly max: number;
+  readonly users: ReadonlySet<string>;
+  readonly amounts: readonly number[];
 }
 
 export function expectedWindows(
   transactions: readonly Transaction[],
   sizeMs = 60_000,
 ): Map<string, ExpectedWindow> {
-  const out = new Map<string, ExpectedWindow>();
+  const out = new Map<string, ExpectedWindow & { users: Set<string>; amounts: number[] }>();
   for (const t of transactions) {
     const time = Date.parse(t.timestamp);
     const start = time - (time % sizeMs);
     const id = `${start}|${t.product_category}`;
     const cents = Math.round(t.amount * 100);
     const prev = out.get(id);
+    const users = prev?.users ?? new Set<string>();
+    const amounts = prev?.amounts ?? [];
+    users.add(t.user_id);
+    amounts.push(t.amount);
     out.set(id, {
       start,
       key: t.product_category,
@@ -30,6 +36,8 @@ export function expectedWindows(
       sumCents: (prev?.sumCents ?? 0) + cents,
       min: Math.min(prev?.min ?? Number.POSITIVE_INFINITY, t.amount),
       max: Math.max(prev?.max ?? Number.NEGATIVE_INFINITY, t.amount),
+      users,
+      amounts,
     });
   }
   return out;
@@ -59,5 +67,24 @@ export function mismatch(row: ApiRow, want: ExpectedWindow): string | undefined 
     if (got !== expected)
       return `${row.window_start} ${row.key}: ${name} is ${String(got)}, expected ${String(expected)}`;
   }
+  return approximateMismatch(row, want);
+}
+
+/**
+ * The sketches against exact answers: distinct users within 5% (about three HyperLogLog standard
+ * errors) and p95 within DDSketch's 1% plus the cent it is rounded to.
+ */
+export function approximateMismatch(
+  row: Pick<ApiRow, 'window_start' | 'key' | 'values'>,
+  want: ExpectedWindow,
+): string | undefined {
+  const distinctUsers = row.values.distinct_users ?? Number.NaN;
+  if (!(Math.abs(distinctUsers - want.users.size) <= Math.max(1, want.users.size * 0.05)))
+    return `${row.window_start} ${row.key}: distinct_users is ${distinctUsers}, expected ~${want.users.size}`;
+  const sorted = [...want.amounts].sort((a, b) => a - b);
+  const p95 = sorted[Math.floor(0.95 * (sorted.length - 1))] ?? Number.NaN;
+  const got = row.values.p95_amount ?? Number.NaN;
+  if (!(Math.abs(got - p95) <= p95 * 0.01 + 0.005))
+    return `${row.window_start} ${row.key}: p95_amount is ${got}, expected ~${p95}`;
   return undefined;
 }

@@ -4,6 +4,7 @@
 
 import type { WindowStatus } from '@sluice/shared/db/schema';
 import type { AggState } from '@sluice/shared/streams/aggregate';
+import { copyState } from '@sluice/shared/streams/aggregate';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 
 export interface OpenWindow {
@@ -37,5 +38,5 @@ export function windowId(tenant: string, window: string, start: number, key: str
 }
 
 export function copyWindow(window: OpenWindow): OpenWindow {
-  return { ...window, state: { ...window.state } };
+  return { ...window, state: copyState(window.state) };
 }

@@ -7,6 +7,7 @@ import type { StoredWindow, StoredWindowRow } from '@sluice/shared/db/window-row
 import { atEpochMs, fromStoredRow, STORED_WINDOW_COLUMNS } from '@sluice/shared/db/window-rows';
 import type { Result } from '@sluice/shared/result';
 import { fail, ok } from '@sluice/shared/result';
+import { storeState } from '@sluice/shared/streams/aggregate';
 import { sql } from 'drizzle-orm';
 
 /** A window row as a batch writes it: the stored shape plus where it comes from. */
@@ -113,7 +114,7 @@ export function createWindowSink(db: Db): WindowSink {
                 windowEnd: new Date(r.end),
                 key: r.key,
                 values: r.values,
-                state: r.state,
+                state: storeState(r.state),
                 status: r.status,
                 version: r.version,
                 sourcePartition: r.partition,

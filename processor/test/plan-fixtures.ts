@@ -5,6 +5,7 @@
 
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
+import { reviveState, storeState } from '@sluice/shared/streams/aggregate';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import type { Dedup } from '../src/dedup.ts';
 import type { PartitionState } from '../src/partition-state.ts';
@@ -64,7 +65,10 @@ export function ecommerceRecord(offset: number, time: number, options: RecordOpt
   };
 }
 
-/** Remembers committed rows, as PostgreSQL would, so a settled window can come back. */
+/**
+ * Remembers committed rows, as PostgreSQL would, so a settled window can come back: states pass
+ * through their stored (JSON) form both ways, as they do through a jsonb column.
+ */
 export function memorySink(): WindowSink & { rows: Map<string, WindowRowWrite> } {
   const rows = new Map<string, WindowRowWrite>();
   return {
@@ -74,10 +78,14 @@ export function memorySink(): WindowSink & { rows: Map<string, WindowRowWrite> }
     readWindows: async (_stream, window, wanted) =>
       wanted.flatMap(({ tenant, start, key }) => {
         const row = rows.get(windowId(tenant, window, start, key));
-        return row === undefined ? [] : [row];
+        return row === undefined ? [] : [{ ...row, state: reviveState(storeState(row.state)) }];
       }),
     commit: async (written) => {
-      for (const row of written) rows.set(windowId(row.tenant, row.window, row.start, row.key), row);
+      for (const row of written)
+        rows.set(windowId(row.tenant, row.window, row.start, row.key), {
+          ...row,
+          state: reviveState(JSON.parse(JSON.stringify(storeState(row.state)))),
+        });
       return { ok: true, value: undefined };
     },
   };

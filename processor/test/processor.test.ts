@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { topicNames } from '@sluice/shared/streams/registry';
 import postgres from 'postgres';
-import { expectedWindows } from '../../e2e/test/expected.ts';
+import { approximateMismatch, expectedWindows } from '../../e2e/test/expected.ts';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
@@ -110,6 +110,8 @@ async function assertExact(sent: readonly Transaction[], from: number, to: numbe
     assert.equal(row.values.sum_amount, want.sumCents / 100);
     assert.equal(row.values.min_amount, want.min);
     assert.equal(row.values.max_amount, want.max);
+    const at = { window_start: row.start.toISOString(), key: row.key, values: row.values };
+    assert.equal(approximateMismatch(at, want), undefined);
   }
 }
 

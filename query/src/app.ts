@@ -7,6 +7,7 @@ import type { HttpMetrics } from '@sluice/shared/http/metrics';
 import type { Logger } from '@sluice/shared/log';
 import { appError } from '@sluice/shared/result';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
+import { valueNames } from '@sluice/shared/streams/define';
 import { Hono } from 'hono';
 import type { WindowsRouteDeps } from './windows-route.ts';
 import { windowsHandler } from './windows-route.ts';
@@ -27,7 +28,13 @@ export function describeStream(stream: StreamDefinition) {
     key_by: stream.keyBy,
     event_time: stream.eventTime ?? null,
     windows: stream.windows,
-    aggregations: stream.aggregations.map((a) => ({ name: a.name, fn: a.fn, field: a.field ?? null })),
+    aggregations: stream.aggregations.map((a) => ({
+      name: a.name,
+      fn: a.fn,
+      field: a.field ?? null,
+      // The keys this aggregation adds to a window's `values` (a quantiles aggregation adds one per percentile).
+      values: valueNames(a),
+    })),
     watermark_ms: stream.watermarkMs,
     allowed_lateness_ms: stream.allowedLatenessMs,
   };

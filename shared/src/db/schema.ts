@@ -13,6 +13,7 @@ import {
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
+import type { StoredAggState } from '../streams/aggregate.ts';
 
 export const WINDOW_STATUSES = ['provisional', 'settled', 'amended'] as const;
 export type WindowStatus = (typeof WINDOW_STATUSES)[number];
@@ -37,7 +38,7 @@ export const windows = pgTable(
      * Mergeable accumulators behind `values` (sums in scaled units, counts, sketches), so state can
      * be rebuilt from this row and finer windows roll up into coarser ones.
      */
-    state: jsonb('state').$type<Record<string, number | null>>().notNull().default({}),
+    state: jsonb('state').$type<StoredAggState>().notNull().default({}),
     status: text('status', { enum: WINDOW_STATUSES }).notNull().default('provisional'),
     /** Kafka partition of the events (one key, one partition): a new owner reloads its open windows. */
     sourcePartition: integer('source_partition'),

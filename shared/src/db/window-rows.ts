@@ -3,7 +3,8 @@
 
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import type { AggState } from '../streams/aggregate.ts';
+import type { AggState, StoredAggState } from '../streams/aggregate.ts';
+import { reviveState } from '../streams/aggregate.ts';
 import type { WindowStatus } from './schema.ts';
 
 export interface StoredWindow {
@@ -25,7 +26,7 @@ export type StoredWindowRow = {
   end_ms: string;
   key: string;
   values: Record<string, number | null>;
-  state: AggState;
+  state: StoredAggState;
   status: WindowStatus;
   version: number;
 };
@@ -48,7 +49,7 @@ export function fromStoredRow(r: StoredWindowRow): StoredWindow {
     end: Number(r.end_ms),
     key: r.key,
     values: r.values,
-    state: r.state,
+    state: reviveState(r.state),
     status: r.status,
     version: r.version,
   };

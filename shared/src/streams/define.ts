@@ -16,7 +16,7 @@ export const tumbling = (size: Duration): WindowSpec => ({
   sizeMs: durationMs(size),
 });
 
-export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
+export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct' | 'quantiles';
 
 export interface AggSpec {
   readonly fn: AggFn;
@@ -29,6 +29,8 @@ export interface AggSpec {
    * on integers of 10^-scale units, so they are exact and independent of arrival order.
    */
   readonly scale?: number;
+  /** For `quantiles`: the percentiles shown, each as a value `p<N>_<field>`. */
+  readonly percentiles?: readonly number[];
 }
 
 export const count = (name = 'count'): AggSpec => ({ fn: 'count', name });
@@ -46,6 +48,33 @@ export const avg = (field: string, options: { scale?: number; name?: string } = 
   name: options.name ?? `avg_${field}`,
   ...(options.scale === undefined ? {} : { scale: options.scale }),
 });
+
+/** Approximate distinct count of a field's values (HyperLogLog, ~1.6% standard error). */
+export const distinct = (field: string, name = `distinct_${field}`): AggSpec => ({
+  fn: 'distinct',
+  field,
+  name,
+});
+/**
+ * Approximate percentiles of a numeric field (DDSketch, within 1% of the true value), shown as
+ * `p50_<field>`, `p95_<field>`, ...; rounded to the field's `scale` when it has one.
+ */
+export const quantiles = (
+  field: string,
+  options: { percentiles?: readonly number[]; scale?: number; name?: string } = {},
+): AggSpec => ({
+  fn: 'quantiles',
+  field,
+  name: options.name ?? `quantiles_${field}`,
+  percentiles: options.percentiles ?? [50, 95, 99],
+  ...(options.scale === undefined ? {} : { scale: options.scale }),
+});
+
+/** The names an aggregation contributes to a row's `values`. */
+export function valueNames(agg: AggSpec): string[] {
+  if (agg.fn !== 'quantiles') return [agg.name];
+  return (agg.percentiles ?? []).map((p) => `p${p}_${agg.field ?? agg.name}`);
+}
 
 export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
   readonly name: string;
@@ -94,7 +123,7 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
   if (!STREAM_NAME.test(input.name)) throw new Error(`stream name '${input.name}' must match ${STREAM_NAME}`);
   if (input.keyBy.length === 0) throw new Error(`stream '${input.name}' needs at least one keyBy field`);
   if (input.windows.length === 0) throw new Error(`stream '${input.name}' declares no window`);
-  const names = input.aggregations.map((a) => a.name);
+  const names = input.aggregations.flatMap((a) => [a.name, ...(a.fn === 'quantiles' ? valueNames(a) : [])]);
   if (new Set(names).size !== names.length)
     throw new Error(`stream '${input.name}' has duplicate aggregation names`);
   return {

@@ -2,7 +2,7 @@
 // 1-minute watermark (Spark's withWatermark("timestamp", "1 minute")).
 
 import { z } from 'zod';
-import { avg, count, defineStream, max, min, sum, tumbling } from './define.ts';
+import { avg, count, defineStream, distinct, max, min, quantiles, sum, tumbling } from './define.ts';
 
 export const ecommerceTransaction = z.object({
   transaction_id: z.string().min(1).max(128),
@@ -32,6 +32,9 @@ export const ecommerce = defineStream({
     min('amount'),
     max('amount'),
     avg('amount', { scale: 2 }),
+    // Approximate, mergeable: p50/p95/p99 of amount (DDSketch, 1%) and distinct users (HyperLogLog).
+    quantiles('amount', { scale: 2 }),
+    distinct('user_id', 'distinct_users'),
   ],
   watermark: '1m',
   // Late events within 5 minutes of the watermark amend their window (Flink's allowed lateness);

@@ -1,0 +1,111 @@
+// Approximate aggregates: the HyperLogLog distinct count and DDSketch percentiles stay within their
+// documented error of exact answers computed here, merge like one sketch over everything, survive
+// the stored form unchanged, and a state resumed from a stored row gives the values an
+// uninterrupted run gives (what a replay after a crash relies on).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { AggState } from '../src/streams/aggregate.ts';
+import {
+  accumulate,
+  copyState,
+  emptyState,
+  merge,
+  reviveState,
+  storeState,
+  valuesOf,
+} from '../src/streams/aggregate.ts';
+import { distinct, quantiles } from '../src/streams/define.ts';
+
+const AGGS = [distinct('user_id', 'distinct_users'), quantiles('amount', { scale: 2 })];
+
+function aggregate(
+  events: readonly { user_id: string; amount: number }[],
+  state = emptyState(AGGS),
+): AggState {
+  for (const e of events) accumulate(state, AGGS, e);
+  return state;
+}
+
+/** The exact lower quantile: the value at rank floor(q * (n - 1)) of the sorted values. */
+function exactQuantile(sorted: readonly number[], q: number): number {
+  const value = sorted[Math.floor(q * (sorted.length - 1))];
+  if (value === undefined) throw new Error('empty');
+  return value;
+}
+
+const cents = fc.integer({ min: 1, max: 10_000_00 }).map((c) => c / 100);
+const events = fc.array(
+  fc.record({ user_id: fc.integer({ min: 0, max: 5_000 }).map((u) => `u${u}`), amount: cents }),
+  { minLength: 1, maxLength: 3_000 },
+);
+
+test('distinct users stay within 5% (about three standard errors) of the exact count', () => {
+  fc.assert(
+    fc.property(events, (evs) => {
+      const exact = new Set(evs.map((e) => e.user_id)).size;
+      const got = valuesOf(aggregate(evs), AGGS).distinct_users ?? -1;
+      return Math.abs(got - exact) <= Math.max(1, exact * 0.05);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('percentiles are within 1% of the exact values (plus the cent they are rounded to)', () => {
+  fc.assert(
+    fc.property(events, (evs) => {
+      const values = valuesOf(aggregate(evs), AGGS);
+      const sorted = evs.map((e) => e.amount).sort((a, b) => a - b);
+      for (const p of [50, 95, 99]) {
+        const exact = exactQuantile(sorted, p / 100);
+        const got = values[`p${p}_amount`] ?? Number.NaN;
+        if (!(Math.abs(got - exact) <= exact * 0.01 + 0.005)) return false;
+      }
+      return true;
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('merging partial states gives the values of one state over every event', () => {
+  fc.assert(
+    fc.property(events, fc.nat(), (evs, cut) => {
+      const at = cut % (evs.length + 1);
+      const left = aggregate(evs.slice(0, at));
+      merge(left, aggregate(evs.slice(at)), AGGS);
+      assert.deepEqual(valuesOf(left, AGGS), valuesOf(aggregate(evs), AGGS));
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('a state resumed from its stored form continues exactly as an uninterrupted one', () => {
+  fc.assert(
+    fc.property(events, fc.nat(), (evs, cut) => {
+      const at = cut % (evs.length + 1);
+      const stored = JSON.parse(JSON.stringify(storeState(aggregate(evs.slice(0, at)))));
+      const resumed = aggregate(evs.slice(at), reviveState(stored));
+      assert.deepEqual(valuesOf(resumed, AGGS), valuesOf(aggregate(evs), AGGS));
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('a copied state is independent of the original', () => {
+  const original = aggregate([{ user_id: 'a', amount: 1 }]);
+  const before = valuesOf(original, AGGS);
+  aggregate([{ user_id: 'b', amount: 1000 }], copyState(original));
+  assert.deepEqual(valuesOf(original, AGGS), before);
+});
+
+test('windows without the field show a zero distinct count and null percentiles', () => {
+  const state = emptyState(AGGS);
+  accumulate(state, AGGS, { other: 1 });
+  assert.deepEqual(valuesOf(state, AGGS), {
+    distinct_users: 0,
+    p50_amount: null,
+    p95_amount: null,
+    p99_amount: null,
+  });
+});
