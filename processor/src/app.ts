@@ -102,7 +102,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       if (!sent.ok) throw new Error(`could not produce dead letters / late events: ${sent.error.message}`);
     }
     const started = performance.now();
-    const committed = await deps.sink.commit(plan.rows, plan.offset);
+    const committed = await deps.sink.commit(plan.rows, plan.offset, plan.removed);
     deps.metrics.sinkLatency.observe(
       { outcome: committed.ok ? 'ok' : 'fenced' },
       (performance.now() - started) / 1000,
@@ -119,8 +119,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     }
     applyPlan(state, plan);
     // Guarantee 3: the amendment is durable; now (never before) cached answers holding it go stale.
-    if (plan.amended.length > 0) {
-      deps.invalidator.amended(plan.amended);
+    if (plan.stale.length > 0) {
+      deps.invalidator.amended(plan.stale);
       void deps.invalidator.flush();
     }
     for (const row of plan.rows) deps.metrics.windowsWritten.inc({ stream, status: row.status });

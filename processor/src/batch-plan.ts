@@ -12,7 +12,9 @@ import type { OpenWindow, PartitionState } from './partition-state.ts';
 import { copyWindow, windowId } from './partition-state.ts';
 import type { RecordOutcome } from './record-step.ts';
 import { checkRecord, deadLetter, derivedRecord } from './record-step.ts';
-import type { OffsetWrite, WindowRowWrite, WindowSink } from './sink.ts';
+import type { SessionContext } from './session-plan.ts';
+import { addToSession, finishSessions, loadTouchedSessions, sessionIndex } from './session-plan.ts';
+import type { OffsetWrite, WindowRef, WindowRowWrite, WindowSink } from './sink.ts';
 import type { WindowBounds } from './windows/assign.ts';
 import { assignWindows } from './windows/assign.ts';
 import { latenessOf } from './windows/lateness.ts';
@@ -39,12 +41,16 @@ export interface PlanDeps {
 
 export interface BatchPlan {
   readonly rows: WindowRowWrite[];
+  /** Session rows merged into another session: deleted in the transaction that writes `rows`. */
+  readonly removed: WindowRef[];
   /** Dead letters and late events: acknowledged by Kafka before the plan commits. */
   readonly outbound: OutgoingRecord[];
   readonly offset: OffsetWrite;
   readonly updated: OpenWindow[];
-  /** Windows this plan changes after they were emitted as settled: their cached answers go stale. */
+  /** Windows this plan changes after they were emitted (status `amended`). */
   readonly amended: OpenWindow[];
+  /** Windows whose cached answers this plan makes stale, once it is durable (see staleWindows). */
+  readonly stale: OpenWindow[];
   readonly maxEventTime: number | null;
   readonly counts: {
     processed: number;
@@ -91,10 +97,13 @@ export async function planBatch(
   await loadMissingWindows(state, fresh, deps.sink);
 
   const working = new Map<string, OpenWindow>();
+  /** Windows this batch brings into being (none was stored or held under their id). */
+  const created = new Set<string>();
   const touch = (id: string, create: () => OpenWindow): OpenWindow => {
     let w = working.get(id);
     if (w === undefined) {
       const cached = state.windows.get(id);
+      if (cached === undefined) created.add(id);
       w = cached === undefined ? create() : copyWindow(cached);
       working.set(id, w);
     }
@@ -152,6 +161,15 @@ export async function planBatch(
   const duplicates = new Set(claiming.filter((_, index) => firsts[index] !== true));
 
   // Pass 2: aggregate what counts, route what is late.
+  const removed = new Map<string, OpenWindow>();
+  const sessions: SessionContext = {
+    state,
+    working,
+    removed,
+    created,
+    index: sessionIndex(state),
+    changed: new Map(),
+  };
   for (const d of decided) {
     if (duplicates.has(d)) {
       counts.duplicates += 1;
@@ -159,6 +177,10 @@ export async function planBatch(
     }
     const { event } = d;
     for (const { spec, bounds } of d.targets) {
+      if (spec.kind === 'session') {
+        addToSession(sessions, event, spec.name, spec.gapMs);
+        continue;
+      }
       const id = windowId(event.tenant, spec.name, bounds.start, event.key);
       const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
       accumulate(w.state, stream.aggregations, event.data);
@@ -182,10 +204,18 @@ export async function planBatch(
     counts.processed += 1;
   }
 
-  counts.settled = settle(state, working, watermark);
+  finishSessions(sessions, amended, watermark);
+  counts.settled = settle(state, working, watermark, removed);
   counts.amended = amended.size;
   return {
     rows: [...working.values()].map((w) => toRow(w, state.partition, stream.aggregations)),
+    removed: [...removed.values()].map((w) => ({
+      tenant: w.tenant,
+      stream: w.stream,
+      window: w.window,
+      start: w.start,
+      key: w.key,
+    })),
     outbound,
     offset: {
       group: deps.group,
@@ -200,9 +230,30 @@ export async function planBatch(
       const w = working.get(id);
       return w === undefined ? [] : [w];
     }),
+    stale: staleWindows(state, working, amended, created, removed),
     maxEventTime,
     counts,
   };
+}
+
+/**
+ * Guarantee 3, cache side: the windows whose change can make a cached complete answer wrong.
+ * Amended windows and removed sessions, and any window new to a start the committed watermark had
+ * passed (an answer over that range may have been complete, and cached, without it).
+ */
+function staleWindows(
+  state: PartitionState,
+  working: ReadonlyMap<string, OpenWindow>,
+  amended: ReadonlySet<string>,
+  created: ReadonlySet<string>,
+  removed: ReadonlyMap<string, OpenWindow>,
+): OpenWindow[] {
+  const committed = state.watermark;
+  const stale = [...removed.values()];
+  for (const [id, w] of working) {
+    if (amended.has(id) || (created.has(id) && committed !== null && w.start < committed)) stale.push(w);
+  }
+  return stale;
 }
 
 /**
@@ -219,6 +270,7 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
   if (settled === 0 && state.watermark !== null) return null;
   return {
     rows: [...working.values()].map((w) => toRow(w, state.partition, state.stream.aggregations)),
+    removed: [],
     outbound: [],
     offset: {
       group: deps.group,
@@ -230,6 +282,7 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
     },
     updated: [...working.values()],
     amended: [],
+    stale: [],
     maxEventTime: state.maxEventTime,
     counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled, amended: 0, duplicates: 0 },
   };
@@ -237,6 +290,7 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
 
 /** After the plan is durable: the partition state catches up, settled windows leave memory. */
 export function applyPlan(state: PartitionState, plan: BatchPlan): void {
+  for (const w of plan.removed) state.windows.delete(windowId(w.tenant, w.window, w.start, w.key));
   for (const w of plan.updated) {
     const id = windowId(w.tenant, w.window, w.start, w.key);
     if (w.status === 'provisional') state.windows.set(id, w);
@@ -247,11 +301,17 @@ export function applyPlan(state: PartitionState, plan: BatchPlan): void {
   state.maxEventTime = plan.maxEventTime;
 }
 
-function settle(state: PartitionState, working: Map<string, OpenWindow>, watermark: number | null): number {
+function settle(
+  state: PartitionState,
+  working: Map<string, OpenWindow>,
+  watermark: number | null,
+  removed: ReadonlyMap<string, OpenWindow> = new Map(),
+): number {
   if (watermark === null) return 0;
   let settled = 0;
   const ids = new Set([...state.windows.keys(), ...working.keys()]);
   for (const id of ids) {
+    if (removed.has(id)) continue;
     const current = working.get(id) ?? state.windows.get(id);
     if (current === undefined || current.status !== 'provisional' || current.end > watermark) continue;
     const w = working.get(id) ?? copyWindow(current);
@@ -268,6 +328,10 @@ async function loadMissingWindows(
   sink: WindowSink,
 ): Promise<void> {
   for (const spec of state.stream.windows) {
+    if (spec.kind === 'session') {
+      await loadTouchedSessions(state, fresh, spec.name, spec.gapMs, sink);
+      continue;
+    }
     const wanted = new Map<string, { tenant: string; start: number; key: string }>();
     for (const { outcome } of fresh) {
       if (outcome.kind !== 'ok') continue;

@@ -33,6 +33,23 @@ export interface StoredOffset {
 
 export type Fenced = { readonly fenced: true };
 
+/** A window row by its identity, for rows a batch removes (sessions merged into another). */
+export interface WindowRef {
+  readonly tenant: string;
+  readonly stream: string;
+  readonly window: string;
+  readonly start: number;
+  readonly key: string;
+}
+
+/** Where to look for stored sessions of a key that an event at [from, to] could touch. */
+export interface SessionLookup {
+  readonly tenant: string;
+  readonly key: string;
+  readonly from: number;
+  readonly to: number;
+}
+
 export interface WindowSink {
   readOffset(group: string, topic: string, partition: number): Promise<StoredOffset | null>;
   /** Every provisional window of a partition: what a new owner must hold to settle them later. */
@@ -42,11 +59,18 @@ export interface WindowSink {
     window: string,
     wanted: readonly { tenant: string; start: number; key: string }[],
   ): Promise<StoredWindow[]>;
+  /** Stored sessions of `window` that touch [from, to] (bounds inclusive), per lookup. */
+  readSessions(stream: string, window: string, lookups: readonly SessionLookup[]): Promise<StoredWindow[]>;
   /**
-   * Commits rows and offset together. Fails with `fenced` when the stored offset is no longer the
-   * one this worker read: another worker owns the partition now, and this write must not land.
+   * Commits rows, removals and offset together. Fails with `fenced` when the stored offset is no
+   * longer the one this worker read: another worker owns the partition now, and this write must
+   * not land.
    */
-  commit(rows: readonly WindowRowWrite[], offset: OffsetWrite): Promise<Result<void, Fenced>>;
+  commit(
+    rows: readonly WindowRowWrite[],
+    offset: OffsetWrite,
+    removed?: readonly WindowRef[],
+  ): Promise<Result<void, Fenced>>;
 }
 
 class FencedRollback extends Error {}
@@ -83,7 +107,18 @@ export function createWindowSink(db: Db): WindowSink {
       return rows.map(fromStoredRow);
     },
 
-    async commit(rows, offset) {
+    async readSessions(stream, window, lookups) {
+      if (lookups.length === 0) return [];
+      const rows = await db.execute<StoredWindowRow>(sql`
+        select distinct ${STORED_WINDOW_COLUMNS} from windows w
+        join jsonb_to_recordset(${JSON.stringify(lookups)}::jsonb) as want(tenant text, key text, "from" bigint, "to" bigint)
+          on w.tenant = want.tenant and w.key = want.key
+         and w.window_start <= ${atEpochMs(sql`want."to"`)} and w.window_end >= ${atEpochMs(sql`want."from"`)}
+        where w.stream = ${stream} and w."window" = ${window}`);
+      return rows.map(fromStoredRow);
+    },
+
+    async commit(rows, offset, removed = []) {
       try {
         await db.transaction(async (tx) => {
           // INVARIANT (fencing): the offset moves only from the value this worker read. A worker
@@ -101,6 +136,14 @@ export function createWindowSink(db: Db): WindowSink {
                     and next_offset = ${offset.expected.toString()}
                   returning 1`);
           if (moved.length !== 1) throw new FencedRollback();
+          // Sessions merged into another session are gone in the same transaction that writes the
+          // merged one: no reader ever sees an event counted in two sessions (guarantee 2).
+          if (removed.length > 0)
+            await tx.execute(sql`
+              delete from windows w using jsonb_to_recordset(${JSON.stringify(removed)}::jsonb)
+                as gone(tenant text, stream text, "window" text, start bigint, key text)
+              where w.tenant = gone.tenant and w.stream = gone.stream and w."window" = gone."window"
+                and w.window_start = ${atEpochMs(sql`gone.start`)} and w.key = gone.key`);
           if (rows.length === 0) return;
           // Absolute values: replaying a batch writes the same row again, never adds to it.
           await tx

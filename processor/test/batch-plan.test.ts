@@ -18,6 +18,7 @@ const sink: WindowSink = {
   readOffset: async () => null,
   readOpenWindows: async () => [],
   readWindows: async () => [],
+  readSessions: async () => [],
   commit: async () => ({ ok: true, value: undefined }),
 };
 const deps = {
@@ -216,4 +217,22 @@ test('a resent event id counts once, in the same batch or a later one; its own r
   const retry = await planBatch(s, [withId(3, T0 + 3_000, 'tx-2', 5)], { ...deps, sink, dedup });
   assert.equal(retry?.counts.duplicates, 1);
   assert.equal(retry?.rows.length, 0);
+});
+
+test('a window new to a start the committed watermark passed makes cached answers stale, though still open', async () => {
+  const s = state();
+  const first = await planBatch(s, [record(0, T0 + 150_000)], deps);
+  assert.ok(first);
+  applyPlan(s, first);
+  assert.equal(s.watermark, T0 + 90_000);
+  // [T0 + 60 s, T0 + 120 s) for a new key: its start is behind the committed watermark, its end is not.
+  const plan = await planBatch(s, [record(1, T0 + 70_000, 10, 'Toys'), record(2, T0 + 155_000)], deps);
+  assert.ok(plan);
+  const toys = plan.rows.find((r) => r.key === 'Toys');
+  assert.equal(toys?.status, 'provisional');
+  assert.deepEqual(
+    plan.stale.map((w) => [w.key, w.start]),
+    [['Toys', T0 + 60_000]],
+    'only the new window behind the watermark; the Books window it extends is not new',
+  );
 });

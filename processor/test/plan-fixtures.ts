@@ -6,6 +6,7 @@
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { reviveState, storeState } from '@sluice/shared/streams/aggregate';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import type { Dedup } from '../src/dedup.ts';
 import type { PartitionState } from '../src/partition-state.ts';
@@ -14,11 +15,12 @@ import type { WindowRowWrite, WindowSink } from '../src/sink.ts';
 
 export const T0 = Date.parse('2026-05-01T00:00:00Z');
 
-export function partitionState(): PartitionState {
+/** A fresh partition 0 of `t.ecommerce`; `stream` swaps in other windows over the ecommerce payload. */
+export function partitionState(stream: StreamDefinition = ecommerce): PartitionState {
   return {
     topic: 't.ecommerce',
     partition: 0,
-    stream: ecommerce,
+    stream,
     nextOffset: null,
     maxEventTime: null,
     watermark: null,
@@ -80,7 +82,18 @@ export function memorySink(): WindowSink & { rows: Map<string, WindowRowWrite> }
         const row = rows.get(windowId(tenant, window, start, key));
         return row === undefined ? [] : [{ ...row, state: reviveState(storeState(row.state)) }];
       }),
-    commit: async (written) => {
+    readSessions: async (_stream, window, lookups) =>
+      [...rows.values()]
+        .filter(
+          (row) =>
+            row.window === window &&
+            lookups.some(
+              (l) => l.tenant === row.tenant && l.key === row.key && row.start <= l.to && row.end >= l.from,
+            ),
+        )
+        .map((row) => ({ ...row, state: reviveState(storeState(row.state)) })),
+    commit: async (written, _offset, removed = []) => {
+      for (const gone of removed) rows.delete(windowId(gone.tenant, gone.window, gone.start, gone.key));
       for (const row of written)
         rows.set(windowId(row.tenant, row.window, row.start, row.key), {
           ...row,

@@ -16,6 +16,21 @@ export const tumbling = (size: Duration): WindowSpec => ({
   sizeMs: durationMs(size),
 });
 
+/** Windows of `size` starting every `slide` (Flink's sliding, Kafka Streams' hopping windows). */
+export const hopping = (size: Duration, slide: Duration): WindowSpec => {
+  const sizeMs = durationMs(size);
+  const slideMs = durationMs(slide);
+  if (sizeMs % slideMs !== 0) throw new Error(`hopping(${size}, ${slide}): size must be a multiple of slide`);
+  return { kind: 'hopping', name: `${size}/${slide}`, sizeMs, slideMs };
+};
+
+/** Per-key sessions that close after `gap` without events; sessions merge when an event bridges them. */
+export const session = (gap: Duration): WindowSpec => ({
+  kind: 'session',
+  name: `session:${gap}`,
+  gapMs: durationMs(gap),
+});
+
 export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct' | 'quantiles';
 
 export interface AggSpec {
