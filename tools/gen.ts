@@ -1,8 +1,11 @@
-// ./sluice gen ecommerce --rate N --duration S [--url URL] [--batch N]
-// Sends synthetic transactions at a steady rate with event time = now, for a bounded duration,
-// then prints what was accepted. Traffic goes only to the URL given (127.0.0.1 by default).
+// ./sluice gen ecommerce|bakery --rate N --duration S [--url URL]
+// Sends synthetic events at a steady rate for a bounded duration, then prints what was accepted.
+// ecommerce: transactions with event time = now. bakery: the three bakery streams, with late
+// uploads, rule breakers and malformed events mixed in (tools/bakery-data.ts). Traffic goes only
+// to the URL given (127.0.0.1 by default).
 
 import { parseArgs } from 'node:util';
+import { makeBakeryEvent } from './bakery-data.ts';
 import { envelope, makeTransaction, seededRandom } from './ecommerce-data.ts';
 
 const { values, positionals } = parseArgs({
@@ -14,8 +17,9 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
   },
 });
-if (positionals[0] !== 'ecommerce') {
-  console.error('usage: gen.ts ecommerce --rate N --duration S [--url URL]');
+const workload = positionals[0];
+if (workload !== 'ecommerce' && workload !== 'bakery') {
+  console.error('usage: gen.ts ecommerce|bakery --rate N --duration S [--url URL]');
   process.exit(2);
 }
 const rate = Number(values.rate);
@@ -42,9 +46,12 @@ while (!stopping && Date.now() - started < durationMs) {
   const tickStart = Date.now();
   const due = Math.floor(((tickStart - started + tickMs) / 1000) * rate) - totals.sent;
   if (due > 0) {
-    const batch = Array.from({ length: due }, () =>
-      envelope(makeTransaction(random, `gen-${values.seed}-${sequence++}`, Date.now())),
-    );
+    const batch = Array.from({ length: due }, () => {
+      const id = `gen-${values.seed}-${sequence++}`;
+      return workload === 'bakery'
+        ? makeBakeryEvent(random, id, Date.now())
+        : envelope(makeTransaction(random, id, Date.now()));
+    });
     totals.sent += batch.length;
     try {
       const response = await fetch(endpoint, {

@@ -124,12 +124,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       void deps.invalidator.flush();
     }
     for (const row of plan.rows) deps.metrics.windowsWritten.inc({ stream, status: row.status });
-    const { processed, dlq, late, skipped, duplicates } = plan.counts;
+    const { processed, dlq, late, skipped, duplicates, rejected } = plan.counts;
     deps.metrics.events.inc({ stream, outcome: 'processed' }, processed);
     if (dlq > 0) deps.metrics.events.inc({ stream, outcome: 'dlq' }, dlq);
     if (late > 0) deps.metrics.events.inc({ stream, outcome: 'late' }, late);
     if (skipped > 0) deps.metrics.events.inc({ stream, outcome: 'skipped' }, skipped);
     if (duplicates > 0) deps.metrics.events.inc({ stream, outcome: 'duplicate' }, duplicates);
+    if (rejected > 0) deps.metrics.events.inc({ stream, outcome: 'rejected' }, rejected);
     if (state.watermark !== null) {
       deps.metrics.watermarkLag.set(
         { topic: state.topic, partition: String(state.partition) },

@@ -4,7 +4,8 @@
 
 import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
-import { accumulate, emptyState, valuesOf } from '@sluice/shared/streams/aggregate';
+import type { AggState } from '@sluice/shared/streams/aggregate';
+import { accumulate, emptyState, reject, valuesOf } from '@sluice/shared/streams/aggregate';
 import type { WindowSpec } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import type { Dedup } from './dedup.ts';
@@ -29,6 +30,8 @@ interface Decided {
   readonly targets: { readonly spec: WindowSpec; readonly bounds: WindowBounds }[];
   /** Starts of its windows that were past allowed lateness. */
   readonly lateFor: number[];
+  /** The business rule it breaks: counted as a reject in its windows, not aggregated. */
+  readonly brokenRule: string | undefined;
 }
 
 export interface PlanDeps {
@@ -60,6 +63,7 @@ export interface BatchPlan {
     settled: number;
     amended: number;
     duplicates: number;
+    rejected: number;
   };
 }
 
@@ -81,7 +85,16 @@ export async function planBatch(
   deps: PlanDeps,
 ): Promise<BatchPlan | null> {
   const stream = state.stream;
-  const counts = { processed: 0, dlq: 0, late: 0, skipped: 0, settled: 0, amended: 0, duplicates: 0 };
+  const counts = {
+    processed: 0,
+    dlq: 0,
+    late: 0,
+    skipped: 0,
+    settled: 0,
+    amended: 0,
+    duplicates: 0,
+    rejected: 0,
+  };
   const fresh: { record: IncomingRecord; outcome: RecordOutcome }[] = [];
   for (const record of records) {
     // INVARIANT (guarantee 2): offsets below the committed one are already in PostgreSQL.
@@ -136,7 +149,7 @@ export async function planBatch(
         else targets.push({ spec, bounds });
       }
     }
-    decided.push({ record, event, targets, lateFor });
+    decided.push({ record, event, targets, lateFor, brokenRule: outcome.brokenRule });
     if (backfill) continue;
     maxEventTime = maxEventTime === null ? event.time : Math.max(maxEventTime, event.time);
     const candidate = maxEventTime - stream.watermarkMs;
@@ -175,15 +188,20 @@ export async function planBatch(
       counts.duplicates += 1;
       continue;
     }
-    const { event } = d;
+    const { event, brokenRule } = d;
+    // Data quality: an event that breaks a rule counts in its windows as rejected, nothing more.
+    const apply = (s: AggState) =>
+      brokenRule === undefined
+        ? accumulate(s, stream.aggregations, event.data)
+        : reject(s, stream.aggregations, brokenRule);
     for (const { spec, bounds } of d.targets) {
       if (spec.kind === 'session') {
-        addToSession(sessions, event, spec.name, spec.gapMs);
+        addToSession(sessions, event, spec.name, spec.gapMs, apply);
         continue;
       }
       const id = windowId(event.tenant, spec.name, bounds.start, event.key);
       const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
-      accumulate(w.state, stream.aggregations, event.data);
+      apply(w.state);
       // Guarantee 3: a window already emitted as settled (or amended) changes only as a new
       // version, once per batch, marked `amended` so readers and caches know it moved. A window
       // still provisional just takes the event; the settle step below closes it as usual.
@@ -197,7 +215,12 @@ export async function planBatch(
         w.status = 'amended';
       }
     }
-    if (d.lateFor.length > 0) {
+    if (brokenRule !== undefined) {
+      // Guarantee 4: nothing is lost; the rejected event itself is kept in the DLQ with its rule.
+      const reason = `breaks rule ${brokenRule}`;
+      outbound.push(deadLetter(d.record, deps.topics.dlq, 'quality', reason, deps.now));
+      counts.rejected += 1;
+    } else if (d.lateFor.length > 0) {
       outbound.push(lateRecord(d.record, deps.topics.late, d.lateFor, watermark, deps.now));
       counts.late += 1;
     }
@@ -284,7 +307,7 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
     amended: [],
     stale: [],
     maxEventTime: state.maxEventTime,
-    counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled, amended: 0, duplicates: 0 },
+    counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled, amended: 0, duplicates: 0, rejected: 0 },
   };
 }
 

@@ -22,6 +22,21 @@ export const processorConfigSchema = z
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
+    /** Streams this fleet processes, comma-separated; empty: every declared stream. */
+    SLUICE_STREAMS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
+    /**
+     * A module exporting `STREAMS` (StreamDefinition[]) to use instead of the built-in registry: a
+     * deployment's own stream files, without forking sluice.
+     */
+    SLUICE_STREAMS_MODULE: z.string().min(1).optional(),
     SLUICE_DATABASE_URL: databaseUrlEnv,
     /** The query service's cache: amended windows bump their generations there (guarantee 3). */
     SLUICE_REDIS_URL: redisUrlEnv,
@@ -45,6 +60,8 @@ export const processorConfigSchema = z
     kafkaBrokers: env.SLUICE_KAFKA_BROKERS,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,
+    streams: env.SLUICE_STREAMS,
+    streamsModule: env.SLUICE_STREAMS_MODULE,
     databaseUrl: env.SLUICE_DATABASE_URL,
     redisUrl: env.SLUICE_REDIS_URL,
     cachePrefix: env.SLUICE_CACHE_PREFIX,

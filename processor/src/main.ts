@@ -15,7 +15,7 @@ import {
 } from '@sluice/shared/kafka/confluent';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
-import { STREAMS, topicNames } from '@sluice/shared/streams/registry';
+import { topicNames } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Hono } from 'hono';
@@ -26,6 +26,7 @@ import { processorConfigSchema } from './config.ts';
 import { createDedup } from './dedup.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createWindowSink } from './sink.ts';
+import { streamsInUse } from './streams-in-use.ts';
 
 const config = loadConfig('sluice-processor', processorConfigSchema, processConfigOptions());
 const log = createLogger('sluice-processor', config.logLevel);
@@ -38,9 +39,11 @@ const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-processo
 // The processor owns the schema: it applies committed migrations before it writes any row.
 await applyMigrations(db.db);
 
+const streams = await streamsInUse({ names: config.streams, module: config.streamsModule });
+
 const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-processor', log: kafkaLogTo(log) };
 const admin = await createConfluentAdmin(kafka);
-const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
+const topics = await admin.ensureTopics(streamTopicSpecs(streams, config.topicPrefix));
 if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);
 await admin.close();
 
@@ -56,7 +59,7 @@ await new Promise<void>((resolve) => {
   });
 });
 
-const streamsByTopic = new Map(STREAMS.map((s) => [topicNames(s.name, config.topicPrefix).events, s]));
+const streamsByTopic = new Map(streams.map((s) => [topicNames(s.name, config.topicPrefix).events, s]));
 const metrics = createProcessorMetrics();
 const processor = createProcessor({
   consumer: await createConfluentConsumer({

@@ -21,7 +21,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
     registry,
     events: new Counter({
       name: 'sluice_processor_events_total',
-      help: 'Records handled, by outcome (processed, dlq, late, skipped, duplicate)',
+      help: 'Records handled, by outcome (processed, dlq, late, skipped, duplicate, rejected by a data-quality rule)',
       labelNames: ['stream', 'outcome'] as const,
       registers: [registry],
     }),

@@ -7,7 +7,8 @@ import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 
 export type RecordOutcome =
-  | { readonly kind: 'ok'; readonly event: SluiceEvent }
+  /** Decoded and valid; `brokenRule` names the first of the stream's business rules it breaks. */
+  | { readonly kind: 'ok'; readonly event: SluiceEvent; readonly brokenRule?: string }
   | { readonly kind: 'dlq'; readonly step: 'decode' | 'validate'; readonly reason: string };
 
 export function checkRecord(record: IncomingRecord, stream: StreamDefinition): RecordOutcome {
@@ -33,6 +34,10 @@ export function checkRecord(record: IncomingRecord, stream: StreamDefinition): R
   }
   if (!Number.isFinite(event.time))
     return { kind: 'dlq', step: 'validate', reason: 'event time is not a number' };
+  // Data quality: a broken business rule does not make a dead letter of the record's decoding; the
+  // event still belongs to its windows, where it is counted as rejected (and it goes to the DLQ).
+  for (const rule of stream.rules)
+    if (!rule.check(event.data)) return { kind: 'ok', event, brokenRule: rule.name };
   return { kind: 'ok', event };
 }
 

@@ -3,7 +3,8 @@
 // commit), and deciding status and version once per batch.
 
 import type { SluiceEvent } from '@sluice/shared/events/envelope';
-import { accumulate, emptyState, merge } from '@sluice/shared/streams/aggregate';
+import type { AggState } from '@sluice/shared/streams/aggregate';
+import { emptyState, merge } from '@sluice/shared/streams/aggregate';
 import type { OpenWindow, PartitionState } from './partition-state.ts';
 import { copyWindow, windowId } from './partition-state.ts';
 import type { RecordOutcome } from './record-step.ts';
@@ -72,7 +73,13 @@ export function sessionIndex(state: PartitionState): Map<string, Set<string>> {
  * version are decided once per batch, after every event (finishSessions), so they do not depend
  * on the order of events within the batch.
  */
-export function addToSession(ctx: SessionContext, event: SluiceEvent, window: string, gapMs: number): void {
+export function addToSession(
+  ctx: SessionContext,
+  event: SluiceEvent,
+  window: string,
+  gapMs: number,
+  apply: (state: AggState) => void,
+): void {
   const { state, working, removed, index, changed } = ctx;
   const k = sessionKey(event.tenant, window, event.key);
   const ids = index.get(k) ?? new Set<string>();
@@ -109,7 +116,7 @@ export function addToSession(ctx: SessionContext, event: SluiceEvent, window: st
     changed.delete(j.id);
     removed.set(j.id, j.w);
   }
-  accumulate(merged, state.stream.aggregations, event.data);
+  apply(merged);
   if (base === undefined) ctx.created.add(id);
   working.set(id, {
     tenant: event.tenant,

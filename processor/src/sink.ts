@@ -166,6 +166,8 @@ export function createWindowSink(db: Db): WindowSink {
             .onConflictDoUpdate({
               target: [windows.tenant, windows.stream, windows.window, windows.windowStart, windows.key],
               set: {
+                // A session's end moves as events extend or merge it; other windows rewrite the same end.
+                windowEnd: sql`excluded.window_end`,
                 values: sql`excluded.values`,
                 state: sql`excluded.state`,
                 status: sql`excluded.status`,

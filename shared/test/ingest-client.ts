@@ -1,15 +1,30 @@
-// Sends ecommerce transactions to an ingest service as one JSON array and requires the 202 that
-// says Kafka acknowledged all of them (guarantee 1), for the integration tests.
+// Sends events to an ingest service as one JSON array and requires the 202 that says Kafka
+// acknowledged every accepted one (guarantee 1), for the integration tests.
 
 import assert from 'node:assert/strict';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { envelope } from '../../tools/ecommerce-data.ts';
 
-export async function postTransactions(ingestUrl: string, batch: readonly Transaction[]): Promise<void> {
+export interface IntakeAnswer {
+  readonly accepted: number;
+  readonly rejected: readonly { index: number; errors: unknown[] }[];
+}
+
+export async function postEvents(
+  ingestUrl: string,
+  events: readonly { stream: string; data: object }[],
+): Promise<IntakeAnswer> {
   const response = await fetch(`${ingestUrl}/v1/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(batch.map(envelope)),
+    body: JSON.stringify(events),
   });
-  assert.equal(response.status, 202, await response.text());
+  const text = await response.text();
+  assert.equal(response.status, 202, text);
+  return JSON.parse(text) as IntakeAnswer;
+}
+
+export async function postTransactions(ingestUrl: string, batch: readonly Transaction[]): Promise<void> {
+  const answer = await postEvents(ingestUrl, batch.map(envelope));
+  assert.equal(answer.rejected.length, 0, JSON.stringify(answer.rejected));
 }

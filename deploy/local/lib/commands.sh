@@ -23,22 +23,29 @@ status_cmd() {
 demo_cmd() {
   up_cmd
   stop_pid generator 10
+  stop_pid bakery-generator 10
   local rate=${SLUICE_DEMO_RATE:-50} duration=${SLUICE_DEMO_DURATION:-3600}
-  log "starting the synthetic ecommerce workload: $rate events/s through the edge for ${duration}s"
+  local bakery_rate=$(((rate + 1) / 2))
+  log "starting the synthetic workloads through the edge for ${duration}s: ecommerce $rate events/s, bakery $bakery_rate events/s"
   (cd "$SLUICE_ROOT" && spawn generator node "$SLUICE_ROOT/tools/gen.ts" ecommerce --rate "$rate" --duration "$duration" \
     --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
+  (cd "$SLUICE_ROOT" && spawn bakery-generator node "$SLUICE_ROOT/tools/gen.ts" bakery --rate "$bakery_rate" \
+    --duration "$duration" --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
   cat <<DEMO
 
-sluice demo is running: $rate synthetic ecommerce transactions per second go in at the edge.
+sluice demo is running: $rate synthetic ecommerce transactions and $bakery_rate bakery events per second
+go in at the edge (bakery: some sales uploaded hours late, some rule breakers, a few malformed).
   send events   http://127.0.0.1:$SLUICE_EDGE_PORT/v1/events (edge)  or  http://127.0.0.1:$SLUICE_INGEST_PORT/v1/events (ingest)
   streams       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams
   windows       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?from=-15m
   rolled up     http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?from=-15m&group_by=none
+  bakery        http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/sales-events/windows?window=1h&from=-48h  (quality_score per window)
+  oven runs     http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/equipment-metrics/windows?window=session:10m&from=-2h
   metrics       http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
   traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services  (Jaeger query API)
   PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
   Kafka         kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -C -t ecommerce -c 5
-  logs          ./sluice stack logs [kafka|postgres|redis|jaeger|ingest|processor|query|edge|generator]
+  logs          ./sluice stack logs [kafka|postgres|redis|jaeger|ingest|processor|query|edge|generator|bakery-generator]
   stop          ./sluice down      (wipe all data: ./sluice stack reset)
 DEMO
 }
@@ -70,7 +77,8 @@ send_cmd() {
 gen_cmd() {
   ensure_npm_deps
   local stream=${1:-}
-  [[ $stream == ecommerce ]] || die "usage: ./sluice gen ecommerce [--rate N] [--duration S] [--to edge|ingest]"
+  [[ $stream == ecommerce || $stream == bakery ]] ||
+    die "usage: ./sluice gen ecommerce|bakery [--rate N] [--duration S] [--to edge|ingest]"
   shift
   local args=() target=edge
   while (($# > 0)); do

@@ -72,6 +72,7 @@ services_up() {
 services_down() {
   local name
   stop_pid generator 10
+  stop_pid bakery-generator 10
   for name in edge query ingest processor; do stop_pid "$name" 30; done
 }
 

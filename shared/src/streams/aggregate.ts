@@ -31,6 +31,10 @@ export function emptyState(aggs: readonly AggSpec[]): AggState {
       case 'quantiles':
         state[agg.name] = new QuantileSketch();
         break;
+      case 'quality':
+        state[`${agg.name}:passed`] = 0;
+        for (const r of agg.rules ?? []) state[`${agg.name}:rejected:${r}`] = 0;
+        break;
       default:
         state[agg.name] = agg.fn === 'count' || agg.fn === 'sum' ? 0 : null;
     }
@@ -114,6 +118,10 @@ export function accumulate(state: AggState, aggs: readonly AggSpec[], data: Reco
       state[agg.name] = numeric(state[agg.name]) + 1;
       continue;
     }
+    if (agg.fn === 'quality') {
+      state[`${agg.name}:passed`] = numeric(state[`${agg.name}:passed`]) + 1;
+      continue;
+    }
     if (agg.fn === 'distinct') {
       const raw = agg.field === undefined ? undefined : data[agg.field];
       // Distinct over scalar values: "42" and 42 are one value, as in SQL's count(distinct ::text).
@@ -148,6 +156,18 @@ export function accumulate(state: AggState, aggs: readonly AggSpec[], data: Reco
   }
 }
 
+/**
+ * Counts one event that broke `rule` in `state` in place: only the data-quality accumulators move;
+ * the event is not aggregated.
+ */
+export function reject(state: AggState, aggs: readonly AggSpec[], rule: string): void {
+  for (const agg of aggs) {
+    if (agg.fn !== 'quality') continue;
+    const name = `${agg.name}:rejected:${rule}`;
+    state[name] = numeric(state[name]) + 1;
+  }
+}
+
 /** Merges `other` into `state` in place (the same accumulators from another window or worker). */
 export function merge(state: AggState, other: AggState, aggs: readonly AggSpec[]): void {
   for (const agg of aggs) {
@@ -178,6 +198,13 @@ export function merge(state: AggState, other: AggState, aggs: readonly AggSpec[]
         if (theirs instanceof QuantileSketch) quantilesOf(state, agg.name).merge(theirs);
         break;
       }
+      case 'quality':
+        for (const name of [
+          `${agg.name}:passed`,
+          ...(agg.rules ?? []).map((r) => `${agg.name}:rejected:${r}`),
+        ])
+          state[name] = numeric(state[name]) + numeric(other[name]);
+        break;
     }
   }
 }
@@ -186,7 +213,8 @@ export function merge(state: AggState, other: AggState, aggs: readonly AggSpec[]
  * The values a window row and the API show. A scaled sum is `units / 10^scale`; an average is
  * `(sum in units / n) / 10^scale`, null when no event had the field; a distinct count is the
  * HyperLogLog estimate; a percentile `p<N>_<field>` is DDSketch's value at N/100, rounded to the
- * field's scale, null when no event had the field.
+ * field's scale, null when no event had the field; `quality_score` is the share of a window's
+ * events that passed the stream's rules (null for none), beside `rejected` and `rejected_<rule>`.
  */
 export function valuesOf(state: AggState, aggs: readonly AggSpec[]): Record<string, number | null> {
   const values: Record<string, number | null> = {};
@@ -211,6 +239,18 @@ export function valuesOf(state: AggState, aggs: readonly AggSpec[]): Record<stri
       case 'distinct': {
         const sketch = state[agg.name];
         values[agg.name] = sketch instanceof DistinctSketch ? sketch.estimate() : 0;
+        break;
+      }
+      case 'quality': {
+        const passed = numeric(state[`${agg.name}:passed`]);
+        let rejected = 0;
+        for (const r of agg.rules ?? []) {
+          const n = numeric(state[`${agg.name}:rejected:${r}`]);
+          values[`rejected_${r}`] = n;
+          rejected += n;
+        }
+        values.rejected = rejected;
+        values.quality_score = passed + rejected === 0 ? null : passed / (passed + rejected);
         break;
       }
       case 'quantiles': {

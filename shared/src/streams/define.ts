@@ -31,7 +31,7 @@ export const session = (gap: Duration): WindowSpec => ({
   gapMs: durationMs(gap),
 });
 
-export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct' | 'quantiles';
+export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct' | 'quantiles' | 'quality';
 
 export interface AggSpec {
   readonly fn: AggFn;
@@ -46,7 +46,21 @@ export interface AggSpec {
   readonly scale?: number;
   /** For `quantiles`: the percentiles shown, each as a value `p<N>_<field>`. */
   readonly percentiles?: readonly number[];
+  /** For `quality` (added by defineStream when a stream declares rules): the rule names. */
+  readonly rules?: readonly string[];
 }
+
+/**
+ * A business rule an event must pass to count (for example a non-negative quantity). An event that
+ * breaks one is counted in its windows as rejected by that rule, not aggregated, and goes to
+ * `<stream>.dlq`. A method signature, so a rule over one stream's payload type is a rule.
+ */
+export interface QualityRule<T = Record<string, unknown>> {
+  readonly name: string;
+  check(data: T): boolean;
+}
+
+export const rule = <T>(name: string, check: (data: T) => boolean): QualityRule<T> => ({ name, check });
 
 export const count = (name = 'count'): AggSpec => ({ fn: 'count', name });
 export const sum = (field: string, options: { scale?: number; name?: string } = {}): AggSpec => ({
@@ -87,6 +101,8 @@ export const quantiles = (
 
 /** The names an aggregation contributes to a row's `values`. */
 export function valueNames(agg: AggSpec): string[] {
+  if (agg.fn === 'quality')
+    return ['quality_score', 'rejected', ...(agg.rules ?? []).map((r) => `rejected_${r}`)];
   if (agg.fn !== 'quantiles') return [agg.name];
   return (agg.percentiles ?? []).map((p) => `p${p}_${agg.field ?? agg.name}`);
 }
@@ -110,6 +126,11 @@ export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
   readonly allowedLateness: Duration;
   readonly dedupHorizon?: Duration;
   readonly retention?: Duration;
+  /**
+   * Business rules checked by the processor. A stream with rules gets a data-quality score per
+   * window: `quality_score` (share of its events that passed), `rejected` and `rejected_<rule>`.
+   */
+  readonly rules?: readonly QualityRule<z.output<S>>[];
 }
 
 export interface StreamDefinition<
@@ -128,6 +149,7 @@ export interface StreamDefinition<
   readonly allowedLatenessMs: number;
   readonly dedupHorizonMs: number;
   readonly retentionMs: number;
+  readonly rules: readonly QualityRule[];
 }
 
 const STREAM_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -138,7 +160,14 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
   if (!STREAM_NAME.test(input.name)) throw new Error(`stream name '${input.name}' must match ${STREAM_NAME}`);
   if (input.keyBy.length === 0) throw new Error(`stream '${input.name}' needs at least one keyBy field`);
   if (input.windows.length === 0) throw new Error(`stream '${input.name}' declares no window`);
-  const names = input.aggregations.flatMap((a) => [a.name, ...(a.fn === 'quantiles' ? valueNames(a) : [])]);
+  const rules = input.rules ?? [];
+  const aggregations: AggSpec[] = [...input.aggregations];
+  if (rules.length > 0)
+    aggregations.push({ fn: 'quality', name: 'quality', rules: rules.map((r) => r.name) });
+  const names = aggregations.flatMap((a) => [
+    a.name,
+    ...(a.fn === 'quantiles' || a.fn === 'quality' ? valueNames(a) : []),
+  ]);
   if (new Set(names).size !== names.length)
     throw new Error(`stream '${input.name}' has duplicate aggregation names`);
   return {
@@ -150,10 +179,11 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
     idField: input.idField,
     keyBy: input.keyBy,
     windows: input.windows,
-    aggregations: input.aggregations,
+    aggregations,
     watermarkMs: durationMs(input.watermark),
     allowedLatenessMs: durationMs(input.allowedLateness),
     dedupHorizonMs: durationMs(input.dedupHorizon ?? '24h'),
     retentionMs: durationMs(input.retention ?? '7d'),
+    rules,
   };
 }
