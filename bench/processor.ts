@@ -1,8 +1,11 @@
 // ./sluice bench processor: fills a fresh ecommerce topic with N events (as ingest writes them),
 // then times one processor worker draining it with exactly-once on (dedup claims in Redis, rows
-// and offsets in one PostgreSQL transaction): events/s, CPU seconds of the worker's process and
-// events/s per core used, beside the raw consume rate of Kafka's ConsumerPerformance on the same
-// topic in the same run. Ends by checking the windows add up to N.
+// and offsets in one PostgreSQL transaction), once per window variant: tumbling 1m count/sum by
+// category (the target), tumbling 1m with ecommerce's declared aggregations (sketches included),
+// hopping 5m/1m, and sessions per user (30 s gap; a second topic keyed by user). For each: events/s,
+// CPU seconds of the worker's process and events/s per core used, beside the raw consume rate of
+// Kafka's ConsumerPerformance on the same topic in the same run. Each ends by checking that the
+// windows add up (N per event-covering window set).
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -14,13 +17,60 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
-import { isolate, startService } from '../shared/test/services.ts';
+import type { Isolation } from '../shared/test/services.ts';
+import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { printReport, processedCount } from './report.ts';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '500000' } } });
+interface Variant {
+  readonly name: string;
+  /** The processor's stream module (none: the built-in ecommerce stream). */
+  readonly module: string | undefined;
+  /** The declared window's name, to sum its rows' counts. */
+  readonly window: string;
+  /** How many windows hold each event (hopping 5m/1m: five). */
+  readonly perEvent: number;
+  readonly keyBy: 'product_category' | 'user_id';
+}
+
+const VARIANTS: readonly Variant[] = [
+  {
+    name: 'tumbling-count-sum',
+    module: 'bench/streams/tumbling-count-sum.ts',
+    window: '1m',
+    perEvent: 1,
+    keyBy: 'product_category',
+  },
+  { name: 'tumbling', module: undefined, window: '1m', perEvent: 1, keyBy: 'product_category' },
+  {
+    name: 'hopping',
+    module: 'bench/streams/hopping.ts',
+    window: '5m/1m',
+    perEvent: 5,
+    keyBy: 'product_category',
+  },
+  {
+    name: 'session',
+    module: 'bench/streams/session.ts',
+    window: 'session:30s',
+    perEvent: 1,
+    keyBy: 'user_id',
+  },
+];
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '500000' },
+    windows: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
+  },
+});
 const N = Math.min(Number(args.events), 10_000_000);
+const chosen = VARIANTS.filter((v) => args.windows.split(',').includes(v.name));
+if (chosen.length === 0) {
+  console.error(`--windows must name some of: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  process.exit(2);
+}
 const stack = stackEnv();
 const TICKS_PER_SECOND = 100;
 
@@ -31,18 +81,18 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-const iso = await isolate('bench-processor');
-const topics = topicNames('ecommerce', iso.topicPrefix);
-const sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
-try {
+/**
+ * Fills `prefix`ecommerce with N events over two hours of event time, in order within a few
+ * seconds, keyed (and grouped) by `keyBy` as ingest would for a stream keyed so.
+ */
+async function fill(prefix: string, keyBy: Variant['keyBy']): Promise<string> {
+  const topics = topicNames('ecommerce', prefix);
   const kafka = { brokers: stack.kafkaBrokers, clientId: 'bench-processor' };
   const admin = await createConfluentAdmin(kafka);
-  const ensured = await admin.ensureTopics(streamTopicSpecs([ecommerce], iso.topicPrefix));
+  const ensured = await admin.ensureTopics(streamTopicSpecs([ecommerce], prefix));
   await admin.close();
   if (!ensured.ok) throw new Error(ensured.error.message);
-
-  // Fill: N events over two hours of event time, in order within a few seconds, six categories.
-  console.log(`sluice bench processor: filling ${topics.events} with ${N} events...`);
+  console.log(`sluice bench processor: filling ${topics.events} with ${N} events keyed by ${keyBy}...`);
   const producer = await createConfluentProducer({
     ...kafka,
     deliveryTimeoutMs: 60_000,
@@ -56,16 +106,17 @@ try {
     for (let j = i; j < Math.min(N, i + 10_000); j++) {
       const time = base + Math.floor((j / N) * span) - Math.floor(random() * 5_000);
       const data = makeTransaction(random, `bp-${j}`, time);
+      const key = data[keyBy];
       records.push({
         topic: topics.events,
-        key: data.product_category,
+        key,
         value: encodeEvent({
           id: data.transaction_id,
           stream: 'ecommerce',
           tenant: 'default',
           time: Date.parse(data.timestamp),
           receivedAt: time,
-          key: data.product_category,
+          key,
           data: { ...data },
         }),
       });
@@ -74,14 +125,16 @@ try {
     if (!sent.ok) throw new Error(sent.error.message);
   }
   await producer.close();
+  return topics.events;
+}
 
-  console.log('measuring the raw consume rate (ConsumerPerformance, same topic)...');
+async function rawConsumeRate(topic: string): Promise<number> {
   const perf = await kafkaTool(
     'org.apache.kafka.tools.ConsumerPerformance',
     '--bootstrap-server',
     stack.kafkaBrokers.join(','),
     '--topic',
-    topics.events,
+    topic,
     '--messages',
     String(N),
     '--group',
@@ -89,10 +142,20 @@ try {
   );
   // The data line: start, end, MB, MB/s, records, records/s, ...
   const line = perf.trim().split('\n').at(-1) ?? '';
-  const rawRate = Number(line.split(',')[5]);
+  return Number(line.split(',')[5]);
+}
 
-  console.log('draining with one processor worker...');
-  const processor = await startService('processor', { ...iso.env, SLUICE_IDLE_TIMEOUT_MS: '600000' });
+async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix: string, rawRate: number) {
+  console.log(`\n${variant.name}: draining with one processor worker...`);
+  const processor = await startService('processor', {
+    ...iso.env,
+    SLUICE_TOPIC_PREFIX: prefix,
+    SLUICE_CONSUMER_GROUP: uniqueName(`bench-${variant.name}`),
+    SLUICE_DEDUP_PREFIX: `${iso.env.SLUICE_DEDUP_PREFIX ?? 'sluice:dedup:'}${variant.name}:`,
+    SLUICE_STREAMS: 'ecommerce',
+    ...(variant.module === undefined ? {} : { SLUICE_STREAMS_MODULE: `${ROOT}${variant.module}` }),
+    SLUICE_IDLE_TIMEOUT_MS: '600000',
+  });
   try {
     const pid = processor.pid;
     if (pid === undefined) throw new Error('no pid for the processor');
@@ -105,23 +168,42 @@ try {
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = (await cpuSeconds(pid)) - cpuBefore;
-    const [row] = await sql<{ total: string | null }[]>`
-      select sum((values->>'count')::bigint)::text as total from windows`;
+    const [row] = await sql<{ total: string | null; rows: number }[]>`
+      select sum((values->>'count')::bigint)::text as total, count(*)::int as rows
+      from windows where "window" = ${variant.window}`;
     const counted = Number(row?.total ?? 0);
+    const want = N * variant.perEvent;
     const rate = processed / seconds;
-    const report = {
+    printReport({
       'events drained': processed,
+      'window rows': row?.rows ?? 0,
       'events/s (one worker)': Math.round(rate),
       'worker CPU seconds': cpu.toFixed(1),
       'events/s per core used': Math.round(processed / cpu),
-      'exactness (counted in windows / sent)': `${counted} / ${N}${counted === N ? ' (exact)' : ' (MISMATCH)'}`,
+      'exactness (counted in windows / expected)': `${counted} / ${want}${counted === want ? ' (exact)' : ' (MISMATCH)'}`,
       'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
       'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
-    };
-    printReport(report);
-    if (counted !== N) process.exitCode = 1;
+    });
+    if (counted !== want) process.exitCode = 1;
   } finally {
     await processor.stop();
+  }
+}
+
+const iso = await isolate('bench-processor');
+const sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
+try {
+  const filled = new Map<Variant['keyBy'], { prefix: string; rawRate: number }>();
+  for (const variant of chosen) {
+    let topic = filled.get(variant.keyBy);
+    if (topic === undefined) {
+      const prefix = variant.keyBy === 'user_id' ? `${iso.topicPrefix}by-user.` : iso.topicPrefix;
+      const events = await fill(prefix, variant.keyBy);
+      console.log('measuring the raw consume rate (ConsumerPerformance, same topic)...');
+      topic = { prefix, rawRate: await rawConsumeRate(events) };
+      filled.set(variant.keyBy, topic);
+    }
+    await drain(iso, sql, variant, topic.prefix, topic.rawRate);
   }
 } finally {
   await sql.end();

@@ -39,6 +39,8 @@ beforeEach(async () => {
     SLUICE_TICK_MS: '250',
     SLUICE_MAX_BATCH: '50',
     SLUICE_SESSION_TIMEOUT_MS: '6000',
+    // The ecommerce stream only: partition counts below are its 6 (the bakery streams have a test).
+    SLUICE_STREAMS: 'ecommerce',
   };
   ingest = await startService('ingest', env);
   processor = await startService('processor', env);
