@@ -147,6 +147,8 @@ async function rawConsumeRate(topic: string): Promise<number> {
 
 async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix: string, rawRate: number) {
   console.log(`\n${variant.name}: draining with one processor worker...`);
+  // Variants share the stream's name and window names: each starts from an empty table.
+  await sql`delete from windows`;
   const processor = await startService('processor', {
     ...iso.env,
     SLUICE_TOPIC_PREFIX: prefix,

@@ -83,6 +83,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       topic,
       partition,
       stream,
+      epoch: 0,
       nextOffset: null,
       maxEventTime: null,
       watermark: null,

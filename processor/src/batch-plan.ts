@@ -67,11 +67,12 @@ export interface BatchPlan {
   };
 }
 
-/** Loads where the partition stands from PostgreSQL, once per ownership. */
+/** Claims the partition (the next epoch) and loads where it stands from PostgreSQL, once per ownership. */
 export async function loadPartition(state: PartitionState, sink: WindowSink, group: string): Promise<void> {
-  const stored = await sink.readOffset(group, state.topic, state.partition);
-  state.nextOffset = stored?.nextOffset ?? null;
-  state.watermark = stored?.watermark ?? null;
+  const claimed = await sink.claimPartition(group, state.topic, state.partition);
+  state.epoch = claimed.epoch;
+  state.nextOffset = claimed.nextOffset;
+  state.watermark = claimed.watermark;
   state.maxEventTime = state.watermark === null ? null : state.watermark + state.stream.watermarkMs;
   state.windows.clear();
   for (const w of await sink.readOpenWindows(state.stream.name, state.partition)) {
@@ -245,6 +246,7 @@ export async function planBatch(
       topic: state.topic,
       partition: state.partition,
       expected: state.nextOffset,
+      epoch: state.epoch,
       next: last.record.offset + 1n,
       watermark,
     },
@@ -300,6 +302,7 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
       topic: state.topic,
       partition: state.partition,
       expected: state.nextOffset,
+      epoch: state.epoch,
       next: state.nextOffset,
       watermark: candidate,
     },

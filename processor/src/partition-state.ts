@@ -24,6 +24,8 @@ export interface PartitionState {
   readonly topic: string;
   readonly partition: number;
   readonly stream: StreamDefinition;
+  /** The epoch this worker claimed the partition with (0: not claimed yet); its commits carry it. */
+  epoch: number;
   /** Next offset to apply, as committed in PostgreSQL; null when no batch was ever committed. */
   nextOffset: bigint | null;
   maxEventTime: number | null;

@@ -22,13 +22,18 @@ export interface OffsetWrite {
   readonly partition: number;
   /** The offset this worker last read from PostgreSQL (null: none was stored). */
   readonly expected: bigint | null;
+  /** The epoch this worker claimed the partition with: the fence against a zombie write. */
+  readonly epoch: number;
   readonly next: bigint;
   readonly watermark: number | null;
 }
 
-export interface StoredOffset {
-  readonly nextOffset: bigint;
+export interface ClaimedPartition {
+  /** Null: no batch was ever committed for this group and partition. */
+  readonly nextOffset: bigint | null;
   readonly watermark: number | null;
+  /** This owner's epoch: one more than any earlier owner's. */
+  readonly epoch: number;
 }
 
 export type Fenced = { readonly fenced: true };
@@ -51,7 +56,11 @@ export interface SessionLookup {
 }
 
 export interface WindowSink {
-  readOffset(group: string, topic: string, partition: number): Promise<StoredOffset | null>;
+  /**
+   * Takes ownership of a partition for this group: the next epoch, and where the partition stands.
+   * Every later commit of an earlier owner is refused from now on (guarantee 2: fencing).
+   */
+  claimPartition(group: string, topic: string, partition: number): Promise<ClaimedPartition>;
   /** Every provisional window of a partition: what a new owner must hold to settle them later. */
   readOpenWindows(stream: string, partition: number): Promise<StoredWindow[]>;
   readWindows(
@@ -77,16 +86,20 @@ class FencedRollback extends Error {}
 
 export function createWindowSink(db: Db): WindowSink {
   return {
-    async readOffset(group, topic, partition) {
-      const rows = await db.execute<{ next_offset: string; watermark: string | null }>(
-        sql`select next_offset, watermark from source_offsets
-            where consumer_group = ${group} and topic = ${topic} and partition = ${partition}`,
+    async claimPartition(group, topic, partition) {
+      const rows = await db.execute<{ next_offset: string | null; watermark: string | null; epoch: string }>(
+        sql`insert into source_offsets (consumer_group, topic, partition, next_offset, watermark, epoch)
+            values (${group}, ${topic}, ${partition}, null, null, 1)
+            on conflict (consumer_group, topic, partition)
+              do update set epoch = source_offsets.epoch + 1, updated_at = now()
+            returning next_offset, watermark, epoch`,
       );
       const row = rows[0];
-      if (row === undefined) return null;
+      if (row === undefined) throw new Error('claiming a partition returned no row');
       return {
-        nextOffset: BigInt(row.next_offset),
+        nextOffset: row.next_offset === null ? null : BigInt(row.next_offset),
         watermark: row.watermark === null ? null : Number(row.watermark),
+        epoch: Number(row.epoch),
       };
     },
 
@@ -121,20 +134,16 @@ export function createWindowSink(db: Db): WindowSink {
     async commit(rows, offset, removed = []) {
       try {
         await db.transaction(async (tx) => {
-          // INVARIANT (fencing): the offset moves only from the value this worker read. A worker
-          // that lost the partition finds another value and its whole transaction rolls back.
-          const moved =
-            offset.expected === null
-              ? await tx.execute(sql`
-                  insert into source_offsets (consumer_group, topic, partition, next_offset, watermark)
-                  values (${offset.group}, ${offset.topic}, ${offset.partition}, ${offset.next.toString()}, ${offset.watermark})
-                  on conflict do nothing returning 1`)
-              : await tx.execute(sql`
-                  update source_offsets set next_offset = ${offset.next.toString()}, watermark = ${offset.watermark},
-                         updated_at = now()
-                  where consumer_group = ${offset.group} and topic = ${offset.topic} and partition = ${offset.partition}
-                    and next_offset = ${offset.expected.toString()}
-                  returning 1`);
+          // INVARIANT (fencing): the offset moves only under the epoch this worker claimed, and only
+          // from the value it read. A worker that lost the partition (a zombie: the new owner
+          // claimed a later epoch) finds neither, and its whole transaction rolls back.
+          const moved = await tx.execute(sql`
+            update source_offsets set next_offset = ${offset.next.toString()}, watermark = ${offset.watermark},
+                   updated_at = now()
+            where consumer_group = ${offset.group} and topic = ${offset.topic} and partition = ${offset.partition}
+              and epoch = ${offset.epoch}
+              and next_offset is not distinct from ${offset.expected === null ? null : offset.expected.toString()}
+            returning 1`);
           if (moved.length !== 1) throw new FencedRollback();
           // Sessions merged into another session are gone in the same transaction that writes the
           // merged one: no reader ever sees an event counted in two sessions (guarantee 2).
@@ -144,37 +153,12 @@ export function createWindowSink(db: Db): WindowSink {
                 as gone(tenant text, stream text, "window" text, start bigint, key text)
               where w.tenant = gone.tenant and w.stream = gone.stream and w."window" = gone."window"
                 and w.window_start = ${atEpochMs(sql`gone.start`)} and w.key = gone.key`);
-          if (rows.length === 0) return;
-          // Absolute values: replaying a batch writes the same row again, never adds to it.
-          await tx
-            .insert(windows)
-            .values(
-              rows.map((r) => ({
-                tenant: r.tenant,
-                stream: r.stream,
-                window: r.window,
-                windowStart: new Date(r.start),
-                windowEnd: new Date(r.end),
-                key: r.key,
-                values: r.values,
-                state: storeState(r.state),
-                status: r.status,
-                version: r.version,
-                sourcePartition: r.partition,
-              })),
-            )
-            .onConflictDoUpdate({
-              target: [windows.tenant, windows.stream, windows.window, windows.windowStart, windows.key],
-              set: {
-                // A session's end moves as events extend or merge it; other windows rewrite the same end.
-                windowEnd: sql`excluded.window_end`,
-                values: sql`excluded.values`,
-                state: sql`excluded.state`,
-                status: sql`excluded.status`,
-                version: sql`excluded.version`,
-                updatedAt: sql`now()`,
-              },
-            });
+          // Absolute values: replaying a batch writes the same row again, never adds to it. In
+          // chunks: PostgreSQL takes at most 65,535 parameters per statement (11 per row), and a
+          // batch of sessions can change a row per event.
+          for (let at = 0; at < rows.length; at += UPSERT_CHUNK) {
+            await upsertRows(tx, rows.slice(at, at + UPSERT_CHUNK));
+          }
         });
         return ok(undefined);
       } catch (error) {
@@ -183,4 +167,40 @@ export function createWindowSink(db: Db): WindowSink {
       }
     },
   };
+}
+
+const UPSERT_CHUNK = 2_000;
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+async function upsertRows(tx: Tx, rows: readonly WindowRowWrite[]): Promise<void> {
+  await tx
+    .insert(windows)
+    .values(
+      rows.map((r) => ({
+        tenant: r.tenant,
+        stream: r.stream,
+        window: r.window,
+        windowStart: new Date(r.start),
+        windowEnd: new Date(r.end),
+        key: r.key,
+        values: r.values,
+        state: storeState(r.state),
+        status: r.status,
+        version: r.version,
+        sourcePartition: r.partition,
+      })),
+    )
+    .onConflictDoUpdate({
+      target: [windows.tenant, windows.stream, windows.window, windows.windowStart, windows.key],
+      set: {
+        // A session's end moves as events extend or merge it; other windows rewrite the same end.
+        windowEnd: sql`excluded.window_end`,
+        values: sql`excluded.values`,
+        state: sql`excluded.state`,
+        status: sql`excluded.status`,
+        version: sql`excluded.version`,
+        updatedAt: sql`now()`,
+      },
+    });
 }

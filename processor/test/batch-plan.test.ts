@@ -15,7 +15,7 @@ import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './
 
 // A sink that remembers nothing: these plans are looked at, not committed.
 const sink: WindowSink = {
-  readOffset: async () => null,
+  claimPartition: async () => ({ nextOffset: null, watermark: null, epoch: 1 }),
   readOpenWindows: async () => [],
   readWindows: async () => [],
   readSessions: async () => [],

@@ -21,6 +21,7 @@ export function partitionState(stream: StreamDefinition = ecommerce): PartitionS
     topic: 't.ecommerce',
     partition: 0,
     stream,
+    epoch: 0,
     nextOffset: null,
     maxEventTime: null,
     watermark: null,
@@ -75,7 +76,7 @@ export function memorySink(): WindowSink & { rows: Map<string, WindowRowWrite> }
   const rows = new Map<string, WindowRowWrite>();
   return {
     rows,
-    readOffset: async () => null,
+    claimPartition: async () => ({ nextOffset: null, watermark: null, epoch: 1 }),
     readOpenWindows: async () => [],
     readWindows: async (_stream, window, wanted) =>
       wanted.flatMap(({ tenant, start, key }) => {

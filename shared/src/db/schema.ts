@@ -58,8 +58,9 @@ export const windows = pgTable(
 
 /**
  * The next Kafka offset to read per consumer group and partition, written in the same transaction
- * as the rows it reflects. `epoch` fences a worker that lost the partition: a write carrying an
- * older epoch is refused.
+ * as the rows it reflects (null: claimed, nothing committed yet). `epoch` fences a worker that
+ * lost the partition: each new owner takes the next epoch, and a write carrying an older one is
+ * refused.
  */
 export const sourceOffsets = pgTable(
   'source_offsets',
@@ -67,7 +68,7 @@ export const sourceOffsets = pgTable(
     consumerGroup: text('consumer_group').notNull(),
     topic: text('topic').notNull(),
     partition: integer('partition').notNull(),
-    nextOffset: bigint('next_offset', { mode: 'bigint' }).notNull(),
+    nextOffset: bigint('next_offset', { mode: 'bigint' }),
     epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
     /** The partition's watermark (epoch ms) as of `next_offset`; null before the first event. */
     watermark: bigint('watermark', { mode: 'number' }),

@@ -1,0 +1,1 @@
+ALTER TABLE "source_offsets" ALTER COLUMN "next_offset" DROP NOT NULL;
