@@ -1,6 +1,8 @@
 // POST /v1/events: parse, validate per event, produce to Kafka, and answer 202 only once Kafka
 // acknowledged every accepted event.
 
+import type { Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IntakeLimits, IntakeResponse } from '@sluice/shared/events/intake';
@@ -9,8 +11,12 @@ import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { KafkaProducer, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import { topicNames } from '@sluice/shared/streams/registry';
+import { inSpan } from '@sluice/shared/telemetry/spans';
+import { contextFrom, headersFor } from '@sluice/shared/telemetry/trace-context';
 import type { Context } from 'hono';
 import type { IngestMetrics } from './metrics.ts';
+
+const tracer = trace.getTracer('sluice-ingest');
 
 export interface EventsRouteDeps {
   readonly streams: StreamRegistry;
@@ -24,19 +30,71 @@ export interface EventsRouteDeps {
 export function toRecord(
   event: SluiceEvent,
   topicPrefix: string,
-  traceparent: string | undefined,
+  headers: Readonly<Record<string, string>>,
 ): OutgoingRecord {
   return {
     topic: topicNames(event.stream, topicPrefix).events,
     // STYLE #9: the Kafka key is the group-by key, so one window's events share a partition.
     key: event.key,
     value: encodeEvent(event),
-    headers: traceparent === undefined ? {} : { traceparent },
+    headers,
   };
 }
 
+/**
+ * One `send <topic>` PRODUCER span per topic of a request, children of the request's span; each
+ * record carries its span's context in `traceparent`, so the processor continues the trace.
+ */
+function producerSpans(
+  events: readonly SluiceEvent[],
+  topicPrefix: string,
+  client: Readonly<Record<string, string>>,
+): { records: OutgoingRecord[]; spans: Span[] } {
+  const byTopic = new Map<string, { span: Span; headers: Record<string, string> }>();
+  const records = events.map((event) => {
+    const topic = topicNames(event.stream, topicPrefix).events;
+    let producing = byTopic.get(topic);
+    if (producing === undefined) {
+      const span = tracer.startSpan(`send ${topic}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topic,
+        },
+      });
+      const injected = headersFor(trace.setSpan(context.active(), span));
+      // Without a tracing SDK nothing is injected: the client's own context is passed on as-is.
+      producing = { span, headers: injected.traceparent === undefined ? client : injected };
+      byTopic.set(topic, producing);
+    }
+    return toRecord(event, topicPrefix, producing.headers);
+  });
+  for (const [topic, { span }] of byTopic)
+    span.setAttribute('messaging.batch.message_count', records.filter((r) => r.topic === topic).length);
+  return { records, spans: [...byTopic.values()].map((p) => p.span) };
+}
+
 export function eventsHandler(deps: EventsRouteDeps) {
-  return async function postEvents(c: Context): Promise<Response> {
+  const handle = intake(deps);
+  return function postEvents(c: Context): Promise<Response> {
+    // The client's trace context (W3C traceparent/tracestate), if any, is this span's parent.
+    const parent = contextFrom({
+      traceparent: c.req.header('traceparent'),
+      tracestate: c.req.header('tracestate'),
+    });
+    const attributes = { 'http.request.method': 'POST', 'http.route': '/v1/events' };
+    return inSpan(tracer, 'POST /v1/events', { kind: SpanKind.SERVER, attributes, parent }, async (span) => {
+      const response = await handle(c);
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    });
+  };
+}
+
+function intake(deps: EventsRouteDeps) {
+  return async function handle(c: Context): Promise<Response> {
     const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now());
     if (!read.ok) {
       deps.metrics.rejected.inc({ reason: read.error.code }, rejectedCount(read.error.details));
@@ -47,9 +105,18 @@ export function eventsHandler(deps: EventsRouteDeps) {
       deps.metrics.rejected.inc({ reason: 'validation_failed' }, verdicts.rejected.length);
 
     const traceparent = c.req.header('traceparent');
-    const records = verdicts.accepted.map((event) => toRecord(event, deps.topicPrefix, traceparent));
+    const tracestate = c.req.header('tracestate');
+    const client = {
+      ...(traceparent === undefined ? {} : { traceparent }),
+      ...(tracestate === undefined ? {} : { tracestate }),
+    };
+    const { records, spans } = producerSpans(verdicts.accepted, deps.topicPrefix, client);
     const started = performance.now();
     const sent = await deps.producer.send(records);
+    for (const span of spans) {
+      if (!sent.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: sent.error.code });
+      span.end();
+    }
     deps.metrics.produceLatency.observe(
       { outcome: sent.ok ? 'ok' : 'error' },
       (performance.now() - started) / 1000,

@@ -3,6 +3,8 @@
 // and only then Kafka offsets committed (STYLE #8). A per-partition lock keeps batches and the
 // idle tick of one partition in order.
 
+import type { Span } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import type {
   CommitOffset,
   KafkaConsumer,
@@ -13,6 +15,8 @@ import type {
 import type { Logger } from '@sluice/shared/log';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
+import { inSpan } from '@sluice/shared/telemetry/spans';
+import { batchOrigins } from '@sluice/shared/telemetry/trace-context';
 import type { BatchPlan } from './batch-plan.ts';
 import { applyPlan, loadPartition, planBatch, planIdleAdvance } from './batch-plan.ts';
 import type { CacheInvalidator } from './cache-invalidation.ts';
@@ -20,6 +24,8 @@ import type { Dedup } from './dedup.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { PartitionState } from './partition-state.ts';
 import type { WindowSink } from './sink.ts';
+
+const tracer = trace.getTracer('sluice-processor');
 
 export interface ProcessorDeps {
   readonly consumer: KafkaConsumer;
@@ -95,7 +101,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     return state;
   };
 
-  const commitPlan = async (state: PartitionState, plan: BatchPlan): Promise<boolean> => {
+  const commitPlan = async (state: PartitionState, plan: BatchPlan, traceId?: string): Promise<boolean> => {
     const stream = state.stream.name;
     if (plan.outbound.length > 0) {
       const sent = await deps.producer.send(plan.outbound);
@@ -103,7 +109,20 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       if (!sent.ok) throw new Error(`could not produce dead letters / late events: ${sent.error.message}`);
     }
     const started = performance.now();
-    const committed = await deps.sink.commit(plan.rows, plan.offset, plan.removed);
+    const committed = await inSpan(
+      tracer,
+      'write windows',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system.name': 'postgresql',
+          'db.operation.name': 'transaction',
+          'sluice.windows.written': plan.rows.length,
+          'sluice.windows.removed': plan.removed.length,
+        },
+      },
+      () => deps.sink.commit(plan.rows, plan.offset, { removed: plan.removed, traceId }),
+    );
     deps.metrics.sinkLatency.observe(
       { outcome: committed.ok ? 'ok' : 'fenced' },
       (performance.now() - started) / 1000,
@@ -150,38 +169,64 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   });
 
   const onBatch = (batch: RecordBatch): Promise<void> =>
-    withLock(tpKey(batch.topic, batch.partition), async () => {
-      try {
-        const state = await stateOf(batch.topic, batch.partition);
-        if (state === undefined) return;
-        state.lastActivity = deps.now();
-        const plan = await planBatch(state, batch.records, planDeps(state));
-        if (plan === null) return;
-        // Fenced while still assigned means this worker's view was stale (it loaded before the last
-        // owner's final commit): the batch must run again on fresh state, not be dropped.
-        if (!(await commitPlan(state, plan)))
-          throw new Error('commit fenced; reloading the partition and retrying the batch');
-        // The source of truth is PostgreSQL; the Kafka commit (for lag metrics and tools) is sent
-        // by the tick, batched and never awaited here: the client defers commits during a
-        // rebalance, and a batch must not wait on the rebalance that waits on it.
-        if (state.nextOffset !== null) {
-          pendingCommits.set(tpKey(state.topic, state.partition), {
-            topic: state.topic,
-            partition: state.partition,
-            offset: state.nextOffset,
-          });
-        }
-      } catch (error) {
-        // Nothing of this batch is applied; the consumer delivers it again after a pause.
-        partitions.delete(tpKey(batch.topic, batch.partition));
-        deps.log.error(
-          { err: error, topic: batch.topic, partition: batch.partition },
-          'batch failed; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, deps.retryDelayMs));
-        throw error;
-      }
+    withLock(tpKey(batch.topic, batch.partition), () => {
+      // One CONSUMER span per batch: a child of the first sampled producing context, linked to
+      // (a bounded number of) the others, so an event can be followed from its producer.
+      const { parent, links } = batchOrigins(batch.records.map((r) => r.headers));
+      return inSpan(
+        tracer,
+        `process ${batch.topic}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent,
+          links,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': batch.topic,
+            'messaging.destination.partition.id': String(batch.partition),
+            'messaging.batch.message_count': batch.records.length,
+          },
+        },
+        (span) => processBatch(batch, span),
+      );
     });
+
+  const processBatch = async (batch: RecordBatch, span: Span): Promise<void> => {
+    try {
+      const state = await stateOf(batch.topic, batch.partition);
+      if (state === undefined) return;
+      state.lastActivity = deps.now();
+      const plan = await planBatch(state, batch.records, planDeps(state));
+      if (plan === null) return;
+      span.setAttribute('sluice.windows.written', plan.rows.length);
+      // The rows this batch writes name its trace (when sampled), so a number links to Jaeger.
+      const traceId = span.isRecording() ? span.spanContext().traceId : undefined;
+      // Fenced while still assigned means this worker's view was stale (it loaded before the last
+      // owner's final commit): the batch must run again on fresh state, not be dropped.
+      if (!(await commitPlan(state, plan, traceId)))
+        throw new Error('commit fenced; reloading the partition and retrying the batch');
+      // The source of truth is PostgreSQL; the Kafka commit (for lag metrics and tools) is sent
+      // by the tick, batched and never awaited here: the client defers commits during a
+      // rebalance, and a batch must not wait on the rebalance that waits on it.
+      if (state.nextOffset !== null) {
+        pendingCommits.set(tpKey(state.topic, state.partition), {
+          topic: state.topic,
+          partition: state.partition,
+          offset: state.nextOffset,
+        });
+      }
+    } catch (error) {
+      // Nothing of this batch is applied; the consumer delivers it again after a pause.
+      partitions.delete(tpKey(batch.topic, batch.partition));
+      deps.log.error(
+        { err: error, topic: batch.topic, partition: batch.partition },
+        'batch failed; retrying',
+      );
+      await new Promise((resolve) => setTimeout(resolve, deps.retryDelayMs));
+      throw error;
+    }
+  };
 
   // NOTE: a rebalance callback must not wait for in-flight batches (they may wait on the consumer,
   // which waits on this callback). Forgetting the partition is enough: a batch still in flight

@@ -10,7 +10,11 @@
 // a key per id: a fraction of the memory and of Redis's CPU per claim (measured in dedup-bench).
 // One Lua script per batch: the claims are atomic, and the batch costs one round trip.
 
+import { SpanKind, trace } from '@opentelemetry/api';
+import { inSpan } from '@sluice/shared/telemetry/spans';
 import type { Redis } from 'ioredis';
+
+const tracer = trace.getTracer('sluice-processor');
 
 export interface DedupClaim {
   readonly tenant: string;
@@ -86,7 +90,14 @@ export function createDedup(options: DedupOptions): Dedup {
         }
         args.push(index, claim.id, claim.offset.toString());
       }
-      const result = await run([...buckets.keys()], args);
+      const attributes = {
+        'db.system.name': 'redis',
+        'db.operation.name': 'EVALSHA',
+        'sluice.dedup.claims': claims.length,
+      };
+      const result = await inSpan(tracer, 'claim event ids', { kind: SpanKind.CLIENT, attributes }, () =>
+        run([...buckets.keys()], args),
+      );
       if (!Array.isArray(result) || result.length !== claims.length)
         throw new Error('dedup script answered an unexpected shape');
       return result.map((value) => value === 1);

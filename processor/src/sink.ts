@@ -47,6 +47,13 @@ export interface WindowRef {
   readonly key: string;
 }
 
+export interface CommitOptions {
+  /** Session rows merged into another: deleted in the same transaction. */
+  readonly removed?: readonly WindowRef[];
+  /** The trace of the batch that writes the rows (sampled batches only); kept on each row. */
+  readonly traceId?: string | undefined;
+}
+
 /** Where to look for stored sessions of a key that an event at [from, to] could touch. */
 export interface SessionLookup {
   readonly tenant: string;
@@ -78,7 +85,7 @@ export interface WindowSink {
   commit(
     rows: readonly WindowRowWrite[],
     offset: OffsetWrite,
-    removed?: readonly WindowRef[],
+    options?: CommitOptions,
   ): Promise<Result<void, Fenced>>;
 }
 
@@ -131,7 +138,8 @@ export function createWindowSink(db: Db): WindowSink {
       return rows.map(fromStoredRow);
     },
 
-    async commit(rows, offset, removed = []) {
+    async commit(rows, offset, options = {}) {
+      const removed = options.removed ?? [];
       try {
         await db.transaction(async (tx) => {
           // INVARIANT (fencing): the offset moves only under the epoch this worker claimed, and only
@@ -157,7 +165,7 @@ export function createWindowSink(db: Db): WindowSink {
           // chunks: PostgreSQL takes at most 65,535 parameters per statement (11 per row), and a
           // batch of sessions can change a row per event.
           for (let at = 0; at < rows.length; at += UPSERT_CHUNK) {
-            await upsertRows(tx, rows.slice(at, at + UPSERT_CHUNK));
+            await upsertRows(tx, rows.slice(at, at + UPSERT_CHUNK), options.traceId);
           }
         });
         return ok(undefined);
@@ -173,7 +181,11 @@ const UPSERT_CHUNK = 2_000;
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-async function upsertRows(tx: Tx, rows: readonly WindowRowWrite[]): Promise<void> {
+async function upsertRows(
+  tx: Tx,
+  rows: readonly WindowRowWrite[],
+  traceId: string | undefined,
+): Promise<void> {
   await tx
     .insert(windows)
     .values(
@@ -189,6 +201,7 @@ async function upsertRows(tx: Tx, rows: readonly WindowRowWrite[]): Promise<void
         status: r.status,
         version: r.version,
         sourcePartition: r.partition,
+        traceId: traceId ?? null,
       })),
     )
     .onConflictDoUpdate({
@@ -200,6 +213,8 @@ async function upsertRows(tx: Tx, rows: readonly WindowRowWrite[]): Promise<void
         state: sql`excluded.state`,
         status: sql`excluded.status`,
         version: sql`excluded.version`,
+        // An unsampled batch keeps the trace id of the last sampled one that wrote the row.
+        traceId: sql`coalesce(excluded.trace_id, ${windows.traceId})`,
         updatedAt: sql`now()`,
       },
     });

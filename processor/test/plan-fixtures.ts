@@ -93,7 +93,7 @@ export function memorySink(): WindowSink & { rows: Map<string, WindowRowWrite> }
             ),
         )
         .map((row) => ({ ...row, state: reviveState(storeState(row.state)) })),
-    commit: async (written, _offset, removed = []) => {
+    commit: async (written, _offset, { removed = [] } = {}) => {
       for (const gone of removed) rows.delete(windowId(gone.tenant, gone.window, gone.start, gone.key));
       for (const row of written)
         rows.set(windowId(row.tenant, row.window, row.start, row.key), {

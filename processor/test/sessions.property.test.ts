@@ -163,7 +163,7 @@ test('planning sessions over any batches and orders ends where the model does: s
           const written = new Set(plan.rows.map((r) => `${r.key}|${r.start}`));
           for (const gone of plan.removed)
             assert.ok(!written.has(`${gone.key}|${gone.start}`), 'a row is never both written and removed');
-          await sink.commit(plan.rows, plan.offset, plan.removed);
+          await sink.commit(plan.rows, plan.offset, { removed: plan.removed });
           applyPlan(state, plan);
         }
         const want = sessionModel(batches.map((b) => b.map(({ t, key }) => ({ t: T0 + t, key }))));

@@ -83,9 +83,9 @@ test("a zombie write is refused: the partition is the newest claimant's", async 
   assert.deepEqual(b, { nextOffset: 10n, watermark: T0, epoch: 2 });
 
   // A wakes up with a batch in flight: it read offset 10 too, but its epoch is gone.
-  const zombie = await sink.commit([row(T0, 99), row(T0 + 60_000, 7)], offset(a.epoch, 10n, 20n), [
-    { tenant: 'default', stream: 'ecommerce', window: '1m', start: T0, key: 'Books' },
-  ]);
+  const zombie = await sink.commit([row(T0, 99), row(T0 + 60_000, 7)], offset(a.epoch, 10n, 20n), {
+    removed: [{ tenant: 'default', stream: 'ecommerce', window: '1m', start: T0, key: 'Books' }],
+  });
   assert.deepEqual(zombie, { ok: false, error: { fenced: true } });
   assert.deepEqual(await stored(), { rows: [[0, 3]], offsets: { next_offset: '10', epoch: '2' } });
 

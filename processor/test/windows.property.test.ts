@@ -141,7 +141,7 @@ test('planning any batches of in- and out-of-order events ends exactly where the
           const plan = await planBatch(state, records, deps);
           assert.ok(plan);
           late += plan.counts.late;
-          await sink.commit(plan.rows, plan.offset, plan.removed);
+          await sink.commit(plan.rows, plan.offset, { removed: plan.removed });
           applyPlan(state, plan);
         }
         const want = model(batches.map((b) => b.map(({ t, key }) => ({ t: T0 + t, key }))));

@@ -1,0 +1,126 @@
+// One event followed in Jaeger, against the real stack: sent to ingest with a known W3C
+// traceparent, it makes one trace holding ingest's request and `send <topic>` spans and the
+// processor's `process <topic>` span (a child of the producer span, carried in Kafka headers) with
+// its Redis and PostgreSQL client spans; the window row it lands in names that trace.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { topicNames } from '@sluice/shared/streams/registry';
+import postgres from 'postgres';
+import { stackEnv, waitFor } from '../../shared/test/harness.ts';
+import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
+import { isolate, startService } from '../../shared/test/services.ts';
+import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+
+const stack = stackEnv();
+let iso: Isolation;
+let sql: postgres.Sql;
+const services: ServiceHandle[] = [];
+let ingest: ServiceHandle;
+
+before(async () => {
+  iso = await isolate('tracing');
+  // Root spans are never sampled here: only the client's sampled traceparent makes a trace.
+  const env = { ...iso.env, SLUICE_STREAMS: 'ecommerce', SLUICE_TRACE_SAMPLE_RATIO: '0' };
+  ingest = await startService('ingest', env);
+  services.push(ingest, await startService('processor', env));
+  sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
+});
+
+after(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  await sql.end();
+  await iso.cleanup();
+});
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: number | string;
+}
+
+interface OtlpTrace {
+  result?: {
+    resourceSpans?: {
+      resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
+      scopeSpans?: { spans?: OtlpSpan[] }[];
+    }[];
+  };
+}
+
+/** Every span of a trace with the service that sent it. */
+function spansOf(body: OtlpTrace): (OtlpSpan & { service: string })[] {
+  return (body.result?.resourceSpans ?? []).flatMap((rs) => {
+    const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+    return (rs.scopeSpans ?? []).flatMap((ss) => (ss.spans ?? []).map((span) => ({ ...span, service })));
+  });
+}
+
+test('one event is one trace from the ingest request to the processor batch and its window row', {
+  timeout: 120_000,
+}, async () => {
+  const traceId = randomBytes(16).toString('hex');
+  const clientSpanId = randomBytes(8).toString('hex');
+  const transaction = makeTransaction(seededRandom(5), `traced-${traceId.slice(0, 8)}`, Date.now() - 120_000);
+  const response = await fetch(`${ingest.url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${clientSpanId}-01` },
+    body: JSON.stringify(envelope(transaction)),
+  });
+  assert.equal(response.status, 202, await response.text());
+
+  const [row] = await waitFor(
+    async () => {
+      const rows = await sql<{ trace_id: string | null }[]>`select trace_id from windows`;
+      return rows.length > 0 ? rows : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the window row' },
+  );
+  assert.equal(row?.trace_id, traceId, 'the window row names the trace of the batch that wrote it');
+
+  const topic = topicNames('ecommerce', iso.topicPrefix).events;
+  const spans = await waitFor(
+    async () => {
+      const answer = await fetch(`${stack.jaegerQueryUrl}/api/v3/traces/${traceId}`);
+      if (answer.status !== 200) return undefined;
+      const found = spansOf((await answer.json()) as OtlpTrace);
+      const names = new Set(found.map((s) => s.name));
+      return [
+        'POST /v1/events',
+        `send ${topic}`,
+        `process ${topic}`,
+        'write windows',
+        'claim event ids',
+      ].every((n) => names.has(n))
+        ? found
+        : undefined;
+    },
+    {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      what: `trace ${traceId} in Jaeger with ingest and processor spans`,
+    },
+  );
+  const byName = new Map(spans.map((s) => [s.name, s]));
+  const request = byName.get('POST /v1/events');
+  const send = byName.get(`send ${topic}`);
+  const processing = byName.get(`process ${topic}`);
+  assert.equal(request?.service, 'sluice-ingest');
+  assert.equal(
+    request?.parentSpanId?.toLowerCase(),
+    clientSpanId,
+    "the request continues the client's trace",
+  );
+  assert.equal(send?.parentSpanId, request?.spanId, 'send is a child of the request');
+  assert.equal(processing?.service, 'sluice-processor');
+  assert.equal(
+    processing?.parentSpanId,
+    send?.spanId,
+    'the batch descends from the producer span (Kafka headers)',
+  );
+  for (const child of ['write windows', 'claim event ids'])
+    assert.equal(byName.get(child)?.parentSpanId, processing?.spanId, `${child} is a child of the batch`);
+});
