@@ -1,7 +1,8 @@
 // One event followed in Jaeger, against the real stack: sent to ingest with a known W3C
 // traceparent, it makes one trace holding ingest's request and `send <topic>` spans and the
 // processor's `process <topic>` span (a child of the producer span, carried in Kafka headers) with
-// its Redis and PostgreSQL client spans; the window row it lands in names that trace.
+// its Redis and PostgreSQL client spans; the window row it lands in names that trace. A query
+// request is a sluice-query trace whose span says whether the cache answered.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ let iso: Isolation;
 let sql: postgres.Sql;
 const services: ServiceHandle[] = [];
 let ingest: ServiceHandle;
+let query: ServiceHandle;
 
 before(async () => {
   iso = await isolate('tracing');
@@ -25,6 +27,8 @@ before(async () => {
   const env = { ...iso.env, SLUICE_STREAMS: 'ecommerce', SLUICE_TRACE_SAMPLE_RATIO: '0' };
   ingest = await startService('ingest', env);
   services.push(ingest, await startService('processor', env));
+  query = await startService('query', env);
+  services.push(query);
   sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
 });
 
@@ -40,6 +44,7 @@ interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   kind?: number | string;
+  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
 }
 
 interface OtlpTrace {
@@ -49,6 +54,23 @@ interface OtlpTrace {
       scopeSpans?: { spans?: OtlpSpan[] }[];
     }[];
   };
+}
+
+const traceparent = () => {
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, header: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+};
+
+async function traceSpans(traceId: string, ready: (spans: (OtlpSpan & { service: string })[]) => boolean) {
+  return waitFor(
+    async () => {
+      const answer = await fetch(`${stack.jaegerQueryUrl}/api/v3/traces/${traceId}`);
+      if (answer.status !== 200) return undefined;
+      const found = spansOf((await answer.json()) as OtlpTrace);
+      return ready(found) ? found : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 500, what: `trace ${traceId} in Jaeger` },
+  );
 }
 
 /** Every span of a trace with the service that sent it. */
@@ -123,4 +145,30 @@ test('one event is one trace from the ingest request to the processor batch and 
   );
   for (const child of ['write windows', 'claim event ids'])
     assert.equal(byName.get(child)?.parentSpanId, processing?.spanId, `${child} is a child of the batch`);
+});
+
+test('a query request is a sluice-query trace that says whether the cache answered', {
+  timeout: 60_000,
+}, async () => {
+  // Absolute bounds: a relative range resolves to another key on every request.
+  const to = Math.ceil(Date.now() / 60_000) * 60_000;
+  const url = `${query.url}/v1/streams/ecommerce/windows?from=${to - 3_600_000}&to=${to}`;
+  const ask = async () => {
+    const tp = traceparent();
+    const response = await fetch(url, { headers: { traceparent: tp.header } });
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    return tp.traceId;
+  };
+  // The same query twice, the second within the provisional TTL (2 s): answered from Redis.
+  const first = await ask();
+  const second = await ask();
+  const cacheOf = async (traceId: string) => {
+    const spans = await traceSpans(traceId, (found) => found.some((s) => s.service === 'sluice-query'));
+    const server = spans.find((s) => s.service === 'sluice-query');
+    assert.equal(server?.name, 'GET /v1/streams/:stream/windows');
+    return server?.attributes?.find((a) => a.key === 'sluice.cache')?.value.stringValue;
+  };
+  assert.equal(await cacheOf(first), 'miss');
+  assert.equal(await cacheOf(second), 'hit');
 });

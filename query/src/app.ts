@@ -1,9 +1,11 @@
 // The query HTTP surface: declared streams, window rows (cached), health, readiness, metrics.
 
+import { trace } from '@opentelemetry/api';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { HttpMetrics } from '@sluice/shared/http/metrics';
+import { traceRequests } from '@sluice/shared/http/trace-middleware';
 import type { Logger } from '@sluice/shared/log';
 import { appError } from '@sluice/shared/result';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
@@ -44,6 +46,7 @@ export function createQueryApp(deps: QueryDeps): Hono<QueryEnv> {
   const app = new Hono<QueryEnv>();
   applyAppDefaults(app, { onUnexpected: (error) => deps.log.error({ err: error }, 'unhandled error') });
   app.use('*', deps.http.middleware);
+  app.use('*', traceRequests(trace.getTracer('sluice-query')));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) =>
     (await deps.ready())

@@ -4,9 +4,11 @@ import {
   databaseUrlEnv,
   hostEnv,
   logLevelEnv,
+  otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
   redisUrlEnv,
+  sampleRatioEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
 import { z } from 'zod';
@@ -26,6 +28,8 @@ export const queryConfigSchema = z
     SLUICE_CACHE_SETTLED_TTL_S: positiveIntEnv(3_600),
     /** Seconds a response holding provisional windows may be served stale. */
     SLUICE_CACHE_PROVISIONAL_TTL_S: positiveIntEnv(2),
+    SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
+    SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
   })
   .transform((env) => ({
@@ -40,6 +44,8 @@ export const queryConfigSchema = z
       settledTtlSeconds: env.SLUICE_CACHE_SETTLED_TTL_S,
       provisionalTtlSeconds: env.SLUICE_CACHE_PROVISIONAL_TTL_S,
     },
+    otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
+    sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,
   }));
 

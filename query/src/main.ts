@@ -8,6 +8,7 @@ import { serveHttp } from '@sluice/shared/http/serve';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
 import { streamRegistry } from '@sluice/shared/streams/registry';
+import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { createQueryApp } from './app.ts';
@@ -17,6 +18,13 @@ import { createWindowsRepo } from './windows-repo.ts';
 
 const config = loadConfig('sluice-query', queryConfigSchema, processConfigOptions());
 const log = createLogger('sluice-query', config.logLevel);
+// NodeSDK runs on Bun too (context through AsyncLocalStorage); Bun.serve is not instrumented, so
+// the app makes its SERVER spans itself (traceRequests).
+const tracing = startNodeTracing({
+  serviceName: 'sluice-query',
+  endpoint: config.otlpEndpoint,
+  sampleRatio: config.sampleRatio,
+});
 const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-query', maxConnections: 10 });
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
@@ -52,7 +60,7 @@ log.info({ host: config.host, port: server.port, runtime: server.runtime }, 'lis
 onShutdown(
   async () => {
     await server.close();
-    await closeAll([() => db.close(), () => redis.quit()]);
+    await closeAll([() => db.close(), () => redis.quit(), () => tracing.shutdown()]);
   },
   { log: (message, fields) => log.info(fields ?? {}, message) },
 );

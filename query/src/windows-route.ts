@@ -8,6 +8,7 @@ import type { WindowStatus } from '@sluice/shared/db/schema';
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
+import { annotateRequest } from '@sluice/shared/http/trace-middleware';
 import { appError } from '@sluice/shared/result';
 import type { AggState } from '@sluice/shared/streams/aggregate';
 import { emptyState, merge, valuesOf } from '@sluice/shared/streams/aggregate';
@@ -61,6 +62,7 @@ export function windowsHandler(deps: WindowsRouteDeps) {
     const lookup = await deps.cache.get(cacheKey, generationKeys(deps.cachePrefix, scope, q.from, q.to));
     let cached = lookup.hit;
     deps.cacheRequests.inc({ result: cached === undefined ? 'miss' : 'hit' });
+    annotateRequest('sluice.cache', cached === undefined ? 'miss' : 'hit');
     if (cached === undefined) {
       const [rows, watermark] = await Promise.all([
         deps.repo.windows({
