@@ -232,7 +232,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   // which waits on this callback). Forgetting the partition is enough: a batch still in flight
   // commits only if its compare-and-set on the offset still holds, else it is fenced.
   const onRevoked = (revoked: readonly TopicPartition[]) => {
-    for (const { topic, partition } of revoked) partitions.delete(tpKey(topic, partition));
+    for (const { topic, partition } of revoked) {
+      partitions.delete(tpKey(topic, partition));
+      deps.metrics.consumerLag.remove({ topic, partition: String(partition) });
+    }
     deps.metrics.assigned.dec(revoked.length);
   };
   const load = (topic: string, partition: number, onlyIfOwned: boolean) => {
@@ -252,9 +255,20 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     for (const { topic, partition } of assigned) load(topic, partition, false);
   };
 
+  // Consumer lag per owned partition, from the client's cached end offsets: no broker call.
+  const reportLag = () => {
+    for (const state of partitions.values()) {
+      const end = deps.consumer.highWatermark(state.topic, state.partition);
+      if (end === undefined || state.nextOffset === null) continue;
+      const lag = end > state.nextOffset ? Number(end - state.nextOffset) : 0;
+      deps.metrics.consumerLag.set({ topic: state.topic, partition: String(state.partition) }, lag);
+    }
+  };
+
   const idleTick = () => {
     void flushCommits();
     void deps.invalidator.flush();
+    reportLag();
     for (const state of partitions.values()) {
       void withLock(tpKey(state.topic, state.partition), async () => {
         if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;

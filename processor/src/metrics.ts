@@ -8,6 +8,7 @@ export interface ProcessorMetrics {
   readonly windowsWritten: Counter<'stream' | 'status'>;
   readonly sinkLatency: Histogram<'outcome'>;
   readonly watermarkLag: Gauge<'topic' | 'partition'>;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly fenced: Counter<'topic'>;
   readonly assigned: Gauge;
   readonly cacheBumps: Counter<'outcome'>;
@@ -41,6 +42,12 @@ export function createProcessorMetrics(): ProcessorMetrics {
     watermarkLag: new Gauge({
       name: 'sluice_watermark_lag_seconds',
       help: 'Wall clock minus the partition watermark',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'sluice_consumer_lag',
+      help: 'Records in the partition not yet committed by this worker (end offset minus next offset)',
       labelNames: ['topic', 'partition'] as const,
       registers: [registry],
     }),

@@ -229,6 +229,16 @@ test('every event sent twice, some three times (same ids), counts once', { timeo
   }
   await assertExact(sent, base, base + 4 * 60_000);
   assert.equal(await duplicatesCounted(), 300 + 60, 'every copy counted as a duplicate');
+  // Drained: the consumer lag of every partition that took records is back to 0.
+  const lags = await waitFor(
+    async () => {
+      const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+      const values = [...metrics.matchAll(/^sluice_consumer_lag\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+      return values.length > 0 && values.every((v) => v === 0) ? values : undefined;
+    },
+    { timeoutMs: 10_000, what: 'consumer lag back to 0 on every partition' },
+  );
+  assert.ok(lags.length <= 6);
 });
 
 const sluice = (...args: string[]) =>

@@ -388,6 +388,15 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
       });
     },
     assignment: () => consumer.assignments().map(({ topic, partition }) => ({ topic, partition })),
+    highWatermark(topic, partition) {
+      try {
+        const { highOffset } = consumer.getWatermarkOffsets(topic, partition);
+        return highOffset >= 0 ? BigInt(highOffset) : undefined;
+      } catch {
+        // Not fetched yet, or disconnected: unknown, not zero.
+        return undefined;
+      }
+    },
     pause: (partitions) => consumer.pause(partitions.map(({ topic, partition }) => ({ topic, partition }))),
     resume: (partitions) => consumer.resume(partitions.map(({ topic, partition }) => ({ topic, partition }))),
     close() {

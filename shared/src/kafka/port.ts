@@ -62,6 +62,11 @@ export interface KafkaConsumer {
    */
   commit(offsets: readonly CommitOffset[]): Promise<void>;
   assignment(): TopicPartition[];
+  /**
+   * The partition's end offset as the client last saw it (cached from fetch answers, no broker
+   * call): with the next offset to process, the consumer lag. Undefined while not known.
+   */
+  highWatermark(topic: string, partition: number): bigint | undefined;
   /** Stops fetching these partitions (in-flight budget used) until resume; batches in hand finish. */
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
