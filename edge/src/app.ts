@@ -1,15 +1,20 @@
 // The edge HTTP surface (Web APIs only): the same intake as ingest (shared parsing and validation),
 // then micro-batched forwarding to ingest; a request is answered once ingest acked its events.
 
+import { context, trace } from '@opentelemetry/api';
 import type { IntakeLimits, IntakeResponse } from '@sluice/shared/events/intake';
 import { readEvents } from '@sluice/shared/events/intake';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
+import { traceRequests } from '@sluice/shared/http/trace-middleware';
 import { appError } from '@sluice/shared/result';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
+import { headersFor } from '@sluice/shared/telemetry/trace-context';
 import { Hono } from 'hono';
 import type { Batcher } from './batcher.ts';
+
+const tracer = trace.getTracer('sluice-edge');
 
 export interface EdgeDeps {
   readonly streams: StreamRegistry;
@@ -24,6 +29,7 @@ export type EdgeEnv = { Variables: BaseVariables };
 export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   applyAppDefaults(app, { onUnexpected: (error) => deps.logError('unhandled error', error) });
+  app.use('*', traceRequests(tracer));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.post('/v1/events', async (c) => {
     const contentLength = Number(c.req.header('content-length') ?? Number.NaN);
@@ -36,7 +42,9 @@ export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
     const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now());
     if (!read.ok) return errorResponse(c, read.error);
     const verdicts = read.value;
-    const forwarded = await deps.batcher.submit(verdicts.accepted, c.req.header('traceparent'));
+    // The trace goes on from this request's span (the client's own context when no SDK runs).
+    const traceparent = headersFor(context.active()).traceparent ?? c.req.header('traceparent');
+    const forwarded = await deps.batcher.submit(verdicts.accepted, traceparent);
     if (!forwarded.ok) return errorResponse(c, forwarded.error);
     // Rejections by ingest carry the index within what the edge forwarded; map back to the request.
     const ingestRejected = forwarded.value.rejected.map((r) => ({

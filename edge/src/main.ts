@@ -20,7 +20,12 @@ const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =
     JSON.stringify({ time: new Date().toISOString(), level, service: 'sluice-edge', msg, ...fields }),
   );
 const batcher = createBatcher(
-  createForward({ ingestUrl: config.ingestUrl, retries: config.retries, timeoutMs: config.timeoutMs }),
+  createForward({
+    ingestUrl: config.ingestUrl,
+    retries: config.retries,
+    timeoutMs: config.timeoutMs,
+    fetchPropagates: runtime.name === 'deno' && runtime.env.OTEL_DENO === 'true',
+  }),
   config.batch,
 );
 const app = createEdgeApp({

@@ -68,6 +68,14 @@ export async function startService(
       ...process.env,
       ...env,
       [PORT_VAR[name]]: String(port),
+      // Deno's built-in OpenTelemetry: the edge's spans go to the same collector as the others'.
+      ...(runtime === 'deno'
+        ? {
+            OTEL_DENO: 'true',
+            OTEL_SERVICE_NAME: `sluice-${name}`,
+            OTEL_EXPORTER_OTLP_ENDPOINT: env.SLUICE_OTLP_ENDPOINT ?? '',
+          }
+        : {}),
       SLUICE_LOG_LEVEL: env.SLUICE_LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

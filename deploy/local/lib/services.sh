@@ -36,7 +36,9 @@ _service_cmd() {
       if [[ $SLUICE_EDGE_RUNTIME == bun ]]; then
         echo bun "$SLUICE_ROOT/edge/src/main.ts"
       else
-        echo deno run --allow-env --allow-net --allow-read "$SLUICE_ROOT/edge/src/main.ts"
+        # Deno's built-in OpenTelemetry exports the edge's spans (and bridges @opentelemetry/api).
+        echo env OTEL_DENO=true OTEL_SERVICE_NAME=sluice-edge "OTEL_EXPORTER_OTLP_ENDPOINT=$SLUICE_OTLP_ENDPOINT" \
+          deno run --allow-env --allow-net --allow-read "$SLUICE_ROOT/edge/src/main.ts"
       fi
       ;;
   esac

@@ -3,7 +3,7 @@
 // route names the span, the status is an attribute, a 5xx is an error. @opentelemetry/api only.
 
 import type { Tracer } from '@opentelemetry/api';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { inSpan } from '../telemetry/spans.ts';
 import { contextFrom } from '../telemetry/trace-context.ts';
@@ -12,12 +12,17 @@ export function traceRequests(tracer: Tracer, options: { skip?: readonly string[
   const skip = new Set(options.skip ?? ['/healthz', '/readyz', '/metrics']);
   return async (c, next) => {
     if (skip.has(c.req.path)) return next();
-    const parent = contextFrom({
-      traceparent: c.req.header('traceparent'),
-      tracestate: c.req.header('tracestate'),
-    });
+    // A runtime that instruments its server itself (Deno with OTEL_DENO) has already started the
+    // request's span from the client's traceparent: the route span nests in it. Elsewhere this is
+    // the request's SERVER span, a child of the client's context.
+    const serverSpan = trace.getActiveSpan();
+    const parent =
+      serverSpan === undefined
+        ? contextFrom({ traceparent: c.req.header('traceparent'), tracestate: c.req.header('tracestate') })
+        : context.active();
+    const kind = serverSpan === undefined ? SpanKind.SERVER : SpanKind.INTERNAL;
     const attributes = { 'http.request.method': c.req.method, 'url.path': c.req.path };
-    await inSpan(tracer, c.req.method, { kind: SpanKind.SERVER, attributes, parent }, async (span) => {
+    await inSpan(tracer, c.req.method, { kind, attributes, parent }, async (span) => {
       await next();
       span.updateName(`${c.req.method} ${c.req.routePath}`);
       span.setAttribute('http.route', c.req.routePath);
