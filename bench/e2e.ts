@@ -2,7 +2,10 @@
 // topic prefix and database, drives ingest with k6 (batched POSTs of 100 events) for a fixed time,
 // probes freshness (202 -> visible in the query API) meanwhile, then reports accepted and
 // aggregated events/s, freshness p50/p99, exactness, and the raw Kafka produce rate of the Kafka
-// perf tool from the same jars, measured in the same run, with the ratio between them.
+// perf tool from the same jars, measured in the same run, with the ratio between them. Once per
+// tracing setting (`--sampling`, default off, 100 % and 1 %: SLUICE_TRACE_SAMPLE_RATIO for every
+// service, exporting to Jaeger), each on fresh services, topics and database, then the throughput
+// of each against tracing off.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -20,8 +23,14 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '20' },
     vus: { type: 'string', default: '16' },
     'perf-records': { type: 'string', default: '1000000' },
+    sampling: { type: 'string', default: '0,1,0.01' },
   },
 });
+const samplings = args.sampling.split(',').map(Number);
+if (samplings.some((r) => !(r >= 0 && r <= 1))) {
+  console.error('--sampling takes ratios in [0, 1], comma-separated (0: tracing off)');
+  process.exit(2);
+}
 const durationS = Math.min(Number(args.duration), 600);
 const stack = stackEnv();
 
@@ -76,124 +85,153 @@ async function kafkaProduceRate(records: number): Promise<number> {
   }
 }
 
-const iso = await isolate('bench');
-const env = { ...iso.env, SLUICE_IDLE_TIMEOUT_MS: '2000', SLUICE_TICK_MS: '250', SLUICE_LOG_LEVEL: 'warn' };
-const ingest = await startService('ingest', env);
-const processor = await startService('processor', env);
-const query = await startService('query', { ...env, SLUICE_CACHE_PROVISIONAL_TTL_S: '1' });
-const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
-const sql = postgres(iso.databaseUrl, { max: 1 });
-try {
-  console.log(
-    `sluice bench e2e: ${durationS}s of k6 (${args.vus} VUs, 100 events per POST) against ingest ${ingest.url}`,
-  );
-  const summaryPath = join(dir, 'summary.json');
-  const started = Date.now();
-  const k6 = spawn(
-    stack.k6Bin,
-    ['run', '--quiet', '--no-usage-report', '--summary-export', summaryPath, `${ROOT}bench/e2e-load.js`],
-    {
-      env: {
-        ...process.env,
-        TARGET: ingest.url,
-        VUS: args.vus,
-        DURATION: `${durationS}s`,
-        K6_NO_USAGE_REPORT: 'true',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const k6Done = new Promise<number | null>((resolve) => k6.once('exit', resolve));
-
-  // Freshness probes: one event with a unique key, then poll the query API until its window shows it.
-  const freshness: number[] = [];
-  let probes = 0;
-  let k6Running = true;
-  void k6Done.then(() => {
-    k6Running = false;
-  });
-  while (k6Running) {
-    const key = `probe-${probes++}`;
-    const sentAt = Date.now();
-    const res = await fetch(`${ingest.url}/v1/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        stream: 'ecommerce',
-        data: {
-          transaction_id: `probe-${probes}`,
-          user_id: 'probe',
-          product_category: key,
-          product_name: 'probe',
-          amount: 1,
-          timestamp: sentAt,
-          payment_method: 'probe',
-        },
-      }),
-    });
-    if (res.status !== 202) continue;
-    const ackedAt = Date.now();
-    for (;;) {
-      const from = new Date(sentAt - 120_000).toISOString();
-      const body = (await (
-        await fetch(
-          `${query.url}/v1/streams/ecommerce/windows?from=${from}&to=${Date.now() + 60_000}&limit=10000`,
-        )
-      ).json()) as {
-        data: { key: string }[];
-      };
-      if (body.data.some((r) => r.key === key)) break;
-      if (Date.now() - ackedAt > 60_000) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    freshness.push(Date.now() - ackedAt);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  await k6Done;
-  const loadSeconds = (Date.now() - started) / 1000;
-  const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as {
-    metrics: Record<string, { count?: number }>;
-  };
-  const accepted = (summary.metrics.sluice_accepted?.count ?? 0) + probes;
-  const refused = summary.metrics.sluice_refused?.count ?? 0;
-
-  // Aggregated: when did the processor finish the accepted events?
-  let processed = await processedCount(processor.url);
-  while (processed < accepted && Date.now() - started < (durationS + 300) * 1000) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    processed = await processedCount(processor.url);
-  }
-  const aggregatedSeconds = (Date.now() - started) / 1000;
-  // Exactness: once every window settled, the counts in PostgreSQL add up to what was accepted.
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  const [row] = await sql<
-    { total: string | null }[]
-  >`select sum((values->>'count')::bigint)::text as total from windows`;
-  const aggregated = Number(row?.total ?? 0);
-
-  console.log(
-    'measuring the raw Kafka produce rate (ProducerPerformance, acks=all, idempotent, same broker)...',
-  );
-  const raw = await kafkaProduceRate(Number(args['perf-records']));
-  const sortedFresh = [...freshness].sort((a, b) => a - b);
-  const acceptedRate = accepted / loadSeconds;
-  const report = {
-    'events accepted': accepted,
-    'events refused (non-202)': refused,
-    'accepted events/s': Math.round(acceptedRate),
-    'aggregated events/s': Math.round(processed / aggregatedSeconds),
-    'freshness p50 ms (202 -> visible in query API)': quantile(sortedFresh, 0.5),
-    'freshness p99 ms': quantile(sortedFresh, 0.99),
-    'freshness probes': freshness.length,
-    'exactness (aggregated / accepted)': `${aggregated} / ${accepted}${aggregated === accepted ? ' (exact)' : ' (MISMATCH)'}`,
-    'raw Kafka produce records/s (perf tool)': Math.round(raw),
-    'ratio accepted / raw Kafka': Number((acceptedRate / raw).toFixed(3)),
-  };
-  printReport(report);
-  if (aggregated !== accepted) process.exitCode = 1;
-} finally {
-  await Promise.allSettled([ingest.stop(), processor.stop(), query.stop()]);
-  await sql.end();
-  await iso.cleanup();
-  await rm(dir, { recursive: true, force: true });
+interface RunResult {
+  readonly acceptedRate: number;
+  readonly exact: boolean;
 }
+
+/** One load run on fresh services, topics and database, every service sampling at `ratio`. */
+async function runOnce(ratio: number): Promise<RunResult> {
+  const iso = await isolate('bench');
+  const env = {
+    ...iso.env,
+    SLUICE_IDLE_TIMEOUT_MS: '2000',
+    SLUICE_TICK_MS: '250',
+    SLUICE_LOG_LEVEL: 'warn',
+    SLUICE_TRACE_SAMPLE_RATIO: String(ratio),
+  };
+  const ingest = await startService('ingest', env);
+  const processor = await startService('processor', env);
+  const query = await startService('query', { ...env, SLUICE_CACHE_PROVISIONAL_TTL_S: '1' });
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  const sql = postgres(iso.databaseUrl, { max: 1 });
+  try {
+    console.log(
+      `\nsluice bench e2e, tracing ${ratio === 0 ? 'off' : `at ${ratio * 100} %`}: ${durationS}s of k6 (${args.vus} VUs, 100 events per POST) against ingest ${ingest.url}`,
+    );
+    const summaryPath = join(dir, 'summary.json');
+    const started = Date.now();
+    const k6 = spawn(
+      stack.k6Bin,
+      ['run', '--quiet', '--no-usage-report', '--summary-export', summaryPath, `${ROOT}bench/e2e-load.js`],
+      {
+        env: {
+          ...process.env,
+          TARGET: ingest.url,
+          VUS: args.vus,
+          DURATION: `${durationS}s`,
+          K6_NO_USAGE_REPORT: 'true',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    const k6Done = new Promise<number | null>((resolve) => k6.once('exit', resolve));
+
+    // Freshness probes: one event with a unique key, then poll the query API until its window shows it.
+    const freshness: number[] = [];
+    let probes = 0;
+    let k6Running = true;
+    void k6Done.then(() => {
+      k6Running = false;
+    });
+    while (k6Running) {
+      const key = `probe-${probes++}`;
+      const sentAt = Date.now();
+      const res = await fetch(`${ingest.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          stream: 'ecommerce',
+          data: {
+            transaction_id: `probe-${probes}`,
+            user_id: 'probe',
+            product_category: key,
+            product_name: 'probe',
+            amount: 1,
+            timestamp: sentAt,
+            payment_method: 'probe',
+          },
+        }),
+      });
+      if (res.status !== 202) continue;
+      const ackedAt = Date.now();
+      for (;;) {
+        const from = new Date(sentAt - 120_000).toISOString();
+        const body = (await (
+          await fetch(
+            `${query.url}/v1/streams/ecommerce/windows?from=${from}&to=${Date.now() + 60_000}&limit=10000`,
+          )
+        ).json()) as {
+          data: { key: string }[];
+        };
+        if (body.data.some((r) => r.key === key)) break;
+        if (Date.now() - ackedAt > 60_000) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      freshness.push(Date.now() - ackedAt);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await k6Done;
+    const loadSeconds = (Date.now() - started) / 1000;
+    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as {
+      metrics: Record<string, { count?: number }>;
+    };
+    const accepted = (summary.metrics.sluice_accepted?.count ?? 0) + probes;
+    const refused = summary.metrics.sluice_refused?.count ?? 0;
+
+    // Aggregated: when did the processor finish the accepted events?
+    let processed = await processedCount(processor.url);
+    while (processed < accepted && Date.now() - started < (durationS + 300) * 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      processed = await processedCount(processor.url);
+    }
+    const aggregatedSeconds = (Date.now() - started) / 1000;
+    // Exactness: once every window settled, the counts in PostgreSQL add up to what was accepted.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const [row] = await sql<
+      { total: string | null }[]
+    >`select sum((values->>'count')::bigint)::text as total from windows`;
+    const aggregated = Number(row?.total ?? 0);
+
+    const sortedFresh = [...freshness].sort((a, b) => a - b);
+    const acceptedRate = accepted / loadSeconds;
+    const report = {
+      'events accepted': accepted,
+      'events refused (non-202)': refused,
+      'accepted events/s': Math.round(acceptedRate),
+      'aggregated events/s': Math.round(processed / aggregatedSeconds),
+      'freshness p50 ms (202 -> visible in query API)': quantile(sortedFresh, 0.5),
+      'freshness p99 ms': quantile(sortedFresh, 0.99),
+      'freshness probes': freshness.length,
+      'exactness (aggregated / accepted)': `${aggregated} / ${accepted}${aggregated === accepted ? ' (exact)' : ' (MISMATCH)'}`,
+    };
+    printReport(report);
+    return { acceptedRate, exact: aggregated === accepted };
+  } finally {
+    await Promise.allSettled([ingest.stop(), processor.stop(), query.stop()]);
+    await sql.end();
+    await iso.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const results = new Map<number, RunResult>();
+for (const ratio of samplings) results.set(ratio, await runOnce(ratio));
+console.log(
+  '\nmeasuring the raw Kafka produce rate (ProducerPerformance, acks=all, idempotent, same broker)...',
+);
+const raw = await kafkaProduceRate(Number(args['perf-records']));
+const off = results.get(0);
+const summary: Record<string, string | number> = {
+  'raw Kafka produce records/s (perf tool)': Math.round(raw),
+};
+for (const [ratio, result] of results) {
+  const label = ratio === 0 ? 'tracing off' : `tracing at ${ratio * 100} %`;
+  summary[`${label}: accepted events/s`] = Math.round(result.acceptedRate);
+  summary[`${label}: ratio to raw Kafka`] = Number((result.acceptedRate / raw).toFixed(3));
+  if (off !== undefined && ratio !== 0)
+    summary[`${label}: ratio to tracing off`] = Number((result.acceptedRate / off.acceptedRate).toFixed(3));
+}
+console.log('\nsummary (same machine, same run):');
+printReport(summary);
+if ([...results.values()].some((r) => !r.exact)) process.exitCode = 1;

@@ -165,7 +165,7 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/dedup.ts "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] | bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session] | bench dedup [--claims N]" ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] | bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session] | bench dedup [--claims N]" ;;
   esac
 }
 
