@@ -2,7 +2,8 @@
 // traceparent, it makes one trace holding the edge's spans, ingest's request and `send <topic>`
 // spans and the
 // processor's `process <topic>` span (a child of the producer span, carried in Kafka headers) with
-// its Redis and PostgreSQL client spans; the window row it lands in names that trace. A query
+// its Redis and PostgreSQL client spans and an `emit window` span linked to the event; the window
+// row it lands in names that trace. A query
 // request is a sluice-query trace whose span says whether the cache answered.
 
 import assert from 'node:assert/strict';
@@ -48,6 +49,7 @@ interface OtlpSpan {
   name: string;
   kind?: number | string;
   attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
+  links?: { traceId: string; spanId: string }[];
 }
 
 interface OtlpTrace {
@@ -120,6 +122,7 @@ test('one event is one trace from the edge through ingest to the processor batch
         'write windows',
         'claim event ids',
         'POST ingest /v1/events',
+        'emit window',
       ].every((n) => names.has(n)) &&
         // Deno exports the edge's request span when the response is sent, after the others.
         found.some((s) => s.service === 'sluice-edge' && s.parentSpanId?.toLowerCase() === clientSpanId)
@@ -154,7 +157,12 @@ test('one event is one trace from the edge through ingest to the processor batch
     send?.spanId,
     'the batch descends from the producer span (Kafka headers)',
   );
-  for (const child of ['write windows', 'claim event ids'])
+  const emit = byName.get('emit window');
+  assert.ok(
+    emit?.links?.some((link) => link.spanId === send?.spanId),
+    'the window emit links the producer span of an event that changed it',
+  );
+  for (const child of ['write windows', 'claim event ids', 'emit window'])
     assert.equal(byName.get(child)?.parentSpanId, processing?.spanId, `${child} is a child of the batch`);
 });
 

@@ -16,16 +16,18 @@ import type { Logger } from '@sluice/shared/log';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { inSpan } from '@sluice/shared/telemetry/spans';
-import { batchOrigins } from '@sluice/shared/telemetry/trace-context';
+import { batchOrigins, spanContextFrom } from '@sluice/shared/telemetry/trace-context';
 import type { BatchPlan } from './batch-plan.ts';
 import { applyPlan, loadPartition, planBatch, planIdleAdvance } from './batch-plan.ts';
 import type { CacheInvalidator } from './cache-invalidation.ts';
 import type { Dedup } from './dedup.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { PartitionState } from './partition-state.ts';
+import { windowId } from './partition-state.ts';
 import type { WindowSink } from './sink.ts';
 
 const tracer = trace.getTracer('sluice-processor');
+const EMIT_SPANS_PER_BATCH = 50;
 
 export interface ProcessorDeps {
   readonly consumer: KafkaConsumer;
@@ -138,6 +140,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       return false;
     }
     applyPlan(state, plan);
+    if (traceId !== undefined) emitSpans(plan);
     // Guarantee 3: the amendment is durable; now (never before) cached answers holding it go stale.
     if (plan.stale.length > 0) {
       deps.invalidator.amended(plan.stale);
@@ -158,6 +161,33 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       );
     }
     return true;
+  };
+
+  /**
+   * One `emit window` span per window the batch wrote (a bounded number per batch), a child of the
+   * batch's span, linked to sampled events that changed it: a number on the dashboard leads here,
+   * and from here to the requests that made it.
+   */
+  const emitSpans = (plan: BatchPlan) => {
+    for (const row of plan.rows.slice(0, EMIT_SPANS_PER_BATCH)) {
+      const carriers = plan.contributors.get(windowId(row.tenant, row.window, row.start, row.key)) ?? [];
+      tracer
+        .startSpan('emit window', {
+          kind: SpanKind.INTERNAL,
+          links: carriers.flatMap((carrier) => {
+            const sc = spanContextFrom(carrier);
+            return sc === undefined ? [] : [{ context: sc }];
+          }),
+          attributes: {
+            'sluice.stream': row.stream,
+            'sluice.window': row.window,
+            'sluice.window.start': new Date(row.start).toISOString(),
+            'sluice.window.status': row.status,
+            'sluice.window.version': row.version,
+          },
+        })
+        .end();
+    }
   };
 
   const planDeps = (state: PartitionState) => ({

@@ -20,6 +20,8 @@ import type { WindowBounds } from './windows/assign.ts';
 import { assignWindows } from './windows/assign.ts';
 import { latenessOf } from './windows/lateness.ts';
 
+const CONTRIBUTORS_PER_WINDOW = 8;
+
 /** Marks a record replayed from `<stream>.late` as a backfill (see `./sluice replay late`). */
 export const BACKFILL_HEADER = 'sluice-backfill';
 
@@ -50,6 +52,11 @@ export interface BatchPlan {
   readonly outbound: OutgoingRecord[];
   readonly offset: OffsetWrite;
   readonly updated: OpenWindow[];
+  /**
+   * Per window id, a few of the traced records that changed it in this batch (their headers), for
+   * the `emit window` spans' links. Bounded: CONTRIBUTORS_PER_WINDOW distinct traceparents.
+   */
+  readonly contributors: ReadonlyMap<string, readonly Readonly<Record<string, string>>[]>;
   /** Windows this plan changes after they were emitted (status `amended`). */
   readonly amended: OpenWindow[];
   /** Windows whose cached answers this plan makes stale, once it is durable (see staleWindows). */
@@ -175,6 +182,15 @@ export async function planBatch(
   const duplicates = new Set(claiming.filter((_, index) => firsts[index] !== true));
 
   // Pass 2: aggregate what counts, route what is late.
+  const contributors = new Map<string, Readonly<Record<string, string>>[]>();
+  const note = (id: string, record: IncomingRecord) => {
+    const traceparent = record.headers.traceparent;
+    if (traceparent === undefined) return;
+    const list = contributors.get(id) ?? [];
+    if (list.length >= CONTRIBUTORS_PER_WINDOW || list.some((h) => h.traceparent === traceparent)) return;
+    list.push(record.headers);
+    contributors.set(id, list);
+  };
   const removed = new Map<string, OpenWindow>();
   const sessions: SessionContext = {
     state,
@@ -197,12 +213,13 @@ export async function planBatch(
         : reject(s, stream.aggregations, brokenRule);
     for (const { spec, bounds } of d.targets) {
       if (spec.kind === 'session') {
-        addToSession(sessions, event, spec.name, spec.gapMs, apply);
+        note(addToSession(sessions, event, spec.name, spec.gapMs, apply), d.record);
         continue;
       }
       const id = windowId(event.tenant, spec.name, bounds.start, event.key);
       const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
       apply(w.state);
+      note(id, d.record);
       // Guarantee 3: a window already emitted as settled (or amended) changes only as a new
       // version, once per batch, marked `amended` so readers and caches know it moved. A window
       // still provisional just takes the event; the settle step below closes it as usual.
@@ -251,6 +268,7 @@ export async function planBatch(
       watermark,
     },
     updated: [...working.values()],
+    contributors,
     amended: [...amended].flatMap((id) => {
       const w = working.get(id);
       return w === undefined ? [] : [w];
@@ -307,6 +325,7 @@ export function planIdleAdvance(state: PartitionState, deps: PlanDeps, idleMs: n
       watermark: candidate,
     },
     updated: [...working.values()],
+    contributors: new Map(),
     amended: [],
     stale: [],
     maxEventTime: state.maxEventTime,

@@ -71,7 +71,7 @@ export function sessionIndex(state: PartitionState): Map<string, Set<string>> {
  * Adds one event to its session: the sessions of its key that it touches and the event become one
  * session, which keeps the earliest start; the others are removed in the same commit. Status and
  * version are decided once per batch, after every event (finishSessions), so they do not depend
- * on the order of events within the batch.
+ * on the order of events within the batch. Returns the id of the session the event is in now.
  */
 export function addToSession(
   ctx: SessionContext,
@@ -79,7 +79,7 @@ export function addToSession(
   window: string,
   gapMs: number,
   apply: (state: AggState) => void,
-): void {
+): string {
   const { state, working, removed, index, changed } = ctx;
   const k = sessionKey(event.tenant, window, event.key);
   const ids = index.get(k) ?? new Set<string>();
@@ -132,6 +132,7 @@ export function addToSession(
   ids.add(id);
   removed.delete(id);
   changed.set(id, { emitted, version });
+  return id;
 }
 
 /**
