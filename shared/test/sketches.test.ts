@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { HyperLogLog } from 'hyperlolo';
 import type { AggState } from '../src/streams/aggregate.ts';
 import {
   accumulate,
@@ -108,4 +109,17 @@ test('windows without the field show a zero distinct count and null percentiles'
     p95_amount: null,
     p99_amount: null,
   });
+});
+
+test('distinct sketches written in the earlier format (hyperlolo serialize) still read back', () => {
+  const old = new HyperLogLog({ precision: 12 });
+  const fresh = emptyState(AGGS);
+  for (let i = 0; i < 500; i++) {
+    old.add(`u${i}`);
+    accumulate(fresh, AGGS, { user_id: `u${i}`, amount: 1 });
+  }
+  const stored = { distinct_users: `hll1:${Buffer.from(old.serialize()).toString('base64')}` };
+  const revived = reviveState(stored);
+  assert.equal(valuesOf(revived, AGGS).distinct_users, valuesOf(fresh, AGGS).distinct_users);
+  assert.equal(valuesOf(revived, AGGS).distinct_users, Math.round(old.count()));
 });
