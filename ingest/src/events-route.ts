@@ -63,8 +63,10 @@ function producerSpans(
           'messaging.destination.name': topic,
         },
       });
-      const injected = headersFor(trace.setSpan(context.active(), span));
-      // Without a tracing SDK nothing is injected: the client's own context is passed on as-is.
+      // A header on every record costs the Kafka client per record on both sides, so only a sampled
+      // span's context rides along; an unsampled request's records carry none (the processor then
+      // samples its batch on its own), nor do they when no SDK runs (then the client's, if any).
+      const injected = span.isRecording() ? headersFor(trace.setSpan(context.active(), span)) : {};
       producing = { span, headers: injected.traceparent === undefined ? client : injected };
       byTopic.set(topic, producing);
     }
