@@ -22,6 +22,7 @@ let sql: postgres.Sql;
 const services: ServiceHandle[] = [];
 let ingest: ServiceHandle;
 let edge: ServiceHandle;
+let bunEdge: ServiceHandle;
 let query: ServiceHandle;
 
 before(async () => {
@@ -32,7 +33,8 @@ before(async () => {
   services.push(ingest, await startService('processor', env));
   query = await startService('query', env);
   edge = await startService('edge', { ...env, SLUICE_INGEST_URL: ingest.url });
-  services.push(query, edge);
+  bunEdge = await startService('edge', { ...env, SLUICE_INGEST_URL: ingest.url }, 'bun');
+  services.push(query, edge, bunEdge);
   sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
 });
 
@@ -190,4 +192,35 @@ test('a query request is a sluice-query trace that says whether the cache answer
   };
   assert.equal(await cacheOf(first), 'miss');
   assert.equal(await cacheOf(second), 'hit');
+});
+
+test('through the edge on Bun (its SDK from a preload) the trace goes on the same way', {
+  timeout: 60_000,
+}, async () => {
+  const tp = traceparent();
+  const clientSpanId = tp.header.split('-')[2] ?? '';
+  const transaction = makeTransaction(
+    seededRandom(6),
+    `bun-traced-${tp.traceId.slice(0, 8)}`,
+    Date.now() - 120_000,
+  );
+  const response = await fetch(`${bunEdge.url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', traceparent: tp.header },
+    body: JSON.stringify(envelope(transaction)),
+  });
+  assert.equal(response.status, 202, await response.text());
+  const spans = await traceSpans(tp.traceId, (found) => {
+    const request = found.find((s) => s.service === 'sluice-ingest' && s.name === 'POST /v1/events');
+    return found.some((s) => s.service === 'sluice-edge' && s.spanId === request?.parentSpanId);
+  });
+  const edgeSpans = spans.filter((s) => s.service === 'sluice-edge');
+  const server = edgeSpans.find((s) => s.name === 'POST /v1/events');
+  assert.equal(
+    server?.parentSpanId?.toLowerCase(),
+    clientSpanId,
+    "the edge's request continues the client's",
+  );
+  const forward = edgeSpans.find((s) => s.name === 'POST ingest /v1/events');
+  assert.equal(forward?.parentSpanId, server?.spanId, 'the forwarded batch is a child of its first request');
 });

@@ -24,6 +24,7 @@ const batcher = createBatcher(
     ingestUrl: config.ingestUrl,
     retries: config.retries,
     timeoutMs: config.timeoutMs,
+    // Deno with OTEL_DENO adds the traceparent to fetch itself; Bun (SDK from a preload) does not.
     fetchPropagates: runtime.name === 'deno' && runtime.env.OTEL_DENO === 'true',
   }),
   config.batch,

@@ -60,7 +60,8 @@ export async function startService(
     runtime === 'deno'
       ? ['deno', ['run', '--allow-env', '--allow-net', '--allow-read', entry]]
       : runtime === 'bun'
-        ? ['bun', [entry]]
+        ? // The edge on Bun gets its tracing SDK from a preload (its own code is Web-API only).
+          ['bun', name === 'edge' ? ['--preload', `${ROOT}edge/bun/tracing-preload.ts`, entry] : [entry]]
         : ['node', [entry]];
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,

@@ -34,7 +34,8 @@ _service_cmd() {
     query) echo bun "$SLUICE_ROOT/query/src/main.ts" ;;
     edge)
       if [[ $SLUICE_EDGE_RUNTIME == bun ]]; then
-        echo bun "$SLUICE_ROOT/edge/src/main.ts"
+        # The edge's code is Web-API only; on Bun its tracing SDK comes from a preload.
+        echo bun --preload "$SLUICE_ROOT/edge/bun/tracing-preload.ts" "$SLUICE_ROOT/edge/src/main.ts"
       else
         # Deno's built-in OpenTelemetry exports the edge's spans (and bridges @opentelemetry/api).
         echo env OTEL_DENO=true OTEL_SERVICE_NAME=sluice-edge "OTEL_EXPORTER_OTLP_ENDPOINT=$SLUICE_OTLP_ENDPOINT" \
