@@ -8,39 +8,32 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { topicNames } from '@sluice/shared/streams/registry';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { postEvents } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
-import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
-import { isolate, startService } from '../../shared/test/services.ts';
+import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
+import { testPipeline } from '../../shared/test/services.ts';
 import { makeReading, makeSale, makeUpdate, seededRandom } from '../../tools/bakery-data.ts';
 
 const stack = stackEnv();
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
-let iso: Isolation;
+let p: TestPipeline;
 let sql: postgres.Sql;
-const services: ServiceHandle[] = [];
 let ingest: ServiceHandle;
 let query: ServiceHandle;
 
 before(async () => {
-  iso = await isolate('bakery');
   // Idle partitions advance their watermark to wall clock minus the stream's delay within seconds.
-  const env = { ...iso.env, SLUICE_IDLE_TIMEOUT_MS: '2000', SLUICE_TICK_MS: '250' };
-  ingest = await startService('ingest', env);
-  services.push(ingest, await startService('processor', env));
-  query = await startService('query', env);
-  services.push(query);
-  sql = postgres(iso.databaseUrl, { max: 2, onnotice: () => {} });
+  p = await testPipeline('bakery', { SLUICE_IDLE_TIMEOUT_MS: '2000', SLUICE_TICK_MS: '250' });
+  sql = p.sql;
+  ingest = await p.start('ingest');
+  await p.start('processor');
+  query = await p.start('query');
 });
 
-after(async () => {
-  await Promise.all(services.map((s) => s.stop()));
-  await sql.end();
-  await iso.cleanup();
-});
+after(() => p.close());
 
 type Data = Record<string, unknown>;
 interface Sent {
@@ -286,7 +279,7 @@ test('bakery windows: hourly, hopping and session windows with data quality, ame
   const brokenSales = sales.filter((d) => salesRule(d) !== undefined).length;
   const dlq = await readTopic(
     stack.kafkaBrokers,
-    topicNames('sales-events', iso.topicPrefix).dlq,
+    topicNames('sales-events', p.iso.topicPrefix).dlq,
     brokenSales,
   );
   assert.equal(dlq.length, brokenSales);
@@ -312,7 +305,7 @@ test('bakery windows: hourly, hopping and session windows with data quality, ame
     { stream: 'sales-events', data: tooLate },
     { stream: 'equipment-metrics', data: bridge },
   ]);
-  const [late] = await readTopic(stack.kafkaBrokers, topicNames('sales-events', iso.topicPrefix).late, 1);
+  const [late] = await readTopic(stack.kafkaBrokers, topicNames('sales-events', p.iso.topicPrefix).late, 1);
   assert.equal(late?.headers['sluice-late-reason'], 'beyond-allowed-lateness');
 
   const after2 = {

@@ -4,41 +4,30 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import postgres from 'postgres';
 import { waitFor } from '../../shared/test/harness.ts';
 import { postTransactions } from '../../shared/test/ingest-client.ts';
-import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
-import { freePort, isolate, startService } from '../../shared/test/services.ts';
+import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
+import { freePort, testPipeline } from '../../shared/test/services.ts';
 import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 
-let iso: Isolation;
-let sql: postgres.Sql;
-const services: ServiceHandle[] = [];
+let p: TestPipeline;
 let ingest: ServiceHandle;
 let query: ServiceHandle;
 
 before(async () => {
-  iso = await isolate('tracing-off');
   // A port nothing listens on: every export fails.
-  const env = {
-    ...iso.env,
+  p = await testPipeline('tracing-off', {
     SLUICE_STREAMS: 'ecommerce',
     SLUICE_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
     SLUICE_TRACE_SAMPLE_RATIO: '1',
     SLUICE_LOG_LEVEL: 'info',
-  };
-  ingest = await startService('ingest', env);
-  services.push(ingest, await startService('processor', env));
-  query = await startService('query', env);
-  services.push(query);
-  sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
+  });
+  ingest = await p.start('ingest');
+  await p.start('processor');
+  query = await p.start('query');
 });
 
-after(async () => {
-  await Promise.all(services.map((s) => s.stop()));
-  await sql.end();
-  await iso.cleanup();
-});
+after(() => p.close());
 
 test('with no collector the services start, work and stay quiet about it', { timeout: 90_000 }, async () => {
   const random = seededRandom(11);
@@ -47,7 +36,7 @@ test('with no collector the services start, work and stay quiet about it', { tim
   for (let i = 0; i < sent.length; i += 50) await postTransactions(ingest.url, sent.slice(i, i + 50));
   await waitFor(
     async () => {
-      const [row] = await sql<
+      const [row] = await p.sql<
         { n: string | null }[]
       >`select sum((values->>'count')::int)::text as n from windows`;
       return Number(row?.n ?? 0) === sent.length ? true : undefined;
@@ -59,7 +48,7 @@ test('with no collector the services start, work and stay quiet about it', { tim
   await answer.body?.cancel();
   // Give the exporters time to try (their batch delay is 0.5 s) and fail.
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  for (const service of services) {
+  for (const service of p.services) {
     const errors = service
       .output()
       .split('\n')

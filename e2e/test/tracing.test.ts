@@ -1,48 +1,37 @@
-// One event followed in Jaeger, against the real stack: sent to the edge (Deno) with a known W3C
-// traceparent, it makes one trace holding the edge's spans, ingest's request and `send <topic>`
-// spans and the
-// processor's `process <topic>` span (a child of the producer span, carried in Kafka headers) with
-// its Redis and PostgreSQL client spans and an `emit window` span linked to the event; the window
-// row it lands in names that trace. A query
-// request is a sluice-query trace whose span says whether the cache answered.
+// One event followed in Jaeger, against the real stack: sent to the edge (Deno, and again Bun) with
+// a known W3C traceparent, it makes one trace holding the edge's spans, ingest's request and
+// `send <topic>` spans and the processor's `process <topic>` span (a child of the producer span,
+// carried in Kafka headers) with its Redis and PostgreSQL client spans and an `emit window` span
+// linked to the event; the window row it lands in names that trace. A query request is a
+// sluice-query trace whose span says whether the cache answered.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { topicNames } from '@sluice/shared/streams/registry';
-import postgres from 'postgres';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
-import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
-import { isolate, startService } from '../../shared/test/services.ts';
+import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
+import { testPipeline } from '../../shared/test/services.ts';
 import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 
 const stack = stackEnv();
-let iso: Isolation;
-let sql: postgres.Sql;
-const services: ServiceHandle[] = [];
+let p: TestPipeline;
 let ingest: ServiceHandle;
 let edge: ServiceHandle;
 let bunEdge: ServiceHandle;
 let query: ServiceHandle;
 
 before(async () => {
-  iso = await isolate('tracing');
   // Root spans are never sampled here: only the client's sampled traceparent makes a trace.
-  const env = { ...iso.env, SLUICE_STREAMS: 'ecommerce', SLUICE_TRACE_SAMPLE_RATIO: '0' };
-  ingest = await startService('ingest', env);
-  services.push(ingest, await startService('processor', env));
-  query = await startService('query', env);
-  edge = await startService('edge', { ...env, SLUICE_INGEST_URL: ingest.url });
-  bunEdge = await startService('edge', { ...env, SLUICE_INGEST_URL: ingest.url }, 'bun');
-  services.push(query, edge, bunEdge);
-  sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
+  p = await testPipeline('tracing', { SLUICE_STREAMS: 'ecommerce', SLUICE_TRACE_SAMPLE_RATIO: '0' });
+  ingest = await p.start('ingest');
+  await p.start('processor');
+  query = await p.start('query');
+  edge = await p.start('edge', { SLUICE_INGEST_URL: ingest.url });
+  bunEdge = await p.start('edge', { SLUICE_INGEST_URL: ingest.url }, 'bun');
 });
 
-after(async () => {
-  await Promise.all(services.map((s) => s.stop()));
-  await sql.end();
-  await iso.cleanup();
-});
+after(() => p.close());
 
 interface OtlpSpan {
   traceId: string;
@@ -103,14 +92,14 @@ test('one event is one trace from the edge through ingest to the processor batch
 
   const [row] = await waitFor(
     async () => {
-      const rows = await sql<{ trace_id: string | null }[]>`select trace_id from windows`;
+      const rows = await p.sql<{ trace_id: string | null }[]>`select trace_id from windows`;
       return rows.length > 0 ? rows : undefined;
     },
     { timeoutMs: 30_000, what: 'the window row' },
   );
   assert.equal(row?.trace_id, traceId, 'the window row names the trace of the batch that wrote it');
 
-  const topic = topicNames('ecommerce', iso.topicPrefix).events;
+  const topic = topicNames('ecommerce', p.iso.topicPrefix).events;
   const spans = await waitFor(
     async () => {
       const answer = await fetch(`${stack.jaegerQueryUrl}/api/v3/traces/${traceId}`);

@@ -50,7 +50,7 @@ function producerSpans(
   topicPrefix: string,
   client: Readonly<Record<string, string>>,
 ): { records: OutgoingRecord[]; spans: Span[] } {
-  const byTopic = new Map<string, { span: Span; headers: Record<string, string> }>();
+  const byTopic = new Map<string, { span: Span; headers: Readonly<Record<string, string>>; count: number }>();
   const records = events.map((event) => {
     const topic = topicNames(event.stream, topicPrefix).events;
     let producing = byTopic.get(topic);
@@ -67,13 +67,13 @@ function producerSpans(
       // span's context rides along; an unsampled request's records carry none (the processor then
       // samples its batch on its own), nor do they when no SDK runs (then the client's, if any).
       const injected = span.isRecording() ? headersFor(trace.setSpan(context.active(), span)) : {};
-      producing = { span, headers: injected.traceparent === undefined ? client : injected };
+      producing = { span, headers: injected.traceparent === undefined ? client : injected, count: 0 };
       byTopic.set(topic, producing);
     }
+    producing.count += 1;
     return toRecord(event, topicPrefix, producing.headers);
   });
-  for (const [topic, { span }] of byTopic)
-    span.setAttribute('messaging.batch.message_count', records.filter((r) => r.topic === topic).length);
+  for (const { span, count } of byTopic.values()) span.setAttribute('messaging.batch.message_count', count);
   return { records, spans: [...byTopic.values()].map((p) => p.span) };
 }
 

@@ -4,14 +4,20 @@
 import type { Db } from '@sluice/shared/db/client';
 import { windows } from '@sluice/shared/db/schema';
 import type { StoredWindow, StoredWindowRow } from '@sluice/shared/db/window-rows';
-import { atEpochMs, fromStoredRow, STORED_WINDOW_COLUMNS } from '@sluice/shared/db/window-rows';
+import {
+  atEpochMs,
+  fromStoredRow,
+  STORED_WINDOW_COLUMNS,
+  withRevivedState,
+} from '@sluice/shared/db/window-rows';
 import type { Result } from '@sluice/shared/result';
 import { fail, ok } from '@sluice/shared/result';
+import type { AggState } from '@sluice/shared/streams/aggregate';
 import { storeState } from '@sluice/shared/streams/aggregate';
 import { sql } from 'drizzle-orm';
 
 /** A window row as a batch writes it: the stored shape plus where it comes from. */
-export interface WindowRowWrite extends StoredWindow {
+export interface WindowRowWrite extends StoredWindow<AggState> {
   readonly stream: string;
   readonly partition: number;
 }
@@ -69,14 +75,18 @@ export interface WindowSink {
    */
   claimPartition(group: string, topic: string, partition: number): Promise<ClaimedPartition>;
   /** Every provisional window of a partition: what a new owner must hold to settle them later. */
-  readOpenWindows(stream: string, partition: number): Promise<StoredWindow[]>;
+  readOpenWindows(stream: string, partition: number): Promise<StoredWindow<AggState>[]>;
   readWindows(
     stream: string,
     window: string,
     wanted: readonly { tenant: string; start: number; key: string }[],
-  ): Promise<StoredWindow[]>;
+  ): Promise<StoredWindow<AggState>[]>;
   /** Stored sessions of `window` that touch [from, to] (bounds inclusive), per lookup. */
-  readSessions(stream: string, window: string, lookups: readonly SessionLookup[]): Promise<StoredWindow[]>;
+  readSessions(
+    stream: string,
+    window: string,
+    lookups: readonly SessionLookup[],
+  ): Promise<StoredWindow<AggState>[]>;
   /**
    * Commits rows, removals and offset together. Fails with `fenced` when the stored offset is no
    * longer the one this worker read: another worker owns the partition now, and this write must
@@ -90,6 +100,9 @@ export interface WindowSink {
 }
 
 class FencedRollback extends Error {}
+
+/** A row read back for planning: its sketches revived, to be added to. */
+const loaded = (r: StoredWindowRow) => withRevivedState(fromStoredRow(r));
 
 export function createWindowSink(db: Db): WindowSink {
   return {
@@ -114,7 +127,7 @@ export function createWindowSink(db: Db): WindowSink {
       const rows = await db.execute<StoredWindowRow>(sql`
         select ${STORED_WINDOW_COLUMNS} from windows w
         where w.stream = ${stream} and w.source_partition = ${partition} and w.status = 'provisional'`);
-      return rows.map(fromStoredRow);
+      return rows.map(loaded);
     },
 
     async readWindows(stream, window, wanted) {
@@ -124,7 +137,7 @@ export function createWindowSink(db: Db): WindowSink {
         join jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as want(tenant text, start bigint, key text)
           on w.tenant = want.tenant and w.key = want.key and w.window_start = ${atEpochMs(sql`want.start`)}
         where w.stream = ${stream} and w."window" = ${window}`);
-      return rows.map(fromStoredRow);
+      return rows.map(loaded);
     },
 
     async readSessions(stream, window, lookups) {
@@ -135,7 +148,7 @@ export function createWindowSink(db: Db): WindowSink {
           on w.tenant = want.tenant and w.key = want.key
          and w.window_start <= ${atEpochMs(sql`want."to"`)} and w.window_end >= ${atEpochMs(sql`want."from"`)}
         where w.stream = ${stream} and w."window" = ${window}`);
-      return rows.map(fromStoredRow);
+      return rows.map(loaded);
     },
 
     async commit(rows, offset, options = {}) {

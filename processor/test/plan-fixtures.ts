@@ -8,6 +8,7 @@ import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { reviveState, storeState } from '@sluice/shared/streams/aggregate';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
+import { topicNames } from '@sluice/shared/streams/registry';
 import type { Dedup } from '../src/dedup.ts';
 import type { PartitionState } from '../src/partition-state.ts';
 import { windowId } from '../src/partition-state.ts';
@@ -116,4 +117,9 @@ export function memoryDedup(): Dedup {
         return prev === undefined || prev === offset;
       }),
   };
+}
+
+/** Planning dependencies over `sink`: a fresh in-memory dedup, group `g`, topics `t.ecommerce*`. */
+export function planDeps(sink: WindowSink) {
+  return { sink, dedup: memoryDedup(), group: 'g', topics: topicNames('ecommerce', 't.'), now: T0 };
 }

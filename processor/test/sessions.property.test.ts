@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineStream, session } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
-import { topicNames } from '@sluice/shared/streams/registry';
 import fc from 'fast-check';
 import { applyPlan, planBatch } from '../src/batch-plan.ts';
 import type { SessionBounds } from '../src/windows/sessions.ts';
 import { joins, mergedBounds } from '../src/windows/sessions.ts';
-import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './plan-fixtures.ts';
+import { ecommerceRecord, memorySink, partitionState, planDeps, T0 } from './plan-fixtures.ts';
 
 const GAP = 30_000;
 
@@ -147,13 +146,7 @@ test('planning sessions over any batches and orders ends where the model does: s
       async (batches) => {
         const sink = memorySink();
         const state = partitionState(sessions);
-        const deps = {
-          sink,
-          dedup: memoryDedup(),
-          group: 'g',
-          topics: topicNames('ecommerce', 't.'),
-          now: T0,
-        };
+        const deps = planDeps(sink);
         let offset = 0;
         for (const batch of batches) {
           const records = batch.map(({ t, key }) => ecommerceRecord(offset++, T0 + t, { category: key }));

@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
-import { topicNames } from '@sluice/shared/streams/registry';
 import fc from 'fast-check';
 import { applyPlan, planBatch } from '../src/batch-plan.ts';
 import { windowId } from '../src/partition-state.ts';
 import { assignWindows } from '../src/windows/assign.ts';
 import { latenessOf } from '../src/windows/lateness.ts';
-import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './plan-fixtures.ts';
+import { ecommerceRecord, memorySink, partitionState, planDeps, T0 } from './plan-fixtures.ts';
 
 const time = fc.integer({ min: 0, max: 4_102_444_800_000 });
 
@@ -124,13 +123,7 @@ test('planning any batches of in- and out-of-order events ends exactly where the
       async (batches) => {
         const sink = memorySink();
         const state = partitionState();
-        const deps = {
-          sink,
-          dedup: memoryDedup(),
-          group: 'g',
-          topics: topicNames('ecommerce', 't.'),
-          now: T0,
-        };
+        const deps = planDeps(sink);
         let offset = 0;
         let late = 0;
         for (const batch of batches) {

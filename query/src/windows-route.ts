@@ -11,7 +11,7 @@ import { errorResponse, validationError } from '@sluice/shared/http/error-envelo
 import { annotateRequest } from '@sluice/shared/http/trace-middleware';
 import { appError } from '@sluice/shared/result';
 import type { AggState } from '@sluice/shared/streams/aggregate';
-import { emptyState, merge, valuesOf } from '@sluice/shared/streams/aggregate';
+import { emptyState, merge, reviveState, valuesOf } from '@sluice/shared/streams/aggregate';
 import type { AggSpec } from '@sluice/shared/streams/define';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import { topicNames } from '@sluice/shared/streams/registry';
@@ -123,7 +123,8 @@ function rollUp(rows: readonly StoredWindow[], aggs: readonly AggSpec[]): Window
       status: 'settled',
       version: 0,
     };
-    merge(acc.state, row.state, aggs);
+    // Sketches are revived only here, where keys merge; a per-key answer shows stored `values`.
+    merge(acc.state, reviveState(row.state), aggs);
     if (STATUS_RANK[row.status] > STATUS_RANK[acc.status]) acc.status = row.status;
     acc.version = Math.max(acc.version, row.version);
     byStart.set(row.start, acc);

@@ -186,3 +186,37 @@ export async function deleteTopics(brokers: string[], prefix: string): Promise<v
     await admin.disconnect();
   }
 }
+
+/**
+ * One integration test's services on one isolation, with a PostgreSQL client on its database:
+ * start() runs a service with the shared environment (plus `extra`), close() stops every one of
+ * them and removes the isolation.
+ */
+export interface TestPipeline {
+  readonly iso: Isolation;
+  readonly sql: postgres.Sql;
+  readonly services: readonly ServiceHandle[];
+  start(name: ServiceName, extra?: Record<string, string>, runtime?: Runtime): Promise<ServiceHandle>;
+  close(): Promise<void>;
+}
+
+export async function testPipeline(label: string, env: Record<string, string> = {}): Promise<TestPipeline> {
+  const iso = await isolate(label);
+  const sql = postgres(iso.databaseUrl, { max: 2, onnotice: () => {} });
+  const services: ServiceHandle[] = [];
+  return {
+    iso,
+    sql,
+    services,
+    async start(name, extra = {}, runtime) {
+      const service = await startService(name, { ...iso.env, ...env, ...extra }, runtime);
+      services.push(service);
+      return service;
+    },
+    async close() {
+      await Promise.all(services.map((s) => s.stop()));
+      await sql.end();
+      await iso.cleanup();
+    },
+  };
+}

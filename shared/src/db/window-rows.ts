@@ -7,14 +7,18 @@ import type { AggState, StoredAggState } from '../streams/aggregate.ts';
 import { reviveState } from '../streams/aggregate.ts';
 import type { WindowStatus } from './schema.ts';
 
-export interface StoredWindow {
+/**
+ * A window row as read. `S` is its accumulator state: as stored (sketches still tagged strings,
+ * what a reader that only shows `values` needs) or revived (objects, for merging and adding).
+ */
+export interface StoredWindow<S extends StoredAggState | AggState = StoredAggState> {
   readonly tenant: string;
   readonly window: string;
   readonly start: number;
   readonly end: number;
   readonly key: string;
   readonly values: Record<string, number | null>;
-  readonly state: AggState;
+  readonly state: S;
   readonly status: WindowStatus;
   readonly version: number;
 }
@@ -49,8 +53,13 @@ export function fromStoredRow(r: StoredWindowRow): StoredWindow {
     end: Number(r.end_ms),
     key: r.key,
     values: r.values,
-    state: reviveState(r.state),
+    state: r.state,
     status: r.status,
     version: r.version,
   };
+}
+
+/** A row with its sketches revived: only for readers that merge or add to its state. */
+export function withRevivedState(w: StoredWindow): StoredWindow<AggState> {
+  return { ...w, state: reviveState(w.state) };
 }

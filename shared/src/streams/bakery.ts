@@ -18,9 +18,7 @@ import {
   sum,
   tumbling,
 } from './define.ts';
-
-const id = z.string().min(1).max(128);
-const eventTime = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]);
+import { eventTimeField as eventTime, idField as id } from './fields.ts';
 
 // Quantities and prices are plain numbers here: a negative quantity is a data-quality finding for
 // the window (rule `non_negative_quantity`), not a malformed request.

@@ -3,15 +3,16 @@
 
 import { z } from 'zod';
 import { avg, count, defineStream, distinct, max, min, quantiles, sum, tumbling } from './define.ts';
+import { eventTimeField, idField } from './fields.ts';
 
 export const ecommerceTransaction = z.object({
-  transaction_id: z.string().min(1).max(128),
-  user_id: z.string().min(1).max(128),
+  transaction_id: idField,
+  user_id: idField,
   /** Free text, not an enum: a new category must not be a schema change. */
   product_category: z.string().min(1).max(128),
   product_name: z.string().min(1).max(512),
   amount: z.number().finite().nonnegative().max(1e12),
-  timestamp: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]),
+  timestamp: eventTimeField,
   payment_method: z.string().min(1).max(64),
 });
 
