@@ -27,13 +27,14 @@ export interface EventsRouteDeps {
   readonly now: () => number;
 }
 
-export function toRecord(
+/** The Kafka record of an accepted event, for its stream's topic. */
+function toRecord(
   event: SluiceEvent,
-  topicPrefix: string,
+  topic: string,
   headers: Readonly<Record<string, string>>,
 ): OutgoingRecord {
   return {
-    topic: topicNames(event.stream, topicPrefix).events,
+    topic,
     // STYLE #9: the Kafka key is the group-by key, so one window's events share a partition.
     key: event.key,
     value: encodeEvent(event),
@@ -71,7 +72,7 @@ function producerSpans(
       byTopic.set(topic, producing);
     }
     producing.count += 1;
-    return toRecord(event, topicPrefix, producing.headers);
+    return toRecord(event, topic, producing.headers);
   });
   for (const { span, count } of byTopic.values()) span.setAttribute('messaging.batch.message_count', count);
   return { records, spans: [...byTopic.values()].map((p) => p.span) };
