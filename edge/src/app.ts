@@ -4,9 +4,12 @@
 import { context, trace } from '@opentelemetry/api';
 import type { IntakeLimits, IntakeResponse } from '@sluice/shared/events/intake';
 import { readEvents } from '@sluice/shared/events/intake';
+import type { IntakeMetrics } from '@sluice/shared/events/intake-metrics';
+import { countAccepted, countRead } from '@sluice/shared/events/intake-metrics';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
+import type { HttpMetrics } from '@sluice/shared/http/metrics';
 import { traceRequests } from '@sluice/shared/http/trace-middleware';
 import { appError } from '@sluice/shared/result';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
@@ -20,6 +23,8 @@ export interface EdgeDeps {
   readonly streams: StreamRegistry;
   readonly limits: IntakeLimits;
   readonly batcher: Batcher;
+  /** Prometheus metrics; the edge's code only counts into them (main.ts makes them). */
+  readonly metrics: { readonly http: HttpMetrics; readonly intake: IntakeMetrics };
   readonly now: () => number;
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -29,8 +34,13 @@ export type EdgeEnv = { Variables: BaseVariables };
 export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   applyAppDefaults(app, { onUnexpected: (error) => deps.logError('unhandled error', error) });
+  app.use('*', deps.metrics.http.middleware);
   app.use('*', traceRequests(tracer));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) => {
+    const { contentType, body } = await deps.metrics.http.render();
+    return c.body(body, 200, { 'content-type': contentType });
+  });
   app.post('/v1/events', async (c) => {
     const contentLength = Number(c.req.header('content-length') ?? Number.NaN);
     if (Number.isFinite(contentLength) && contentLength > deps.limits.maxRequestBytes) {
@@ -40,6 +50,7 @@ export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
       );
     }
     const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now());
+    countRead(deps.metrics.intake, read);
     if (!read.ok) return errorResponse(c, read.error);
     const verdicts = read.value;
     // The trace goes on from this request's span (the client's own context when no SDK runs).
@@ -51,6 +62,13 @@ export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
       ...r,
       index: verdicts.acceptedIndexes[r.index] ?? r.index,
     }));
+    if (ingestRejected.length > 0)
+      deps.metrics.intake.rejected.inc({ reason: 'rejected_by_ingest' }, ingestRejected.length);
+    const acceptedIds = new Set(forwarded.value.ids);
+    countAccepted(
+      deps.metrics.intake,
+      verdicts.accepted.filter((event) => acceptedIds.has(event.id)),
+    );
     const rejected = [...verdicts.rejected, ...ingestRejected].sort((a, b) => a.index - b.index);
     const body: IntakeResponse = { accepted: forwarded.value.ids.length, ids: forwarded.value.ids, rejected };
     return c.json(body, 202);

@@ -6,6 +6,7 @@ import { createEdgeApp } from './app.ts';
 import { createBatcher } from './batcher.ts';
 import { edgeConfigSchema } from './config.ts';
 import { createForward } from './forward.ts';
+import { createEdgeMetrics, timedForward } from './metrics.ts';
 import { detectRuntime } from './runtime.ts';
 
 const runtime = detectRuntime();
@@ -19,20 +20,25 @@ const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =
   console.log(
     JSON.stringify({ time: new Date().toISOString(), level, service: 'sluice-edge', msg, ...fields }),
   );
+const metrics = createEdgeMetrics();
 const batcher = createBatcher(
-  createForward({
-    ingestUrl: config.ingestUrl,
-    retries: config.retries,
-    timeoutMs: config.timeoutMs,
-    // Deno with OTEL_DENO adds the traceparent to fetch itself; Bun (SDK from a preload) does not.
-    fetchPropagates: runtime.name === 'deno' && runtime.env.OTEL_DENO === 'true',
-  }),
+  timedForward(
+    createForward({
+      ingestUrl: config.ingestUrl,
+      retries: config.retries,
+      timeoutMs: config.timeoutMs,
+      // Deno with OTEL_DENO adds the traceparent to fetch itself; Bun (SDK from a preload) does not.
+      fetchPropagates: runtime.name === 'deno' && runtime.env.OTEL_DENO === 'true',
+    }),
+    metrics,
+  ),
   config.batch,
 );
 const app = createEdgeApp({
   streams: streamRegistry(),
   limits: config.limits,
   batcher,
+  metrics,
   now: Date.now,
   logError: (msg, error) =>
     log('error', msg, { error: error instanceof Error ? error.message : String(error) }),

@@ -7,6 +7,7 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IntakeLimits, IntakeResponse } from '@sluice/shared/events/intake';
 import { readEvents } from '@sluice/shared/events/intake';
+import { countAccepted, countRead } from '@sluice/shared/events/intake-metrics';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { KafkaProducer, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
@@ -99,13 +100,9 @@ export function eventsHandler(deps: EventsRouteDeps) {
 function intake(deps: EventsRouteDeps) {
   return async function handle(c: Context): Promise<Response> {
     const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now());
-    if (!read.ok) {
-      deps.metrics.rejected.inc({ reason: read.error.code }, rejectedCount(read.error.details));
-      return errorResponse(c, read.error);
-    }
+    countRead(deps.metrics, read);
+    if (!read.ok) return errorResponse(c, read.error);
     const verdicts = read.value;
-    if (verdicts.rejected.length > 0)
-      deps.metrics.rejected.inc({ reason: 'validation_failed' }, verdicts.rejected.length);
 
     const traceparent = c.req.header('traceparent');
     const tracestate = c.req.header('tracestate');
@@ -128,10 +125,7 @@ function intake(deps: EventsRouteDeps) {
     // the client retries the whole request (ids make the retry idempotent downstream).
     if (!sent.ok) return errorResponse(c, sent.error);
 
-    const perStream = new Map<string, number>();
-    for (const event of verdicts.accepted)
-      perStream.set(event.stream, (perStream.get(event.stream) ?? 0) + 1);
-    for (const [stream, count] of perStream) deps.metrics.accepted.inc({ stream }, count);
+    countAccepted(deps.metrics, verdicts.accepted);
     const body: IntakeResponse = {
       accepted: verdicts.accepted.length,
       ids: verdicts.accepted.map((event) => event.id),
@@ -139,12 +133,4 @@ function intake(deps: EventsRouteDeps) {
     };
     return c.json(body, 202);
   };
-}
-
-function rejectedCount(details: unknown): number {
-  if (typeof details === 'object' && details !== null && 'rejected' in details) {
-    const rejected = (details as { rejected: unknown }).rejected;
-    if (Array.isArray(rejected)) return rejected.length;
-  }
-  return 1;
 }

@@ -5,6 +5,9 @@ import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
+/** Seconds, 1 ms to 10 s: the buckets of every latency histogram. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export interface HttpMetrics {
   readonly registry: Registry;
   readonly middleware: MiddlewareHandler;
@@ -26,7 +29,7 @@ export function createHttpMetrics(service: string): HttpMetrics {
     name: 'sluice_http_request_duration_seconds',
     help: 'HTTP request latency by route',
     labelNames: ['route', 'method'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   const middleware: MiddlewareHandler = async function httpMetrics(c, next) {
