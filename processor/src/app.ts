@@ -21,6 +21,7 @@ import type { BatchPlan } from './batch-plan.ts';
 import { applyPlan, loadPartition, planBatch, planIdleAdvance } from './batch-plan.ts';
 import type { CacheInvalidator } from './cache-invalidation.ts';
 import type { Dedup } from './dedup.ts';
+import type { LiveFeed } from './live-feed.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { PartitionState } from './partition-state.ts';
 import { windowId } from './partition-state.ts';
@@ -34,6 +35,8 @@ export interface ProcessorDeps {
   readonly producer: KafkaProducer;
   readonly sink: WindowSink;
   readonly invalidator: CacheInvalidator;
+  /** Committed window updates for the query service's live endpoint; absent, none are published. */
+  readonly live?: LiveFeed;
   readonly dedup: Dedup;
   readonly log: Logger;
   readonly metrics: ProcessorMetrics;
@@ -146,6 +149,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       deps.invalidator.amended(plan.stale);
       void deps.invalidator.flush();
     }
+    // After the commit, never before: the feed shows only what PostgreSQL holds.
+    void deps.live?.publish(plan.rows, plan.removed, traceId);
     for (const row of plan.rows) deps.metrics.windowsWritten.inc({ stream, status: row.status });
     const { processed, dlq, late, skipped, duplicates, rejected } = plan.counts;
     deps.metrics.events.inc({ stream, outcome: 'processed' }, processed);

@@ -41,6 +41,8 @@ export const processorConfigSchema = z
     /** The query service's cache: amended windows bump their generations there (guarantee 3). */
     SLUICE_REDIS_URL: redisUrlEnv,
     SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
+    /** Append committed window updates to the live feed (Redis Streams) for the query's SSE. */
+    SLUICE_LIVE_UPDATES: z.stringbool().default(true),
     /** Redis key prefix of the event-id claims (the topic prefix is added to it). */
     SLUICE_DEDUP_PREFIX: z.string().default('sluice:dedup:'),
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
@@ -65,6 +67,7 @@ export const processorConfigSchema = z
     databaseUrl: env.SLUICE_DATABASE_URL,
     redisUrl: env.SLUICE_REDIS_URL,
     cachePrefix: env.SLUICE_CACHE_PREFIX,
+    liveUpdates: env.SLUICE_LIVE_UPDATES,
     dedupPrefix: `${env.SLUICE_DEDUP_PREFIX}${env.SLUICE_TOPIC_PREFIX}`,
     idleTimeoutMs: env.SLUICE_IDLE_TIMEOUT_MS,
     tickMs: env.SLUICE_TICK_MS,

@@ -24,6 +24,7 @@ import { createProcessor } from './app.ts';
 import { createCacheInvalidator } from './cache-invalidation.ts';
 import { processorConfigSchema } from './config.ts';
 import { createDedup } from './dedup.ts';
+import { createLiveFeed } from './live-feed.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createWindowSink } from './sink.ts';
 import { streamsInUse } from './streams-in-use.ts';
@@ -79,6 +80,9 @@ const processor = createProcessor({
     log,
     bumps: metrics.cacheBumps,
   }),
+  live: config.liveUpdates
+    ? createLiveFeed({ redis, prefix: config.cachePrefix, log, published: metrics.liveUpdates })
+    : undefined,
   log,
   metrics,
   group: config.group,

@@ -12,6 +12,7 @@ export interface ProcessorMetrics {
   readonly fenced: Counter<'topic'>;
   readonly assigned: Gauge;
   readonly cacheBumps: Counter<'outcome'>;
+  readonly liveUpdates: Counter<'outcome'>;
 }
 
 export function createProcessorMetrics(): ProcessorMetrics {
@@ -59,6 +60,12 @@ export function createProcessorMetrics(): ProcessorMetrics {
     cacheBumps: new Counter({
       name: 'sluice_processor_cache_invalidations_total',
       help: 'Cache generation bumps for amended windows (ok, retry, dropped)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    liveUpdates: new Counter({
+      name: 'sluice_processor_live_updates_total',
+      help: 'Window updates appended to the live feed after their commit (ok, dropped while Redis is away)',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

@@ -1,5 +1,7 @@
-// The query HTTP surface: declared streams, window rows (cached), health, readiness, metrics.
+// The query HTTP surface: streams, windows (cached), top-N, live updates (SSE), the OpenAPI
+// document and its docs page, the dashboard, health, readiness and metrics.
 
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { trace } from '@opentelemetry/api';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
@@ -10,14 +12,23 @@ import type { Logger } from '@sluice/shared/log';
 import { appError } from '@sluice/shared/result';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { valueNames } from '@sluice/shared/streams/define';
-import { Hono } from 'hono';
+import { topicNames } from '@sluice/shared/streams/registry';
+import { z } from 'zod';
+import { dashboardRoutes } from './dashboard-route.ts';
+import { docsPage } from './docs-page.ts';
+import type { LiveRouteDeps } from './live-route.ts';
+import { liveHandler } from './live-route.ts';
+import { OPENAPI_INFO, registerRoutes } from './openapi.ts';
+import { topHandler } from './top-route.ts';
 import type { WindowsRouteDeps } from './windows-route.ts';
 import { windowsHandler } from './windows-route.ts';
 
-export interface QueryDeps extends WindowsRouteDeps {
+export interface QueryDeps extends WindowsRouteDeps, Omit<LiveRouteDeps, 'streams'> {
   readonly log: Logger;
   readonly http: HttpMetrics;
   readonly ready: () => Promise<boolean>;
+  /** Jaeger's UI, for the dashboard's links to a window's trace. */
+  readonly jaegerUiUrl: string;
 }
 
 export type QueryEnv = { Variables: BaseVariables };
@@ -27,9 +38,9 @@ export function describeStream(stream: StreamDefinition) {
     name: stream.name,
     description: stream.description,
     partitions: stream.partitions,
-    key_by: stream.keyBy,
+    key_by: [...stream.keyBy],
     event_time: stream.eventTime ?? null,
-    windows: stream.windows,
+    windows: [...stream.windows],
     aggregations: stream.aggregations.map((a) => ({
       name: a.name,
       fn: a.fn,
@@ -42,11 +53,12 @@ export function describeStream(stream: StreamDefinition) {
   };
 }
 
-export function createQueryApp(deps: QueryDeps): Hono<QueryEnv> {
-  const app = new Hono<QueryEnv>();
+export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
+  const app = new OpenAPIHono<QueryEnv>();
   applyAppDefaults(app, { onUnexpected: (error) => deps.log.error({ err: error }, 'unhandled error') });
   app.use('*', deps.http.middleware);
   app.use('*', traceRequests(trace.getTracer('sluice-query')));
+  registerRoutes(app);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) =>
     (await deps.ready())
@@ -61,6 +73,35 @@ export function createQueryApp(deps: QueryDeps): Hono<QueryEnv> {
     return c.body(body, 200, { 'content-type': contentType });
   });
   app.get('/v1/streams', (c) => c.json({ data: [...deps.streams.values()].map(describeStream) }));
+  app.get('/v1/streams/:stream', async (c) => {
+    const stream = deps.streams.get(c.req.param('stream'));
+    if (stream === undefined)
+      return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
+    const topic = topicNames(stream.name, deps.topicPrefix).events;
+    const [partitions, watermark] = await Promise.all([
+      deps.repo.partitions(deps.group, topic),
+      deps.repo.watermark(deps.group, topic),
+    ]);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return c.json({
+      ...describeStream(stream),
+      schema: z.toJSONSchema(stream.schema, { io: 'input', unrepresentable: 'any' }),
+      watermark: iso(watermark),
+      lag: {
+        watermark_lag_ms: watermark === null ? null : deps.now() - watermark,
+        partitions: partitions.map((p) => ({
+          partition: p.partition,
+          watermark: iso(p.watermark),
+          next_offset: p.nextOffset,
+        })),
+      },
+    });
+  });
   app.get('/v1/streams/:stream/windows', windowsHandler(deps));
+  app.get('/v1/streams/:stream/top', topHandler(deps));
+  app.get('/v1/streams/:stream/live', liveHandler(deps));
+  app.doc31('/openapi.json', OPENAPI_INFO);
+  app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));
+  dashboardRoutes(app, { jaegerUiUrl: deps.jaegerUiUrl });
   return app;
 }

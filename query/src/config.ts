@@ -28,6 +28,12 @@ export const queryConfigSchema = z
     SLUICE_CACHE_SETTLED_TTL_S: positiveIntEnv(3_600),
     /** Seconds a response holding provisional windows may be served stale. */
     SLUICE_CACHE_PROVISIONAL_TTL_S: positiveIntEnv(2),
+    /** Live (SSE) clients at most; each holds one Redis connection for its blocking reads. */
+    SLUICE_QUERY_MAX_LIVE_CLIENTS: positiveIntEnv(200),
+    /** A live client's blocking read waits this long before a keep-alive (under Bun's 10 s idle timeout). */
+    SLUICE_QUERY_LIVE_BLOCK_MS: positiveIntEnv(5_000),
+    /** Jaeger's UI, for the dashboard's trace links. */
+    SLUICE_JAEGER_UI_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:16686'),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -44,6 +50,8 @@ export const queryConfigSchema = z
       settledTtlSeconds: env.SLUICE_CACHE_SETTLED_TTL_S,
       provisionalTtlSeconds: env.SLUICE_CACHE_PROVISIONAL_TTL_S,
     },
+    live: { maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS, blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS },
+    jaegerUiUrl: env.SLUICE_JAEGER_UI_URL,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

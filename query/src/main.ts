@@ -10,7 +10,7 @@ import { createLogger } from '@sluice/shared/log';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Redis } from 'ioredis';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { createQueryApp } from './app.ts';
 import { queryConfigSchema } from './config.ts';
 import { createResponseCache } from './response-cache.ts';
@@ -44,6 +44,15 @@ const app = createQueryApp({
   }),
   group: config.group,
   topicPrefix: config.topicPrefix,
+  redis,
+  maxClients: config.live.maxClients,
+  blockMs: config.live.blockMs,
+  liveClients: new Gauge({
+    name: 'sluice_query_live_clients',
+    help: 'Server-Sent Events clients connected to /v1/streams/{stream}/live',
+    registers: [http.registry],
+  }),
+  jaegerUiUrl: config.jaegerUiUrl,
   now: Date.now,
   ready: async () => {
     try {

@@ -1,75 +1,178 @@
 // Query parameters of GET /v1/streams/{stream}/windows, validated against the stream they name.
-// The schema is built once per stream (zod compiles a schema on first use); times relative to
-// now (`-15m`) are resolved after parsing, so the schema itself does not depend on the clock.
+// The schema is built once per stream (zod compiles a schema on first use); relative times are
+// resolved after parsing, so the schema itself does not depend on the clock.
+//
+// `window` is a declared window, or a roll-up: a size that is a whole multiple of a declared
+// tumbling window (`5m`, `1h`, `1d` over `1m`), answered by merging the finer windows (every
+// aggregation is mergeable: counts, sums, min, max, HyperLogLog, DDSketch, quality counts).
 
-import type { StreamDefinition } from '@sluice/shared/streams/define';
+import type { AggSpec, StreamDefinition, WindowSpec } from '@sluice/shared/streams/define';
 import type { Duration } from '@sluice/shared/streams/duration';
 import { durationMs } from '@sluice/shared/streams/duration';
 import { z } from 'zod';
+import type { Bucketing } from './time-buckets.ts';
+import { DAY_MS, isTimeZone } from './time-buckets.ts';
+import { instantField, resolveRange } from './time-range.ts';
+
+export { DEFAULT_RANGE_MS } from './time-range.ts';
 
 export const MAX_LIMIT = 10_000;
-export const DEFAULT_RANGE_MS = 60 * 60_000;
+export const DEFAULT_LIMIT = 1_000;
+/** At most this many source windows per key in one range (about 69 days of 1-minute windows). */
+export const MAX_WINDOWS_IN_RANGE = 100_000;
+/** A time zone shifts buckets by its offset, so a roll-up in one needs 15-minute source windows. */
+const TZ_SOURCE_STEP_MS = 15 * 60_000;
 
-/** An instant as written: absolute epoch ms, or an offset back from now (`now` is 0). */
-type Instant = { readonly at: number } | { readonly ago: number };
-
-/** RFC 3339, epoch milliseconds, or relative to now: `-15m`, `-2h`, `now`. */
-function parseInstant(value: string): Instant | undefined {
-  if (value === 'now') return { ago: 0 };
-  const relative = /^-(\d+(?:\.\d+)?(?:ms|s|m|h|d))$/.exec(value);
-  if (relative?.[1] !== undefined) return { ago: durationMs(relative[1] as Duration) };
-  if (/^\d+$/.test(value)) return { at: Number(value) };
-  const parsed = Date.parse(value);
-  return Number.isFinite(parsed) && /^\d{4}-\d{2}-\d{2}T/.test(value) ? { at: parsed } : undefined;
+/** Where the next page starts: after this window start and key (keyset, stable under inserts). */
+export interface Cursor {
+  readonly start: number;
+  readonly key: string;
 }
 
-const resolve = (instant: Instant, now: number) => ('at' in instant ? instant.at : now - instant.ago);
-
 export interface WindowsParams {
+  /** The window asked for: a declared name, or a roll-up size. */
   readonly window: string;
+  /** The declared window read from PostgreSQL. */
+  readonly source: WindowSpec;
+  /** Buckets to merge source windows into; null answers the declared window as computed. */
+  readonly rollUp: Bucketing | null;
   readonly from: number;
   readonly to: number;
-  /** null: roll every key of a window up into one row. */
-  readonly groupBy: string | null;
+  /** Key fields to group by, in declared order; empty rolls every key of a window up into one. */
+  readonly groupBy: readonly string[];
+  /** Key field -> the values kept (a field repeated in `filter` keeps any of its values). */
+  readonly filter: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly aggs: readonly AggSpec[];
   readonly limit: number;
+  readonly cursor: Cursor | null;
+}
+
+/** A repeatable query parameter arrives as one string or several. */
+const repeatable = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]))
+  .optional();
+
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.start, c.key])).toString('base64url');
+
+export { encodeCursor };
+
+function decodeCursor(value: string): Cursor | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString());
+    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string')
+      return { start: parsed[0], key: parsed[1] };
+  } catch {
+    // falls through to undefined
+  }
+  return undefined;
+}
+
+/** The declared tumbling window a roll-up to `sizeMs` reads: the coarsest that divides it. */
+function rollUpSource(stream: StreamDefinition, sizeMs: number, tz: string | undefined) {
+  const candidates = stream.windows.filter(
+    (w): w is Extract<WindowSpec, { kind: 'tumbling' }> =>
+      w.kind === 'tumbling' &&
+      sizeMs % w.sizeMs === 0 &&
+      (tz === undefined || sizeMs % DAY_MS !== 0 || TZ_SOURCE_STEP_MS % w.sizeMs === 0),
+  );
+  return candidates.sort((a, b) => b.sizeMs - a.sizeMs)[0];
 }
 
 function schemaFor(stream: StreamDefinition) {
-  const instant = (name: string) =>
-    z.string().transform((value, ctx) => {
-      const parsed = parseInstant(value);
-      if (parsed === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be RFC 3339, epoch ms or relative like -15m` });
+  const windowNames = stream.windows.map((w) => w.name);
+  const aggNames = stream.aggregations.map((a) => a.name);
+  const keys = stream.keyBy;
+  return z
+    .object({
+      window: z.string().default(windowNames[0] ?? ''),
+      from: instantField('from').optional(),
+      to: instantField('to').optional(),
+      group_by: z
+        .string()
+        .default(keys.join(','))
+        .transform((g) => (g === '' || g === 'none' ? [] : g.split(',')))
+        .refine((g) => g.every((field) => keys.includes(field)), {
+          message: `group_by must be 'none' or a comma-separated list of: ${keys.join(', ')}`,
+        }),
+      filter: repeatable.transform((items, ctx) => {
+        const filter = new Map<string, Set<string>>();
+        for (const item of items ?? []) {
+          const eq = item.indexOf('=');
+          const field = item.slice(0, eq);
+          if (eq < 1 || !keys.includes(field)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `filter must be key=value with a key of: ${keys.join(', ')}`,
+            });
+            return z.NEVER;
+          }
+          filter.set(field, (filter.get(field) ?? new Set()).add(item.slice(eq + 1)));
+        }
+        return filter;
+      }),
+      aggs: z
+        .string()
+        .optional()
+        .transform((a) => (a === undefined || a === '' ? aggNames : a.split(',')))
+        .refine((a) => a.every((name) => aggNames.includes(name)), {
+          message: `aggs must be a comma-separated list of: ${aggNames.join(', ')}`,
+        }),
+      tz: z
+        .string()
+        .optional()
+        .refine((tz) => tz === undefined || isTimeZone(tz), {
+          message: 'tz must be an IANA time zone like Europe/Paris',
+        }),
+      limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+      cursor: z
+        .string()
+        .optional()
+        .transform((value, ctx) => {
+          if (value === undefined) return null;
+          const cursor = decodeCursor(value);
+          if (cursor === undefined) {
+            ctx.addIssue({ code: 'custom', message: 'cursor is not one this API gave out' });
+            return z.NEVER;
+          }
+          return cursor;
+        }),
+    })
+    .transform((q, ctx) => {
+      const declared = stream.windows.find((w) => w.name === q.window);
+      let source: WindowSpec | undefined = declared;
+      let rollUp: Bucketing | null = null;
+      if (declared === undefined && /^\d+(ms|s|m|h|d)$/.test(q.window)) {
+        const sizeMs = durationMs(q.window as Duration);
+        source = rollUpSource(stream, sizeMs, q.tz);
+        rollUp = { sizeMs, tz: sizeMs % DAY_MS === 0 ? q.tz : undefined };
+      }
+      if (source === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['window'],
+          message: `window must be one of ${windowNames.join(', ')} or a multiple of a declared tumbling window`,
+        });
         return z.NEVER;
       }
-      return parsed;
+      const regroups = rollUp !== null || q.group_by.length < keys.length;
+      if (source.kind === 'session' && regroups) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['group_by'],
+          message: 'session windows are per key: group_by must be the whole key, and they do not roll up',
+        });
+        return z.NEVER;
+      }
+      return { ...q, source, rollUp };
     });
-  const windowNames = stream.windows.map((w) => w.name);
-  const keyName = stream.keyBy.join(',');
-  return z.object({
-    window: z
-      .string()
-      .default(windowNames[0] ?? '')
-      .refine((w) => windowNames.includes(w), {
-        message: `window must be one of: ${windowNames.join(', ')}`,
-      }),
-    from: instant('from').optional(),
-    to: instant('to').optional(),
-    group_by: z
-      .string()
-      .default(keyName)
-      .refine((g) => g === keyName || g === '' || g === 'none', {
-        message: `group_by must be '${keyName}' or 'none'`,
-      }),
-    limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(1_000),
-  });
 }
 
 const schemas = new WeakMap<StreamDefinition, ReturnType<typeof schemaFor>>();
 
 export function parseWindowsParams(
   stream: StreamDefinition,
-  query: Record<string, string>,
+  query: Record<string, string | string[]>,
   now: number,
 ): { success: true; data: WindowsParams } | { success: false; error: z.ZodError } {
   let schema = schemas.get(stream);
@@ -80,19 +183,37 @@ export function parseWindowsParams(
   const parsed = schema.safeParse(query);
   if (!parsed.success) return { success: false, error: parsed.error };
   const q = parsed.data;
-  const to = q.to === undefined ? now : resolve(q.to, now);
-  const from = q.from === undefined ? to - DEFAULT_RANGE_MS : resolve(q.from, now);
-  if (from >= to) {
+  const range = resolveRange(q.from, q.to, now);
+  if (range instanceof z.ZodError) return { success: false, error: range };
+  const step =
+    q.source.kind === 'hopping' ? q.source.slideMs : q.source.kind === 'tumbling' ? q.source.sizeMs : 60_000;
+  if ((range.to - range.from) / step > MAX_WINDOWS_IN_RANGE) {
     return {
       success: false,
       error: new z.ZodError([
-        { code: 'custom', path: ['from'], message: 'from must be before to', input: query.from },
+        {
+          code: 'custom',
+          path: ['from'],
+          message: `the range holds more than ${MAX_WINDOWS_IN_RANGE} ${q.source.name} windows; narrow from/to`,
+          input: query.from,
+        },
       ]),
     };
   }
-  const keyName = stream.keyBy.join(',');
+  const order = (fields: readonly string[]) => stream.keyBy.filter((k) => fields.includes(k));
   return {
     success: true,
-    data: { window: q.window, from, to, groupBy: q.group_by === keyName ? keyName : null, limit: q.limit },
+    data: {
+      window: q.window,
+      source: q.source,
+      rollUp: q.rollUp,
+      from: range.from,
+      to: range.to,
+      groupBy: order(q.group_by),
+      filter: q.filter,
+      aggs: stream.aggregations.filter((a) => q.aggs.includes(a.name)),
+      limit: q.limit,
+      cursor: q.cursor,
+    },
   };
 }

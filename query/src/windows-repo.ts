@@ -16,6 +16,11 @@ export interface WindowsRepo {
   }): Promise<StoredWindow[]>;
   /** The lowest partition watermark of a topic: every window ending before it is complete. */
   watermark(group: string, topic: string): Promise<number | null>;
+  /** Each partition's watermark and next offset, as the processors last committed them. */
+  partitions(
+    group: string,
+    topic: string,
+  ): Promise<{ partition: number; watermark: number | null; nextOffset: number | null }[]>;
 }
 
 export function createWindowsRepo(db: Db): WindowsRepo {
@@ -35,6 +40,21 @@ export function createWindowsRepo(db: Db): WindowsRepo {
         where consumer_group = ${group} and topic = ${topic}`);
       const value = rows[0]?.watermark;
       return value === null || value === undefined ? null : Number(value);
+    },
+    async partitions(group, topic) {
+      const rows = await db.execute<{
+        partition: number;
+        watermark: string | null;
+        next_offset: string | null;
+      }>(sql`
+        select partition, watermark::text as watermark, next_offset::text as next_offset from source_offsets
+        where consumer_group = ${group} and topic = ${topic} order by partition`);
+      const num = (v: string | null) => (v === null ? null : Number(v));
+      return rows.map((r) => ({
+        partition: r.partition,
+        watermark: num(r.watermark),
+        nextOffset: num(r.next_offset),
+      }));
     },
   };
 }

@@ -1,50 +1,75 @@
-// GET /v1/streams/{stream}/windows: rows {window_start, window_end, key, values, status, version}
-// with the watermark, an ETag (304 on If-None-Match) and X-Watermark, served from the Redis cache
-// when it holds the same query.
+// GET /v1/streams/{stream}/windows: window rows {window_start, window_end, key, keys, values,
+// status, version, trace_id} with the watermark and a cursor to the next page, cached in Redis.
 
-import { createHash } from 'node:crypto';
-import { generationKeys } from '@sluice/shared/cache/window-generations';
-import type { WindowStatus } from '@sluice/shared/db/schema';
-import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
-import { annotateRequest } from '@sluice/shared/http/trace-middleware';
-import { appError } from '@sluice/shared/result';
-import type { AggState } from '@sluice/shared/streams/aggregate';
-import { emptyState, merge, reviveState, valuesOf } from '@sluice/shared/streams/aggregate';
-import type { AggSpec } from '@sluice/shared/streams/define';
+import { appError, fail, ok } from '@sluice/shared/result';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import { topicNames } from '@sluice/shared/streams/registry';
 import type { Context } from 'hono';
-import type { Counter } from 'prom-client';
-import type { ResponseCache } from './response-cache.ts';
+import type { CacheDeps } from './cached-answer.ts';
+import { cachedAnswer } from './cached-answer.ts';
+import { bucketEnd, bucketStart } from './time-buckets.ts';
+import type { WindowRowView } from './window-answer.ts';
+import { answerWindows } from './window-answer.ts';
+import type { WindowsParams } from './windows-params.ts';
 import { parseWindowsParams } from './windows-params.ts';
 import type { WindowsRepo } from './windows-repo.ts';
 
-export interface WindowRowView {
-  readonly window_start: string;
-  readonly window_end: string;
-  readonly key: string | null;
-  readonly values: Record<string, number | null>;
-  readonly status: WindowStatus;
-  readonly version: number;
-}
+export type { WindowRowView };
+
+/** Rows read from PostgreSQL for one answer at most; a range holding more is refused (400). */
+export const MAX_SCAN_ROWS = 200_000;
 
 export interface WindowsResponse {
   readonly data: WindowRowView[];
   readonly watermark: string | null;
+  readonly next_cursor: string | null;
 }
 
-export interface WindowsRouteDeps {
+export interface WindowsRouteDeps extends CacheDeps {
   readonly streams: StreamRegistry;
   readonly repo: WindowsRepo;
-  readonly cache: ResponseCache;
-  /** Redis key prefix of the cache, shared with the processors that bump generations. */
-  readonly cachePrefix: string;
-  readonly cacheRequests: Counter<'result'>;
   readonly group: string;
   readonly topicPrefix: string;
   readonly now: () => number;
+}
+
+/** The source windows' starts to read: whole buckets starting in [from, to) when rolling up. */
+export function sourceRange(p: WindowsParams): { from: number; to: number } {
+  if (p.rollUp === null) return { from: p.from, to: p.to };
+  let first = bucketStart(p.from, p.rollUp);
+  if (first < p.from) first = bucketEnd(first, p.rollUp);
+  const last = bucketStart(p.to - 1, p.rollUp);
+  return { from: first, to: Math.max(first, bucketEnd(last, p.rollUp)) };
+}
+
+const cacheKeyOf = (stream: string, p: WindowsParams, tenant: string) =>
+  [
+    tenant,
+    stream,
+    p.window,
+    p.rollUp?.tz ?? '',
+    p.from,
+    p.to,
+    p.groupBy.join(','),
+    [...p.filter]
+      .map(([f, v]) => `${f}=${[...v].sort().join('|')}`)
+      .sort()
+      .join('&'),
+    p.aggs.map((a) => a.name).join(','),
+    p.limit,
+    p.cursor === null ? '' : `${p.cursor.start}:${p.cursor.key}`,
+  ].join('|');
+
+/** Query parameters: one string each, a list for the repeatable ones (and for any repeated). */
+export function queryParams(c: Context, repeatable: readonly string[]): Record<string, string | string[]> {
+  return Object.fromEntries(
+    Object.entries(c.req.queries()).map(([name, values]) => [
+      name,
+      values.length === 1 && !repeatable.includes(name) ? (values[0] ?? '') : values,
+    ]),
+  );
 }
 
 export function windowsHandler(deps: WindowsRouteDeps) {
@@ -52,89 +77,52 @@ export function windowsHandler(deps: WindowsRouteDeps) {
     const stream = deps.streams.get(c.req.param('stream') ?? '');
     if (stream === undefined)
       return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
-    const parsed = parseWindowsParams(stream, c.req.query(), deps.now());
+    const parsed = parseWindowsParams(stream, queryParams(c, ['filter']), deps.now());
     if (!parsed.success) return errorResponse(c, validationError(parsed.error, 'invalid query parameters'));
-    const q = parsed.data;
+    const p = parsed.data;
     const tenant = DEFAULT_TENANT;
-    const cacheKey = [tenant, stream.name, q.window, q.from, q.to, q.groupBy ?? '(none)', q.limit].join('|');
-
-    const scope = { tenant, stream: stream.name, window: q.window };
-    const lookup = await deps.cache.get(cacheKey, generationKeys(deps.cachePrefix, scope, q.from, q.to));
-    let cached = lookup.hit;
-    deps.cacheRequests.inc({ result: cached === undefined ? 'miss' : 'hit' });
-    annotateRequest('sluice.cache', cached === undefined ? 'miss' : 'hit');
-    if (cached === undefined) {
-      const [rows, watermark] = await Promise.all([
-        deps.repo.windows({
-          tenant,
-          stream: stream.name,
-          window: q.window,
-          from: q.from,
-          to: q.to,
-          limit: q.limit,
-        }),
-        deps.repo.watermark(deps.group, topicNames(stream.name, deps.topicPrefix).events),
-      ]);
-      const data = q.groupBy === null ? rollUp(rows, stream.aggregations) : rows.map(view);
-      const response: WindowsResponse = {
-        data,
-        watermark: watermark === null ? null : new Date(watermark).toISOString(),
-      };
-      const body = JSON.stringify(response);
-      cached = {
-        body,
-        etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
-        watermark: response.watermark,
-      };
-      // Complete: nothing provisional, and the watermark is past the whole range, so no new window
-      // can appear in it; only an amendment (which bumps its bucket's generation) changes this answer.
-      const complete =
-        watermark !== null && q.to <= watermark && data.every((row) => row.status !== 'provisional');
-      await deps.cache.set(cacheKey, cached, lookup.generations, complete);
-    }
-    c.header('ETag', cached.etag);
-    c.header('X-Watermark', cached.watermark ?? '');
-    c.header('Cache-Control', 'no-cache');
-    if (c.req.header('if-none-match') === cached.etag) return c.body(null, 304);
-    return c.body(cached.body, 200, { 'content-type': 'application/json' });
+    const range = sourceRange(p);
+    return cachedAnswer(
+      c,
+      deps,
+      {
+        key: cacheKeyOf(stream.name, p, tenant),
+        scope: { tenant, stream: stream.name, window: p.source.name },
+        ...range,
+      },
+      async () => {
+        const [rows, watermark] = await Promise.all([
+          deps.repo.windows({
+            tenant,
+            stream: stream.name,
+            window: p.source.name,
+            from: range.from,
+            to: range.to,
+            limit: MAX_SCAN_ROWS + 1,
+          }),
+          deps.repo.watermark(deps.group, topicNames(stream.name, deps.topicPrefix).events),
+        ]);
+        if (rows.length > MAX_SCAN_ROWS)
+          return fail(
+            appError(
+              'validation_failed',
+              `the range holds more than ${MAX_SCAN_ROWS} windows; narrow from/to`,
+            ),
+          );
+        const page = answerWindows(stream, rows, p, watermark);
+        const body: WindowsResponse = {
+          data: page.data,
+          watermark: watermark === null ? null : new Date(watermark).toISOString(),
+          next_cursor: page.next_cursor,
+        };
+        // Complete: nothing provisional and the watermark past the whole range, so no new window
+        // can appear in it; only an amendment (which bumps its bucket's generation) changes it.
+        const complete =
+          watermark !== null &&
+          range.to <= watermark &&
+          body.data.every((row) => row.status !== 'provisional');
+        return ok({ body, watermark, complete });
+      },
+    );
   };
-}
-
-function view(row: StoredWindow): WindowRowView {
-  return {
-    window_start: new Date(row.start).toISOString(),
-    window_end: new Date(row.end).toISOString(),
-    key: row.key,
-    values: row.values,
-    status: row.status,
-    version: row.version,
-  };
-}
-
-const STATUS_RANK: Record<WindowStatus, number> = { settled: 0, amended: 1, provisional: 2 };
-
-/** One row per window over every key: accumulators merge, the least complete status wins. */
-function rollUp(rows: readonly StoredWindow[], aggs: readonly AggSpec[]): WindowRowView[] {
-  const byStart = new Map<number, { end: number; state: AggState; status: WindowStatus; version: number }>();
-  for (const row of rows) {
-    const acc = byStart.get(row.start) ?? {
-      end: row.end,
-      state: emptyState(aggs),
-      status: 'settled',
-      version: 0,
-    };
-    // Sketches are revived only here, where keys merge; a per-key answer shows stored `values`.
-    merge(acc.state, reviveState(row.state), aggs);
-    if (STATUS_RANK[row.status] > STATUS_RANK[acc.status]) acc.status = row.status;
-    acc.version = Math.max(acc.version, row.version);
-    byStart.set(row.start, acc);
-  }
-  return [...byStart].map(([start, acc]) => ({
-    window_start: new Date(start).toISOString(),
-    window_end: new Date(acc.end).toISOString(),
-    key: null,
-    values: valuesOf(acc.state, aggs),
-    status: acc.status,
-    version: acc.version,
-  }));
 }

@@ -19,6 +19,8 @@ _APT_NEEDS=(
   "setsid:util-linux"
   "ps:procps"
   "runuser:util-linux"
+  # The dashboard's browser test drives Debian's Chromium with playwright-core.
+  "chromium:chromium"
 )
 # -dev packages the librdkafka build links against, plus PostgreSQL server binaries.
 _APT_PKGS=(

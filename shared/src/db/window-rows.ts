@@ -21,6 +21,8 @@ export interface StoredWindow<S extends StoredAggState | AggState = StoredAggSta
   readonly state: S;
   readonly status: WindowStatus;
   readonly version: number;
+  /** The trace of the batch that last emitted it (guarantee: a row names a trace Jaeger knows). */
+  readonly traceId?: string | null;
 }
 
 export type StoredWindowRow = {
@@ -33,6 +35,7 @@ export type StoredWindowRow = {
   state: StoredAggState;
   status: WindowStatus;
   version: number;
+  trace_id: string | null;
 };
 
 /** A timestamptz column as epoch milliseconds (bigint), exact for the millisecond precision stored. */
@@ -40,7 +43,7 @@ export const epochMs = (column: SQL) => sql`(extract(epoch from ${column}) * 100
 
 /** `windows` columns as StoredWindowRow, for a query over `windows` aliased as `w`. */
 export const STORED_WINDOW_COLUMNS = sql`w.tenant, w."window", ${epochMs(sql`w.window_start`)} as start_ms,
-  ${epochMs(sql`w.window_end`)} as end_ms, w.key, w.values, w.state, w.status, w.version`;
+  ${epochMs(sql`w.window_end`)} as end_ms, w.key, w.values, w.state, w.status, w.version, w.trace_id`;
 
 /** An epoch-millisecond parameter as a timestamptz, in integer arithmetic (no float rounding). */
 export const atEpochMs = (ms: number | SQL) => sql`('epoch'::timestamptz + ${ms} * interval '1 millisecond')`;
@@ -56,6 +59,7 @@ export function fromStoredRow(r: StoredWindowRow): StoredWindow {
     state: r.state,
     status: r.status,
     version: r.version,
+    traceId: r.trace_id,
   };
 }
 

@@ -1,0 +1,85 @@
+// Publishes committed window rows to the live feed (a Redis Stream per stream) for the query
+// service's Server-Sent Events. It runs after the commit, so the feed never shows a window that
+// PostgreSQL does not hold. The feed is a notification channel, not a record: with Redis away an
+// update is dropped (counted and logged, memory stays bounded) and clients read the rows from the
+// API, which the dashboard does on a reconnect or a gap.
+
+import type { WindowUpdate } from '@sluice/shared/live/window-updates';
+import { FEED_MAX_LEN, feedKey } from '@sluice/shared/live/window-updates';
+import type { Logger } from '@sluice/shared/log';
+import type { Redis } from 'ioredis';
+import type { Counter } from 'prom-client';
+import type { WindowRef, WindowRowWrite } from './sink.ts';
+
+export interface LiveFeed {
+  /** Appends the rows one commit wrote and the windows it removed; never throws. */
+  publish(
+    rows: readonly WindowRowWrite[],
+    removed: readonly WindowRef[],
+    traceId: string | undefined,
+  ): Promise<void>;
+}
+
+export interface LiveFeedDeps {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly log: Logger;
+  readonly published: Counter<'outcome'>;
+}
+
+export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
+  return {
+    async publish(rows, removed, traceId) {
+      if (rows.length === 0 && removed.length === 0) return;
+      const pipeline = deps.redis.pipeline();
+      const add = (tenant: string, stream: string, update: WindowUpdate) =>
+        pipeline.xadd(
+          feedKey(deps.prefix, tenant, stream),
+          'MAXLEN',
+          '~',
+          FEED_MAX_LEN,
+          '*',
+          'u',
+          JSON.stringify(update),
+        );
+      for (const r of rows) {
+        add(r.tenant, r.stream, {
+          stream: r.stream,
+          window: r.window,
+          window_start: new Date(r.start).toISOString(),
+          window_end: new Date(r.end).toISOString(),
+          key: r.key,
+          values: r.values,
+          status: r.status,
+          version: r.version,
+          trace_id: traceId ?? null,
+          removed: false,
+        });
+      }
+      for (const w of removed) {
+        add(w.tenant, w.stream, {
+          stream: w.stream,
+          window: w.window,
+          window_start: new Date(w.start).toISOString(),
+          window_end: new Date(w.start).toISOString(),
+          key: w.key,
+          values: {},
+          status: 'settled',
+          version: 0,
+          trace_id: traceId ?? null,
+          removed: true,
+        });
+      }
+      const count = rows.length + removed.length;
+      try {
+        const results = await pipeline.exec();
+        if (results === null || results.some(([error]) => error !== null))
+          throw new Error('redis XADD failed');
+        deps.published.inc({ outcome: 'ok' }, count);
+      } catch (error) {
+        deps.published.inc({ outcome: 'dropped' }, count);
+        deps.log.warn({ err: error, dropped: count }, 'live feed updates dropped (Redis away)');
+      }
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// One cached JSON answer: looked up in Redis with the generations of the hour buckets it covers
+// (read before PostgreSQL is), computed on a miss and stored as complete or provisional; served
+// with an ETag (304 on If-None-Match), X-Watermark and X-Cache. Guarantee 3: an answer stored
+// complete is a hit only while no window in its range was amended since.
+
+import { createHash } from 'node:crypto';
+import type { WindowScope } from '@sluice/shared/cache/window-generations';
+import { generationKeys } from '@sluice/shared/cache/window-generations';
+import { errorResponse } from '@sluice/shared/http/error-envelope';
+import { annotateRequest } from '@sluice/shared/http/trace-middleware';
+import type { AppError, Result } from '@sluice/shared/result';
+import type { Context } from 'hono';
+import type { Counter } from 'prom-client';
+import type { CachedResponse, ResponseCache } from './response-cache.ts';
+
+export interface CacheDeps {
+  readonly cache: ResponseCache;
+  /** Redis key prefix of the cache, shared with the processors that bump generations. */
+  readonly cachePrefix: string;
+  readonly cacheRequests: Counter<'result'>;
+}
+
+export interface Computed {
+  readonly body: unknown;
+  readonly watermark: number | null;
+  /** Nothing in it can change but by an amendment (which bumps its bucket's generation). */
+  readonly complete: boolean;
+}
+
+export async function cachedAnswer(
+  c: Context,
+  deps: CacheDeps,
+  request: { readonly key: string; readonly scope: WindowScope; readonly from: number; readonly to: number },
+  compute: () => Promise<Result<Computed, AppError>>,
+): Promise<Response> {
+  const lookup = await deps.cache.get(
+    request.key,
+    generationKeys(deps.cachePrefix, request.scope, request.from, request.to),
+  );
+  let answer: CachedResponse | undefined = lookup.hit;
+  const outcome = answer === undefined ? 'miss' : 'hit';
+  deps.cacheRequests.inc({ result: outcome });
+  annotateRequest('sluice.cache', outcome);
+  if (answer === undefined) {
+    const result = await compute();
+    // An error answer (say, a range too large) is not cached.
+    if (!result.ok) return errorResponse(c, result.error);
+    const computed = result.value;
+    const body = JSON.stringify(computed.body);
+    answer = {
+      body,
+      etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+      watermark: computed.watermark === null ? null : new Date(computed.watermark).toISOString(),
+    };
+    await deps.cache.set(request.key, answer, lookup.generations, computed.complete);
+  }
+  c.header('ETag', answer.etag);
+  c.header('X-Watermark', answer.watermark ?? '');
+  c.header('X-Cache', outcome);
+  c.header('Cache-Control', 'no-cache');
+  if (c.req.header('if-none-match') === answer.etag) return c.body(null, 304);
+  return c.body(answer.body, 200, { 'content-type': 'application/json' });
+}

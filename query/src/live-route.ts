@@ -1,0 +1,121 @@
+// GET /v1/streams/{stream}/live: Server-Sent Events, one `window` event per window update as the
+// processors commit it (read from the stream's live feed, a Redis Stream). The event id is the
+// feed entry's id: a client that reconnects with Last-Event-ID gets every update after it that
+// the feed still holds, and a `gap` event first when some were trimmed (then it re-reads the API).
+// Each client holds one Redis connection for its blocking reads; their number is bounded (503).
+
+import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
+import { errorResponse } from '@sluice/shared/http/error-envelope';
+import type { WindowUpdate } from '@sluice/shared/live/window-updates';
+import { feedKey } from '@sluice/shared/live/window-updates';
+import { appError } from '@sluice/shared/result';
+import type { StreamRegistry } from '@sluice/shared/streams/registry';
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Redis } from 'ioredis';
+import type { Gauge } from 'prom-client';
+
+export interface LiveRouteDeps {
+  readonly streams: StreamRegistry;
+  readonly redis: Redis;
+  readonly cachePrefix: string;
+  readonly maxClients: number;
+  /** How long one blocking read waits; a keep-alive comment goes out after each empty one. */
+  readonly blockMs: number;
+  readonly liveClients: Gauge;
+}
+
+const ENTRY_ID = /^\d+-\d+$/;
+
+/** Redis Stream ids compare as (ms, seq) pairs. */
+function idBefore(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am < bm || (am === bm && as < bs);
+}
+
+type Entries = [id: string, fields: string[]][];
+
+export function liveHandler(deps: LiveRouteDeps) {
+  let clients = 0;
+  return async function getLive(c: Context): Promise<Response> {
+    const stream = deps.streams.get(c.req.param('stream') ?? '');
+    if (stream === undefined)
+      return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
+    const resumeFrom = c.req.header('last-event-id') ?? c.req.query('last_event_id');
+    if (resumeFrom !== undefined && !ENTRY_ID.test(resumeFrom))
+      return errorResponse(
+        c,
+        appError('validation_failed', 'Last-Event-ID is not an id this stream gave out'),
+      );
+    const onlyWindow = c.req.query('window');
+    if (onlyWindow !== undefined && !stream.windows.some((w) => w.name === onlyWindow))
+      return errorResponse(
+        c,
+        appError(
+          'validation_failed',
+          `window must be one of: ${stream.windows.map((w) => w.name).join(', ')}`,
+        ),
+      );
+    // Guarantee 5 (bounded resources): one connection per client, so clients are capped.
+    if (clients >= deps.maxClients)
+      return errorResponse(c, appError('unavailable', 'too many live clients', { retryAfterSeconds: 5 }));
+    const key = feedKey(deps.cachePrefix, DEFAULT_TENANT, stream.name);
+    let after: string;
+    let gap = false;
+    try {
+      if (resumeFrom === undefined) {
+        const last = (await deps.redis.xrevrange(key, '+', '-', 'COUNT', 1)) as Entries;
+        after = last[0]?.[0] ?? '0-0';
+      } else {
+        const first = (await deps.redis.xrange(key, '-', '+', 'COUNT', 1)) as Entries;
+        const firstId = first[0]?.[0];
+        // Entries between the client's last one and the oldest still held were trimmed.
+        gap = firstId !== undefined && idBefore(resumeFrom, firstId) && resumeFrom !== '0-0';
+        after = resumeFrom;
+      }
+    } catch {
+      return errorResponse(
+        c,
+        appError('unavailable', 'the live feed (Redis) is not reachable', { retryAfterSeconds: 2 }),
+      );
+    }
+    clients += 1;
+    deps.liveClients.set(clients);
+    const reader = deps.redis.duplicate({ maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    reader.on('error', () => {});
+    return streamSSE(c, async (sse) => {
+      let open = true;
+      sse.onAbort(() => {
+        open = false;
+        reader.disconnect();
+      });
+      try {
+        await sse.writeSSE({ event: 'ready', data: JSON.stringify({ stream: stream.name, after }) });
+        if (gap) await sse.writeSSE({ event: 'gap', data: JSON.stringify({ after: resumeFrom }) });
+        while (open) {
+          const read = (await reader.xread('COUNT', 500, 'BLOCK', deps.blockMs, 'STREAMS', key, after)) as
+            | [string, Entries][]
+            | null;
+          const entries = read?.[0]?.[1] ?? [];
+          if (entries.length === 0) await sse.write(': keep-alive\n\n');
+          for (const [id, fields] of entries) {
+            after = id;
+            const raw = fields[1];
+            if (raw === undefined) continue;
+            const update = JSON.parse(raw) as WindowUpdate;
+            if (onlyWindow !== undefined && update.window !== onlyWindow) continue;
+            await sse.writeSSE({ event: 'window', id, data: raw });
+          }
+        }
+      } catch {
+        // The client left (its reader was disconnected) or Redis went away: the client reconnects
+        // with Last-Event-ID and resumes.
+      } finally {
+        clients -= 1;
+        deps.liveClients.set(clients);
+        reader.disconnect();
+      }
+    });
+  };
+}

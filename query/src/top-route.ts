@@ -1,0 +1,168 @@
+// GET /v1/streams/{stream}/top?agg=&by=&from=&to=&n=: the n keys with the highest value of one
+// aggregate over a range, merged from the stream's finest tumbling window (hopping windows
+// overlap, so merging them would count an event more than once).
+
+import type { StoredWindow } from '@sluice/shared/db/window-rows';
+import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
+import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
+import { appError, fail, ok } from '@sluice/shared/result';
+import type { AggState } from '@sluice/shared/streams/aggregate';
+import { emptyState, merge, reviveState, valuesOf } from '@sluice/shared/streams/aggregate';
+import type { StreamDefinition, WindowSpec } from '@sluice/shared/streams/define';
+import { valueNames } from '@sluice/shared/streams/define';
+import { topicNames } from '@sluice/shared/streams/registry';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { cachedAnswer } from './cached-answer.ts';
+import { instantField, resolveRange } from './time-range.ts';
+import { joinKey, keyParts } from './window-answer.ts';
+import type { WindowsRouteDeps } from './windows-route.ts';
+import { MAX_SCAN_ROWS } from './windows-route.ts';
+
+export const MAX_TOP_N = 100;
+
+export interface TopRow {
+  readonly key: string;
+  readonly keys: Record<string, string>;
+  readonly value: number | null;
+  readonly values: Record<string, number | null>;
+}
+
+export interface TopResponse {
+  readonly data: TopRow[];
+  readonly agg: string;
+  readonly window: string;
+  readonly from: string;
+  readonly to: string;
+  readonly watermark: string | null;
+  /** The watermark passed `to` and no window in range is provisional: these numbers are final. */
+  readonly complete: boolean;
+}
+
+function schemaFor(stream: StreamDefinition) {
+  const values = stream.aggregations.flatMap(valueNames);
+  const keys = stream.keyBy;
+  return z.object({
+    agg: z
+      .string()
+      .default(values[0] ?? 'count')
+      .refine((a) => values.includes(a), { message: `agg must be one of: ${values.join(', ')}` }),
+    by: z
+      .string()
+      .default(keys.join(','))
+      .transform((b) => b.split(','))
+      .refine((b) => b.length > 0 && b.every((field) => keys.includes(field)), {
+        message: `by must be a comma-separated list of: ${keys.join(', ')}`,
+      }),
+    from: instantField('from').optional(),
+    to: instantField('to').optional(),
+    n: z.coerce.number().int().min(1).max(MAX_TOP_N).default(10),
+  });
+}
+
+const schemas = new WeakMap<StreamDefinition, ReturnType<typeof schemaFor>>();
+
+const finest = (stream: StreamDefinition) =>
+  stream.windows
+    .filter((w): w is Extract<WindowSpec, { kind: 'tumbling' }> => w.kind === 'tumbling')
+    .sort((a, b) => a.sizeMs - b.sizeMs)[0];
+
+/** The top `n` groups by `agg` over `rows` (descending, nulls last, ties by key). */
+export function rankTop(
+  stream: StreamDefinition,
+  rows: readonly StoredWindow[],
+  q: { agg: string; by: readonly string[]; n: number },
+): TopRow[] {
+  const indexes = q.by.map((field) => stream.keyBy.indexOf(field));
+  const groups = new Map<string, { parts: string[]; state: AggState }>();
+  for (const row of rows) {
+    const all = keyParts(stream, row.key);
+    const parts = indexes.map((i) => all[i] ?? '');
+    const key = joinKey(parts);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { parts, state: emptyState(stream.aggregations) };
+      groups.set(key, group);
+    }
+    merge(group.state, reviveState(row.state), stream.aggregations);
+  }
+  const ranked = [...groups].map(([key, g]) => {
+    const values = valuesOf(g.state, stream.aggregations);
+    return {
+      key,
+      keys: Object.fromEntries(q.by.map((field, i) => [field, g.parts[i] ?? ''])),
+      value: values[q.agg] ?? null,
+      values,
+    };
+  });
+  ranked.sort((a, b) =>
+    a.value === b.value
+      ? a.key.localeCompare(b.key)
+      : a.value === null
+        ? 1
+        : b.value === null
+          ? -1
+          : b.value - a.value,
+  );
+  return ranked.slice(0, q.n);
+}
+
+export function topHandler(deps: WindowsRouteDeps) {
+  return async function getTop(c: Context): Promise<Response> {
+    const stream = deps.streams.get(c.req.param('stream') ?? '');
+    if (stream === undefined)
+      return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
+    const window = finest(stream);
+    if (window === undefined)
+      return errorResponse(c, appError('bad_request', `stream '${stream.name}' declares no tumbling window`));
+    let schema = schemas.get(stream);
+    if (schema === undefined) {
+      schema = schemaFor(stream);
+      schemas.set(stream, schema);
+    }
+    const parsed = schema.safeParse(c.req.query());
+    if (!parsed.success) return errorResponse(c, validationError(parsed.error, 'invalid query parameters'));
+    const range = resolveRange(parsed.data.from, parsed.data.to, deps.now());
+    if (range instanceof z.ZodError)
+      return errorResponse(c, validationError(range, 'invalid query parameters'));
+    const q = { ...parsed.data, by: stream.keyBy.filter((k) => parsed.data.by.includes(k)) };
+    const tenant = DEFAULT_TENANT;
+    const key = ['top', tenant, stream.name, q.agg, q.by.join(','), range.from, range.to, q.n].join('|');
+    return cachedAnswer(
+      c,
+      deps,
+      { key, scope: { tenant, stream: stream.name, window: window.name }, ...range },
+      async () => {
+        const [rows, watermark] = await Promise.all([
+          deps.repo.windows({
+            tenant,
+            stream: stream.name,
+            window: window.name,
+            ...range,
+            limit: MAX_SCAN_ROWS + 1,
+          }),
+          deps.repo.watermark(deps.group, topicNames(stream.name, deps.topicPrefix).events),
+        ]);
+        if (rows.length > MAX_SCAN_ROWS)
+          return fail(
+            appError(
+              'validation_failed',
+              `the range holds more than ${MAX_SCAN_ROWS} windows; narrow from/to`,
+            ),
+          );
+        const complete =
+          watermark !== null && range.to <= watermark && rows.every((row) => row.status !== 'provisional');
+        const body: TopResponse = {
+          data: rankTop(stream, rows, q),
+          agg: q.agg,
+          window: window.name,
+          from: new Date(range.from).toISOString(),
+          to: new Date(range.to).toISOString(),
+          watermark: watermark === null ? null : new Date(watermark).toISOString(),
+          complete,
+        };
+        return ok({ body, watermark, complete });
+      },
+    );
+  };
+}

@@ -1,0 +1,101 @@
+// The query cache on the real Redis (guarantee 3): a settled answer is served from the cache the
+// second time; an amendment, published by the processor's own invalidator after its commit, makes
+// exactly the answers holding it miss while an answer over another hour still hits; a provisional
+// answer is never served past its TTL.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createLogger } from '@sluice/shared/log';
+import { Counter } from 'prom-client';
+import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
+import type { QueryHarness, SeededRow } from './in-process.ts';
+import { startQuery } from './in-process.ts';
+
+const T0 = Date.parse('2026-05-02T10:00:00Z');
+const WATERMARK = T0 + 100 * 60_000;
+let q: QueryHarness;
+
+const row = (minute: number, category: string, amounts: number[]): SeededRow => {
+  const start = T0 + minute * 60_000;
+  return {
+    start,
+    category,
+    sales: amounts.map((amount, j) => ({ category, amount, user: `u${j}`, time: start })),
+    status: start + 60_000 > WATERMARK ? 'provisional' : 'settled',
+    version: 1,
+  };
+};
+
+before(async () => {
+  q = await startQuery('cache', { provisionalTtlSeconds: 1 });
+  const rows: SeededRow[] = [];
+  for (let m = 0; m < 110; m += 1) rows.push(row(m, 'Books', [10, 20]), row(m, 'Beauty', [5]));
+  await q.write(rows, WATERMARK);
+});
+
+after(() => q.close());
+
+async function get(from: number, to: number) {
+  const response = await q.app.request(
+    `/v1/streams/ecommerce/windows?from=${from}&to=${to}&filter=product_category=Books`,
+  );
+  assert.equal(response.status, 200);
+  const body = (await response.json()) as { data: { values: { sum_amount: number }; status: string }[] };
+  return { cache: response.headers.get('x-cache'), sums: body.data.map((r) => r.values.sum_amount), body };
+}
+
+test('a settled answer comes from the cache the second time', async () => {
+  const first = await get(T0, T0 + 30 * 60_000);
+  const second = await get(T0, T0 + 30 * 60_000);
+  assert.equal(first.cache, 'miss');
+  assert.equal(second.cache, 'hit');
+  assert.deepEqual(second.body, first.body);
+  assert.ok(first.body.data.every((r) => r.status === 'settled'));
+  const metrics = await (await q.app.request('/metrics')).text();
+  assert.match(metrics, /sluice_query_cache_requests_total\{[^}]*result="hit"[^}]*\} [1-9]/);
+});
+
+test('an amendment invalidates only the answers over its own hour', async () => {
+  const amendedHour = [T0, T0 + 30 * 60_000] as const;
+  const otherHour = [T0 + 60 * 60_000, T0 + 90 * 60_000] as const;
+  await get(...amendedHour);
+  await get(...otherHour);
+  assert.equal((await get(...amendedHour)).cache, 'hit');
+  assert.equal((await get(...otherHour)).cache, 'hit');
+
+  // What the processor does: commit the amended row, then bump its bucket's generation.
+  await q.write([{ ...row(5, 'Books', [10, 20, 70]), status: 'amended', version: 2 }], WATERMARK);
+  const invalidator = createCacheInvalidator({
+    redis: q.redis,
+    prefix: q.iso.env.SLUICE_CACHE_PREFIX ?? '',
+    log: createLogger('test', 'silent'),
+    bumps: new Counter({
+      name: 'test_bumps',
+      help: 'bumps',
+      labelNames: ['outcome'] as const,
+      registers: [],
+    }),
+  });
+  invalidator.amended([{ tenant: 'default', stream: 'ecommerce', window: '1m', start: T0 + 5 * 60_000 }]);
+  await invalidator.flush();
+
+  const amended = await get(...amendedHour);
+  assert.equal(amended.cache, 'miss');
+  assert.equal(amended.sums[5], 100);
+  assert.equal((await get(...otherHour)).cache, 'hit');
+});
+
+test('a provisional answer is never served past its TTL', async () => {
+  const range = [T0 + 95 * 60_000, T0 + 110 * 60_000] as const;
+  const first = await get(...range);
+  assert.equal(first.cache, 'miss');
+  assert.ok(first.body.data.some((r) => r.status === 'provisional'));
+  // The row changes without any invalidation (a provisional window is rewritten all the time).
+  await q.write([row(108, 'Books', [10, 20, 1_000])], WATERMARK);
+  const within = await get(...range);
+  assert.equal(within.cache, 'hit', 'within its TTL the cached answer may be served');
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  const past = await get(...range);
+  assert.equal(past.cache, 'miss');
+  assert.equal(past.sums.at(-2), 1_030);
+});
