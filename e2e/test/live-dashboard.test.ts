@@ -1,0 +1,143 @@
+// Live updates and the dashboard, with ingest, the processor and query (on Bun) on the real stack:
+// an SSE client gets the update of an event sent after it connected within 2 s and, reconnecting
+// with Last-Event-ID, exactly the updates it missed; then headless Chromium opens the dashboard on
+// a few minutes of demo data, sees the chart and the table filled, sees a new window arrive live
+// without a reload, and saves a screenshot (.artifacts/dashboard.png).
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { waitFor } from '../../shared/test/harness.ts';
+import { postTransactions } from '../../shared/test/ingest-client.ts';
+import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
+import { ROOT, testPipeline } from '../../shared/test/services.ts';
+import { openSse } from '../../shared/test/sse-client.ts';
+import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+
+let p: TestPipeline;
+let ingest: ServiceHandle;
+let query: ServiceHandle;
+const random = seededRandom(21);
+let sequence = 0;
+
+before(async () => {
+  p = await testPipeline('live', { SLUICE_STREAMS: 'ecommerce' });
+  ingest = await p.start('ingest');
+  await p.start('processor');
+  query = await p.start('query');
+});
+
+after(() => p.close());
+
+/** One sale now in a category of the test's own, so its window update is recognisable. */
+function sale(category: string, time = Date.now()) {
+  sequence += 1;
+  return { ...makeTransaction(random, `live-${sequence}`, time), product_category: category };
+}
+
+interface Update {
+  key: string;
+  values: { count: number };
+}
+const update = (data: string) => JSON.parse(data) as Update;
+
+test('an update arrives within 2 s, and Last-Event-ID resumes with exactly what was missed', {
+  timeout: 60_000,
+}, async () => {
+  const live = `${query.url}/v1/streams/ecommerce/live`;
+  const first = await openSse(live);
+  await first.next((e) => e.event === 'ready', 5_000);
+  await postTransactions(ingest.url, [sale('LiveA')]);
+  const acked = performance.now();
+  const seen = await first.next((e) => e.event === 'window' && update(e.data).key === 'LiveA', 5_000);
+  const latency = performance.now() - acked;
+  assert.ok(latency < 2_000, `the update took ${Math.round(latency)} ms`);
+  assert.equal(update(seen.data).values.count, 1);
+  assert.ok(seen.id !== undefined);
+  first.close();
+
+  // While no client listens, another window changes and LiveA's gets a second event.
+  await postTransactions(ingest.url, [sale('LiveB'), sale('LiveA')]);
+  await waitFor(
+    async () => {
+      const rows = await p.sql<
+        { n: string }[]
+      >`select count(*)::text as n from windows where key in ('LiveA', 'LiveB') and (values->>'count')::int >= 1`;
+      const a = await p.sql<
+        { c: number }[]
+      >`select (values->>'count')::int as c from windows where key = 'LiveA'`;
+      return Number(rows[0]?.n) >= 2 && a.reduce((s, r) => s + r.c, 0) === 2 ? true : undefined;
+    },
+    { timeoutMs: 20_000, what: 'LiveA twice and LiveB once in PostgreSQL' },
+  );
+  const resumed = await openSse(live, { 'last-event-id': seen.id ?? '' });
+  const b = await resumed.next((e) => e.event === 'window' && update(e.data).key === 'LiveB', 5_000);
+  assert.equal(update(b.data).values.count, 1);
+  await resumed.next(
+    (e) => e.event === 'window' && update(e.data).key === 'LiveA' && update(e.data).values.count === 2,
+    5_000,
+  );
+  // Nothing from before the id comes again: LiveA's first update (count 1) is not replayed.
+  const replayed = resumed.events.filter(
+    (e) => e.event === 'window' && update(e.data).key === 'LiveA' && update(e.data).values.count === 1,
+  );
+  assert.deepEqual(replayed, []);
+  assert.ok(!resumed.events.some((e) => e.event === 'gap'));
+  resumed.close();
+});
+
+test('the dashboard in headless Chromium: chart and table filled, a new window arrives live', {
+  timeout: 120_000,
+}, async () => {
+  // A few minutes of demo data, out of order within the watermark.
+  const now = Date.now();
+  const demo = Array.from({ length: 300 }, (_, i) =>
+    makeTransaction(random, `demo-${i}`, now - 6 * 60_000 + Math.floor(random() * 6 * 60_000)),
+  );
+  for (let i = 0; i < demo.length; i += 100) await postTransactions(ingest.url, demo.slice(i, i + 100));
+  await waitFor(
+    async () => {
+      const [row] = await p.sql<
+        { n: string | null }[]
+      >`select sum((values->>'count')::int)::text as n from windows where key not like 'Live%'`;
+      return Number(row?.n ?? 0) === demo.length ? true : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the demo data in its windows' },
+  );
+
+  const browser = await chromium.launch({
+    executablePath: process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(`${query.url}/?stream=ecommerce`);
+    await page.waitForSelector('#live[data-state="open"]', { timeout: 15_000 });
+    await page.waitForSelector('#chart canvas', { timeout: 15_000 });
+    const points = Number(await page.getAttribute('#chart', 'data-points'));
+    assert.ok(points >= 6, `the chart holds ${points} windows`);
+    const rows = await page.locator('#windows tbody tr').count();
+    assert.ok(rows >= 6, `the table shows ${rows} windows`);
+    const statuses = await page
+      .locator('#windows tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status')));
+    assert.ok(statuses.every((s) => s === 'provisional' || s === 'settled' || s === 'amended'));
+
+    const before = Number(await page.textContent('#live-updates'));
+    await postTransactions(ingest.url, [sale('Browser')]);
+    await page.waitForSelector('#windows tbody tr td:text-is("Browser")', { timeout: 10_000 });
+    const after = Number(await page.textContent('#live-updates'));
+    assert.ok(after > before, 'the update came over SSE, without a reload');
+    mkdirSync(`${ROOT}.artifacts`, { recursive: true });
+    await page.screenshot({ path: `${ROOT}.artifacts/dashboard.png`, fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
