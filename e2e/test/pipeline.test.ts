@@ -169,7 +169,7 @@ test('query errors use the one envelope', async () => {
   const unknown = await fetch(`${query.url}/v1/streams/nope/windows`);
   assert.equal(unknown.status, 404);
   assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found');
-  const invalid = await fetch(`${query.url}/v1/streams/ecommerce/windows?window=7m&limit=0`);
+  const invalid = await fetch(`${query.url}/v1/streams/ecommerce/windows?window=90s&limit=0`);
   assert.equal(invalid.status, 400);
   const body = (await invalid.json()) as { error: { code: string; details: { path: string }[] } };
   assert.equal(body.error.code, 'validation_failed');

@@ -33,10 +33,8 @@ export async function cachedAnswer(
   request: { readonly key: string; readonly scope: WindowScope; readonly from: number; readonly to: number },
   compute: () => Promise<Result<Computed, AppError>>,
 ): Promise<Response> {
-  const lookup = await deps.cache.get(
-    request.key,
-    generationKeys(deps.cachePrefix, request.scope, request.from, request.to),
-  );
+  const keys = generationKeys(deps.cachePrefix, request.scope, request.from, request.to);
+  const lookup = await deps.cache.get(request.key, keys);
   let answer: CachedResponse | undefined = lookup.hit;
   const outcome = answer === undefined ? 'miss' : 'hit';
   deps.cacheRequests.inc({ result: outcome });
@@ -52,12 +50,15 @@ export async function cachedAnswer(
       etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
       watermark: computed.watermark === null ? null : new Date(computed.watermark).toISOString(),
     };
-    await deps.cache.set(request.key, answer, lookup.generations, computed.complete);
+    await deps.cache.set(request.key, answer, lookup.generations, computed.complete, keys ?? []);
   }
   c.header('ETag', answer.etag);
   c.header('X-Watermark', answer.watermark ?? '');
   c.header('X-Cache', outcome);
   c.header('Cache-Control', 'no-cache');
   if (c.req.header('if-none-match') === answer.etag) return c.body(null, 304);
-  return c.body(answer.body, 200, { 'content-type': 'application/json' });
+  const body = answer.body;
+  return c.body(typeof body === 'string' ? body : new Uint8Array(body), 200, {
+    'content-type': 'application/json',
+  });
 }

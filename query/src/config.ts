@@ -28,6 +28,9 @@ export const queryConfigSchema = z
     SLUICE_CACHE_SETTLED_TTL_S: positiveIntEnv(3_600),
     /** Seconds a response holding provisional windows may be served stale. */
     SLUICE_CACHE_PROVISIONAL_TTL_S: positiveIntEnv(2),
+    /** The in-process tier in front of Redis: entries and bytes at most. */
+    SLUICE_CACHE_LOCAL_ENTRIES: positiveIntEnv(10_000),
+    SLUICE_CACHE_LOCAL_BYTES: positiveIntEnv(128 * 1024 * 1024),
     /** Live (SSE) clients at most; each holds one Redis connection for its blocking reads. */
     SLUICE_QUERY_MAX_LIVE_CLIENTS: positiveIntEnv(200),
     /** A live client's blocking read waits this long before a keep-alive (under Bun's 10 s idle timeout). */
@@ -49,6 +52,8 @@ export const queryConfigSchema = z
       prefix: env.SLUICE_CACHE_PREFIX,
       settledTtlSeconds: env.SLUICE_CACHE_SETTLED_TTL_S,
       provisionalTtlSeconds: env.SLUICE_CACHE_PROVISIONAL_TTL_S,
+      localMaxEntries: env.SLUICE_CACHE_LOCAL_ENTRIES,
+      localMaxBytes: env.SLUICE_CACHE_LOCAL_BYTES,
     },
     live: { maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS, blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS },
     jaegerUiUrl: env.SLUICE_JAEGER_UI_URL,

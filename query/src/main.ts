@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { createQueryApp } from './app.ts';
 import { queryConfigSchema } from './config.ts';
+import { withLocalTier } from './local-cache.ts';
 import { createResponseCache } from './response-cache.ts';
 import { createWindowsRepo } from './windows-repo.ts';
 
@@ -29,12 +30,20 @@ const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-query', 
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 const http = createHttpMetrics('sluice-query');
+const cache = withLocalTier(createResponseCache(redis, config.cache), {
+  redis,
+  maxEntries: config.cache.localMaxEntries,
+  maxBytes: config.cache.localMaxBytes,
+  settledTtlMs: config.cache.settledTtlSeconds * 1_000,
+  provisionalTtlMs: config.cache.provisionalTtlSeconds * 1_000,
+  now: Date.now,
+});
 const app = createQueryApp({
   log,
   http,
   streams: streamRegistry(),
   repo: createWindowsRepo(db.db),
-  cache: createResponseCache(redis, config.cache),
+  cache,
   cachePrefix: config.cache.prefix,
   cacheRequests: new Counter({
     name: 'sluice_query_cache_requests_total',

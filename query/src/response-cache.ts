@@ -3,17 +3,18 @@
 // stale provisional number is never served past that TTL. A complete response is kept with the
 // generations of the hour buckets it covers (read before PostgreSQL was) and is a hit only while
 // they are unchanged: an amendment bumps its bucket's generation (guarantee 3, exact invalidation).
+//
+// An entry is four header lines (format, generations, ETag, watermark) and then the body's bytes
+// as sent: a hit reads it as a Buffer and answers with a slice of it, without decoding, parsing or
+// re-encoding the body (which is most of the entry).
 
 import type { Redis } from 'ioredis';
 
 export interface CachedResponse {
-  readonly body: string;
+  /** The JSON body: text when just made, bytes when read back from Redis. */
+  readonly body: string | Uint8Array;
   readonly etag: string;
   readonly watermark: string | null;
-}
-
-interface StoredResponse extends CachedResponse {
-  readonly generations: string;
 }
 
 export interface CacheLookup {
@@ -25,7 +26,14 @@ export interface CacheLookup {
 export interface ResponseCache {
   /** One round trip: the cached response and the current generations of `generationKeys`. */
   get(key: string, generationKeys: readonly string[] | null): Promise<CacheLookup>;
-  set(key: string, value: CachedResponse, generations: string | null, complete: boolean): Promise<void>;
+  /** `generationKeys`: the keys whose generations these are (an in-process tier indexes them). */
+  set(
+    key: string,
+    value: CachedResponse,
+    generations: string | null,
+    complete: boolean,
+    generationKeys?: readonly string[],
+  ): Promise<void>;
 }
 
 export interface CacheOptions {
@@ -34,19 +42,47 @@ export interface CacheOptions {
   readonly provisionalTtlSeconds: number;
 }
 
+const FORMAT = 'r2';
+const NEWLINE = 10;
+
+/** The header lines and the body of an entry; undefined for an entry of another format. */
+function decode(
+  entry: Buffer,
+): { generations: string; etag: string; watermark: string; body: Uint8Array } | undefined {
+  const lines: string[] = [];
+  let at = 0;
+  for (let i = 0; i < 4; i += 1) {
+    const end = entry.indexOf(NEWLINE, at);
+    if (end < 0) return undefined;
+    lines.push(entry.toString('utf8', at, end));
+    at = end + 1;
+  }
+  const [format, generations = '', etag = '', watermark = ''] = lines;
+  if (format !== FORMAT) return undefined;
+  return { generations, etag, watermark, body: entry.subarray(at) };
+}
+
 export function createResponseCache(redis: Redis, options: CacheOptions): ResponseCache {
   return {
     async get(key, generationKeys) {
       try {
-        const [raw, ...generations] = await redis.mget(`${options.prefix}${key}`, ...(generationKeys ?? []));
-        const current = generationKeys === null ? null : generations.map((g) => g ?? '0').join(',');
-        if (raw === null || raw === undefined) return { hit: undefined, generations: current };
-        const stored = JSON.parse(raw) as StoredResponse;
+        const [raw, ...generations] = await redis.mgetBuffer(
+          `${options.prefix}${key}`,
+          ...(generationKeys ?? []),
+        );
+        const current =
+          generationKeys === null ? null : generations.map((g) => g?.toString() ?? '0').join(',');
+        const stored = raw === null || raw === undefined ? undefined : decode(raw);
+        if (stored === undefined) return { hit: undefined, generations: current };
         // A response cached with other generations predates an amendment in its range: a miss.
         if (stored.generations !== '' && stored.generations !== current)
           return { hit: undefined, generations: current };
         return {
-          hit: { body: stored.body, etag: stored.etag, watermark: stored.watermark },
+          hit: {
+            body: stored.body,
+            etag: stored.etag,
+            watermark: stored.watermark === '' ? null : stored.watermark,
+          },
           generations: current,
         };
       } catch {
@@ -57,9 +93,10 @@ export function createResponseCache(redis: Redis, options: CacheOptions): Respon
     async set(key, value, generations, complete) {
       // Long-lived only when complete and its generations are known; else it may be stale briefly.
       const long = complete && generations !== null;
-      const stored: StoredResponse = { ...value, generations: long ? generations : '' };
+      const header = `${FORMAT}\n${long ? generations : ''}\n${value.etag}\n${value.watermark ?? ''}\n`;
+      const entry = Buffer.concat([Buffer.from(header), Buffer.from(value.body)]);
       const ttl = long ? options.settledTtlSeconds : options.provisionalTtlSeconds;
-      await redis.set(`${options.prefix}${key}`, JSON.stringify(stored), 'EX', ttl).catch(() => {});
+      await redis.set(`${options.prefix}${key}`, entry, 'EX', ttl).catch(() => {});
     },
   };
 }

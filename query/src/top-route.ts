@@ -67,6 +67,13 @@ const finest = (stream: StreamDefinition) =>
     .filter((w): w is Extract<WindowSpec, { kind: 'tumbling' }> => w.kind === 'tumbling')
     .sort((a, b) => a.sizeMs - b.sizeMs)[0];
 
+/** The ranked aggregate and every cheap one: other sketches are neither read nor decoded. */
+function mergedAggs(stream: StreamDefinition, agg: string) {
+  return stream.aggregations.filter(
+    (a) => (a.fn !== 'distinct' && a.fn !== 'quantiles') || valueNames(a).includes(agg),
+  );
+}
+
 /** The top `n` groups by `agg` over `rows` (descending, nulls last, ties by key). */
 export function rankTop(
   stream: StreamDefinition,
@@ -74,6 +81,8 @@ export function rankTop(
   q: { agg: string; by: readonly string[]; n: number },
 ): TopRow[] {
   const indexes = q.by.map((field) => stream.keyBy.indexOf(field));
+  // The ranked aggregate and every cheap one; other sketches are never decoded.
+  const aggs = mergedAggs(stream, q.agg);
   const groups = new Map<string, { parts: string[]; state: AggState }>();
   for (const row of rows) {
     const all = keyParts(stream, row.key);
@@ -81,13 +90,13 @@ export function rankTop(
     const key = joinKey(parts);
     let group = groups.get(key);
     if (group === undefined) {
-      group = { parts, state: emptyState(stream.aggregations) };
+      group = { parts, state: emptyState(aggs) };
       groups.set(key, group);
     }
-    merge(group.state, reviveState(row.state), stream.aggregations);
+    merge(group.state, reviveState(row.state, aggs), aggs);
   }
   const ranked = [...groups].map(([key, g]) => {
-    const values = valuesOf(g.state, stream.aggregations);
+    const values = valuesOf(g.state, aggs);
     return {
       key,
       keys: Object.fromEntries(q.by.map((field, i) => [field, g.parts[i] ?? ''])),
@@ -140,6 +149,8 @@ export function topHandler(deps: WindowsRouteDeps) {
             window: window.name,
             ...range,
             limit: MAX_SCAN_ROWS + 1,
+            stateOf: mergedAggs(stream, q.agg),
+            allAggs: stream.aggregations,
           }),
           deps.repo.watermark(deps.group, topicNames(stream.name, deps.topicPrefix).events),
         ]);

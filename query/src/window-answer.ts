@@ -146,8 +146,7 @@ function regroup(
         end: p.rollUp === null ? row.end : bucketEnd(start, p.rollUp),
         key,
         keys: Object.fromEntries(p.groupBy.map((field, i) => [field, values[i] ?? ''])),
-        // The whole declared set: merge needs every accumulator; `aggs` only narrows the values.
-        state: emptyState(stream.aggregations),
+        state: emptyState(p.aggs),
         status: 'settled',
         version: 0,
         traceId: null,
@@ -156,7 +155,8 @@ function regroup(
       groups.set(id, group);
     }
     // Sketches are revived only here, where states merge; a per-key answer shows stored `values`.
-    merge(group.state, reviveState(row.state), stream.aggregations);
+    // Only the aggregations asked for are merged: a sketch not asked for is never decoded.
+    merge(group.state, reviveState(row.state, p.aggs), p.aggs);
     if (STATUS_RANK[row.status] > STATUS_RANK[group.status]) group.status = row.status;
     group.version = Math.max(group.version, row.version);
     if (row.traceId && row.version > group.traceVersion) {

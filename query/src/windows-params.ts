@@ -85,7 +85,20 @@ function schemaFor(stream: StreamDefinition) {
   const keys = stream.keyBy;
   return z
     .object({
-      window: z.string().default(windowNames[0] ?? ''),
+      // Checked here too (the object-level check below runs only when every field parsed), so a
+      // bad window is reported beside any other bad parameter.
+      window: z
+        .string()
+        .default(windowNames[0] ?? '')
+        .refine(
+          (w) =>
+            windowNames.includes(w) ||
+            (/^\d+(ms|s|m|h|d)$/.test(w) &&
+              rollUpSource(stream, durationMs(w as Duration), undefined) !== undefined),
+          {
+            message: `window must be one of ${windowNames.join(', ')} or a multiple of a declared tumbling window`,
+          },
+        ),
       from: instantField('from').optional(),
       to: instantField('to').optional(),
       group_by: z

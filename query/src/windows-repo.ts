@@ -2,7 +2,8 @@
 
 import type { Db } from '@sluice/shared/db/client';
 import type { StoredWindow, StoredWindowRow } from '@sluice/shared/db/window-rows';
-import { atEpochMs, fromStoredRow, STORED_WINDOW_COLUMNS } from '@sluice/shared/db/window-rows';
+import { atEpochMs, epochMs, fromStoredRow } from '@sluice/shared/db/window-rows';
+import type { AggSpec } from '@sluice/shared/streams/define';
 import { sql } from 'drizzle-orm';
 
 export interface WindowsRepo {
@@ -13,6 +14,13 @@ export interface WindowsRepo {
     from: number;
     to: number;
     limit: number;
+    /**
+     * The accumulator entries a reader merges (null: none, the rows' `values` are the answer). A
+     * sketch is kilobytes per row, so leaving out what is not merged is most of a read's cost.
+     */
+    stateOf: readonly AggSpec[] | null;
+    /** Every aggregation of the stream (the sketches among them not in `stateOf` are left out). */
+    allAggs: readonly AggSpec[];
   }): Promise<StoredWindow[]>;
   /** The lowest partition watermark of a topic: every window ending before it is complete. */
   watermark(group: string, topic: string): Promise<number | null>;
@@ -23,11 +31,24 @@ export interface WindowsRepo {
   ): Promise<{ partition: number; watermark: number | null; nextOffset: number | null }[]>;
 }
 
+/** The state keys of sketch aggregations not in `kept` (removed from the row's jsonb in SQL). */
+function sketchesBut(kept: readonly AggSpec[], all: readonly AggSpec[]): string {
+  const names = all
+    .filter((a) => (a.fn === 'distinct' || a.fn === 'quantiles') && !kept.includes(a))
+    .map((a) => `"${a.name.replace(/["\\]/g, '')}"`);
+  return `{${names.join(',')}}`;
+}
+
 export function createWindowsRepo(db: Db): WindowsRepo {
   return {
     async windows(q) {
+      const state =
+        q.stateOf === null ? sql`'{}'::jsonb` : sql`(w.state - ${sketchesBut(q.stateOf, q.allAggs)}::text[])`;
       const rows = await db.execute<StoredWindowRow>(sql`
-        select ${STORED_WINDOW_COLUMNS} from windows w
+        select w.tenant, w."window", ${epochMs(sql`w.window_start`)} as start_ms,
+          ${epochMs(sql`w.window_end`)} as end_ms, w.key, w.values, ${state} as state, w.status, w.version,
+          w.trace_id
+        from windows w
         where w.tenant = ${q.tenant} and w.stream = ${q.stream} and w."window" = ${q.window}
           and w.window_start >= ${atEpochMs(q.from)} and w.window_start < ${atEpochMs(q.to)}
         order by w.window_start, w.key

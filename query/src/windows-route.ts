@@ -99,6 +99,9 @@ export function windowsHandler(deps: WindowsRouteDeps) {
             from: range.from,
             to: range.to,
             limit: MAX_SCAN_ROWS + 1,
+            // Per-key rows answer with their stored values; only regrouping merges state.
+            stateOf: p.rollUp !== null || p.groupBy.length < stream.keyBy.length ? p.aggs : null,
+            allAggs: stream.aggregations,
           }),
           deps.repo.watermark(deps.group, topicNames(stream.name, deps.topicPrefix).events),
         ]);

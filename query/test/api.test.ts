@@ -261,7 +261,7 @@ test('top-N: keys ranked by an aggregate over a range', async () => {
 
 test('errors: every invalid parameter is named, in the one envelope with a request id', async () => {
   const bad = await call(
-    '/v1/streams/ecommerce/windows?window=1m&group_by=user_id&limit=0&from=yesterday&filter=color=red&aggs=nope&tz=Mars/Base&cursor=x',
+    '/v1/streams/ecommerce/windows?window=90s&group_by=user_id&limit=0&from=yesterday&filter=color=red&aggs=nope&tz=Mars/Base&cursor=x',
     W,
   );
   assert.equal(bad.status, 400);
@@ -277,6 +277,7 @@ test('errors: every invalid parameter is named, in the one envelope with a reque
     'group_by',
     'limit',
     'tz',
+    'window',
   ]);
   const badWindow = await call('/v1/streams/ecommerce/windows?window=90s', W);
   assert.equal(badWindow.status, 400);

@@ -4,12 +4,8 @@
 import type { DbHandle } from '@sluice/shared/db/client';
 import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
-import type { WindowStatus } from '@sluice/shared/db/schema';
-import { sourceOffsets, windows } from '@sluice/shared/db/schema';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { createLogger } from '@sluice/shared/log';
-import { accumulate, emptyState, storeState, valuesOf } from '@sluice/shared/streams/aggregate';
-import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { streamRegistry, topicNames } from '@sluice/shared/streams/registry';
 import { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
@@ -17,23 +13,13 @@ import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
 import { isolate } from '../../shared/test/services.ts';
 import { createQueryApp } from '../src/app.ts';
+import { withLocalTier } from '../src/local-cache.ts';
 import { createResponseCache } from '../src/response-cache.ts';
 import { createWindowsRepo } from '../src/windows-repo.ts';
+import type { SeededRow } from './seed-windows.ts';
+import { writeWindows } from './seed-windows.ts';
 
-export interface Sale {
-  readonly category: string;
-  readonly amount: number;
-  readonly user: string;
-  readonly time: number;
-}
-
-export interface SeededRow {
-  readonly start: number;
-  readonly category: string;
-  readonly sales: Sale[];
-  status: WindowStatus;
-  version: number;
-}
+export type { Sale, SeededRow } from './seed-windows.ts';
 
 export interface QueryHarness {
   readonly app: ReturnType<typeof createQueryApp>;
@@ -62,11 +48,22 @@ export async function startQuery(
     http,
     streams: streamRegistry(),
     repo: createWindowsRepo(db.db),
-    cache: createResponseCache(redis, {
-      prefix: cachePrefix,
-      settledTtlSeconds: 3_600,
-      provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
-    }),
+    // The service's own two tiers: in-process in front of Redis.
+    cache: withLocalTier(
+      createResponseCache(redis, {
+        prefix: cachePrefix,
+        settledTtlSeconds: 3_600,
+        provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
+      }),
+      {
+        redis,
+        maxEntries: 100,
+        maxBytes: 16 * 1024 * 1024,
+        settledTtlMs: 3_600_000,
+        provisionalTtlMs: (options.provisionalTtlSeconds ?? 2) * 1_000,
+        now: Date.now,
+      },
+    ),
     cachePrefix,
     cacheRequests: new Counter({
       name: 'sluice_query_cache_requests_total',
@@ -91,45 +88,7 @@ export async function startQuery(
     db,
     redis,
     group,
-    async write(rows, watermark) {
-      for (const r of rows) {
-        const state = emptyState(ecommerce.aggregations);
-        for (const s of r.sales)
-          accumulate(state, ecommerce.aggregations, {
-            amount: s.amount,
-            user_id: s.user,
-            product_category: s.category,
-          });
-        const values = valuesOf(state, ecommerce.aggregations);
-        const row = {
-          tenant: 'default',
-          stream: 'ecommerce',
-          window: '1m',
-          windowStart: new Date(r.start),
-          windowEnd: new Date(r.start + 60_000),
-          key: r.category,
-          values,
-          state: storeState(state),
-          status: r.status,
-          version: r.version,
-          traceId: `${r.start.toString(16).padStart(32, '0')}`,
-        };
-        await db.db
-          .insert(windows)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [windows.tenant, windows.stream, windows.window, windows.windowStart, windows.key],
-            set: { values: row.values, state: row.state, status: row.status, version: row.version },
-          });
-      }
-      await db.db
-        .insert(sourceOffsets)
-        .values({ consumerGroup: group, topic, partition: 0, nextOffset: 1n, epoch: 1, watermark })
-        .onConflictDoUpdate({
-          target: [sourceOffsets.consumerGroup, sourceOffsets.topic, sourceOffsets.partition],
-          set: { watermark },
-        });
-    },
+    write: (rows, watermark) => writeWindows(db.db, rows, { group, topic, watermark }),
     async close() {
       await redis.quit();
       await db.close();

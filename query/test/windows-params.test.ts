@@ -74,6 +74,7 @@ test('filters on key fields, repeatable; group_by a part of a composite key; cur
 
 test('unknown keys, filters, aggregates, zones, cursors, limits and times are all reported', () => {
   const result = parse({
+    window: '90s',
     group_by: 'user_id',
     limit: '0',
     from: 'yesterday',
@@ -92,6 +93,7 @@ test('unknown keys, filters, aggregates, zones, cursors, limits and times are al
     'group_by',
     'limit',
     'tz',
+    'window',
   ]);
   const wide = parse({ from: '0' });
   assert.equal(wide.success, false, 'a range of more than 100,000 windows is refused');

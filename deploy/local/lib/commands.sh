@@ -35,13 +35,17 @@ demo_cmd() {
 
 sluice demo is running: $rate synthetic ecommerce transactions and $bakery_rate bakery events per second
 go in at the edge (bakery: some sales uploaded hours late, some rule breakers, a few malformed).
+  dashboard     http://127.0.0.1:$SLUICE_QUERY_PORT/   (live charts per stream; API docs at /docs, OpenAPI at /openapi.json)
   send events   http://127.0.0.1:$SLUICE_EDGE_PORT/v1/events (edge)  or  http://127.0.0.1:$SLUICE_INGEST_PORT/v1/events (ingest)
   streams       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams
   windows       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?from=-15m
   rolled up     http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?from=-15m&group_by=none
   bakery        http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/sales-events/windows?window=1h&from=-48h  (quality_score per window)
   oven runs     http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/equipment-metrics/windows?window=session:10m&from=-2h
-  metrics       http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
+  per day       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?window=1d&tz=Europe/Paris&group_by=none&from=-2d&aggs=count,sum_amount
+  top 3         http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/top?agg=sum_amount&from=-1h&n=3
+  live (SSE)    curl -N http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/live
+  metrics       http://127.0.0.1:$SLUICE_EDGE_PORT/metrics  http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
   traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services  (Jaeger query API)
   PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
   Kafka         kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -C -t ecommerce -c 5
@@ -158,6 +162,13 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/processor.ts "$@"
       ;;
+    query)
+      ensure_toolchain
+      stack_up
+      stack_env_exports
+      cd "$SLUICE_ROOT"
+      node bench/query.ts "$@"
+      ;;
     dedup)
       ensure_toolchain
       stack_up
@@ -165,7 +176,7 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/dedup.ts "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] | bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session] | bench dedup [--claims N]" ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] | bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session] | bench query [--rate N] [--duration S] [--days N] | bench dedup [--claims N]" ;;
   esac
 }
 

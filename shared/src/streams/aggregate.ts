@@ -42,12 +42,16 @@ export function emptyState(aggs: readonly AggSpec[]): AggState {
   return state;
 }
 
-/** A state read back from a row: its sketches as objects again. */
-export function reviveState(stored: StoredAggState): AggState {
+/**
+ * A state read back from a row: its sketches as objects again. `only`: the aggregations a reader
+ * will merge; the sketches of others (the costly part of reviving) stay out.
+ */
+export function reviveState(stored: StoredAggState, only?: readonly AggSpec[]): AggState {
   const state: AggState = {};
+  const wanted = only === undefined ? undefined : new Set(only.map((a) => a.name));
   for (const [name, value] of Object.entries(stored)) {
     if (typeof value !== 'string') state[name] = value;
-    else {
+    else if (wanted === undefined || wanted.has(name)) {
       const sketch = reviveSketch(value);
       if (sketch !== undefined) state[name] = sketch;
     }

@@ -1,0 +1,86 @@
+// The in-process tier in front of the Redis response cache: a hot answer is served from this
+// process's memory without fetching its body from Redis, and guarantee 3 holds as it does there:
+//   - a complete answer is a hit only while the generations of the hour buckets it covers are
+//     the ones it was computed with: one small MGET of those counters per hit (an amendment
+//     bumps its bucket's counter after its commit, so the answer is a miss from then on);
+//   - an answer holding provisional windows is kept only for the provisional TTL from when it
+//     was computed here (one read back from Redis is not kept here, its age being unknown).
+// Bounded by entry count and bytes, least recently used first out.
+
+import type { Redis } from 'ioredis';
+import type { CachedResponse, CacheLookup, ResponseCache } from './response-cache.ts';
+
+export interface LocalTierOptions {
+  readonly redis: Redis;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly settledTtlMs: number;
+  readonly provisionalTtlMs: number;
+  readonly now: () => number;
+}
+
+interface Entry {
+  readonly value: CachedResponse;
+  /** Set for a complete answer: the counters it was computed with. */
+  readonly generations: string | null;
+  readonly generationKeys: readonly string[];
+  readonly expiresAt: number;
+  readonly bytes: number;
+}
+
+export function withLocalTier(shared: ResponseCache, options: LocalTierOptions): ResponseCache {
+  const entries = new Map<string, Entry>();
+  let bytes = 0;
+
+  const remove = (key: string) => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entries.delete(key);
+    bytes -= entry.bytes;
+  };
+
+  const current = async (entry: Entry): Promise<boolean> => {
+    if (entry.generations === null) return true;
+    try {
+      const now = await options.redis.mget(...entry.generationKeys);
+      return now.map((g) => g ?? '0').join(',') === entry.generations;
+    } catch {
+      return false;
+    }
+  };
+
+  return {
+    async get(key, generationKeys): Promise<CacheLookup> {
+      const entry = entries.get(key);
+      if (entry !== undefined && entry.expiresAt > options.now() && (await current(entry))) {
+        // Least recently used goes first: a hit moves to the end.
+        entries.delete(key);
+        entries.set(key, entry);
+        return { hit: entry.value, generations: entry.generations };
+      }
+      remove(key);
+      return shared.get(key, generationKeys);
+    },
+    async set(key, value, generations, complete, generationKeys = []) {
+      await shared.set(key, value, generations, complete, generationKeys);
+      // A complete answer whose counters are unknown cannot be checked: not kept here.
+      if (complete && (generations === null || generationKeys.length === 0)) return;
+      const size = typeof value.body === 'string' ? value.body.length * 2 : value.body.byteLength;
+      if (size > options.maxBytes / 8) return;
+      remove(key);
+      const ttl = complete ? options.settledTtlMs : options.provisionalTtlMs;
+      entries.set(key, {
+        value,
+        generations: complete ? generations : null,
+        generationKeys,
+        expiresAt: options.now() + ttl,
+        bytes: size,
+      });
+      bytes += size;
+      for (const oldest of entries.keys()) {
+        if (entries.size <= options.maxEntries && bytes <= options.maxBytes) break;
+        remove(oldest);
+      }
+    },
+  };
+}
