@@ -99,28 +99,38 @@ try {
       `sluice bench query: ${rows.length} windows (${days} days x ${CATEGORIES.length} categories), k6 at ${rate} req/s for ${durationS}s against ${query.url} (Bun)`,
     );
     const baseline = await runK6({ ...env, MODE: 'baseline' });
+    const cached = await runK6({ ...env, MODE: 'cached' });
     const mix = await runK6({ ...env, MODE: 'mix' });
-    const m = mix.metrics;
     const line = (name: string, t: TrendSummary | undefined) =>
       t === undefined || t.count === 0
         ? `  ${name.padEnd(26)} none`
         : `  ${name.padEnd(26)} ${String(t.count).padStart(7)} requests  p50 ${t['p(50)'].toFixed(2)} ms  p99 ${t['p(99)'].toFixed(2)} ms`;
-    const total = ['sluice_hit', 'sluice_miss', 'sluice_not_modified'].reduce(
-      (s, k) => s + (m[k]?.count ?? 0),
-      0,
-    );
+    const achieved = (run: Summary) =>
+      ['sluice_hit', 'sluice_miss', 'sluice_not_modified', 'sluice_floor'].reduce(
+        (sum, k) => sum + (run.metrics[k]?.count ?? 0),
+        0,
+      ) / durationS;
     const floor = baseline.metrics.sluice_floor;
-    console.log(
-      `\n  achieved                   ${(total / durationS).toFixed(0)} req/s (asked ${rate}), failed ${m.sluice_failed?.count ?? 0}`,
-    );
-    console.log(line('cache hit (200)', m.sluice_hit));
-    console.log(line('not modified (304)', m.sluice_not_modified));
-    console.log(line('cache miss (PostgreSQL)', m.sluice_miss));
-    console.log(line('baseline GET /healthz', floor));
-    const hit = m.sluice_hit;
+    console.log(`\n  baseline: GET /healthz     ${achieved(baseline).toFixed(0)} req/s (asked ${rate})`);
+    console.log(line('healthz', floor));
+    for (const [title, run] of [
+      ['cached only: hot ranges and their 304s', cached],
+      ['the mix: 70 % hot, 10 % 304, 15 % warm, 5 % cold', mix],
+    ] as const) {
+      const m = run.metrics;
+      console.log(
+        `\n  ${title}: ${achieved(run).toFixed(0)} req/s (asked ${rate}), failed ${m.sluice_failed?.count ?? 0}`,
+      );
+      console.log(line('cache hit (200)', m.sluice_hit));
+      console.log(line('not modified (304)', m.sluice_not_modified));
+      console.log(line('cache miss (PostgreSQL)', m.sluice_miss));
+    }
+    const hit = cached.metrics.sluice_hit;
     if (hit !== undefined && floor !== undefined && floor['p(99)'] > 0) {
-      console.log(`\n  cached p99 / healthz p99:  ${(hit['p(99)'] / floor['p(99)']).toFixed(2)}`);
-      const met = hit['p(99)'] < 5 && total / durationS >= rate * 0.95;
+      console.log(
+        `\n  cached hit p99 / healthz p99 (same rate): ${(hit['p(99)'] / floor['p(99)']).toFixed(2)}`,
+      );
+      const met = hit['p(99)'] < 5 && achieved(cached) >= rate * 0.95;
       console.log(`  target (cached p99 < 5 ms at ${rate} req/s): ${met ? 'met' : 'not met'}`);
     }
   } finally {
