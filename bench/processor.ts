@@ -32,6 +32,8 @@ interface Variant {
   /** How many windows hold each event (hopping 5m/1m: five). */
   readonly perEvent: number;
   readonly keyBy: 'product_category' | 'user_id';
+  /** More processor environment (a variant with a feature off, to price it in the same run). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const VARIANTS: readonly Variant[] = [
@@ -56,6 +58,16 @@ const VARIANTS: readonly Variant[] = [
     window: 'session:30s',
     perEvent: 1,
     keyBy: 'user_id',
+  },
+  // Sessions per user write nearly a row per event, so the live feed (one entry per written row)
+  // costs most here: the same run without it prices it.
+  {
+    name: 'session-no-live',
+    module: 'bench/streams/session.ts',
+    window: 'session:30s',
+    perEvent: 1,
+    keyBy: 'user_id',
+    env: { SLUICE_LIVE_UPDATES: 'false' },
   },
 ];
 
@@ -159,6 +171,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
     SLUICE_STREAMS: 'ecommerce',
     ...(variant.module === undefined ? {} : { SLUICE_STREAMS_MODULE: `${ROOT}${variant.module}` }),
     SLUICE_IDLE_TIMEOUT_MS: '600000',
+    ...variant.env,
   });
   try {
     const pid = processor.pid;

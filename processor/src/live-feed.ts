@@ -31,19 +31,17 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
   return {
     async publish(rows, removed, traceId) {
       if (rows.length === 0 && removed.length === 0) return;
-      const pipeline = deps.redis.pipeline();
-      const add = (tenant: string, stream: string, update: WindowUpdate) =>
-        pipeline.xadd(
-          feedKey(deps.prefix, tenant, stream),
-          'MAXLEN',
-          '~',
-          FEED_MAX_LEN,
-          '*',
-          'u',
-          JSON.stringify(update),
-        );
+      // One entry per stream and commit (a batch is one partition, so usually one stream).
+      const byFeed = new Map<string, WindowUpdate[]>();
+      const add = (tenant: string, update: WindowUpdate) => {
+        const key = feedKey(deps.prefix, tenant, update.stream);
+        const updates = byFeed.get(key);
+        if (updates === undefined) byFeed.set(key, [update]);
+        else updates.push(update);
+      };
+      const trace = traceId ?? null;
       for (const r of rows) {
-        add(r.tenant, r.stream, {
+        add(r.tenant, {
           stream: r.stream,
           window: r.window,
           window_start: new Date(r.start).toISOString(),
@@ -52,12 +50,12 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           values: r.values,
           status: r.status,
           version: r.version,
-          trace_id: traceId ?? null,
+          trace_id: trace,
           removed: false,
         });
       }
       for (const w of removed) {
-        add(w.tenant, w.stream, {
+        add(w.tenant, {
           stream: w.stream,
           window: w.window,
           window_start: new Date(w.start).toISOString(),
@@ -66,10 +64,13 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
           values: {},
           status: 'settled',
           version: 0,
-          trace_id: traceId ?? null,
+          trace_id: trace,
           removed: true,
         });
       }
+      const pipeline = deps.redis.pipeline();
+      for (const [key, updates] of byFeed)
+        pipeline.xadd(key, 'MAXLEN', '~', FEED_MAX_LEN, '*', 'u', JSON.stringify(updates));
       const count = rows.length + removed.length;
       try {
         const results = await pipeline.exec();

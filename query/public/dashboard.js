@@ -88,12 +88,14 @@ function listen() {
     live.textContent = 'live: connected';
   });
   source.addEventListener('gap', () => reload());
-  source.addEventListener('window', (event) => {
-    const update = JSON.parse(event.data);
-    const id = rowId(update);
-    if (update.removed) state.rows.delete(id);
-    else state.rows.set(id, { ...update, updatedAt: Date.now() });
-    state.updates += 1;
+  // One event per processor commit: the window updates it wrote.
+  source.addEventListener('windows', (event) => {
+    for (const update of JSON.parse(event.data)) {
+      const id = rowId(update);
+      if (update.removed) state.rows.delete(id);
+      else state.rows.set(id, { ...update, updatedAt: Date.now() });
+      state.updates += 1;
+    }
     $('live-updates').textContent = String(state.updates);
     queueRender();
   });

@@ -1,7 +1,8 @@
-// GET /v1/streams/{stream}/live: Server-Sent Events, one `window` event per window update as the
-// processors commit it (read from the stream's live feed, a Redis Stream). The event id is the
-// feed entry's id: a client that reconnects with Last-Event-ID gets every update after it that
-// the feed still holds, and a `gap` event first when some were trimmed (then it re-reads the API).
+// GET /v1/streams/{stream}/live: Server-Sent Events, one `windows` event per processor commit,
+// its data the array of window updates the commit wrote (read from the stream's live feed, a
+// Redis Stream). The event id is the feed entry's id: a client that reconnects with Last-Event-ID
+// gets every commit after it that the feed still holds, and a `gap` event first when some were
+// trimmed (then it re-reads the API).
 // Each client holds one Redis connection for its blocking reads; their number is bounded (503).
 
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
@@ -103,9 +104,13 @@ export function liveHandler(deps: LiveRouteDeps) {
             after = id;
             const raw = fields[1];
             if (raw === undefined) continue;
-            const update = JSON.parse(raw) as WindowUpdate;
-            if (onlyWindow !== undefined && update.window !== onlyWindow) continue;
-            await sse.writeSSE({ event: 'window', id, data: raw });
+            let data = raw;
+            if (onlyWindow !== undefined) {
+              const updates = (JSON.parse(raw) as WindowUpdate[]).filter((u) => u.window === onlyWindow);
+              if (updates.length === 0) continue;
+              data = JSON.stringify(updates);
+            }
+            await sse.writeSSE({ event: 'windows', id, data });
           }
         }
       } catch {

@@ -241,7 +241,7 @@ export const ROUTES: RouteConfig[] = [
       200: {
         content: { 'text/event-stream': { schema: z.string() } },
         description:
-          'event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then `window` events (id: feed entry id; data: stream, window, window_start, window_end, key, values, status, version, trace_id, removed)',
+          'event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed})',
       },
       ...errors,
     },

@@ -1,9 +1,11 @@
-// The live feed of window updates: after a processor's transaction committed, each written (or
-// merged-away) window row is appended to a Redis Stream per tenant and stream, trimmed to about
-// FEED_MAX_LEN entries. The query service reads it for Server-Sent Events; a Redis Stream entry
-// id is the SSE event id, so a client resumes with Last-Event-ID from where it was.
+// The live feed of window updates: after a processor's transaction committed, the window rows it
+// wrote (and the sessions it merged away) are appended to a Redis Stream per tenant and stream as
+// one entry per commit (one XADD, not one per row: sessions per user write nearly a row per
+// event), trimmed to about FEED_MAX_LEN entries. The query service reads it for Server-Sent
+// Events: one `windows` event per entry, whose id is the entry id, so a client resumes with
+// Last-Event-ID exactly after the last commit it saw.
 
-/** Entries kept per stream (approximate trimming: Redis trims whole macro-nodes). */
+/** Entries (commits) kept per stream (approximate trimming: Redis trims whole macro-nodes). */
 export const FEED_MAX_LEN = 10_000;
 
 // The hash tag keeps a stream's feed in one Redis Cluster slot, beside its cache generations.
