@@ -19,6 +19,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   });
   if (response.status !== 200 || response.body === null)
     throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
+  return readSse(response, () => abort.abort());
+}
+
+/** Events of a streaming response (from fetch, or from a Hono app's `request` in process). */
+export function readSse(response: Response, close?: () => void): SseClient {
   const events: EventSourceMessage[] = [];
   const waiters = new Set<() => void>();
   const parser = createParser({
@@ -28,12 +33,16 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     },
   });
   const decoder = new TextDecoder();
+  const reader = response.body?.getReader();
   void (async () => {
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
-        parser.feed(decoder.decode(chunk, { stream: true }));
+      for (;;) {
+        const chunk = await reader?.read();
+        if (chunk === undefined || chunk.done) break;
+        parser.feed(decoder.decode(chunk.value, { stream: true }));
+      }
     } catch {
-      // aborted by close()
+      // closed
     }
   })();
   return {
@@ -55,6 +64,9 @@ export async function openSse(url: string, headers: Record<string, string> = {})
         check();
       });
     },
-    close: () => abort.abort(),
+    close: () => {
+      void reader?.cancel().catch(() => {});
+      close?.();
+    },
   };
 }
