@@ -11,6 +11,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { chromium } from 'playwright-core';
 import { waitFor } from '../../shared/test/harness.ts';
 import { postTransactions } from '../../shared/test/ingest-client.ts';
+import { scrape } from '../../shared/test/prometheus.ts';
 import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
 import { ROOT, testPipeline } from '../../shared/test/services.ts';
 import { openSse } from '../../shared/test/sse-client.ts';
@@ -25,8 +26,14 @@ let sequence = 0;
 before(async () => {
   p = await testPipeline('live', { SLUICE_STREAMS: 'ecommerce' });
   ingest = await p.start('ingest');
-  await p.start('processor');
+  const processor = await p.start('processor');
   query = await p.start('query');
+  // The 2 s bound is for an update, not for the consumer group's first assignment.
+  await waitFor(
+    async () =>
+      (await scrape(processor.url)).sum('sluice_processor_assigned_partitions') > 0 ? true : undefined,
+    { timeoutMs: 30_000, what: 'the processor owning its partitions' },
+  );
 });
 
 after(() => p.close());

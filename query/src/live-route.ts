@@ -61,30 +61,36 @@ export function liveHandler(deps: LiveRouteDeps) {
     // Guarantee 5 (bounded resources): one connection per client, so clients are capped.
     if (clients >= deps.maxClients)
       return errorResponse(c, appError('unavailable', 'too many live clients', { retryAfterSeconds: 5 }));
+    // The slot is taken before any await, so concurrent connections cannot pass the cap together.
+    clients += 1;
+    deps.liveClients.set(clients);
     const key = feedKey(deps.cachePrefix, DEFAULT_TENANT, stream.name);
+    // The client's own connection does the first reads too: it queues commands while it connects,
+    // where the shared one (no offline queue) would refuse them right after a start.
+    const reader = deps.redis.duplicate({ maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    reader.on('error', () => {});
     let after: string;
     let gap = false;
     try {
       if (resumeFrom === undefined) {
-        const last = (await deps.redis.xrevrange(key, '+', '-', 'COUNT', 1)) as Entries;
+        const last = (await reader.xrevrange(key, '+', '-', 'COUNT', 1)) as Entries;
         after = last[0]?.[0] ?? '0-0';
       } else {
-        const first = (await deps.redis.xrange(key, '-', '+', 'COUNT', 1)) as Entries;
+        const first = (await reader.xrange(key, '-', '+', 'COUNT', 1)) as Entries;
         const firstId = first[0]?.[0];
         // Entries between the client's last one and the oldest still held were trimmed.
         gap = firstId !== undefined && idBefore(resumeFrom, firstId) && resumeFrom !== '0-0';
         after = resumeFrom;
       }
     } catch {
+      reader.disconnect();
+      clients -= 1;
+      deps.liveClients.set(clients);
       return errorResponse(
         c,
         appError('unavailable', 'the live feed (Redis) is not reachable', { retryAfterSeconds: 2 }),
       );
     }
-    clients += 1;
-    deps.liveClients.set(clients);
-    const reader = deps.redis.duplicate({ maxRetriesPerRequest: 1, enableOfflineQueue: true });
-    reader.on('error', () => {});
     return streamSSE(c, async (sse) => {
       let open = true;
       sse.onAbort(() => {
