@@ -10,10 +10,10 @@ import { createLogger } from '@sluice/shared/log';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Redis } from 'ioredis';
-import { Counter, Gauge } from 'prom-client';
 import { createQueryApp } from './app.ts';
 import { queryConfigSchema } from './config.ts';
 import { withLocalTier } from './local-cache.ts';
+import { createQueryMetrics } from './metrics.ts';
 import { createResponseCache } from './response-cache.ts';
 import { createWindowsRepo } from './windows-repo.ts';
 
@@ -45,22 +45,12 @@ const app = createQueryApp({
   repo: createWindowsRepo(db.db),
   cache,
   cachePrefix: config.cache.prefix,
-  cacheRequests: new Counter({
-    name: 'sluice_query_cache_requests_total',
-    help: 'Window queries answered from the Redis cache (hit) or PostgreSQL (miss); hit ratio = hit / total',
-    labelNames: ['result'] as const,
-    registers: [http.registry],
-  }),
+  ...createQueryMetrics(http.registry),
   group: config.group,
   topicPrefix: config.topicPrefix,
   redis,
   maxClients: config.live.maxClients,
   blockMs: config.live.blockMs,
-  liveClients: new Gauge({
-    name: 'sluice_query_live_clients',
-    help: 'Server-Sent Events clients connected to /v1/streams/{stream}/live',
-    registers: [http.registry],
-  }),
   jaegerUiUrl: config.jaegerUiUrl,
   now: Date.now,
   ready: async () => {

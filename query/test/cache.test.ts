@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { createLogger } from '@sluice/shared/log';
 import { Counter } from 'prom-client';
 import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
+import { parseScrape } from '../../shared/test/prometheus.ts';
 import type { QueryHarness, SeededRow } from './in-process.ts';
 import { startQuery } from './in-process.ts';
 
@@ -35,6 +36,8 @@ before(async () => {
 
 after(() => q.close());
 
+const scrapeApp = async () => parseScrape(await (await q.app.request('/metrics')).text());
+
 async function get(from: number, to: number) {
   const response = await q.app.request(
     `/v1/streams/ecommerce/windows?from=${from}&to=${to}&filter=product_category=Books`,
@@ -51,8 +54,10 @@ test('a settled answer comes from the cache the second time', async () => {
   assert.equal(second.cache, 'hit');
   assert.deepEqual(second.body, first.body);
   assert.ok(first.body.data.every((r) => r.status === 'settled'));
-  const metrics = await (await q.app.request('/metrics')).text();
-  assert.match(metrics, /sluice_query_cache_requests_total\{[^}]*result="hit"[^}]*\} [1-9]/);
+  const metrics = await scrapeApp();
+  assert.equal(metrics.sum('sluice_query_cache_requests_total', { result: 'hit' }), 1);
+  assert.equal(metrics.sum('sluice_query_cache_requests_total', { result: 'miss' }), 1);
+  assert.equal(metrics.sum('sluice_query_cache_hit_ratio'), 0.5);
 });
 
 test('an amendment invalidates only the answers over its own hour', async () => {

@@ -8,12 +8,12 @@ import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { createLogger } from '@sluice/shared/log';
 import { streamRegistry, topicNames } from '@sluice/shared/streams/registry';
 import { Redis } from 'ioredis';
-import { Counter, Gauge } from 'prom-client';
 import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
 import { isolate } from '../../shared/test/services.ts';
 import { createQueryApp } from '../src/app.ts';
 import { withLocalTier } from '../src/local-cache.ts';
+import { createQueryMetrics } from '../src/metrics.ts';
 import { createResponseCache } from '../src/response-cache.ts';
 import { createWindowsRepo } from '../src/windows-repo.ts';
 import type { SeededRow } from './seed-windows.ts';
@@ -65,18 +65,12 @@ export async function startQuery(
       },
     ),
     cachePrefix,
-    cacheRequests: new Counter({
-      name: 'sluice_query_cache_requests_total',
-      help: 'cache',
-      labelNames: ['result'] as const,
-      registers: [http.registry],
-    }),
+    ...createQueryMetrics(http.registry),
     group,
     topicPrefix: iso.topicPrefix,
     redis,
     maxClients: 5,
     blockMs: 1_000,
-    liveClients: new Gauge({ name: 'sluice_query_live_clients', help: 'live', registers: [http.registry] }),
     jaegerUiUrl: 'http://127.0.0.1:16686',
     now: Date.now,
     ready: async () => true,

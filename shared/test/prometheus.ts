@@ -18,7 +18,11 @@ export async function scrape(baseUrl: string): Promise<Scrape> {
   if (!response.ok) throw new Error(`${baseUrl}/metrics answered ${response.status}`);
   const contentType = response.headers.get('content-type') ?? '';
   if (!contentType.startsWith('text/plain')) throw new Error(`${baseUrl}/metrics is ${contentType}`);
-  const text = await response.text();
+  return parseScrape(await response.text());
+}
+
+/** A scrape of Prometheus text already read (an in-process app's /metrics, say). */
+export function parseScrape(text: string): Scrape {
   const families = parsePrometheusTextFormat(text);
   const byName = new Map(families.map((family) => [family.name, family]));
   return {
