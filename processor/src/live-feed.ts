@@ -40,34 +40,25 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         else updates.push(update);
       };
       const trace = traceId ?? null;
-      for (const r of rows) {
-        add(r.tenant, {
-          stream: r.stream,
-          window: r.window,
-          window_start: new Date(r.start).toISOString(),
-          window_end: new Date(r.end).toISOString(),
-          key: r.key,
-          values: r.values,
-          status: r.status,
-          version: r.version,
-          trace_id: trace,
-          removed: false,
-        });
-      }
-      for (const w of removed) {
+      const update = (
+        w: WindowRef,
+        end: number,
+        rest: Pick<WindowUpdate, 'values' | 'status' | 'version' | 'removed'>,
+      ) =>
         add(w.tenant, {
           stream: w.stream,
           window: w.window,
           window_start: new Date(w.start).toISOString(),
-          window_end: new Date(w.start).toISOString(),
+          window_end: new Date(end).toISOString(),
           key: w.key,
-          values: {},
-          status: 'settled',
-          version: 0,
+          ...rest,
           trace_id: trace,
-          removed: true,
         });
-      }
+      for (const r of rows)
+        update(r, r.end, { values: r.values, status: r.status, version: r.version, removed: false });
+      // A session merged away: its row is gone (its end is not known here; it shows its start).
+      for (const w of removed)
+        update(w, w.start, { values: {}, status: 'settled', version: 0, removed: true });
       const pipeline = deps.redis.pipeline();
       for (const [key, updates] of byFeed)
         pipeline.xadd(key, 'MAXLEN', '~', FEED_MAX_LEN, '*', 'u', JSON.stringify(updates));

@@ -19,6 +19,7 @@ import { docsPage } from './docs-page.ts';
 import type { LiveRouteDeps } from './live-route.ts';
 import { liveHandler } from './live-route.ts';
 import { OPENAPI_INFO, registerRoutes } from './openapi.ts';
+import { streamParam } from './stream-param.ts';
 import { topHandler } from './top-route.ts';
 import type { WindowsRouteDeps } from './windows-route.ts';
 import { windowsHandler } from './windows-route.ts';
@@ -53,6 +54,17 @@ export function describeStream(stream: StreamDefinition) {
   };
 }
 
+// A stream's payload as JSON Schema does not change while the service runs: made once per stream.
+const payloadSchemas = new WeakMap<StreamDefinition, unknown>();
+function payloadSchema(stream: StreamDefinition): unknown {
+  let schema = payloadSchemas.get(stream);
+  if (schema === undefined) {
+    schema = z.toJSONSchema(stream.schema, { io: 'input', unrepresentable: 'any' });
+    payloadSchemas.set(stream, schema);
+  }
+  return schema;
+}
+
 export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   const app = new OpenAPIHono<QueryEnv>();
   applyAppDefaults(app, { onUnexpected: (error) => deps.log.error({ err: error }, 'unhandled error') });
@@ -74,9 +86,9 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   });
   app.get('/v1/streams', (c) => c.json({ data: [...deps.streams.values()].map(describeStream) }));
   app.get('/v1/streams/:stream', async (c) => {
-    const stream = deps.streams.get(c.req.param('stream'));
-    if (stream === undefined)
-      return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
+    const found = streamParam(c, deps.streams);
+    if ('response' in found) return found.response;
+    const { stream } = found;
     const topic = topicNames(stream.name, deps.topicPrefix).events;
     const [partitions, watermark] = await Promise.all([
       deps.repo.partitions(deps.group, topic),
@@ -85,7 +97,7 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return c.json({
       ...describeStream(stream),
-      schema: z.toJSONSchema(stream.schema, { io: 'input', unrepresentable: 'any' }),
+      schema: payloadSchema(stream),
       watermark: iso(watermark),
       lag: {
         watermark_lag_ms: watermark === null ? null : deps.now() - watermark,

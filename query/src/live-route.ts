@@ -15,6 +15,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
+import { streamParam } from './stream-param.ts';
 
 export interface LiveRouteDeps {
   readonly streams: StreamRegistry;
@@ -40,9 +41,9 @@ type Entries = [id: string, fields: string[]][];
 export function liveHandler(deps: LiveRouteDeps) {
   let clients = 0;
   return async function getLive(c: Context): Promise<Response> {
-    const stream = deps.streams.get(c.req.param('stream') ?? '');
-    if (stream === undefined)
-      return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
+    const found = streamParam(c, deps.streams);
+    if ('response' in found) return found.response;
+    const { stream } = found;
     const resumeFrom = c.req.header('last-event-id') ?? c.req.query('last_event_id');
     if (resumeFrom !== undefined && !ENTRY_ID.test(resumeFrom))
       return errorResponse(

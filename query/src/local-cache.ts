@@ -7,11 +7,11 @@
 //     was computed here (one read back from Redis is not kept here, its age being unknown).
 // Bounded by entry count and bytes, least recently used first out.
 
-import type { Redis } from 'ioredis';
 import type { CachedResponse, CacheLookup, ResponseCache } from './response-cache.ts';
 
 export interface LocalTierOptions {
-  readonly redis: Redis;
+  /** The current values of generation counters (Redis MGET). */
+  readonly readGenerations: (keys: readonly string[]) => Promise<(string | null)[]>;
   readonly maxEntries: number;
   readonly maxBytes: number;
   readonly settledTtlMs: number;
@@ -42,7 +42,7 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
   const current = async (entry: Entry): Promise<boolean> => {
     if (entry.generations === null) return true;
     try {
-      const now = await options.redis.mget(...entry.generationKeys);
+      const now = await options.readGenerations(entry.generationKeys);
       return now.map((g) => g ?? '0').join(',') === entry.generations;
     } catch {
       return false;

@@ -31,7 +31,7 @@ const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflin
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 const http = createHttpMetrics('sluice-query');
 const cache = withLocalTier(createResponseCache(redis, config.cache), {
-  redis,
+  readGenerations: (keys) => redis.mget(...keys),
   maxEntries: config.cache.localMaxEntries,
   maxBytes: config.cache.localMaxBytes,
   settledTtlMs: config.cache.settledTtlSeconds * 1_000,

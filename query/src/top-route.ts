@@ -5,19 +5,19 @@
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
-import { appError, fail, ok } from '@sluice/shared/result';
+import { appError, ok } from '@sluice/shared/result';
 import type { AggState } from '@sluice/shared/streams/aggregate';
 import { emptyState, merge, reviveState, valuesOf } from '@sluice/shared/streams/aggregate';
 import type { StreamDefinition, WindowSpec } from '@sluice/shared/streams/define';
 import { valueNames } from '@sluice/shared/streams/define';
-import { topicNames } from '@sluice/shared/streams/registry';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { cachedAnswer } from './cached-answer.ts';
+import { isComplete, readRange } from './read-range.ts';
+import { streamParam } from './stream-param.ts';
 import { instantField, resolveRange } from './time-range.ts';
 import { joinKey, keyParts } from './window-answer.ts';
 import type { WindowsRouteDeps } from './windows-route.ts';
-import { MAX_SCAN_ROWS } from './windows-route.ts';
 
 export const MAX_TOP_N = 100;
 
@@ -118,9 +118,9 @@ export function rankTop(
 
 export function topHandler(deps: WindowsRouteDeps) {
   return async function getTop(c: Context): Promise<Response> {
-    const stream = deps.streams.get(c.req.param('stream') ?? '');
-    if (stream === undefined)
-      return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
+    const found = streamParam(c, deps.streams);
+    if ('response' in found) return found.response;
+    const { stream } = found;
     const window = finest(stream);
     if (window === undefined)
       return errorResponse(c, appError('bad_request', `stream '${stream.name}' declares no tumbling window`));
@@ -142,27 +142,16 @@ export function topHandler(deps: WindowsRouteDeps) {
       deps,
       { key, scope: { tenant, stream: stream.name, window: window.name }, ...range },
       async () => {
-        const [rows, watermark] = await Promise.all([
-          deps.repo.windows({
-            tenant,
-            stream: stream.name,
-            window: window.name,
-            ...range,
-            limit: MAX_SCAN_ROWS + 1,
-            stateOf: mergedAggs(stream, q.agg),
-            allAggs: stream.aggregations,
-          }),
-          deps.repo.watermark(deps.group, topicNames(stream.name, deps.topicPrefix).events),
-        ]);
-        if (rows.length > MAX_SCAN_ROWS)
-          return fail(
-            appError(
-              'validation_failed',
-              `the range holds more than ${MAX_SCAN_ROWS} windows; narrow from/to`,
-            ),
-          );
-        const complete =
-          watermark !== null && range.to <= watermark && rows.every((row) => row.status !== 'provisional');
+        const read = await readRange(deps, {
+          tenant,
+          stream,
+          window: window.name,
+          ...range,
+          stateOf: mergedAggs(stream, q.agg),
+        });
+        if (!read.ok) return read;
+        const { rows, watermark } = read.value;
+        const complete = isComplete(watermark, range.to, rows);
         const body: TopResponse = {
           data: rankTop(stream, rows, q),
           agg: q.agg,

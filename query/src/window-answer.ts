@@ -50,6 +50,10 @@ export function joinKey(values: readonly string[]): string {
 
 const STATUS_RANK: Record<WindowStatus, number> = { settled: 0, amended: 1, provisional: 2 };
 
+/** The answer merges rows (a roll-up, or fewer key fields than the whole key). */
+export const regroups = (stream: StreamDefinition, p: WindowsParams): boolean =>
+  p.rollUp !== null || p.groupBy.length < stream.keyBy.length;
+
 /** The rows a page holds, or none: `rows` are the source window's rows in range, any order. */
 export function answerWindows(
   stream: StreamDefinition,
@@ -64,8 +68,9 @@ export function answerWindows(
     for (const [field, values] of p.filter) if (!values.has(parts[fieldIndex(field)] ?? '')) return false;
     return true;
   });
-  const regroups = p.rollUp !== null || p.groupBy.length < stream.keyBy.length;
-  const views = regroups ? regroup(stream, kept, p, watermark) : kept.map((row) => view(stream, row, p.aggs));
+  const views = regroups(stream, p)
+    ? regroup(stream, kept, p, watermark)
+    : kept.map((row) => view(stream, row, p.aggs));
   views.sort((a, b) => compare(a.start, a.view.key ?? '', b.start, b.view.key ?? ''));
   const after = p.cursor;
   const page = (after === null ? views : views.filter((v) => isAfter(v, after))).slice(0, p.limit + 1);
@@ -96,21 +101,28 @@ function pick(
   return picked;
 }
 
+/** A view row and where it sorts, with its bounds as RFC 3339. */
+function positioned(
+  start: number,
+  end: number,
+  rest: Omit<WindowRowView, 'window_start' | 'window_end'>,
+): Positioned {
+  return {
+    start,
+    view: { window_start: new Date(start).toISOString(), window_end: new Date(end).toISOString(), ...rest },
+  };
+}
+
 function view(stream: StreamDefinition, row: StoredWindow, aggs: readonly AggSpec[]): Positioned {
   const parts = keyParts(stream, row.key);
-  return {
-    start: row.start,
-    view: {
-      window_start: new Date(row.start).toISOString(),
-      window_end: new Date(row.end).toISOString(),
-      key: row.key,
-      keys: Object.fromEntries(stream.keyBy.map((field, i) => [field, parts[i] ?? ''])),
-      values: pick(row.values, aggs),
-      status: row.status,
-      version: row.version,
-      trace_id: row.traceId ?? null,
-    },
-  };
+  return positioned(row.start, row.end, {
+    key: row.key,
+    keys: Object.fromEntries(stream.keyBy.map((field, i) => [field, parts[i] ?? ''])),
+    values: pick(row.values, aggs),
+    status: row.status,
+    version: row.version,
+    trace_id: row.traceId ?? null,
+  });
 }
 
 interface Group {
@@ -168,18 +180,13 @@ function regroup(
     // A rolled-up bucket is final only once the watermark passed its end: a finer window in it may
     // not exist yet.
     const open = p.rollUp !== null && (watermark === null || watermark < g.end);
-    return {
-      start: g.start,
-      view: {
-        window_start: new Date(g.start).toISOString(),
-        window_end: new Date(g.end).toISOString(),
-        key: g.key,
-        keys: g.keys,
-        values: valuesOf(g.state, p.aggs),
-        status: open ? 'provisional' : g.status,
-        version: g.version,
-        trace_id: g.traceId,
-      },
-    };
+    return positioned(g.start, g.end, {
+      key: g.key,
+      keys: g.keys,
+      values: valuesOf(g.state, p.aggs),
+      status: open ? 'provisional' : g.status,
+      version: g.version,
+      trace_id: g.traceId,
+    });
   });
 }

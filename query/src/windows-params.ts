@@ -53,9 +53,8 @@ const repeatable = z
   .transform((v) => (Array.isArray(v) ? v : [v]))
   .optional();
 
-const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.start, c.key])).toString('base64url');
-
-export { encodeCursor };
+export const encodeCursor = (c: Cursor) =>
+  Buffer.from(JSON.stringify([c.start, c.key])).toString('base64url');
 
 function decodeCursor(value: string): Cursor | undefined {
   try {

@@ -3,23 +3,22 @@
 
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
-import { appError, fail, ok } from '@sluice/shared/result';
+import { ok } from '@sluice/shared/result';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
-import { topicNames } from '@sluice/shared/streams/registry';
 import type { Context } from 'hono';
 import type { CacheDeps } from './cached-answer.ts';
 import { cachedAnswer } from './cached-answer.ts';
+import { isComplete, readRange } from './read-range.ts';
+import { streamParam } from './stream-param.ts';
 import { bucketEnd, bucketStart } from './time-buckets.ts';
 import type { WindowRowView } from './window-answer.ts';
-import { answerWindows } from './window-answer.ts';
+import { answerWindows, regroups } from './window-answer.ts';
 import type { WindowsParams } from './windows-params.ts';
 import { parseWindowsParams } from './windows-params.ts';
 import type { WindowsRepo } from './windows-repo.ts';
 
+export { MAX_SCAN_ROWS } from './read-range.ts';
 export type { WindowRowView };
-
-/** Rows read from PostgreSQL for one answer at most; a range holding more is refused (400). */
-export const MAX_SCAN_ROWS = 200_000;
 
 export interface WindowsResponse {
   readonly data: WindowRowView[];
@@ -74,9 +73,9 @@ export function queryParams(c: Context, repeatable: readonly string[]): Record<s
 
 export function windowsHandler(deps: WindowsRouteDeps) {
   return async function getWindows(c: Context): Promise<Response> {
-    const stream = deps.streams.get(c.req.param('stream') ?? '');
-    if (stream === undefined)
-      return errorResponse(c, appError('not_found', `unknown stream '${c.req.param('stream')}'`));
+    const found = streamParam(c, deps.streams);
+    if ('response' in found) return found.response;
+    const { stream } = found;
     const parsed = parseWindowsParams(stream, queryParams(c, ['filter']), deps.now());
     if (!parsed.success) return errorResponse(c, validationError(parsed.error, 'invalid query parameters'));
     const p = parsed.data;
@@ -91,27 +90,16 @@ export function windowsHandler(deps: WindowsRouteDeps) {
         ...range,
       },
       async () => {
-        const [rows, watermark] = await Promise.all([
-          deps.repo.windows({
-            tenant,
-            stream: stream.name,
-            window: p.source.name,
-            from: range.from,
-            to: range.to,
-            limit: MAX_SCAN_ROWS + 1,
-            // Per-key rows answer with their stored values; only regrouping merges state.
-            stateOf: p.rollUp !== null || p.groupBy.length < stream.keyBy.length ? p.aggs : null,
-            allAggs: stream.aggregations,
-          }),
-          deps.repo.watermark(deps.group, topicNames(stream.name, deps.topicPrefix).events),
-        ]);
-        if (rows.length > MAX_SCAN_ROWS)
-          return fail(
-            appError(
-              'validation_failed',
-              `the range holds more than ${MAX_SCAN_ROWS} windows; narrow from/to`,
-            ),
-          );
+        const read = await readRange(deps, {
+          tenant,
+          stream,
+          window: p.source.name,
+          ...range,
+          // Per-key rows answer with their stored values; only regrouping merges state.
+          stateOf: regroups(stream, p) ? p.aggs : null,
+        });
+        if (!read.ok) return read;
+        const { rows, watermark } = read.value;
         const page = answerWindows(stream, rows, p, watermark);
         const body: WindowsResponse = {
           data: page.data,
@@ -120,11 +108,7 @@ export function windowsHandler(deps: WindowsRouteDeps) {
         };
         // Complete: nothing provisional and the watermark past the whole range, so no new window
         // can appear in it; only an amendment (which bumps its bucket's generation) changes it.
-        const complete =
-          watermark !== null &&
-          range.to <= watermark &&
-          body.data.every((row) => row.status !== 'provisional');
-        return ok({ body, watermark, complete });
+        return ok({ body, watermark, complete: isComplete(watermark, range.to, body.data) });
       },
     );
   };

@@ -56,7 +56,7 @@ export async function startQuery(
         provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
       }),
       {
-        redis,
+        readGenerations: (keys) => redis.mget(...keys),
         maxEntries: 100,
         maxBytes: 16 * 1024 * 1024,
         settledTtlMs: 3_600_000,

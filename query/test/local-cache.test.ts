@@ -1,0 +1,84 @@
+// The in-process cache tier (units, over a stand-in for the Redis tier): bounded by entries and
+// by bytes, least recently used out first (guarantee 5); a complete answer is a hit only while its
+// generation counters are the ones it was computed with (guarantee 3); a provisional one only
+// within its TTL; what it cannot check it does not keep.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { withLocalTier } from '../src/local-cache.ts';
+import type { CachedResponse, CacheLookup, ResponseCache } from '../src/response-cache.ts';
+
+/** The Redis tier as a counter of lookups that reach it (it never hits). */
+function sharedTier() {
+  const calls: string[] = [];
+  const tier: ResponseCache = {
+    async get(key): Promise<CacheLookup> {
+      calls.push(key);
+      return { hit: undefined, generations: '1' };
+    },
+    async set() {},
+  };
+  return { tier, calls };
+}
+
+const answer = (body: string): CachedResponse => ({ body, etag: `"${body}"`, watermark: null });
+
+function tierWith(options: { maxEntries?: number; maxBytes?: number; generations?: () => string }) {
+  let now = 0;
+  const shared = sharedTier();
+  const local = withLocalTier(shared.tier, {
+    readGenerations: async (keys) => keys.map(() => options.generations?.() ?? '1'),
+    maxEntries: options.maxEntries ?? 100,
+    maxBytes: options.maxBytes ?? 1_000_000,
+    settledTtlMs: 60_000,
+    provisionalTtlMs: 1_000,
+    now: () => now,
+  });
+  return { local, shared, advance: (ms: number) => (now += ms) };
+}
+
+const hits = async (local: ResponseCache, key: string) => (await local.get(key, ['g'])).hit !== undefined;
+
+test('bounded by entries: the least recently used goes first', async () => {
+  const { local } = tierWith({ maxEntries: 2 });
+  await local.set('a', answer('a'), '1', true, ['g']);
+  await local.set('b', answer('b'), '1', true, ['g']);
+  assert.ok(await hits(local, 'a'), 'a is now the most recently used');
+  await local.set('c', answer('c'), '1', true, ['g']);
+  assert.equal(await hits(local, 'b'), false);
+  assert.ok(await hits(local, 'a'));
+  assert.ok(await hits(local, 'c'));
+});
+
+test('bounded by bytes, and a body over an eighth of the budget is not kept', async () => {
+  const { local } = tierWith({ maxBytes: 700 });
+  await local.set('big', answer('x'.repeat(50)), '1', true, ['g']); // 100 bytes: over 87.5
+  assert.equal(await hits(local, 'big'), false);
+  const keys = 'abcdefghi'.split('');
+  for (const key of keys) await local.set(key, answer(key.repeat(40)), '1', true, ['g']);
+  // 80 bytes each: eight fit in 700, so the ninth pushed the oldest out.
+  assert.equal(await hits(local, 'a'), false);
+  for (const key of keys.slice(1)) assert.ok(await hits(local, key));
+});
+
+test('a complete answer is a hit only while its generations are unchanged', async () => {
+  let generation = '1';
+  const { local, shared } = tierWith({ generations: () => generation });
+  await local.set('k', answer('k'), '1', true, ['g']);
+  assert.ok(await hits(local, 'k'));
+  assert.deepEqual(shared.calls, []);
+  generation = '2';
+  assert.equal(await hits(local, 'k'), false, 'an amendment bumped the generation');
+  assert.deepEqual(shared.calls, ['k']);
+});
+
+test('a provisional answer lives its TTL; an uncheckable complete one is not kept', async () => {
+  const { local, advance } = tierWith({});
+  await local.set('p', answer('p'), '1', false, ['g']);
+  advance(999);
+  assert.ok(await hits(local, 'p'));
+  advance(2);
+  assert.equal(await hits(local, 'p'), false);
+  await local.set('unknown', answer('u'), null, true, ['g']);
+  assert.equal(await hits(local, 'unknown'), false);
+});
