@@ -1,7 +1,8 @@
 // The processor's consumer loop: batches of each partition are planned, their dead letters and
-// late events acknowledged by Kafka, then rows and offsets committed in one PostgreSQL transaction,
-// and only then Kafka offsets committed (STYLE #8). A per-partition lock keeps batches and the
-// idle tick of one partition in order.
+// late events acknowledged by Kafka, then the working state and its offset committed in Redis (one
+// script), the rows and the same offset in PostgreSQL (one transaction), and only then Kafka
+// offsets committed (STYLE #8). A per-partition lock keeps batches and the idle tick of one
+// partition in order.
 
 import type { Span } from '@opentelemetry/api';
 import { SpanKind, trace } from '@opentelemetry/api';
@@ -13,19 +14,22 @@ import type {
   TopicPartition,
 } from '@sluice/shared/kafka/port';
 import type { Logger } from '@sluice/shared/log';
+import { storeState } from '@sluice/shared/streams/aggregate';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { inSpan } from '@sluice/shared/telemetry/spans';
 import { batchOrigins, spanContextFrom } from '@sluice/shared/telemetry/trace-context';
 import type { BatchPlan } from './batch-plan.ts';
-import { applyPlan, loadPartition, planBatch, planIdleAdvance } from './batch-plan.ts';
+import { applyPlan, planBatch, planIdleAdvance } from './batch-plan.ts';
 import type { CacheInvalidator } from './cache-invalidation.ts';
 import type { Dedup } from './dedup.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { PartitionState } from './partition-state.ts';
 import { windowId } from './partition-state.ts';
+import { resumePartition } from './resume.ts';
 import type { WindowSink } from './sink.ts';
+import type { StateStore } from './state-store.ts';
 
 const tracer = trace.getTracer('sluice-processor');
 const EMIT_SPANS_PER_BATCH = 50;
@@ -34,6 +38,8 @@ export interface ProcessorDeps {
   readonly consumer: KafkaConsumer;
   readonly producer: KafkaProducer;
   readonly sink: WindowSink;
+  /** The working window state and the offset it reflects (Redis). */
+  readonly store: StateStore;
   readonly invalidator: CacheInvalidator;
   /** Committed window updates for the query service's live endpoint; absent, none are published. */
   readonly live?: LiveFeed;
@@ -101,7 +107,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       lastActivity: deps.now(),
       windows: new Map(),
     };
-    await loadPartition(state, deps.sink, deps.group);
+    const source = await resumePartition(state, deps);
+    deps.metrics.stateLoads.inc({ source });
     partitions.set(key, state);
     return state;
   };
@@ -113,32 +120,67 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       // A dead letter or late event that Kafka did not take must not be skipped: retry the batch.
       if (!sent.ok) throw new Error(`could not produce dead letters / late events: ${sent.error.message}`);
     }
-    const started = performance.now();
-    const committed = await inSpan(
+    // Accumulators in their stored form once, for both stores.
+    const rows = plan.rows.map((row) => ({ ...row, state: storeState(row.state) }));
+    // Guarantee 2: the working state and the offset it reflects move together, under this worker's
+    // epoch and from the position it read; a zombie or a wiped state refuses the write.
+    const kept = await inSpan(
       tracer,
-      'write windows',
+      'commit window state',
       {
         kind: SpanKind.CLIENT,
         attributes: {
-          'db.system.name': 'postgresql',
-          'db.operation.name': 'transaction',
-          'sluice.windows.written': plan.rows.length,
-          'sluice.windows.removed': plan.removed.length,
+          'db.system.name': 'redis',
+          'db.operation.name': 'EVALSHA',
+          'sluice.windows.written': rows.length,
         },
       },
-      () => deps.sink.commit(plan.rows, plan.offset, { removed: plan.removed, traceId }),
+      () =>
+        deps.store.commit(
+          { group: deps.group, stream, partition: state.partition },
+          {
+            epoch: state.epoch,
+            from: { offset: state.nextOffset, watermark: state.watermark },
+            to: { offset: plan.offset.next, watermark: plan.offset.watermark },
+            maxEventTime: plan.maxEventTime,
+            rows,
+            removed: plan.removed,
+            traceId,
+          },
+        ),
     );
-    deps.metrics.sinkLatency.observe(
-      { outcome: committed.ok ? 'ok' : 'fenced' },
-      (performance.now() - started) / 1000,
-    );
+    // Then the rows, with absolute values, and the same offset: a crash between the two leaves the
+    // commit in Redis's `last`, which the next owner writes here before anything else (resume.ts).
+    const started = performance.now();
+    const committed = !kept.ok
+      ? kept
+      : await inSpan(
+          tracer,
+          'write windows',
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'db.system.name': 'postgresql',
+              'db.operation.name': 'transaction',
+              'sluice.windows.written': plan.rows.length,
+              'sluice.windows.removed': plan.removed.length,
+            },
+          },
+          () => deps.sink.commit(rows, plan.offset, { removed: plan.removed, traceId }),
+        );
+    if (kept.ok)
+      deps.metrics.sinkLatency.observe(
+        { outcome: committed.ok ? 'ok' : 'fenced' },
+        (performance.now() - started) / 1000,
+      );
     if (!committed.ok) {
-      // Another worker owns this partition now: forget it; if it comes back, it reloads.
+      // Another worker owns this partition now, or Redis lost its state: forget it; if it is
+      // still (or again) this worker's, it reloads from where the stores stand.
       partitions.delete(tpKey(state.topic, state.partition));
-      deps.metrics.fenced.inc({ topic: state.topic });
+      deps.metrics.fenced.inc({ topic: state.topic, store: kept.ok ? 'postgres' : 'redis' });
       deps.log.warn(
-        { topic: state.topic, partition: state.partition },
-        'commit fenced: partition moved to another worker',
+        { topic: state.topic, partition: state.partition, store: kept.ok ? 'postgres' : 'redis' },
+        'commit fenced: partition moved to another worker (or its state was lost)',
       );
       return false;
     }

@@ -74,19 +74,6 @@ export interface BatchPlan {
   };
 }
 
-/** Claims the partition (the next epoch) and loads where it stands from PostgreSQL, once per ownership. */
-export async function loadPartition(state: PartitionState, sink: WindowSink, group: string): Promise<void> {
-  const claimed = await sink.claimPartition(group, state.topic, state.partition);
-  state.epoch = claimed.epoch;
-  state.nextOffset = claimed.nextOffset;
-  state.watermark = claimed.watermark;
-  state.maxEventTime = state.watermark === null ? null : state.watermark + state.stream.watermarkMs;
-  state.windows.clear();
-  for (const w of await sink.readOpenWindows(state.stream.name, state.partition)) {
-    state.windows.set(windowId(w.tenant, w.window, w.start, w.key), { ...w, stream: state.stream.name });
-  }
-}
-
 export async function planBatch(
   state: PartitionState,
   records: readonly IncomingRecord[],

@@ -45,6 +45,8 @@ export const processorConfigSchema = z
     SLUICE_LIVE_UPDATES: z.stringbool().default(true),
     /** Redis key prefix of the event-id claims (the topic prefix is added to it). */
     SLUICE_DEDUP_PREFIX: z.string().default('sluice:dedup:'),
+    /** Redis key prefix of the working window state (the topic prefix is added to it). */
+    SLUICE_STATE_PREFIX: z.string().default('sluice:state:'),
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
     SLUICE_IDLE_TIMEOUT_MS: positiveIntEnv(30_000),
     SLUICE_TICK_MS: positiveIntEnv(1_000),
@@ -69,6 +71,7 @@ export const processorConfigSchema = z
     cachePrefix: env.SLUICE_CACHE_PREFIX,
     liveUpdates: env.SLUICE_LIVE_UPDATES,
     dedupPrefix: `${env.SLUICE_DEDUP_PREFIX}${env.SLUICE_TOPIC_PREFIX}`,
+    statePrefix: `${env.SLUICE_STATE_PREFIX}${env.SLUICE_TOPIC_PREFIX}`,
     idleTimeoutMs: env.SLUICE_IDLE_TIMEOUT_MS,
     tickMs: env.SLUICE_TICK_MS,
     maxBatch: env.SLUICE_MAX_BATCH,

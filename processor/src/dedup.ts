@@ -13,6 +13,7 @@
 import { SpanKind, trace } from '@opentelemetry/api';
 import { inSpan } from '@sluice/shared/telemetry/spans';
 import type { Redis } from 'ioredis';
+import { redisScript } from './redis-script.ts';
 
 const tracer = trace.getTracer('sluice-processor');
 
@@ -62,19 +63,7 @@ export interface DedupOptions {
 }
 
 export function createDedup(options: DedupOptions): Dedup {
-  let sha: string | undefined;
-  const load = async () => String(await options.redis.script('LOAD', CLAIM_SCRIPT));
-  const run = async (keys: readonly string[], args: readonly (string | number)[]) => {
-    sha ??= await load();
-    try {
-      return await options.redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      // Redis restarted (or was wiped) and forgot the script: load it again once.
-      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-      sha = await load();
-      return options.redis.evalsha(sha, keys.length, ...keys, ...args);
-    }
-  };
+  const run = redisScript(options.redis, CLAIM_SCRIPT);
   return {
     async claim(stream, partition, horizonMs, claims) {
       if (claims.length === 0) return [];

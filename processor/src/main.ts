@@ -27,6 +27,7 @@ import { createDedup } from './dedup.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createWindowSink } from './sink.ts';
+import { createStateStore } from './state-store.ts';
 import { streamsInUse } from './streams-in-use.ts';
 
 const config = loadConfig('sluice-processor', processorConfigSchema, processConfigOptions());
@@ -50,8 +51,9 @@ await admin.close();
 
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
-// Event-id claims need Redis: give it a moment at start so the first batch need not retry. Without
-// it the processor still starts; its batches wait and retry until Redis is back.
+// Event-id claims and the working window state need Redis: give it a moment at start so the first
+// batch need not retry. Without it the processor still starts; its batches wait and retry until
+// Redis is back.
 await new Promise<void>((resolve) => {
   const timer = setTimeout(resolve, 5_000);
   redis.once('ready', () => {
@@ -73,6 +75,7 @@ const processor = createProcessor({
   }),
   producer: await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 30_000, maxQueuedRecords: 100_000 }),
   sink: createWindowSink(db.db),
+  store: createStateStore({ redis, prefix: config.statePrefix }),
   dedup: createDedup({ redis, prefix: config.dedupPrefix }),
   invalidator: createCacheInvalidator({
     redis,

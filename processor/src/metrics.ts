@@ -9,7 +9,8 @@ export interface ProcessorMetrics {
   readonly sinkLatency: Histogram<'outcome'>;
   readonly watermarkLag: Gauge<'topic' | 'partition'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
-  readonly fenced: Counter<'topic'>;
+  readonly fenced: Counter<'topic' | 'store'>;
+  readonly stateLoads: Counter<'source'>;
   readonly assigned: Gauge;
   readonly cacheBumps: Counter<'outcome'>;
   readonly liveUpdates: Counter<'outcome'>;
@@ -71,8 +72,14 @@ export function createProcessorMetrics(): ProcessorMetrics {
     }),
     fenced: new Counter({
       name: 'sluice_processor_fenced_total',
-      help: 'Commits refused because another worker owns the partition now',
-      labelNames: ['topic'] as const,
+      help: 'Commits refused because another worker owns the partition now (or Redis lost its state), by the store that refused',
+      labelNames: ['topic', 'store'] as const,
+      registers: [registry],
+    }),
+    stateLoads: new Counter({
+      name: 'sluice_processor_state_loads_total',
+      help: 'Partitions taken over, by where their working state came from (redis, or rebuilt from postgres)',
+      labelNames: ['source'] as const,
       registers: [registry],
     }),
   };

@@ -12,12 +12,15 @@ import {
 } from '@sluice/shared/db/window-rows';
 import type { Result } from '@sluice/shared/result';
 import { fail, ok } from '@sluice/shared/result';
-import type { AggState } from '@sluice/shared/streams/aggregate';
+import type { AggState, StoredAggState } from '@sluice/shared/streams/aggregate';
 import { storeState } from '@sluice/shared/streams/aggregate';
 import { sql } from 'drizzle-orm';
 
-/** A window row as a batch writes it: the stored shape plus where it comes from. */
-export interface WindowRowWrite extends StoredWindow<AggState> {
+/**
+ * A window row as a batch writes it: the stored shape plus where it comes from. Its accumulators
+ * may be live (sketches as objects) or already in their stored form (as the state store keeps them).
+ */
+export interface WindowRowWrite extends StoredWindow<AggState | StoredAggState> {
   readonly stream: string;
   readonly partition: number;
 }

@@ -150,6 +150,7 @@ export async function isolate(label: string): Promise<Isolation> {
       SLUICE_CONSUMER_GROUP: `${id}-processor`,
       SLUICE_CACHE_PREFIX: `${id}:`,
       SLUICE_DEDUP_PREFIX: `${id}:dedup:`,
+      SLUICE_STATE_PREFIX: `${id}:state:`,
       SLUICE_OTLP_ENDPOINT: stack.otlpEndpoint,
     },
     async cleanup() {

@@ -59,8 +59,8 @@ export function reviveState(stored: StoredAggState, only?: readonly AggSpec[]): 
   return state;
 }
 
-/** A state as a row stores it: sketches as their tagged strings. */
-export function storeState(state: AggState): StoredAggState {
+/** A state as a row stores it: sketches as their tagged strings (a stored state stays as it is). */
+export function storeState(state: AggState | StoredAggState): StoredAggState {
   const stored: StoredAggState = {};
   for (const [name, value] of Object.entries(state))
     stored[name] = typeof value === 'object' && value !== null ? value.toJSON() : value;
