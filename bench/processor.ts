@@ -1,6 +1,7 @@
 // ./sluice bench processor: fills a fresh ecommerce topic with N events (as ingest writes them),
-// then times one processor worker draining it with exactly-once on (dedup claims in Redis, rows
-// and offsets in one PostgreSQL transaction), once per window variant: tumbling 1m count/sum by
+// then times one processor worker draining it with exactly-once on (dedup claims and the working
+// state with its offset in Redis, rows and offsets in one PostgreSQL transaction), once per window
+// variant: tumbling 1m count/sum by
 // category (the target), tumbling 1m with ecommerce's declared aggregations (sketches included),
 // hopping 5m/1m, and sessions per user (30 s gap; a second topic keyed by user). For each: events/s,
 // CPU seconds of the worker's process and events/s per core used, beside the raw consume rate of

@@ -111,6 +111,7 @@ test('one event is one trace from the edge through ingest to the processor batch
         `send ${topic}`,
         `process ${topic}`,
         'write windows',
+        'commit window state',
         'claim event ids',
         'POST ingest /v1/events',
         'emit window',
@@ -153,7 +154,7 @@ test('one event is one trace from the edge through ingest to the processor batch
     emit?.links?.some((link) => link.spanId === send?.spanId),
     'the window emit links the producer span of an event that changed it',
   );
-  for (const child of ['write windows', 'claim event ids', 'emit window'])
+  for (const child of ['write windows', 'commit window state', 'claim event ids', 'emit window'])
     assert.equal(byName.get(child)?.parentSpanId, processing?.spanId, `${child} is a child of the batch`);
 });
 

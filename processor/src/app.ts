@@ -283,9 +283,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       // owner's final commit): the batch must run again on fresh state, not be dropped.
       if (!(await commitPlan(state, plan, traceId)))
         throw new Error('commit fenced; reloading the partition and retrying the batch');
-      // The source of truth is PostgreSQL; the Kafka commit (for lag metrics and tools) is sent
-      // by the tick, batched and never awaited here: the client defers commits during a
-      // rebalance, and a batch must not wait on the rebalance that waits on it.
+      // The positions that count are in Redis and PostgreSQL; the Kafka commit (for lag metrics
+      // and tools) is sent by the tick, batched and never awaited here: the client defers commits
+      // during a rebalance, and a batch must not wait on the rebalance that waits on it.
       if (state.nextOffset !== null) {
         pendingCommits.set(tpKey(state.topic, state.partition), {
           topic: state.topic,
@@ -366,8 +366,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     stop() {
       stopping ??= (async () => {
         if (tick !== undefined) clearInterval(tick);
-        // Kafka offsets are informational (PostgreSQL holds the truth): send what is pending while
-        // the client is still connected, then stop intake and let in-flight batches commit.
+        // Kafka offsets are informational (Redis and PostgreSQL hold the positions): send what is
+        // pending while the client is still connected, then stop intake and let in-flight batches
+        // commit.
         await flushCommits();
         await deps.consumer.close();
         await Promise.allSettled([...locks.values()]);

@@ -1,6 +1,6 @@
-// What a worker holds for one partition it owns: where it is in the log, its watermark, and a
-// bounded cache of open windows. The cache is only a cache: every window's state is durable in
-// PostgreSQL after each batch, so anything not dirty can be evicted and reloaded.
+// What a worker holds for one partition it owns: where it is in the log, its watermark, and its
+// open windows. This is a cache of the working state in Redis (and of the rows in PostgreSQL):
+// every window's state is durable in both after each batch, so a new owner loads it from there.
 
 import type { WindowStatus } from '@sluice/shared/db/schema';
 import type { AggState } from '@sluice/shared/streams/aggregate';

@@ -282,11 +282,22 @@ test('Redis restarted mid-stream, then its keys wiped mid-stream: exact counts, 
     timeoutMs: 60_000,
     what: 'the 100 resent copies recognised as duplicates',
   });
-  // Wiped (this pipeline's keys gone): state lives in PostgreSQL, so nothing is counted twice.
+  // The working state survived the restart (AOF) too: owners that reloaded took it from Redis.
+  assert.ok((await stateLoads('redis')) > 0, 'a partition resumed from the state in Redis');
+  // Wiped (this pipeline's keys gone, working state included): the owners rebuild it from
+  // PostgreSQL's rows and offsets, so nothing is counted twice.
+  const rebuiltBefore = await stateLoads('postgres');
   await deleteRedisKeys(stack.redisUrl, `${env.SLUICE_CACHE_PREFIX}*`);
   for (let i = 400; i < 600; i += 50) await send(sent.slice(i, i + 50));
   await assertExact(sent, base, base + 6 * 60_000);
+  assert.ok((await stateLoads('postgres')) > rebuiltBefore, 'the wiped state was rebuilt from PostgreSQL');
 });
+
+async function stateLoads(source: 'redis' | 'postgres'): Promise<number> {
+  const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+  const pattern = new RegExp(`sluice_processor_state_loads_total\\{[^}]*source="${source}"[^}]*\\} (\\d+)`);
+  return Number(pattern.exec(metrics)?.[1] ?? 0);
+}
 
 test('PostgreSQL restarted mid-stream: exact counts', { timeout: 240_000 }, async () => {
   const base = Date.parse('2026-04-07T11:00:00Z');
