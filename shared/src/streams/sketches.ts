@@ -15,7 +15,10 @@ const RELATIVE_ACCURACY = 0.01;
 const DISTINCT_TAG_V1 = 'hll1:';
 /** The registers alone, base64: ~10 µs to write instead of ~250 µs (a window is stored every batch). */
 const DISTINCT_TAG = 'hll2:';
-const QUANTILES_TAG = 'dds1:';
+/** DDSketch's protobuf alone: it drops the sketch's min and max (earlier rows). */
+const QUANTILES_TAG_V1 = 'dds1:';
+/** `min,max:` then the protobuf: quantiles stay within the values really seen. */
+const QUANTILES_TAG = 'dds2:';
 const REGISTER_COUNT = 2 ** HLL_PRECISION;
 
 /**
@@ -122,9 +125,15 @@ export class QuantileSketch {
     return this.#sketch.count;
   }
 
-  /** The value at quantile `q` (0..1), null for an empty sketch. */
+  /**
+   * The value at quantile `q` (0..1), null for an empty sketch. Clamped to the exact min and max,
+   * as DDSketch's Go and Java implementations do: a bucket's value is within 1 % of the values in
+   * it, so without the clamp a p99 could read above the window's max.
+   */
   quantile(q: number): number | null {
-    return this.#sketch.count === 0 ? null : this.#sketch.getValueAtQuantile(q);
+    if (this.#sketch.count === 0) return null;
+    const value = this.#sketch.getValueAtQuantile(q);
+    return Math.min(Math.max(value, this.#sketch.min), this.#sketch.max);
   }
 
   clone(): QuantileSketch {
@@ -134,7 +143,28 @@ export class QuantileSketch {
   }
 
   toJSON(): string {
-    return QUANTILES_TAG + Buffer.from(this.#sketch.toProto()).toString('base64');
+    const { min, max } = this.#sketch;
+    return `${QUANTILES_TAG}${min},${max}:${Buffer.from(this.#sketch.toProto()).toString('base64')}`;
+  }
+
+  /** A stored sketch (either format); undefined when it is not a well-formed one. */
+  static fromStored(text: string): QuantileSketch | undefined {
+    if (text.startsWith(QUANTILES_TAG_V1)) {
+      // min and max were not kept: unknown, so no clamp, now or after merges (-∞ and +∞ absorb).
+      const sketch = DDSketch.fromProto(Buffer.from(text.slice(QUANTILES_TAG_V1.length), 'base64'));
+      sketch.min = Number.NEGATIVE_INFINITY;
+      sketch.max = Number.POSITIVE_INFINITY;
+      return new QuantileSketch(sketch);
+    }
+    if (!text.startsWith(QUANTILES_TAG)) return undefined;
+    const colon = text.indexOf(':', QUANTILES_TAG.length);
+    const [min, max] = text.slice(QUANTILES_TAG.length, colon).split(',').map(Number);
+    if (colon < 0 || min === undefined || max === undefined || Number.isNaN(min) || Number.isNaN(max))
+      return undefined;
+    const sketch = DDSketch.fromProto(Buffer.from(text.slice(colon + 1), 'base64'));
+    sketch.min = min;
+    sketch.max = max;
+    return new QuantileSketch(sketch);
   }
 }
 
@@ -144,7 +174,7 @@ export type Sketch = DistinctSketch | QuantileSketch;
 export function reviveSketch(text: string): Sketch | undefined {
   if (text.startsWith(DISTINCT_TAG) || text.startsWith(DISTINCT_TAG_V1))
     return DistinctSketch.fromStored(text);
-  if (text.startsWith(QUANTILES_TAG))
-    return new QuantileSketch(DDSketch.fromProto(Buffer.from(text.slice(QUANTILES_TAG.length), 'base64')));
+  if (text.startsWith(QUANTILES_TAG) || text.startsWith(QUANTILES_TAG_V1))
+    return QuantileSketch.fromStored(text);
   return undefined;
 }
