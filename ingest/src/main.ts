@@ -30,6 +30,7 @@ const producer = await createConfluentProducer({
   deliveryTimeoutMs: config.produceTimeoutMs,
   maxQueuedRecords: config.maxQueuedRecords,
   lingerMs: config.lingerMs,
+  compression: config.compression,
 });
 const http = createHttpMetrics('sluice-ingest');
 const app = createIngestApp({

@@ -91,7 +91,12 @@ export interface ProducerOptions extends ConfluentOptions {
   /** Upper bound on records queued in the client (bounded memory; queue full answers 503). */
   readonly maxQueuedRecords: number;
   readonly lingerMs?: number;
+  /** Batch compression (librdkafka compression.codec); lz4 unless chosen otherwise. */
+  readonly compression?: ProduceCompression;
 }
+
+export const PRODUCE_COMPRESSIONS = ['none', 'lz4', 'zstd', 'gzip', 'snappy'] as const;
+export type ProduceCompression = (typeof PRODUCE_COMPRESSIONS)[number];
 
 /** One send() call waiting for the delivery reports of its records. */
 class PendingSend {
@@ -128,7 +133,7 @@ export async function createConfluentProducer(options: ProducerOptions): Promise
     // delivery report, and a record's key picks its partition.
     'enable.idempotence': true,
     acks: -1,
-    'compression.codec': 'lz4',
+    'compression.codec': options.compression ?? 'lz4',
     'linger.ms': options.lingerMs ?? 5,
     'message.timeout.ms': options.deliveryTimeoutMs,
     'queue.buffering.max.messages': options.maxQueuedRecords,
