@@ -181,7 +181,7 @@ export function createWindowSink(db: Db): WindowSink {
           // chunks: PostgreSQL takes at most 65,535 parameters per statement (11 per row), and a
           // batch of sessions can change a row per event.
           for (let at = 0; at < rows.length; at += UPSERT_CHUNK) {
-            await upsertRows(tx, rows.slice(at, at + UPSERT_CHUNK), options.traceId);
+            await upsertRows(tx, rows.slice(at, at + UPSERT_CHUNK), offset.epoch, options.traceId);
           }
         });
         return ok(undefined);
@@ -200,6 +200,7 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 async function upsertRows(
   tx: Tx,
   rows: readonly WindowRowWrite[],
+  epoch: number,
   traceId: string | undefined,
 ): Promise<void> {
   await tx
@@ -217,6 +218,7 @@ async function upsertRows(
         status: r.status,
         version: r.version,
         sourcePartition: r.partition,
+        sourceEpoch: epoch,
         traceId: traceId ?? null,
       })),
     )
@@ -229,6 +231,7 @@ async function upsertRows(
         state: sql`excluded.state`,
         status: sql`excluded.status`,
         version: sql`excluded.version`,
+        sourceEpoch: sql`excluded.source_epoch`,
         // An unsampled batch keeps the trace id of the last sampled one that wrote the row.
         traceId: sql`coalesce(excluded.trace_id, ${windows.traceId})`,
         updatedAt: sql`now()`,

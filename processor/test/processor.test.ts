@@ -390,9 +390,53 @@ test('two workers in one group share the partitions; one leaving mid-stream chan
   }
 });
 
-test('three workers: one joins and one is killed mid-stream (rebalances); counts stay exact', {
+/** Records every write of a window row with the epoch of the owner that made it, in order. */
+async function auditWindowWrites(): Promise<void> {
+  await sql`create table window_writes (id bigserial primary key, "window" text, window_start timestamptz,
+    key text, source_epoch bigint)`;
+  await sql`create function audit_window_write() returns trigger language plpgsql as $$
+    begin
+      insert into window_writes ("window", window_start, key, source_epoch)
+        values (new."window", new.window_start, new.key, new.source_epoch);
+      return new;
+    end $$`;
+  await sql`create trigger window_writes after insert or update on windows
+    for each row execute function audit_window_write()`;
+}
+
+/**
+ * Guarantee 2, fencing: a window's writers only go forward. Commits of one partition serialise on
+ * its `source_offsets` row, so the audit's order is their commit order; an epoch lower than one
+ * before it would be a write by an owner that had lost the partition, landing after its successor.
+ */
+async function assertOwnersOnlyGoForward(): Promise<void> {
+  const writes = await sql<{ seq: string; window: string; start: Date; key: string; epoch: string | null }[]>`
+    select id::text as seq, "window", window_start as start, key, source_epoch::text as epoch
+    from window_writes order by window_writes.id`;
+  const last = new Map<string, number>();
+  const owners = new Map<string, Set<number>>();
+  const history = new Map<string, string[]>();
+  for (const w of writes) {
+    const id = `${w.window}|${w.start.toISOString()}|${w.key}`;
+    const epoch = Number(w.epoch);
+    assert.ok(epoch > 0, `write ${w.seq} of ${id} names its owner's epoch`);
+    const trail = [...(history.get(id) ?? []), `${w.seq}:${epoch}`];
+    history.set(id, trail);
+    assert.ok(epoch >= (last.get(id) ?? 0), `${id} written by epoch ${epoch} after a later one: ${trail}`);
+    last.set(id, epoch);
+    owners.set(id, (owners.get(id) ?? new Set()).add(epoch));
+  }
+  assert.ok(writes.length > 0, 'windows were written');
+  assert.ok(
+    [...owners.values()].some((epochs) => epochs.size > 1),
+    'some window changed hands mid-stream (what this check is about)',
+  );
+}
+
+test('three workers: one joins and one is killed mid-stream (rebalances); exact, no window written by two owners', {
   timeout: 240_000,
 }, async () => {
+  await auditWindowWrites();
   const second = await startService('processor', env);
   let third: ServiceHandle | undefined;
   const workersOf = async (workers: readonly ServiceHandle[]) => {
@@ -421,9 +465,74 @@ test('three workers: one joins and one is killed mid-stream (rebalances); counts
     for (let i = 600; i < 900; i += 50) await send(sent.slice(i, i + 50));
     await assertExact(sent, base, base + 7 * 60_000);
     assert.equal(await workersOf([processor, joined]), 6, 'the survivors own every partition');
+    await assertOwnersOnlyGoForward();
   } finally {
     await second.stop('SIGKILL');
     await third?.stop('SIGKILL');
+  }
+});
+
+/** The sum of a metric's samples on a worker whose labels hold `labels` (e.g. `store="redis"`). */
+async function metricOf(worker: ServiceHandle, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${worker.url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) || !line.includes(labels)) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+test('a worker paused past its session timeout wakes as a zombie: its writes are refused, counts exact', {
+  timeout: 240_000,
+}, async () => {
+  await auditWindowWrites();
+  const second = await startService('processor', env);
+  const { pid } = second;
+  assert.ok(pid !== undefined);
+  try {
+    await waitFor(
+      async () => ((await metricOf(second, 'sluice_processor_assigned_partitions')) > 0 ? true : undefined),
+      { timeoutMs: 30_000, what: 'the second worker owning partitions' },
+    );
+    const base = Date.parse('2026-04-12T08:00:00Z');
+    const sent = transactions(14, 'zombie', base, 600, 5 * 60_000);
+    for (let i = 0; i < 300; i += 50) await send(sent.slice(i, i + 50));
+    await waitFor(
+      async () =>
+        (await metricOf(second, 'sluice_processor_events_total', 'outcome="processed"')) > 0
+          ? true
+          : undefined,
+      { what: 'the second worker processing its partitions' },
+    );
+    // A stop-the-world pause (a long GC, a frozen VM) past the session timeout: the group moves its
+    // partitions to the first worker, which takes them over with the next epoch.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      for (let i = 300; i < 450; i += 50) await send(sent.slice(i, i + 50));
+      await waitFor(
+        async () =>
+          (await metricOf(processor, 'sluice_processor_assigned_partitions')) === 6 ? true : undefined,
+        { timeoutMs: 60_000, what: 'the first worker owning every partition' },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // Awake, it still holds its old partitions and their open windows: its idle tick (the last
+    // record was long ago) commits a watermark advance under its old epoch, which must be refused.
+    await waitFor(
+      async () => ((await metricOf(second, 'sluice_processor_fenced_total')) > 0 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        what: "the zombie's commit refused",
+      },
+    );
+    for (let i = 450; i < 600; i += 50) await send(sent.slice(i, i + 50));
+    await assertExact(sent, base, base + 6 * 60_000);
+    await assertOwnersOnlyGoForward();
+  } finally {
+    await second.stop('SIGKILL');
   }
 });
 

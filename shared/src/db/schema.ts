@@ -43,6 +43,11 @@ export const windows = pgTable(
     /** Kafka partition of the events (one key, one partition): a new owner reloads its open windows. */
     sourcePartition: integer('source_partition'),
     version: integer('version').notNull().default(1),
+    /**
+     * The partition epoch of the owner that last wrote the row (see `source_offsets.epoch`): a
+     * row's writers only ever go forward, never back to an owner that lost the partition.
+     */
+    sourceEpoch: bigint('source_epoch', { mode: 'number' }),
     /** Trace id of the emit that last wrote this row, so a number can be followed in Jaeger. */
     traceId: text('trace_id'),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
