@@ -9,6 +9,15 @@ export interface ShutdownOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Ends a process whose drain did not finish. Not process.exit: it joins libuv's thread pool, and a
+ * native call stuck there (librdkafka closing a consumer whose broker or rebalance never answers)
+ * would keep the process alive forever. What was durable stays durable; the rest is redelivered.
+ */
+function killSelf(): void {
+  process.kill(process.pid, 'SIGKILL');
+}
+
 export function onShutdown(stop: Stop, options: ShutdownOptions): void {
   let draining = false;
   const handle = (signal: NodeJS.Signals) => {
@@ -17,7 +26,7 @@ export function onShutdown(stop: Stop, options: ShutdownOptions): void {
     options.log('draining', { signal });
     const timer = setTimeout(() => {
       options.log('drain timed out; exiting', { timeoutMs: options.timeoutMs ?? 30_000 });
-      process.exit(1);
+      killSelf();
     }, options.timeoutMs ?? 30_000);
     timer.unref();
     stop().then(
@@ -27,7 +36,7 @@ export function onShutdown(stop: Stop, options: ShutdownOptions): void {
       },
       (error: unknown) => {
         options.log('stop failed', { error: error instanceof Error ? error.message : String(error) });
-        process.exit(1);
+        killSelf();
       },
     );
   };

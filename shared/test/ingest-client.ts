@@ -18,6 +18,8 @@ export async function postEvents(
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(events),
+    // A request ingest never answers fails here, with a message, instead of stalling a test.
+    signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
   assert.equal(response.status, 202, text);

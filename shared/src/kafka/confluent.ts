@@ -120,7 +120,16 @@ class PendingSend {
     this.remaining -= unsent;
     if (this.remaining <= 0) this.#resolve();
   }
+  /** Gives up on the reports still missing: the send fails, whatever arrives later. */
+  expire(error: Error): void {
+    if (this.remaining <= 0) return;
+    this.failure ??= error;
+    this.#resolve();
+  }
 }
+
+/** Past message.timeout.ms librdkafka owes every record a report; this much more, and a send fails. */
+const REPORT_GRACE_MS = 2_000;
 
 // The producer uses the client's librdkafka-level API rather than the KafkaJS-compatible one: a
 // send waits on one promise for all its records instead of one per record, which is most of the
@@ -182,7 +191,18 @@ export async function createConfluentProducer(options: ProducerOptions): Promise
           break;
         }
       }
+      // Guarantee 1 either way: a send that never hears back (a client wedged by a broker restart)
+      // fails with 503 instead of holding its request forever; its records may still land, and the
+      // client's retry carries the same ids, which the processor counts once.
+      const deadline = setTimeout(
+        () =>
+          pending.expire(
+            new Error(`no delivery report within ${options.deliveryTimeoutMs + REPORT_GRACE_MS} ms`),
+          ),
+        options.deliveryTimeoutMs + REPORT_GRACE_MS,
+      );
       await pending.done;
+      clearTimeout(deadline);
       return pending.failure === undefined
         ? ok(undefined)
         : fail(kafkaError(pending.failure, 'produce failed'));
@@ -245,6 +265,8 @@ function batchesOf(messages: readonly RdKafka.Message[]): RecordBatch[] {
 }
 
 const REBALANCE_ASSIGN = -175;
+/** How long a consumer's close may take (leaving the group, a last revoke) before it fails. */
+const CLOSE_TIMEOUT_MS = 15_000;
 const REBALANCE_REVOKE = -174;
 /** How long one poll waits for a first record before the loop looks at its stop flag again. */
 const POLL_TIMEOUT_MS = 100;
@@ -408,7 +430,20 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
       closing ??= (async () => {
         stopping = true;
         await loop;
-        await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+        // A close the group never completes (a broker or rebalance that does not answer) fails
+        // after a while, so a drain reports it instead of hanging on it.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const gaveUp = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`kafka consumer did not close within ${CLOSE_TIMEOUT_MS} ms`)),
+            CLOSE_TIMEOUT_MS,
+          );
+        });
+        try {
+          await Promise.race([new Promise<void>((resolve) => consumer.disconnect(() => resolve())), gaveUp]);
+        } finally {
+          clearTimeout(timer);
+        }
       })();
       return closing;
     },
