@@ -302,19 +302,27 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
     },
     { 'auto.offset.reset': 'earliest' },
   );
-  const rebalance = async (code: number, assignment: RdKafka.Assignment[]) => {
+  const rebalance = (code: number, assignment: RdKafka.Assignment[]) => {
     const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }));
+    // The assignment changes first and whatever the handlers do: librdkafka waits for it, and a
+    // rebalance (or a close: its last revoke) that never sees it waits forever.
     try {
-      if (code === REBALANCE_ASSIGN) {
-        await handlers?.onAssigned?.(partitions);
-        consumer.assign(assignment);
-      } else if (code === REBALANCE_REVOKE) {
-        await handlers?.onRevoked?.(partitions);
-        consumer.unassign();
-      }
+      if (code === REBALANCE_ASSIGN) consumer.assign(assignment);
+      else if (code === REBALANCE_REVOKE) consumer.unassign();
     } catch (error) {
       options.log?.('error', `kafka rebalance: ${errorMessage(error)}`, { code });
     }
+    const handler =
+      code === REBALANCE_ASSIGN
+        ? handlers?.onAssigned
+        : code === REBALANCE_REVOKE
+          ? handlers?.onRevoked
+          : undefined;
+    void Promise.resolve()
+      .then(() => handler?.(partitions))
+      .catch((error: unknown) =>
+        options.log?.('error', `kafka rebalance handler: ${errorMessage(error)}`, { code }),
+      );
   };
   // Commits resolve in the order the coordinator answers them (one connection, in order).
   const commitWaiters: ((error: unknown) => void)[] = [];
