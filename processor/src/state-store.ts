@@ -175,6 +175,16 @@ function lastJson(commit: StateCommit, rows: readonly string[]): string {
   return `${head.slice(0, -1)},"rows":[${rows.join(',')}]}`;
 }
 
+/** JSON, or undefined for text that is not (a damaged state fails its schema, never throws). */
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A reply's string, or undefined (the script answers bulk strings, or numbers for flags). */
 function replyText(value: unknown): string | undefined {
   return typeof value === 'string' ? value : value instanceof Buffer ? value.toString() : undefined;
@@ -207,12 +217,12 @@ export function createStateStore(options: StateStoreOptions): StateStore {
       // A state that does not parse is treated as lost: the partition is rebuilt from PostgreSQL.
       const windows: StoredRow[] = [];
       for (const json of open) {
-        const parsed = storedRowSchema.safeParse(json === undefined ? undefined : JSON.parse(json));
+        const parsed = storedRowSchema.safeParse(parseJson(json));
         if (!parsed.success) return ok(null);
         windows.push(parsed.data);
       }
       const parsedLast =
-        last === undefined || last === '' ? undefined : lastSchema.safeParse(JSON.parse(last));
+        last === undefined || last === '' ? undefined : lastSchema.safeParse(parseJson(last));
       if (parsedLast !== undefined && !parsedLast.success) return ok(null);
       const lastCommit = parsedLast?.data;
       return ok({

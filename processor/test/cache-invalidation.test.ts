@@ -7,8 +7,8 @@ import { after, test } from 'node:test';
 import { generationKey } from '@sluice/shared/cache/window-generations';
 import { createLogger } from '@sluice/shared/log';
 import { Redis } from 'ioredis';
-import { Counter, Registry } from 'prom-client';
 import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
+import { countsByOutcome, outcomeCounter } from '../../shared/test/prometheus.ts';
 import { createCacheInvalidator } from '../src/cache-invalidation.ts';
 
 const stack = stackEnv();
@@ -21,21 +21,10 @@ after(async () => {
   reader.disconnect();
 });
 
-async function outcomes(counter: Counter<'outcome'>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const v of (await counter.get()).values) out[String(v.labels.outcome)] = v.value;
-  return out;
-}
-
 test('bumps that fail while Redis is away are kept and land once it is back', async () => {
   const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   redis.on('error', () => {});
-  const bumps = new Counter({
-    name: 'bumps',
-    help: 'bumps',
-    labelNames: ['outcome'] as const,
-    registers: [new Registry()],
-  });
+  const bumps = outcomeCounter('bumps');
   const invalidator = createCacheInvalidator({ redis, prefix, log: createLogger('test', 'silent'), bumps });
   const scope = { tenant: 'default', stream: 'ecommerce', window: '1m' };
   const start = Date.parse('2026-05-01T10:07:00Z');
@@ -52,14 +41,18 @@ test('bumps that fail while Redis is away are kept and land once it is back', as
     { ...scope, start: start + 60_000 },
   ]);
   await invalidator.flush();
-  assert.deepEqual(await outcomes(bumps), { retry: 1 }, 'one bucket (both windows share the hour), retried');
+  assert.deepEqual(
+    await countsByOutcome(bumps),
+    { retry: 1 },
+    'one bucket (both windows share the hour), retried',
+  );
   assert.equal(await reader.get(key), null, 'nothing bumped yet');
 
   // Back: the next flush (the processor's tick) bumps it, once.
   await redis.connect();
   await invalidator.flush();
   assert.equal(await reader.get(key), '1');
-  assert.deepEqual(await outcomes(bumps), { retry: 1, ok: 1 });
+  assert.deepEqual(await countsByOutcome(bumps), { retry: 1, ok: 1 });
   await invalidator.flush();
   assert.equal(await reader.get(key), '1', 'nothing pending: no second bump');
   assert.ok((await reader.ttl(key)) > 0, 'generations expire');

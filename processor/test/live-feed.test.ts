@@ -8,8 +8,8 @@ import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { FEED_MAX_LEN, feedKey } from '@sluice/shared/live/window-updates';
 import { createLogger } from '@sluice/shared/log';
 import { Redis } from 'ioredis';
-import { Counter, Registry } from 'prom-client';
 import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
+import { countsByOutcome, outcomeCounter } from '../../shared/test/prometheus.ts';
 import { freePort } from '../../shared/test/services.ts';
 import { createLiveFeed } from '../src/live-feed.ts';
 import type { WindowRowWrite } from '../src/sink.ts';
@@ -24,21 +24,6 @@ after(async () => {
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 });
-
-function counter(): Counter<'outcome'> {
-  return new Counter({
-    name: 'live',
-    help: 'live',
-    labelNames: ['outcome'] as const,
-    registers: [new Registry()],
-  });
-}
-
-async function outcomes(published: Counter<'outcome'>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const v of (await published.get()).values) out[String(v.labels.outcome)] = v.value;
-  return out;
-}
 
 function row(minute: number, count: number): WindowRowWrite {
   return {
@@ -57,7 +42,7 @@ function row(minute: number, count: number): WindowRowWrite {
 }
 
 test('one entry per commit, merged-away sessions marked removed', async () => {
-  const published = counter();
+  const published = outcomeCounter('live');
   const feed = createLiveFeed({ redis, prefix, log: createLogger('test', 'silent'), published });
   const gone = { tenant: 'default', stream: 'ecommerce', window: '1m', start: T0 - 60_000, key: 'Books' };
   await feed.publish([row(0, 3), row(1, 4)], [gone], 'a'.repeat(32));
@@ -73,11 +58,11 @@ test('one entry per commit, merged-away sessions marked removed', async () => {
       [new Date(T0 - 60_000).toISOString(), null, true, 'a'.repeat(32)],
     ],
   );
-  assert.deepEqual(await outcomes(published), { ok: 3 });
+  assert.deepEqual(await countsByOutcome(published), { ok: 3 });
 });
 
 test('the feed stays bounded: past FEED_MAX_LEN commits, the oldest entries are trimmed', async () => {
-  const published = counter();
+  const published = outcomeCounter('live');
   const feed = createLiveFeed({ redis, prefix, log: createLogger('test', 'silent'), published });
   const commits = FEED_MAX_LEN + 2_500;
   for (let i = 0; i < commits; i += 500)
@@ -104,9 +89,9 @@ test('with Redis away a publish drops its updates, counts them and does not thro
     lazyConnect: true,
   });
   away.on('error', () => {});
-  const published = counter();
+  const published = outcomeCounter('live');
   const feed = createLiveFeed({ redis: away, prefix, log: createLogger('test', 'silent'), published });
   await feed.publish([row(0, 1), row(1, 1)], [], undefined);
-  assert.deepEqual(await outcomes(published), { dropped: 2 });
+  assert.deepEqual(await countsByOutcome(published), { dropped: 2 });
   away.disconnect();
 });

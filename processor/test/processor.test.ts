@@ -14,6 +14,7 @@ import { approximateMismatch, expectedWindows } from '../../e2e/test/expected.ts
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
+import { scrape } from '../../shared/test/prometheus.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { deleteRedisKeys, isolate, ROOT, startService } from '../../shared/test/services.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
@@ -245,10 +246,7 @@ const sluice = (...args: string[]) =>
   run(`${ROOT}sluice`, args, { timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
 
 async function duplicatesCounted(): Promise<number> {
-  const metrics = await (await fetch(`${processor.url}/metrics`)).text();
-  return Number(
-    /sluice_processor_events_total\{[^}]*outcome="duplicate"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0,
-  );
+  return (await scrape(processor.url)).sum('sluice_processor_events_total', { outcome: 'duplicate' });
 }
 
 async function someProcessed(from: number, to: number): Promise<void> {
@@ -294,9 +292,7 @@ test('Redis restarted mid-stream, then its keys wiped mid-stream: exact counts, 
 });
 
 async function stateLoads(source: 'redis' | 'postgres'): Promise<number> {
-  const metrics = await (await fetch(`${processor.url}/metrics`)).text();
-  const pattern = new RegExp(`sluice_processor_state_loads_total\\{[^}]*source="${source}"[^}]*\\} (\\d+)`);
-  return Number(pattern.exec(metrics)?.[1] ?? 0);
+  return (await scrape(processor.url)).sum('sluice_processor_state_loads_total', { source });
 }
 
 test('PostgreSQL restarted mid-stream: exact counts', { timeout: 240_000 }, async () => {
@@ -472,15 +468,13 @@ test('three workers: one joins and one is killed mid-stream (rebalances); exact,
   }
 });
 
-/** The sum of a metric's samples on a worker whose labels hold `labels` (e.g. `store="redis"`). */
-async function metricOf(worker: ServiceHandle, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${worker.url}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) || !line.includes(labels)) continue;
-    total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
+/** The sum of a metric's samples on a worker whose labels include `labels`. */
+async function metricOf(
+  worker: ServiceHandle,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  return (await scrape(worker.url)).sum(name, labels);
 }
 
 test('a worker paused past its session timeout wakes as a zombie: its writes are refused, counts exact', {
@@ -509,7 +503,7 @@ test('a worker paused past its session timeout wakes as a zombie: its writes are
   };
   try {
     await flowUntil(
-      async () => (await metricOf(second, 'sluice_processor_events_total', 'outcome="processed"')) > 0,
+      async () => (await metricOf(second, 'sluice_processor_events_total', { outcome: 'processed' })) > 0,
       'the second worker processing its partitions',
     );
     // A stop-the-world pause (a long GC, a frozen VM) past the session timeout: the group moves its

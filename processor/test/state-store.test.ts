@@ -10,7 +10,6 @@ import type { DbHandle } from '@sluice/shared/db/client';
 import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
 import type { WindowStatus } from '@sluice/shared/db/schema';
-import { STREAMS } from '@sluice/shared/streams/registry';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { stackEnv } from '../../shared/test/harness.ts';
@@ -22,6 +21,7 @@ import type { WindowSink } from '../src/sink.ts';
 import { createWindowSink } from '../src/sink.ts';
 import type { PartitionRef, Position, StateCommit, StateStore, StoredRow } from '../src/state-store.ts';
 import { createStateStore } from '../src/state-store.ts';
+import { partitionState as freshPartition, T0 } from './plan-fixtures.ts';
 
 let iso: Isolation;
 let db: DbHandle;
@@ -47,8 +47,6 @@ after(async () => {
   await iso.cleanup();
 });
 
-const ECOMMERCE = STREAMS.find((s) => s.name === 'ecommerce');
-const T0 = Date.parse('2026-05-01T00:00:00Z');
 const MINUTE = 60_000;
 
 function row(minute: number, count: number, status: WindowStatus = 'provisional'): StoredRow {
@@ -140,18 +138,7 @@ test("a partition's keys share one hash tag (one Redis Cluster slot) and carry g
 
 /** Each takeover test has a partition of its own: a rebuild reads every open window of one. */
 function partitionState(partition: number): PartitionState {
-  assert.ok(ECOMMERCE !== undefined);
-  return {
-    topic: `${iso.topicPrefix}ecommerce`,
-    partition,
-    stream: ECOMMERCE,
-    epoch: 0,
-    nextOffset: null,
-    maxEventTime: null,
-    watermark: null,
-    lastActivity: 0,
-    windows: new Map(),
-  };
+  return { ...freshPartition(), topic: `${iso.topicPrefix}ecommerce`, partition };
 }
 
 /** A sink that counts how often a takeover reads PostgreSQL's open windows. */
@@ -287,4 +274,16 @@ test('Redis wiped, or behind PostgreSQL: the next owner rebuilds from PostgreSQL
   const wiped = partitionState(3);
   assert.equal(await resumePartition(wiped, { sink, store, group }), 'postgres');
   assert.deepEqual([wiped.nextOffset, wiped.watermark, held(wiped)], [20n, T0, [[0, 7, 'provisional']]]);
+});
+
+test('a damaged state in Redis is treated as lost: the next owner rebuilds from PostgreSQL', async () => {
+  const group = 'resume-damaged';
+  const sink = createWindowSink(db.db);
+  const owner = partitionState(4);
+  await resumePartition(owner, { sink, store, group });
+  await commitBoth(owner, group, { offset: 10n, watermark: T0 }, [keyed(group, row(0, 3))], sink);
+  await redis.hset(`${prefix}{${group}|ecommerce|4}:windows`, 'broken', '{not json');
+  const next = partitionState(4);
+  assert.equal(await resumePartition(next, { sink, store, group }), 'postgres');
+  assert.deepEqual([next.nextOffset, held(next)], [10n, [[0, 3, 'provisional']]]);
 });

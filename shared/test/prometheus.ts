@@ -4,6 +4,7 @@
 // `service` label), so those two series are read from their sample lines instead.
 
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { Counter, Registry } from 'prom-client';
 
 export interface Scrape {
   /** Sum of a counter's or gauge's samples whose labels include `labels`. */
@@ -48,4 +49,16 @@ export function parseScrape(text: string): Scrape {
       return total;
     },
   };
+}
+
+/** A counter by `outcome`, in a registry of its own, for a unit handed a metric to count into. */
+export function outcomeCounter(name: string): Counter<'outcome'> {
+  return new Counter({ name, help: name, labelNames: ['outcome'] as const, registers: [new Registry()] });
+}
+
+/** A counter's values by outcome. */
+export async function countsByOutcome(counter: Counter<'outcome'>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await counter.get()).values) out[String(v.labels.outcome)] = v.value;
+  return out;
 }
