@@ -315,21 +315,17 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     }
     deps.metrics.assigned.dec(revoked.length);
   };
-  const load = (topic: string, partition: number, onlyIfOwned: boolean) => {
-    void withLock(tpKey(topic, partition), async () => {
-      const owned = deps.consumer.assignment().some((tp) => tp.topic === topic && tp.partition === partition);
-      if (owned || !onlyIfOwned) await stateOf(topic, partition);
-    }).catch((error: unknown) =>
-      deps.log.warn({ err: error, topic, partition }, 'loading a partition failed'),
-    );
-  };
-
   // Guarantee 7: a partition that moved here with open windows but no new records must still
   // settle them, so its state is loaded on assignment, not only on its next batch.
   const onAssigned = (assigned: readonly TopicPartition[]) => {
     deps.metrics.assigned.inc(assigned.length);
-    // NOTE: the client applies the assignment after this callback returns, so no ownership check.
-    for (const { topic, partition } of assigned) load(topic, partition, false);
+    for (const { topic, partition } of assigned) {
+      void withLock(tpKey(topic, partition), async () => {
+        await stateOf(topic, partition);
+      }).catch((error: unknown) =>
+        deps.log.warn({ err: error, topic, partition }, 'loading a partition failed'),
+      );
+    }
   };
 
   // Consumer lag per owned partition, from the client's cached end offsets: no broker call.
@@ -349,8 +345,16 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     for (const state of partitions.values()) {
       void withLock(tpKey(state.topic, state.partition), async () => {
         if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;
+        // Guarantee 7 is for a partition with nothing to read: records waiting past this worker's
+        // position (a rebalance in progress, a worker that was paused) do not make it idle.
+        const end = deps.consumer.highWatermark(state.topic, state.partition);
+        if (end !== undefined && state.nextOffset !== null && end > state.nextOffset) return;
         const plan = planIdleAdvance(state, planDeps(state), deps.idleTimeoutMs);
-        if (plan !== null && !(await commitPlan(state, plan))) load(state.topic, state.partition, true);
+        // Fenced: another worker claimed the partition since. No reload here: this worker's view of
+        // its assignment may be stale (a zombie's is), and a reload would claim the partition back
+        // and advance it by wall clock without reading its records. A new assignment, or records
+        // delivered for it, load it again.
+        if (plan !== null) await commitPlan(state, plan);
       }).catch((error: unknown) =>
         deps.log.warn({ err: error }, 'idle watermark advance failed; will retry'),
       );
