@@ -315,17 +315,21 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     }
     deps.metrics.assigned.dec(revoked.length);
   };
+  const load = (topic: string, partition: number, onlyIfOwned: boolean) => {
+    void withLock(tpKey(topic, partition), async () => {
+      const owned = deps.consumer.assignment().some((tp) => tp.topic === topic && tp.partition === partition);
+      if (owned || !onlyIfOwned) await stateOf(topic, partition);
+    }).catch((error: unknown) =>
+      deps.log.warn({ err: error, topic, partition }, 'loading a partition failed'),
+    );
+  };
+
   // Guarantee 7: a partition that moved here with open windows but no new records must still
   // settle them, so its state is loaded on assignment, not only on its next batch.
   const onAssigned = (assigned: readonly TopicPartition[]) => {
     deps.metrics.assigned.inc(assigned.length);
-    for (const { topic, partition } of assigned) {
-      void withLock(tpKey(topic, partition), async () => {
-        await stateOf(topic, partition);
-      }).catch((error: unknown) =>
-        deps.log.warn({ err: error, topic, partition }, 'loading a partition failed'),
-      );
-    }
+    // NOTE: the handler runs after the client applied the assignment; loading needs no check.
+    for (const { topic, partition } of assigned) load(topic, partition, false);
   };
 
   // Consumer lag per owned partition, from the client's cached end offsets: no broker call.
@@ -350,11 +354,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         const end = deps.consumer.highWatermark(state.topic, state.partition);
         if (end !== undefined && state.nextOffset !== null && end > state.nextOffset) return;
         const plan = planIdleAdvance(state, planDeps(state), deps.idleTimeoutMs);
-        // Fenced: another worker claimed the partition since. No reload here: this worker's view of
-        // its assignment may be stale (a zombie's is), and a reload would claim the partition back
-        // and advance it by wall clock without reading its records. A new assignment, or records
-        // delivered for it, load it again.
-        if (plan !== null) await commitPlan(state, plan);
+        // Fenced while still assigned: reload. It is how a worker recovers its own half-done commit
+        // (Redis ahead after PostgreSQL failed); a zombie that reloads on a stale assignment only
+        // fences the owner until its rebalance, and the check above keeps it from moving the
+        // watermark while records wait.
+        if (plan !== null && !(await commitPlan(state, plan))) load(state.topic, state.partition, true);
       }).catch((error: unknown) =>
         deps.log.warn({ err: error }, 'idle watermark advance failed; will retry'),
       );
