@@ -8,7 +8,6 @@
 // Kafka's ConsumerPerformance on the same topic in the same run. Each ends by checking that the
 // windows add up (N per event-covering window set).
 
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
@@ -22,7 +21,7 @@ import type { Isolation } from '../shared/test/services.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
 import { kafkaTool } from './kafka-tools.ts';
-import { printReport, processedCount } from './report.ts';
+import { cpuSeconds, printReport, processedCount } from './report.ts';
 
 interface Variant {
   readonly name: string;
@@ -85,14 +84,6 @@ if (chosen.length === 0) {
   process.exit(2);
 }
 const stack = stackEnv();
-const TICKS_PER_SECOND = 100;
-
-/** User + system CPU seconds of a process so far (Linux /proc). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 /**
  * Fills `prefix`ecommerce with N events over two hours of event time, in order within a few

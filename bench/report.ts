@@ -1,5 +1,16 @@
-// What the benchmarks share: how far a processor got (its own /metrics), and printing figures as
-// one aligned column.
+// What the benchmarks share: how far a processor got (its own /metrics), a process's CPU time, and
+// printing figures as one aligned column.
+
+import { readFile } from 'node:fs/promises';
+
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds of a process so far (Linux /proc). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
 
 /** Events a processor has aggregated so far, from its Prometheus counter. */
 export async function processedCount(processorUrl: string): Promise<number> {

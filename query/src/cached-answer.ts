@@ -27,6 +27,8 @@ export interface Computed {
   readonly complete: boolean;
 }
 
+const utf8 = new TextEncoder();
+
 export async function cachedAnswer(
   c: Context,
   deps: CacheDeps,
@@ -44,7 +46,8 @@ export async function cachedAnswer(
     // An error answer (say, a range too large) is not cached.
     if (!result.ok) return errorResponse(c, result.error);
     const computed = result.value;
-    const body = JSON.stringify(computed.body);
+    // Encoded once here: every hit after sends these bytes as they are.
+    const body = utf8.encode(JSON.stringify(computed.body));
     answer = {
       body,
       etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
@@ -57,8 +60,7 @@ export async function cachedAnswer(
   c.header('X-Cache', outcome);
   c.header('Cache-Control', 'no-cache');
   if (c.req.header('if-none-match') === answer.etag) return c.body(null, 304);
-  const body = answer.body;
-  return c.body(typeof body === 'string' ? body : new Uint8Array(body), 200, {
+  return c.body(answer.body, 200, {
     'content-type': 'application/json',
   });
 }

@@ -1,8 +1,11 @@
 // The in-process tier in front of the Redis response cache: a hot answer is served from this
 // process's memory without fetching its body from Redis, and guarantee 3 holds as it does there:
 //   - a complete answer is a hit only while the generations of the hour buckets it covers are
-//     the ones it was computed with: one small MGET of those counters per hit (an amendment
-//     bumps its bucket's counter after its commit, so the answer is a miss from then on);
+//     the ones it was computed with: a read of those counters per hit, sent after the request
+//     came in (the reads of one event-loop turn share one MGET: coalesced-reads.ts); an amendment
+//     bumps its bucket's counter after its commit, so the answer is a miss from then on. A
+//     complete answer found in Redis (made by another process) is kept here too, with the
+//     generations that lookup read;
 //   - an answer holding provisional windows is kept only for the provisional TTL from when it
 //     was computed here (one read back from Redis is not kept here, its age being unknown).
 // Bounded by entry count and bytes, least recently used first out.
@@ -49,6 +52,33 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
     }
   };
 
+  function keep(
+    key: string,
+    value: CachedResponse,
+    generations: string | null,
+    complete: boolean,
+    generationKeys: readonly string[],
+  ): void {
+    // A complete answer whose counters are unknown cannot be checked: not kept here.
+    if (complete && (generations === null || generationKeys.length === 0)) return;
+    const size = value.body.byteLength;
+    if (size > options.maxBytes / 8) return;
+    remove(key);
+    const ttl = complete ? options.settledTtlMs : options.provisionalTtlMs;
+    entries.set(key, {
+      value,
+      generations: complete ? generations : null,
+      generationKeys,
+      expiresAt: options.now() + ttl,
+      bytes: size,
+    });
+    bytes += size;
+    for (const oldest of entries.keys()) {
+      if (entries.size <= options.maxEntries && bytes <= options.maxBytes) break;
+      remove(oldest);
+    }
+  }
+
   return {
     async get(key, generationKeys): Promise<CacheLookup> {
       const entry = entries.get(key);
@@ -59,28 +89,16 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
         return { hit: entry.value, generations: entry.generations };
       }
       remove(key);
-      return shared.get(key, generationKeys);
+      const lookup = await shared.get(key, generationKeys);
+      // A complete answer another process (or this one before a restart) put in Redis is kept here
+      // too: checked by its generations like one made here, and a hit without Redis's body after.
+      if (lookup.hit !== undefined && lookup.complete === true && generationKeys !== null)
+        keep(key, lookup.hit, lookup.generations, true, generationKeys);
+      return lookup;
     },
     async set(key, value, generations, complete, generationKeys = []) {
       await shared.set(key, value, generations, complete, generationKeys);
-      // A complete answer whose counters are unknown cannot be checked: not kept here.
-      if (complete && (generations === null || generationKeys.length === 0)) return;
-      const size = typeof value.body === 'string' ? value.body.length * 2 : value.body.byteLength;
-      if (size > options.maxBytes / 8) return;
-      remove(key);
-      const ttl = complete ? options.settledTtlMs : options.provisionalTtlMs;
-      entries.set(key, {
-        value,
-        generations: complete ? generations : null,
-        generationKeys,
-        expiresAt: options.now() + ttl,
-        bytes: size,
-      });
-      bytes += size;
-      for (const oldest of entries.keys()) {
-        if (entries.size <= options.maxEntries && bytes <= options.maxBytes) break;
-        remove(oldest);
-      }
+      keep(key, value, generations, complete, generationKeys);
     },
   };
 }

@@ -11,6 +11,7 @@ import { streamRegistry } from '@sluice/shared/streams/registry';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Redis } from 'ioredis';
 import { createQueryApp } from './app.ts';
+import { coalescedReads } from './coalesced-reads.ts';
 import { queryConfigSchema } from './config.ts';
 import { withLocalTier } from './local-cache.ts';
 import { createQueryMetrics } from './metrics.ts';
@@ -31,7 +32,8 @@ const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflin
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 const http = createHttpMetrics('sluice-query');
 const cache = withLocalTier(createResponseCache(redis, config.cache), {
-  readGenerations: (keys) => redis.mget(...keys),
+  // One MGET per event-loop turn for all the hits of that turn.
+  readGenerations: coalescedReads((keys) => redis.mget(...keys), { maxKeys: 1_000 }),
   maxEntries: config.cache.localMaxEntries,
   maxBytes: config.cache.localMaxBytes,
   settledTtlMs: config.cache.settledTtlSeconds * 1_000,

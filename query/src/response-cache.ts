@@ -11,8 +11,8 @@
 import type { Redis } from 'ioredis';
 
 export interface CachedResponse {
-  /** The JSON body: text when just made, bytes when read back from Redis. */
-  readonly body: string | Uint8Array;
+  /** The JSON body as sent: UTF-8 bytes, encoded once when the answer was made. */
+  readonly body: Uint8Array<ArrayBuffer>;
   readonly etag: string;
   readonly watermark: string | null;
 }
@@ -21,6 +21,11 @@ export interface CacheLookup {
   readonly hit: CachedResponse | undefined;
   /** The covered buckets' generations now; null when unknown (Redis away, or too many buckets). */
   readonly generations: string | null;
+  /**
+   * The hit was stored complete, with the generations it was computed with, and they are still
+   * `generations`: it stays right until one of them moves (so an in-process tier may keep it).
+   */
+  readonly complete?: boolean;
 }
 
 export interface ResponseCache {
@@ -48,7 +53,7 @@ const NEWLINE = 10;
 /** The header lines and the body of an entry; undefined for an entry of another format. */
 function decode(
   entry: Buffer,
-): { generations: string; etag: string; watermark: string; body: Uint8Array } | undefined {
+): { generations: string; etag: string; watermark: string; body: Uint8Array<ArrayBuffer> } | undefined {
   const lines: string[] = [];
   let at = 0;
   for (let i = 0; i < 4; i += 1) {
@@ -59,7 +64,13 @@ function decode(
   }
   const [format, generations = '', etag = '', watermark = ''] = lines;
   if (format !== FORMAT) return undefined;
-  return { generations, etag, watermark, body: entry.subarray(at) };
+  // A view of the entry's bytes, not a copy (a pooled or shared buffer is copied out of it).
+  const buffer = entry.buffer;
+  const body =
+    buffer instanceof ArrayBuffer
+      ? new Uint8Array(buffer, entry.byteOffset + at, entry.byteLength - at)
+      : new Uint8Array(entry.subarray(at));
+  return { generations, etag, watermark, body };
 }
 
 export function createResponseCache(redis: Redis, options: CacheOptions): ResponseCache {
@@ -84,6 +95,7 @@ export function createResponseCache(redis: Redis, options: CacheOptions): Respon
             watermark: stored.watermark === '' ? null : stored.watermark,
           },
           generations: current,
+          complete: stored.generations !== '',
         };
       } catch {
         // NOTE: the cache is an optimisation; with Redis away, answers come from PostgreSQL.
@@ -94,7 +106,7 @@ export function createResponseCache(redis: Redis, options: CacheOptions): Respon
       // Long-lived only when complete and its generations are known; else it may be stale briefly.
       const long = complete && generations !== null;
       const header = `${FORMAT}\n${long ? generations : ''}\n${value.etag}\n${value.watermark ?? ''}\n`;
-      const entry = Buffer.concat([Buffer.from(header), Buffer.from(value.body)]);
+      const entry = Buffer.concat([Buffer.from(header), value.body]);
       const ttl = long ? options.settledTtlSeconds : options.provisionalTtlSeconds;
       await redis.set(`${options.prefix}${key}`, entry, 'EX', ttl).catch(() => {});
     },

@@ -12,6 +12,7 @@ import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
 import { isolate } from '../../shared/test/services.ts';
 import { createQueryApp } from '../src/app.ts';
+import { coalescedReads } from '../src/coalesced-reads.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import { createQueryMetrics } from '../src/metrics.ts';
 import { createResponseCache } from '../src/response-cache.ts';
@@ -56,7 +57,8 @@ export async function startQuery(
         provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
       }),
       {
-        readGenerations: (keys) => redis.mget(...keys),
+        // One MGET per event-loop turn for all the hits of that turn.
+        readGenerations: coalescedReads((keys) => redis.mget(...keys), { maxKeys: 1_000 }),
         maxEntries: 100,
         maxBytes: 16 * 1024 * 1024,
         settledTtlMs: 3_600_000,

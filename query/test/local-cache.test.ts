@@ -8,24 +8,38 @@ import { test } from 'node:test';
 import { withLocalTier } from '../src/local-cache.ts';
 import type { CachedResponse, CacheLookup, ResponseCache } from '../src/response-cache.ts';
 
-/** The Redis tier as a counter of lookups that reach it (it never hits). */
-function sharedTier() {
+const answer = (body: string): CachedResponse => ({
+  body: new TextEncoder().encode(body),
+  etag: `"${body}"`,
+  watermark: null,
+});
+
+/**
+ * The Redis tier as a counter of lookups that reach it: it hits only for the keys in `stored`
+ * (complete or provisional there), with the current generations `generations()`.
+ */
+function sharedTier(stored: Record<string, 'complete' | 'provisional'> = {}, generations = () => '1') {
   const calls: string[] = [];
   const tier: ResponseCache = {
     async get(key): Promise<CacheLookup> {
       calls.push(key);
-      return { hit: undefined, generations: '1' };
+      const kind = stored[key];
+      if (kind === undefined) return { hit: undefined, generations: generations() };
+      return { hit: answer(key), generations: generations(), complete: kind === 'complete' };
     },
     async set() {},
   };
   return { tier, calls };
 }
 
-const answer = (body: string): CachedResponse => ({ body, etag: `"${body}"`, watermark: null });
-
-function tierWith(options: { maxEntries?: number; maxBytes?: number; generations?: () => string }) {
+function tierWith(options: {
+  maxEntries?: number;
+  maxBytes?: number;
+  generations?: () => string;
+  stored?: Record<string, 'complete' | 'provisional'>;
+}) {
   let now = 0;
-  const shared = sharedTier();
+  const shared = sharedTier(options.stored, () => options.generations?.() ?? '1');
   const local = withLocalTier(shared.tier, {
     readGenerations: async (keys) => keys.map(() => options.generations?.() ?? '1'),
     maxEntries: options.maxEntries ?? 100,
@@ -52,10 +66,10 @@ test('bounded by entries: the least recently used goes first', async () => {
 
 test('bounded by bytes, and a body over an eighth of the budget is not kept', async () => {
   const { local } = tierWith({ maxBytes: 700 });
-  await local.set('big', answer('x'.repeat(50)), '1', true, ['g']); // 100 bytes: over 87.5
+  await local.set('big', answer('x'.repeat(100)), '1', true, ['g']); // 100 bytes: over 87.5
   assert.equal(await hits(local, 'big'), false);
   const keys = 'abcdefghi'.split('');
-  for (const key of keys) await local.set(key, answer(key.repeat(40)), '1', true, ['g']);
+  for (const key of keys) await local.set(key, answer(key.repeat(80)), '1', true, ['g']);
   // 80 bytes each: eight fit in 700, so the ninth pushed the oldest out.
   assert.equal(await hits(local, 'a'), false);
   for (const key of keys.slice(1)) assert.ok(await hits(local, key));
@@ -81,4 +95,25 @@ test('a provisional answer lives its TTL; an uncheckable complete one is not kep
   assert.equal(await hits(local, 'p'), false);
   await local.set('unknown', answer('u'), null, true, ['g']);
   assert.equal(await hits(local, 'unknown'), false);
+});
+
+test('a complete answer found in Redis is kept here and checked like one made here', async () => {
+  let generation = '1';
+  const { local, shared } = tierWith({
+    generations: () => generation,
+    stored: { done: 'complete', open: 'provisional' },
+  });
+  assert.ok(await hits(local, 'done'));
+  assert.ok(await hits(local, 'done'));
+  assert.deepEqual(shared.calls, ['done'], 'the second hit needed no body from Redis');
+  generation = '2';
+  await hits(local, 'done');
+  assert.deepEqual(shared.calls, ['done', 'done'], 'an amendment sends it back to Redis');
+  assert.ok(await hits(local, 'open'));
+  assert.ok(await hits(local, 'open'));
+  assert.deepEqual(
+    shared.calls.slice(2),
+    ['open', 'open'],
+    'a provisional one is not kept: its age is unknown',
+  );
 });
