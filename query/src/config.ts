@@ -31,6 +31,11 @@ export const queryConfigSchema = z
     /** The in-process tier in front of Redis: entries and bytes at most. */
     SLUICE_CACHE_LOCAL_ENTRIES: positiveIntEnv(10_000),
     SLUICE_CACHE_LOCAL_BYTES: positiveIntEnv(128 * 1024 * 1024),
+    /**
+     * Amendments pushed to the in-process tier (Redis tracking) so a hit reads nothing from Redis;
+     * false: every hit reads its counters, and no answer is served once a bump has completed.
+     */
+    SLUICE_CACHE_PUSH_INVALIDATION: z.stringbool().default(true),
     /** Live (SSE) clients at most; each holds one Redis connection for its blocking reads. */
     SLUICE_QUERY_MAX_LIVE_CLIENTS: positiveIntEnv(200),
     /** A live client's blocking read waits this long before a keep-alive (under Bun's 10 s idle timeout). */
@@ -54,6 +59,7 @@ export const queryConfigSchema = z
       provisionalTtlSeconds: env.SLUICE_CACHE_PROVISIONAL_TTL_S,
       localMaxEntries: env.SLUICE_CACHE_LOCAL_ENTRIES,
       localMaxBytes: env.SLUICE_CACHE_LOCAL_BYTES,
+      pushInvalidation: env.SLUICE_CACHE_PUSH_INVALIDATION,
     },
     live: { maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS, blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS },
     jaegerUiUrl: env.SLUICE_JAEGER_UI_URL,

@@ -10,6 +10,7 @@
 //     was computed here (one read back from Redis is not kept here, its age being unknown).
 // Bounded by entry count and bytes, least recently used first out.
 
+import type { GenerationWatch } from './generation-watch.ts';
 import type { CachedResponse, CacheLookup, ResponseCache } from './response-cache.ts';
 
 export interface LocalTierOptions {
@@ -20,6 +21,11 @@ export interface LocalTierOptions {
   readonly settledTtlMs: number;
   readonly provisionalTtlMs: number;
   readonly now: () => number;
+  /**
+   * Pushed invalidation of the counters, when there is one: an answer checked against Redis while
+   * the watch is armed is a hit with no read until an invalidation names one of its counters.
+   */
+  readonly watch?: GenerationWatch;
 }
 
 interface Entry {
@@ -29,10 +35,14 @@ interface Entry {
   readonly generationKeys: readonly string[];
   readonly expiresAt: number;
   readonly bytes: number;
+  /** The watch epoch in which its counters were last read equal to `generations`. */
+  verifiedIn: number | undefined;
 }
 
 export function withLocalTier(shared: ResponseCache, options: LocalTierOptions): ResponseCache {
   const entries = new Map<string, Entry>();
+  /** Counter key -> the keys of the complete answers that depend on it (for invalidations). */
+  const dependents = new Map<string, Set<string>>();
   let bytes = 0;
 
   const remove = (key: string) => {
@@ -40,13 +50,33 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
     if (entry === undefined) return;
     entries.delete(key);
     bytes -= entry.bytes;
+    if (entry.generations === null) return;
+    for (const generationKey of entry.generationKeys) {
+      const keys = dependents.get(generationKey);
+      keys?.delete(key);
+      if (keys?.size === 0) dependents.delete(generationKey);
+    }
   };
 
-  const current = async (entry: Entry): Promise<boolean> => {
+  // An invalidated counter drops the answers that depend on it; "anything" (a flush, or the watch
+  // disarmed) leaves them to be read against Redis again, since the epoch moved.
+  options.watch?.onInvalidate((generationKey) => {
+    if (generationKey === null) return;
+    for (const key of [...(dependents.get(generationKey) ?? [])]) remove(key);
+  });
+
+  const current = async (key: string, entry: Entry): Promise<boolean> => {
     if (entry.generations === null) return true;
+    const epoch = options.watch?.armedEpoch();
+    if (epoch !== undefined && entry.verifiedIn === epoch) return true;
     try {
       const now = await options.readGenerations(entry.generationKeys);
-      return now.map((g) => g ?? '0').join(',') === entry.generations;
+      const same = now.map((g) => g ?? '0').join(',') === entry.generations;
+      // Trusted from now on only if the watch stayed armed in the same epoch over the read and no
+      // invalidation removed the entry meanwhile: a change after the read then reaches it.
+      if (same && epoch !== undefined && options.watch?.armedEpoch() === epoch && entries.get(key) === entry)
+        entry.verifiedIn = epoch;
+      return same;
     } catch {
       return false;
     }
@@ -71,8 +101,18 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
       generationKeys,
       expiresAt: options.now() + ttl,
       bytes: size,
+      verifiedIn: undefined,
     });
     bytes += size;
+    if (complete)
+      for (const generationKey of generationKeys) {
+        let keys = dependents.get(generationKey);
+        if (keys === undefined) {
+          keys = new Set();
+          dependents.set(generationKey, keys);
+        }
+        keys.add(key);
+      }
     for (const oldest of entries.keys()) {
       if (entries.size <= options.maxEntries && bytes <= options.maxBytes) break;
       remove(oldest);
@@ -82,7 +122,7 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
   return {
     async get(key, generationKeys): Promise<CacheLookup> {
       const entry = entries.get(key);
-      if (entry !== undefined && entry.expiresAt > options.now() && (await current(entry))) {
+      if (entry !== undefined && entry.expiresAt > options.now() && (await current(key, entry))) {
         // Least recently used goes first: a hit moves to the end.
         entries.delete(key);
         entries.set(key, entry);

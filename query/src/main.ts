@@ -1,6 +1,7 @@
 // Composition root of sluice-query (Bun by default, Node works too): config, PostgreSQL, Redis,
 // app, server, drain.
 
+import { generationKeyPrefix } from '@sluice/shared/cache/window-generations';
 import { loadConfig } from '@sluice/shared/config';
 import { createDb } from '@sluice/shared/db/client';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
@@ -13,6 +14,7 @@ import { Redis } from 'ioredis';
 import { createQueryApp } from './app.ts';
 import { coalescedReads } from './coalesced-reads.ts';
 import { queryConfigSchema } from './config.ts';
+import { watchGenerations } from './generation-watch.ts';
 import { withLocalTier } from './local-cache.ts';
 import { createQueryMetrics } from './metrics.ts';
 import { createResponseCache } from './response-cache.ts';
@@ -31,7 +33,16 @@ const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-query', 
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 const http = createHttpMetrics('sluice-query');
+// Amendments reach this process's cached answers pushed, so a hit mostly needs no Redis read.
+const watch = config.cache.pushInvalidation
+  ? watchGenerations(redis, {
+      prefix: generationKeyPrefix(config.cache.prefix),
+      pingIntervalMs: 1_000,
+      log: (message) => log.warn(message),
+    })
+  : undefined;
 const cache = withLocalTier(createResponseCache(redis, config.cache), {
+  ...(watch === undefined ? {} : { watch }),
   // One MGET per event-loop turn for all the hits of that turn.
   readGenerations: coalescedReads((keys) => redis.mget(...keys), { maxKeys: 1_000 }),
   maxEntries: config.cache.localMaxEntries,
@@ -70,7 +81,12 @@ log.info({ host: config.host, port: server.port, runtime: server.runtime }, 'lis
 onShutdown(
   async () => {
     await server.close();
-    await closeAll([() => db.close(), () => redis.quit(), () => tracing.shutdown()]);
+    await closeAll([
+      async () => watch?.close(),
+      () => db.close(),
+      () => redis.quit(),
+      () => tracing.shutdown(),
+    ]);
   },
   { log: (message, fields) => log.info(fields ?? {}, message) },
 );

@@ -1,6 +1,7 @@
 // The query app in this process (Node) on the real PostgreSQL and Redis of an isolated test
 // database, with window rows the test writes itself: every number in them is known to the test.
 
+import { generationKeyPrefix } from '@sluice/shared/cache/window-generations';
 import type { DbHandle } from '@sluice/shared/db/client';
 import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
@@ -13,6 +14,8 @@ import type { Isolation } from '../../shared/test/services.ts';
 import { isolate } from '../../shared/test/services.ts';
 import { createQueryApp } from '../src/app.ts';
 import { coalescedReads } from '../src/coalesced-reads.ts';
+import type { GenerationWatch } from '../src/generation-watch.ts';
+import { watchGenerations } from '../src/generation-watch.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import { createQueryMetrics } from '../src/metrics.ts';
 import { createResponseCache } from '../src/response-cache.ts';
@@ -27,6 +30,10 @@ export interface QueryHarness {
   readonly iso: Isolation;
   readonly db: DbHandle;
   readonly redis: Redis;
+  /** Pushed invalidation of generation counters, when started with `pushInvalidation`. */
+  readonly watch: GenerationWatch | undefined;
+  /** Generation counter reads (MGETs) the in-process tier sent so far. */
+  counterReads(): number;
   readonly group: string;
   /** Writes rows (their values from the real aggregator) and the partition watermark. */
   write(rows: readonly SeededRow[], watermark: number | null): Promise<void>;
@@ -35,7 +42,7 @@ export interface QueryHarness {
 
 export async function startQuery(
   label: string,
-  options: { provisionalTtlSeconds?: number } = {},
+  options: { provisionalTtlSeconds?: number; pushInvalidation?: boolean } = {},
 ): Promise<QueryHarness> {
   const iso = await isolate(label);
   const db = createDb({ url: iso.databaseUrl, applicationName: `${label}-test` });
@@ -43,6 +50,15 @@ export async function startQuery(
   const redis = new Redis(stackEnv().redisUrl, { maxRetriesPerRequest: 1 });
   const http = createHttpMetrics('sluice-query-test');
   const cachePrefix = iso.env.SLUICE_CACHE_PREFIX ?? `${label}:`;
+  const watch =
+    options.pushInvalidation === true
+      ? watchGenerations(redis, {
+          prefix: generationKeyPrefix(cachePrefix),
+          pingIntervalMs: 500,
+          connectionName: `${label}-watch`,
+        })
+      : undefined;
+  let counterReads = 0;
   const group = `${label}-group`;
   const app = createQueryApp({
     log: createLogger('test', 'silent'),
@@ -57,8 +73,15 @@ export async function startQuery(
         provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
       }),
       {
+        ...(watch === undefined ? {} : { watch }),
         // One MGET per event-loop turn for all the hits of that turn.
-        readGenerations: coalescedReads((keys) => redis.mget(...keys), { maxKeys: 1_000 }),
+        readGenerations: coalescedReads(
+          (keys) => {
+            counterReads += 1;
+            return redis.mget(...keys);
+          },
+          { maxKeys: 1_000 },
+        ),
         maxEntries: 100,
         maxBytes: 16 * 1024 * 1024,
         settledTtlMs: 3_600_000,
@@ -83,9 +106,12 @@ export async function startQuery(
     iso,
     db,
     redis,
+    watch,
+    counterReads: () => counterReads,
     group,
     write: (rows, watermark) => writeWindows(db.db, rows, { group, topic, watermark }),
     async close() {
+      await watch?.close();
       await redis.quit();
       await db.close();
       await iso.cleanup();

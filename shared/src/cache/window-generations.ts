@@ -23,9 +23,12 @@ function bucketOf(windowStart: number): number {
   return Math.floor(windowStart / GENERATION_BUCKET_MS) * GENERATION_BUCKET_MS;
 }
 
+/** What every generation key starts with (a watch of their changes asks Redis for this prefix). */
+export const generationKeyPrefix = (prefix: string) => `${prefix}gen:`;
+
 // The hash tag keeps one stream's generations in one Redis Cluster slot (one MGET).
 const keyOf = (prefix: string, scope: WindowScope, bucket: number) =>
-  `${prefix}gen:{${scope.tenant}|${scope.stream}}:${scope.window}:${bucket}`;
+  `${generationKeyPrefix(prefix)}{${scope.tenant}|${scope.stream}}:${scope.window}:${bucket}`;
 
 /** The generation key of the bucket holding a window that starts at `windowStart`. */
 export function generationKey(prefix: string, scope: WindowScope, windowStart: number): string {
