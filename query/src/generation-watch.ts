@@ -95,9 +95,13 @@ export function watchGenerations(redis: Redis, options: WatchOptions): Generatio
 
   subscriber.on('messageBuffer', (channel: Buffer, message: unknown) => {
     if (channel.toString() !== INVALIDATION_CHANNEL) return;
-    // RESP2 carries the changed keys as an array; null means every key (FLUSHALL, FLUSHDB).
+    // RESP2 carries the changed keys as an array; null means every key (FLUSHALL, FLUSHDB): a new
+    // epoch then, so every answer is read against Redis again.
     if (Array.isArray(message)) for (const key of message) emit(String(key));
-    else emit(null);
+    else {
+      epoch += 1;
+      emit(null);
+    }
   });
   for (const [name, connection] of [
     ['subscriber', subscriber],

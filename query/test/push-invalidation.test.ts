@@ -2,7 +2,7 @@
 // while the watch is armed a checked answer is a hit with no counter read at all; an amendment's
 // bump reaches it through Redis's tracking broadcast and it misses with the amended value; when
 // the watch's connections are killed it disarms, hits read the counters again (exact as without
-// a watch), and it arms again by itself.
+// a watch), and it arms again by itself; a flush starts a new epoch.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -104,4 +104,28 @@ test('killed connections disarm the watch: hits read the counters again, and it 
   const readsArmed = q.counterReads();
   assert.equal((await get()).cache, 'hit');
   assert.equal(q.counterReads(), readsArmed + 1, 'the first hit of the new epoch reads the counters');
+});
+
+test('a flush (of any database) starts a new epoch: what was checked is read against Redis again', async () => {
+  const before = await armed();
+  await get();
+  await get();
+  // Database 15, which no test uses: Redis tells every tracking client of a flush anywhere.
+  const other = q.redis.duplicate({ db: 15 });
+  try {
+    await other.flushdb();
+  } finally {
+    other.disconnect();
+  }
+  const after = await waitFor(
+    async () => {
+      const epoch = q.watch?.armedEpoch();
+      return epoch !== undefined && epoch !== before ? epoch : undefined;
+    },
+    { timeoutMs: 5_000, intervalMs: 10, what: 'a new epoch after the flush' },
+  );
+  assert.notEqual(after, before);
+  const reads = q.counterReads();
+  assert.equal((await get()).cache, 'hit');
+  assert.equal(q.counterReads(), reads + 1, 'the answer was read against Redis again');
 });
