@@ -5,9 +5,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createLogger } from '@sluice/shared/log';
-import { Counter } from 'prom-client';
-import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
 import { parseScrape } from '../../shared/test/prometheus.ts';
 import type { QueryHarness, SeededRow } from './in-process.ts';
 import { startQuery } from './in-process.ts';
@@ -70,19 +67,7 @@ test('an amendment invalidates only the answers over its own hour', async () => 
 
   // What the processor does: commit the amended row, then bump its bucket's generation.
   await q.write([{ ...row(5, 'Books', [10, 20, 70]), status: 'amended', version: 2 }], WATERMARK);
-  const invalidator = createCacheInvalidator({
-    redis: q.redis,
-    prefix: q.iso.env.SLUICE_CACHE_PREFIX ?? '',
-    log: createLogger('test', 'silent'),
-    bumps: new Counter({
-      name: 'test_bumps',
-      help: 'bumps',
-      labelNames: ['outcome'] as const,
-      registers: [],
-    }),
-  });
-  invalidator.amended([{ tenant: 'default', stream: 'ecommerce', window: '1m', start: T0 + 5 * 60_000 }]);
-  await invalidator.flush();
+  await q.bumpGeneration(T0 + 5 * 60_000);
 
   const amended = await get(...amendedHour);
   assert.equal(amended.cache, 'miss');

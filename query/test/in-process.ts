@@ -9,6 +9,8 @@ import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { createLogger } from '@sluice/shared/log';
 import { streamRegistry, topicNames } from '@sluice/shared/streams/registry';
 import { Redis } from 'ioredis';
+import { Counter } from 'prom-client';
+import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
 import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
 import { isolate } from '../../shared/test/services.ts';
@@ -35,6 +37,8 @@ export interface QueryHarness {
   /** Generation counter reads (MGETs) the in-process tier sent so far. */
   counterReads(): number;
   readonly group: string;
+  /** What the processor does after committing an amendment: bump its window's hour generation. */
+  bumpGeneration(windowStart: number): Promise<void>;
   /** Writes rows (their values from the real aggregator) and the partition watermark. */
   write(rows: readonly SeededRow[], watermark: number | null): Promise<void>;
   close(): Promise<void>;
@@ -109,6 +113,22 @@ export async function startQuery(
     watch,
     counterReads: () => counterReads,
     group,
+    async bumpGeneration(windowStart) {
+      // The processor's own invalidator, so the test bumps exactly the key the processor would.
+      const invalidator = createCacheInvalidator({
+        redis,
+        prefix: cachePrefix,
+        log: createLogger('test', 'silent'),
+        bumps: new Counter({
+          name: 'test_bumps',
+          help: 'bumps',
+          labelNames: ['outcome'] as const,
+          registers: [],
+        }),
+      });
+      invalidator.amended([{ tenant: 'default', stream: 'ecommerce', window: '1m', start: windowStart }]);
+      await invalidator.flush();
+    },
     write: (rows, watermark) => writeWindows(db.db, rows, { group, topic, watermark }),
     async close() {
       await watch?.close();
