@@ -9,12 +9,13 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
+import { cpuCensus, cpuPerUnit, stolenShare } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { printReport, processedCount } from './report.ts';
 
@@ -110,6 +111,10 @@ async function runOnce(ratio: number): Promise<RunResult> {
       `\nsluice bench e2e, tracing ${ratio === 0 ? 'off' : `at ${ratio * 100} %`}: ${durationS}s of k6 (${args.vus} VUs, 100 events per POST) against ingest ${ingest.url}`,
     );
     const summaryPath = join(dir, 'summary.json');
+    const services = new Map<number, string>();
+    for (const service of [ingest, processor, query])
+      if (service.pid !== undefined) services.set(service.pid, service.name);
+    const cpuBefore = await cpuCensus(services);
     const started = Date.now();
     const k6 = spawn(
       stack.k6Bin,
@@ -190,6 +195,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
       processed = await processedCount(processor.url);
     }
     const aggregatedSeconds = (Date.now() - started) / 1000;
+    const cpuAfter = await cpuCensus(services);
     // Exactness: once every window settled, the counts in PostgreSQL add up to what was accepted.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const [row] = await sql<
@@ -208,8 +214,14 @@ async function runOnce(ratio: number): Promise<RunResult> {
       'freshness p99 ms': quantile(sortedFresh, 0.99),
       'freshness probes': freshness.length,
       'exactness (aggregated / accepted)': `${aggregated} / ${accepted}${aggregated === accepted ? ' (exact)' : ' (MISMATCH)'}`,
+      // Wall-clock rates fall with it; CPU time per event (below) does not.
+      'CPU stolen by the hypervisor meanwhile': `${Math.round(100 * stolenShare(cpuBefore, cpuAfter, availableParallelism(), aggregatedSeconds))} %`,
     };
     printReport(report);
+    console.log('  CPU µs per accepted event, by process (load start -> all aggregated):');
+    printReport(
+      Object.fromEntries(cpuPerUnit(cpuBefore, cpuAfter, accepted).map(([l, us]) => [`  ${l}`, us])),
+    );
     return { acceptedRate, exact: aggregated === accepted };
   } finally {
     await Promise.allSettled([ingest.stop(), processor.stop(), query.stop()]);

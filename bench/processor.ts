@@ -8,6 +8,7 @@
 // Kafka's ConsumerPerformance on the same topic in the same run. Each ends by checking that the
 // windows add up (N per event-covering window set).
 
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
@@ -20,6 +21,7 @@ import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import type { Isolation } from '../shared/test/services.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
+import { cpuCensus, stolenShare } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { cpuSeconds, printReport, processedCount } from './report.ts';
 
@@ -169,6 +171,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
     const pid = processor.pid;
     if (pid === undefined) throw new Error('no pid for the processor');
     const cpuBefore = await cpuSeconds(pid);
+    const machineBefore = await cpuCensus(new Map());
     const started = performance.now();
     let processed = 0;
     while (processed < N && performance.now() - started < 900_000) {
@@ -177,6 +180,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = (await cpuSeconds(pid)) - cpuBefore;
+    const stolen = stolenShare(machineBefore, await cpuCensus(new Map()), availableParallelism(), seconds);
     const [row] = await sql<{ total: string | null; rows: number }[]>`
       select sum((values->>'count')::bigint)::text as total, count(*)::int as rows
       from windows where "window" = ${variant.window}`;
@@ -189,6 +193,8 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
       'events/s (one worker)': Math.round(rate),
       'worker CPU seconds': cpu.toFixed(1),
       'events/s per core used': Math.round(processed / cpu),
+      // Wall-clock rates fall with it; the per-core figure does not.
+      'CPU stolen by the hypervisor meanwhile': `${Math.round(stolen * 100)} %`,
       'exactness (counted in windows / expected)': `${counted} / ${want}${counted === want ? ' (exact)' : ' (MISMATCH)'}`,
       'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
       'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),

@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDb } from '@sluice/shared/db/client';
@@ -18,6 +18,7 @@ import { writeWindows } from '../query/test/seed-windows.ts';
 import { stackEnv, waitFor } from '../shared/test/harness.ts';
 import { freePort, isolate, ROOT, startService } from '../shared/test/services.ts';
 import { CATEGORIES, seededRandom } from '../tools/ecommerce-data.ts';
+import { cpuCensus, stolenShare } from './cpu-census.ts';
 import { cpuSeconds } from './report.ts';
 
 const { values: args } = parseArgs({
@@ -46,6 +47,8 @@ interface Run {
   /** CPU seconds the server and k6 used during the run (user + system). */
   readonly serverCpu: number;
   readonly k6Cpu: number;
+  /** The share of the machine's CPU the hypervisor took meanwhile (0 to 1). */
+  readonly stolen: number;
 }
 
 /** One k6 run against `serverPid`'s server, with both processes' CPU time over it. */
@@ -54,6 +57,8 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
   try {
     const summaryPath = join(dir, 'summary.json');
     const serverBefore = await cpuSeconds(serverPid);
+    const machineBefore = await cpuCensus(new Map());
+    const started = performance.now();
     const k6 = spawn(
       stack.k6Bin,
       ['run', '--quiet', '--no-usage-report', '--summary-export', summaryPath, `${ROOT}bench/query-load.js`],
@@ -75,7 +80,13 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
     await new Promise((resolve) => k6.once('exit', resolve));
     clearInterval(sampler);
     const serverCpu = (await cpuSeconds(serverPid)) - serverBefore;
-    return { summary: JSON.parse(await readFile(summaryPath, 'utf8')) as Summary, serverCpu, k6Cpu };
+    const stolen = stolenShare(
+      machineBefore,
+      await cpuCensus(new Map()),
+      availableParallelism(),
+      (performance.now() - started) / 1000,
+    );
+    return { summary: JSON.parse(await readFile(summaryPath, 'utf8')) as Summary, serverCpu, k6Cpu, stolen };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -161,7 +172,7 @@ try {
     // CPU per request: the figure that does not move with how busy the machine's neighbours are.
     const cpu = (run: Run) => {
       const n = Math.max(1, requests(run));
-      return `server ${((run.serverCpu * 1e6) / n).toFixed(0)} µs, k6 ${((run.k6Cpu * 1e6) / n).toFixed(0)} µs of CPU per request`;
+      return `server ${((run.serverCpu * 1e6) / n).toFixed(0)} µs, k6 ${((run.k6Cpu * 1e6) / n).toFixed(0)} µs of CPU per request; ${Math.round(run.stolen * 100)} % of the CPU stolen by the hypervisor`;
     };
     const floors = [
       ['bare floor: Bun.serve, fixed answer', bare],
