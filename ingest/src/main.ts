@@ -25,14 +25,16 @@ const admin = await createConfluentAdmin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
 if (!topics.ok)
   log.warn({ error: topics.error.message }, 'could not ensure topics; produce will fail until they exist');
+const http = createHttpMetrics('sluice-ingest');
+const metrics = createIngestMetrics(http.registry);
 const producer = await createConfluentProducer({
   ...kafka,
   deliveryTimeoutMs: config.produceTimeoutMs,
   maxQueuedRecords: config.maxQueuedRecords,
   lingerMs: config.lingerMs,
   compression: config.compression,
+  onRenewed: () => metrics.producerRenewals.inc(),
 });
-const http = createHttpMetrics('sluice-ingest');
 const app = createIngestApp({
   log,
   admin,
@@ -41,7 +43,7 @@ const app = createIngestApp({
   streams: streamRegistry(),
   topicPrefix: config.topicPrefix,
   limits: config.limits,
-  metrics: createIngestMetrics(http.registry),
+  metrics,
   now: Date.now,
 });
 const server = await serveHttp(app.fetch, { hostname: config.host, port: config.port });

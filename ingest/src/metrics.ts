@@ -4,10 +4,12 @@ import type { IntakeMetrics } from '@sluice/shared/events/intake-metrics';
 import { createIntakeMetrics } from '@sluice/shared/events/intake-metrics';
 import { LATENCY_BUCKETS } from '@sluice/shared/http/metrics';
 import type { Registry } from 'prom-client';
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 
 export interface IngestMetrics extends IntakeMetrics {
   readonly produceLatency: Histogram<'outcome'>;
+  /** Producer clients replaced after a fatal error (each one a burst of 503s). */
+  readonly producerRenewals: Counter;
 }
 
 export function createIngestMetrics(registry: Registry): IngestMetrics {
@@ -18,6 +20,11 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
       help: 'Time from produce to acks=all for one request',
       labelNames: ['outcome'] as const,
       buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    producerRenewals: new Counter({
+      name: 'sluice_producer_renewals_total',
+      help: 'Kafka producer clients replaced after a fatal error',
       registers: [registry],
     }),
   };
