@@ -19,6 +19,7 @@ import { stackEnv, waitFor } from '../shared/test/harness.ts';
 import { freePort, isolate, ROOT, startService } from '../shared/test/services.ts';
 import { CATEGORIES, seededRandom } from '../tools/ecommerce-data.ts';
 import { cpuCensus, stolenShare } from './cpu-census.ts';
+import { startNativeFloor } from './native-floor.ts';
 import { cpuSeconds } from './report.ts';
 
 const { values: args } = parseArgs({
@@ -155,6 +156,14 @@ try {
     } finally {
       bareServer.stop();
     }
+    const nativeServer = await startNativeFloor();
+    let native: Run | undefined;
+    try {
+      if (nativeServer !== undefined)
+        native = await runK6({ ...env, TARGET: nativeServer.url, MODE: 'baseline' }, nativeServer.pid);
+    } finally {
+      await nativeServer?.stop();
+    }
     const pid = query.pid ?? 0;
     const baseline = await runK6({ ...env, MODE: 'baseline' }, pid);
     const cached = await runK6({ ...env, MODE: 'cached' }, pid);
@@ -174,10 +183,11 @@ try {
       const n = Math.max(1, requests(run));
       return `server ${((run.serverCpu * 1e6) / n).toFixed(0)} µs, k6 ${((run.k6Cpu * 1e6) / n).toFixed(0)} µs of CPU per request; ${Math.round(run.stolen * 100)} % of the CPU stolen by the hypervisor`;
     };
-    const floors = [
+    const floors: [string, Run][] = [
+      ...(native === undefined ? [] : [['native floor: nginx, fixed answer', native] as [string, Run]]),
       ['bare floor: Bun.serve, fixed answer', bare],
       ['baseline: GET /healthz (sluice-query)', baseline],
-    ] as const;
+    ];
     for (const [title, run] of floors) {
       console.log(`\n  ${title}: ${achieved(run).toFixed(0)} req/s (asked ${rate}); ${cpu(run)}`);
       console.log(line('answer', run.summary.metrics.sluice_floor));
@@ -206,6 +216,11 @@ try {
       if (!met && bareFloor['p(99)'] >= 5)
         console.log(
           `  (the bare floor itself reads p99 ${bareFloor['p(99)'].toFixed(2)} ms at this rate with k6 on the same cores)`,
+        );
+      const nativeFloor = native?.summary.metrics.sluice_floor;
+      if (!met && nativeFloor !== undefined && nativeFloor['p(99)'] >= 5)
+        console.log(
+          `  (so does nginx answering a constant: p99 ${nativeFloor['p(99)'].toFixed(2)} ms; no HTTP server meets this target on this machine with k6 beside it)`,
         );
     }
   } finally {

@@ -164,6 +164,7 @@ bench_cmd() {
       ;;
     query)
       ensure_toolchain
+      ensure_bench_nginx
       stack_up
       stack_env_exports
       cd "$SLUICE_ROOT"

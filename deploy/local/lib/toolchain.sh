@@ -54,6 +54,20 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# nginx is the native floor of `./sluice bench query` only (the best any HTTP server does on this
+# machine with k6 beside it); nothing else needs it, so only that bench installs it.
+ensure_bench_nginx() {
+  [[ -x /usr/sbin/nginx ]] && return 0
+  if ! is_root; then
+    log "nginx is missing (sudo apt-get install nginx-light): the bench runs without its native floor"
+    return 0
+  fi
+  log "installing Debian package nginx-light (the bench's native floor)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null ||
+    log "nginx-light did not install: the bench runs without its native floor"
+}
+
 # Go from Debian can be older than the modules need; GOTOOLCHAIN=auto lets `go` fetch the toolchain a
 # module asks for from the Go module proxy.
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
