@@ -2,13 +2,16 @@
 // own CPU (INFO cpu) and the client's, for the hash-per-hour claims the processor uses, against the
 // baseline of one key per id (SET NX GET PX) measured in the same run on the same Redis.
 
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createDedup } from '../processor/src/dedup.ts';
 import { stackEnv } from '../shared/test/harness.ts';
 import { deleteRedisKeys } from '../shared/test/services.ts';
+import { parseCliArgs } from '../tools/cli-args.ts';
 
-const { values } = parseArgs({ options: { claims: { type: 'string', default: '100000' } } });
+const { values } = parseCliArgs(
+  { options: { claims: { type: 'string', default: '100000' } } },
+  './sluice bench dedup [--claims N]',
+);
 const N = Math.min(Number(values.claims), 1_000_000);
 const BATCH = 200;
 const redis = new Redis(stackEnv().redisUrl);

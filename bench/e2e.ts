@@ -11,22 +11,25 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
+import { parseCliArgs } from '../tools/cli-args.ts';
 import { cpuCensus, cpuPerUnit, stolenShare } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { printReport, processedCount } from './report.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '20' },
-    vus: { type: 'string', default: '16' },
-    'perf-records': { type: 'string', default: '1000000' },
-    sampling: { type: 'string', default: '0,1,0.01' },
+const { values: args } = parseCliArgs(
+  {
+    options: {
+      duration: { type: 'string', default: '20' },
+      vus: { type: 'string', default: '16' },
+      'perf-records': { type: 'string', default: '1000000' },
+      sampling: { type: 'string', default: '0,1,0.01' },
+    },
   },
-});
+  './sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling R,R,...]',
+);
 const samplings = args.sampling.split(',').map(Number);
 if (samplings.some((r) => !(r >= 0 && r <= 1))) {
   console.error('--sampling takes ratios in [0, 1], comma-separated (0: tracing off)');

@@ -9,7 +9,6 @@
 // windows add up (N per event-covering window set).
 
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
 import type { OutgoingRecord } from '@sluice/shared/kafka/port';
@@ -20,6 +19,7 @@ import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import type { Isolation } from '../shared/test/services.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
+import { parseCliArgs } from '../tools/cli-args.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
 import { cpuCensus, stolenShare } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
@@ -73,12 +73,15 @@ const VARIANTS: readonly Variant[] = [
   },
 ];
 
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '500000' },
-    windows: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
+const { values: args } = parseCliArgs(
+  {
+    options: {
+      events: { type: 'string', default: '500000' },
+      windows: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
+    },
   },
-});
+  './sluice bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live]',
+);
 const N = Math.min(Number(args.events), 10_000_000);
 const chosen = VARIANTS.filter((v) => args.windows.split(',').includes(v.name));
 if (chosen.length === 0) {

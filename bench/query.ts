@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
 import { topicNames } from '@sluice/shared/streams/registry';
@@ -17,18 +16,22 @@ import type { SeededRow } from '../query/test/seed-windows.ts';
 import { writeWindows } from '../query/test/seed-windows.ts';
 import { stackEnv, waitFor } from '../shared/test/harness.ts';
 import { freePort, isolate, ROOT, startService } from '../shared/test/services.ts';
+import { parseCliArgs } from '../tools/cli-args.ts';
 import { CATEGORIES, seededRandom } from '../tools/ecommerce-data.ts';
 import { cpuCensus, stolenShare } from './cpu-census.ts';
 import { startNativeFloor } from './native-floor.ts';
 import { cpuSeconds } from './report.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '5000' },
-    duration: { type: 'string', default: '20' },
-    days: { type: 'string', default: '7' },
+const { values: args } = parseCliArgs(
+  {
+    options: {
+      rate: { type: 'string', default: '5000' },
+      duration: { type: 'string', default: '20' },
+      days: { type: 'string', default: '7' },
+    },
   },
-});
+  './sluice bench query [--rate N] [--duration S] [--days N]',
+);
 const rate = Math.min(Number(args.rate), 50_000);
 const durationS = Math.min(Number(args.duration), 300);
 const days = Math.min(Number(args.days), 30);

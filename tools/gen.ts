@@ -4,19 +4,22 @@
 // uploads, rule breakers and malformed events mixed in (tools/bakery-data.ts). Traffic goes only
 // to the URL given (127.0.0.1 by default).
 
-import { parseArgs } from 'node:util';
 import { makeBakeryEvent } from './bakery-data.ts';
+import { parseCliArgs } from './cli-args.ts';
 import { envelope, makeTransaction, seededRandom } from './ecommerce-data.ts';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    rate: { type: 'string', default: '50' },
-    duration: { type: 'string', default: '60' },
-    url: { type: 'string', default: 'http://127.0.0.1:8787' },
-    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+const { values, positionals } = parseCliArgs(
+  {
+    allowPositionals: true,
+    options: {
+      rate: { type: 'string', default: '50' },
+      duration: { type: 'string', default: '60' },
+      url: { type: 'string', default: 'http://127.0.0.1:8787' },
+      seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    },
   },
-});
+  './sluice gen ecommerce|bakery [--rate N] [--duration S] [--url URL] [--seed N]',
+);
 const workload = positionals[0];
 if (workload !== 'ecommerce' && workload !== 'bakery') {
   console.error('usage: gen.ts ecommerce|bakery --rate N --duration S [--url URL]');
