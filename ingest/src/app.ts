@@ -1,10 +1,12 @@
-// The ingest HTTP surface: event intake, health, readiness (Kafka reachable) and metrics.
+// The ingest HTTP surface: event intake, health, readiness (Kafka reachable, a producer that can
+// send) and metrics.
 
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { HttpMetrics } from '@sluice/shared/http/metrics';
 import type { KafkaAdmin } from '@sluice/shared/kafka/port';
+import type { RenewingProducer } from '@sluice/shared/kafka/renewing-producer';
 import type { Logger } from '@sluice/shared/log';
 import { appError } from '@sluice/shared/result';
 import { Hono } from 'hono';
@@ -16,6 +18,7 @@ export interface IngestDeps extends EventsRouteDeps {
   readonly log: Logger;
   readonly admin: KafkaAdmin;
   readonly http: HttpMetrics;
+  readonly producer: RenewingProducer;
 }
 
 export type IngestEnv = { Variables: BaseVariables };
@@ -27,6 +30,14 @@ export function createIngestApp(deps: IngestDeps): Hono<IngestEnv> {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
+    // Not ready while the producer is being replaced: every send would be a 503 meanwhile.
+    if (deps.producer.replacing)
+      return errorResponse(
+        c,
+        appError('unavailable', 'the Kafka producer is being replaced after a fatal error', {
+          retryAfterSeconds: 1,
+        }),
+      );
     if (await deps.admin.ping(2_000)) return c.json({ status: 'ready' });
     return errorResponse(c, appError('unavailable', 'Kafka is not reachable', { retryAfterSeconds: 2 }));
   });

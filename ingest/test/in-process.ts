@@ -4,7 +4,7 @@
 import type { IntakeLimits } from '@sluice/shared/events/intake';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
-import type { KafkaAdmin, KafkaProducer } from '@sluice/shared/kafka/port';
+import type { KafkaAdmin } from '@sluice/shared/kafka/port';
 import { createLogger } from '@sluice/shared/log';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
@@ -29,7 +29,7 @@ export async function inProcessIngest(
   const admin: KafkaAdmin = await createConfluentAdmin(kafka);
   const ensured = await admin.ensureTopics(streamTopicSpecs(STREAMS, prefix));
   if (!ensured.ok) throw new Error(ensured.error.message);
-  const producer: KafkaProducer = await createConfluentProducer({
+  const producer = await createConfluentProducer({
     ...kafka,
     deliveryTimeoutMs,
     maxQueuedRecords,

@@ -53,6 +53,7 @@ test('sends go to the client and its answers come back unchanged; a non-fatal fa
   const f = factory();
   const producer = await renewingProducer(() => f.create(), { retryMs: { first: 1, cap: 1 } });
   assert.deepEqual(await producer.send(records), ok(undefined));
+  assert.equal(producer.replacing, false);
   const [client] = f.clients;
   assert.ok(client);
   const queueFull = fail(appError('unavailable', 'producer queue is full', { retryAfterSeconds: 1 }));
@@ -96,9 +97,11 @@ test('a send that fails on a client broken for good: 503s until a new client con
   assert.equal(broken.sent.length, 1, 'nothing more goes to the broken client');
   assert.equal(broken.closed, true, 'the broken client is closed');
   assert.equal(renewed, 0);
+  assert.equal(producer.replacing, true, 'readiness can tell no client can send');
   connect();
   await settle();
   assert.equal(renewed, 1);
+  assert.equal(producer.replacing, false);
   const fresh = f.clients[1];
   assert.ok(fresh, 'a second client was created');
   assert.deepEqual(await producer.send(records), ok(undefined));
@@ -113,6 +116,7 @@ test('a client that reports itself broken between sends is replaced before it is
   const [broken] = f.clients;
   assert.ok(broken);
   broken.fatal = true; // the client's error event said so
+  assert.equal(producer.replacing, true, 'a client that said it is broken is not ready, before any send');
   const refused = await producer.send(records);
   assert.equal(refused.ok ? undefined : refused.error.code, 'unavailable');
   assert.equal(broken.sent.length, 0);

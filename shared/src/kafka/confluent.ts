@@ -11,12 +11,11 @@ import type {
   IncomingRecord,
   KafkaAdmin,
   KafkaConsumer,
-  KafkaProducer,
   OutgoingRecord,
   RecordBatch,
   TopicSpec,
 } from './port.ts';
-import type { BreakableProducer } from './renewing-producer.ts';
+import type { BreakableProducer, RenewingProducer } from './renewing-producer.ts';
 import { renewingProducer } from './renewing-producer.ts';
 
 /** Where librdkafka's own messages go (a service passes its JSON logger; tests pass nothing). */
@@ -146,7 +145,7 @@ const REPORT_GRACE_MS = 2_000;
  * The producer: a librdkafka client, replaced by a new one (a new idempotent producer id) after a
  * fatal error, instead of failing every send until a restart.
  */
-export function createConfluentProducer(options: ProducerOptions): Promise<KafkaProducer> {
+export function createConfluentProducer(options: ProducerOptions): Promise<RenewingProducer> {
   return renewingProducer(() => connectProducerClient(options), {
     retryMs: { first: 500, cap: 10_000 },
     log: (level, message) => options.log?.(level === 'info' ? 'warn' : level, message, {}),

@@ -13,6 +13,11 @@ export interface BreakableProducer extends KafkaProducer {
   readonly fatal: boolean;
 }
 
+/** A producer that replaces broken clients; `replacing` while no client can send. */
+export interface RenewingProducer extends KafkaProducer {
+  readonly replacing: boolean;
+}
+
 export interface RenewingOptions {
   /** Backoff between failed attempts to connect a new client: doubled from the first, to the cap. */
   readonly retryMs: { readonly first: number; readonly cap: number };
@@ -36,7 +41,7 @@ function renewing(): AppError {
 export async function renewingProducer(
   create: () => Promise<BreakableProducer>,
   options: RenewingOptions,
-): Promise<KafkaProducer> {
+): Promise<RenewingProducer> {
   const sleep = options.sleep ?? defaultSleep;
   let current: BreakableProducer | undefined = await create();
   let renewal: Promise<void> | undefined;
@@ -94,6 +99,9 @@ export async function renewingProducer(
   }
 
   return {
+    get replacing() {
+      return !closed && (current === undefined || current.fatal);
+    },
     async send(records): Promise<Result<void, AppError>> {
       const client = current;
       if (client === undefined) return fail(renewing());
