@@ -82,7 +82,13 @@ async function windowsBetween(from: number, to: number): Promise<DbWindow[]> {
     where window_start >= ${new Date(from)} and window_start < ${new Date(to)} order by window_start, key`;
 }
 
-async function assertExact(sent: readonly Transaction[], from: number, to: number): Promise<void> {
+async function assertExact(
+  sent: readonly Transaction[],
+  from: number,
+  to: number,
+  // Whose output a failure prints: every worker of the test, not only the first.
+  workers: readonly ServiceHandle[] = [processor],
+): Promise<void> {
   const expected = expectedWindows(sent);
   const rows = await waitFor(
     async () => {
@@ -103,7 +109,7 @@ async function assertExact(sent: readonly Transaction[], from: number, to: numbe
       await sql`select source_partition, count(*)::int as n, max(window_end) as end from windows where status = 'provisional' group by 1`;
     const offsets = await sql`select partition, next_offset, watermark from source_offsets order by 1`;
     throw new Error(
-      `${String(error)}; counted by status: ${JSON.stringify(byStatus)} in ${rows.length} rows; open: ${JSON.stringify(open)}; offsets: ${JSON.stringify(offsets)}\n${processor.output()}`,
+      `${String(error)}; counted by status: ${JSON.stringify(byStatus)} in ${rows.length} rows; open: ${JSON.stringify(open)}; offsets: ${JSON.stringify(offsets)}\n${workers.map((w) => `--- ${w.name} ${w.url}\n${w.output()}`).join('\n')}`,
     );
   });
   for (const row of rows) {
@@ -459,7 +465,7 @@ test('three workers: one joins and one is killed mid-stream (rebalances); exact,
     // whatever it had in flight either committed or is replayed by the new owner, never both.
     assert.equal(await second.stop('SIGKILL'), null);
     for (let i = 600; i < 900; i += 50) await send(sent.slice(i, i + 50));
-    await assertExact(sent, base, base + 7 * 60_000);
+    await assertExact(sent, base, base + 7 * 60_000, [processor, second, joined]);
     assert.equal(await workersOf([processor, joined]), 6, 'the survivors own every partition');
     await assertOwnersOnlyGoForward();
   } finally {
