@@ -1,7 +1,7 @@
 // Where a benchmark's CPU went: user + system time of every process on the machine, grouped by
 // what it is (the services by pid, the stack by program name), read from /proc before and after
-// a run. CPU time per event does not move with how busy the neighbours are, so it says which part
-// of the pipeline an event costs most in, on a machine where wall-clock rates wander.
+// a run. CPU time per event moves far less than wall-clock rates with how busy the machine's
+// neighbours are, so it says which part of the pipeline an event costs most in.
 
 import { readdir, readFile } from 'node:fs/promises';
 
@@ -44,7 +44,7 @@ async function processCpu(
 /**
  * The machine's CPU seconds so far from /proc/stat: busy (every state but idle, iowait and steal)
  * and stolen (time the hypervisor gave this virtual machine's CPUs to someone else: when it is
- * high, wall-clock rates fall while CPU time per event does not).
+ * high, wall-clock rates fall, and CPU time per event rises a little: caches go cold).
  */
 async function machineSeconds(): Promise<{ busy: number; stolen: number }> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';

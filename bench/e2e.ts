@@ -217,7 +217,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
       'freshness p99 ms': quantile(sortedFresh, 0.99),
       'freshness probes': freshness.length,
       'exactness (aggregated / accepted)': `${aggregated} / ${accepted}${aggregated === accepted ? ' (exact)' : ' (MISMATCH)'}`,
-      // Wall-clock rates fall with it; CPU time per event (below) does not.
+      // Wall-clock rates fall with it; CPU time per event (below) much less.
       'CPU stolen by the hypervisor meanwhile': `${Math.round(100 * stolenShare(cpuBefore, cpuAfter, availableParallelism(), aggregatedSeconds))} %`,
     };
     printReport(report);

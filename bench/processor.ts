@@ -196,7 +196,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
       'events/s (one worker)': Math.round(rate),
       'worker CPU seconds': cpu.toFixed(1),
       'events/s per core used': Math.round(processed / cpu),
-      // Wall-clock rates fall with it; the per-core figure does not.
+      // Wall-clock rates fall with it; the per-core figure much less.
       'CPU stolen by the hypervisor meanwhile': `${Math.round(stolen * 100)} %`,
       'exactness (counted in windows / expected)': `${counted} / ${want}${counted === want ? ' (exact)' : ' (MISMATCH)'}`,
       'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),

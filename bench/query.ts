@@ -181,7 +181,7 @@ try {
         0,
       );
     const achieved = (run: Run) => requests(run) / durationS;
-    // CPU per request: the figure that does not move with how busy the machine's neighbours are.
+    // CPU per request: the figure that moves least with how busy the machine's neighbours are.
     const cpu = (run: Run) => {
       const n = Math.max(1, requests(run));
       return `server ${((run.serverCpu * 1e6) / n).toFixed(0)} µs, k6 ${((run.k6Cpu * 1e6) / n).toFixed(0)} µs of CPU per request; ${Math.round(run.stolen * 100)} % of the CPU stolen by the hypervisor`;
