@@ -4,12 +4,12 @@
 // neighbours are, so it says which part of the pipeline an event costs most in.
 
 import { readdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 
 const TICKS_PER_SECOND = 100;
 
 const LOAD = 'k6 (load)';
 const MACHINE = 'machine (all processes)';
-const STOLEN = 'stolen by the hypervisor';
 
 /** Program names of the stack's processes, as /proc/<pid>/comm shows them. */
 const STACK_PROGRAMS: Readonly<Record<string, string>> = {
@@ -81,9 +81,7 @@ export async function cpuCensus(named: ReadonlyMap<number, string>): Promise<Cpu
     if (label === undefined) continue;
     add(label, cpu.seconds + (label === 'postgres' ? cpu.childSeconds : 0));
   }
-  const machine = await machineSeconds();
-  census.set(MACHINE, machine.busy);
-  census.set(STOLEN, machine.stolen);
+  census.set(MACHINE, (await machineSeconds()).busy);
   return census;
 }
 
@@ -91,18 +89,19 @@ export async function cpuCensus(named: ReadonlyMap<number, string>): Promise<Cpu
 export function cpuPerUnit(before: CpuCensus, after: CpuCensus, units: number): [string, number][] {
   const rows: [string, number][] = [];
   for (const [label, seconds] of after) {
-    if (label === STOLEN) continue;
     const spent = seconds - (before.get(label) ?? 0);
     rows.push([label, units > 0 ? Math.round((spent * 1e6) / units) : Number.NaN]);
   }
   return rows.sort((a, b) => b[1] - a[1]);
 }
 
-/**
- * The share of the machine's CPU time the hypervisor took between two censuses (0 to 1), over
- * `cpus` virtual CPUs and `seconds` of wall clock.
- */
-export function stolenShare(before: CpuCensus, after: CpuCensus, cpus: number, seconds: number): number {
-  const stolen = (after.get(STOLEN) ?? 0) - (before.get(STOLEN) ?? 0);
-  return cpus > 0 && seconds > 0 ? stolen / (cpus * seconds) : Number.NaN;
+/** CPU seconds the hypervisor has taken from this machine so far, over all its CPUs. */
+export async function stolenSeconds(): Promise<number> {
+  return (await machineSeconds()).stolen;
+}
+
+/** The share (0 to 1) of the machine's CPU that `stolen` seconds were over `seconds` of wall clock. */
+export function stolenShare(stolen: number, seconds: number): number {
+  const cpus = availableParallelism();
+  return seconds > 0 ? stolen / (cpus * seconds) : Number.NaN;
 }

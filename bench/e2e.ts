@@ -9,13 +9,13 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
-import { cpuCensus, cpuPerUnit, stolenShare } from './cpu-census.ts';
+import { cpuCensus, cpuPerUnit, stolenSeconds, stolenShare } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { printReport, processedCount } from './report.ts';
 
@@ -118,6 +118,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
     for (const service of [ingest, processor, query])
       if (service.pid !== undefined) services.set(service.pid, service.name);
     const cpuBefore = await cpuCensus(services);
+    const stolenBefore = await stolenSeconds();
     const started = Date.now();
     const k6 = spawn(
       stack.k6Bin,
@@ -199,6 +200,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
     }
     const aggregatedSeconds = (Date.now() - started) / 1000;
     const cpuAfter = await cpuCensus(services);
+    const stolen = stolenShare((await stolenSeconds()) - stolenBefore, aggregatedSeconds);
     // Exactness: once every window settled, the counts in PostgreSQL add up to what was accepted.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const [row] = await sql<
@@ -218,7 +220,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
       'freshness probes': freshness.length,
       'exactness (aggregated / accepted)': `${aggregated} / ${accepted}${aggregated === accepted ? ' (exact)' : ' (MISMATCH)'}`,
       // Wall-clock rates fall with it; CPU time per event (below) much less.
-      'CPU stolen by the hypervisor meanwhile': `${Math.round(100 * stolenShare(cpuBefore, cpuAfter, availableParallelism(), aggregatedSeconds))} %`,
+      'CPU stolen by the hypervisor meanwhile': `${Math.round(100 * stolen)} %`,
     };
     printReport(report);
     console.log('  CPU µs per accepted event, by process (load start -> all aggregated):');

@@ -8,7 +8,6 @@
 // Kafka's ConsumerPerformance on the same topic in the same run. Each ends by checking that the
 // windows add up (N per event-covering window set).
 
-import { availableParallelism } from 'node:os';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
 import type { OutgoingRecord } from '@sluice/shared/kafka/port';
@@ -21,7 +20,7 @@ import type { Isolation } from '../shared/test/services.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
-import { cpuCensus, stolenShare } from './cpu-census.ts';
+import { stolenSeconds, stolenShare } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { cpuSeconds, printReport, processedCount } from './report.ts';
 
@@ -174,7 +173,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
     const pid = processor.pid;
     if (pid === undefined) throw new Error('no pid for the processor');
     const cpuBefore = await cpuSeconds(pid);
-    const machineBefore = await cpuCensus(new Map());
+    const stolenBefore = await stolenSeconds();
     const started = performance.now();
     let processed = 0;
     while (processed < N && performance.now() - started < 900_000) {
@@ -183,7 +182,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = (await cpuSeconds(pid)) - cpuBefore;
-    const stolen = stolenShare(machineBefore, await cpuCensus(new Map()), availableParallelism(), seconds);
+    const stolen = stolenShare((await stolenSeconds()) - stolenBefore, seconds);
     const [row] = await sql<{ total: string | null; rows: number }[]>`
       select sum((values->>'count')::bigint)::text as total, count(*)::int as rows
       from windows where "window" = ${variant.window}`;

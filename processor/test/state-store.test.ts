@@ -215,12 +215,21 @@ test('a takeover resumes from Redis when it stands where PostgreSQL does', async
   assert.deepEqual(held(next), [[0, 3, 'provisional']]);
 });
 
-test('a crash between the Redis and the PostgreSQL commit: the next owner writes the last commit first', async () => {
-  const group = 'resume-last';
+/** An owner that took `partition` over and committed minute 0 (count 3) at offset 10 to both stores. */
+async function ownerAtTen(
+  group: string,
+  partition: number,
+): Promise<{ sink: WindowSink; owner: PartitionState }> {
   const sink = createWindowSink(db.db);
-  const owner = partitionState(2);
+  const owner = partitionState(partition);
   await resumePartition(owner, { sink, store, group });
   await commitBoth(owner, group, { offset: 10n, watermark: T0 }, [keyed(group, row(0, 3))], sink);
+  return { sink, owner };
+}
+
+test('a crash between the Redis and the PostgreSQL commit: the next owner writes the last commit first', async () => {
+  const group = 'resume-last';
+  const { sink, owner } = await ownerAtTen(group, 2);
   // The next batch settles minute 0 and opens minute 1, and reaches only Redis (kill -9 here).
   const batch = [keyed(group, row(0, 4, 'settled')), keyed(group, row(1, 2))];
   await commitBoth(owner, group, { offset: 20n, watermark: T0 + MINUTE }, batch, sink, {
@@ -246,11 +255,8 @@ test('a crash between the Redis and the PostgreSQL commit: the next owner writes
 
 test('Redis wiped, or behind PostgreSQL: the next owner rebuilds from PostgreSQL and seeds Redis', async () => {
   const group = 'resume-rebuild';
-  const sink = createWindowSink(db.db);
   const ref = { group, stream: 'ecommerce', partition: 3 };
-  const owner = partitionState(3);
-  await resumePartition(owner, { sink, store, group });
-  await commitBoth(owner, group, { offset: 10n, watermark: T0 }, [keyed(group, row(0, 3))], sink);
+  const { sink, owner } = await ownerAtTen(group, 3);
   const keys = [`${prefix}{${group}|ecommerce|3}:meta`, `${prefix}{${group}|ecommerce|3}:windows`];
   const dumps = await Promise.all(keys.map((k) => redis.dumpBuffer(k)));
   await commitBoth(owner, group, { offset: 20n, watermark: T0 }, [keyed(group, row(0, 7))], sink);
@@ -278,10 +284,7 @@ test('Redis wiped, or behind PostgreSQL: the next owner rebuilds from PostgreSQL
 
 test('a damaged state in Redis is treated as lost: the next owner rebuilds from PostgreSQL', async () => {
   const group = 'resume-damaged';
-  const sink = createWindowSink(db.db);
-  const owner = partitionState(4);
-  await resumePartition(owner, { sink, store, group });
-  await commitBoth(owner, group, { offset: 10n, watermark: T0 }, [keyed(group, row(0, 3))], sink);
+  const { sink } = await ownerAtTen(group, 4);
   await redis.hset(`${prefix}{${group}|ecommerce|4}:windows`, 'broken', '{not json');
   const next = partitionState(4);
   assert.equal(await resumePartition(next, { sink, store, group }), 'postgres');
