@@ -17,6 +17,7 @@ import { readTopic } from '../../shared/test/kafka-read.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { deleteRedisKeys, isolate, ROOT, startService } from '../../shared/test/services.ts';
+import { tcpGate } from '../../shared/test/tcp-gate.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 
@@ -487,7 +488,14 @@ test('a worker paused past its session timeout wakes as a zombie: its writes are
   timeout: 240_000,
 }, async () => {
   await auditWindowWrites();
-  const second = await startService('processor', env);
+  // The second worker reaches Redis through a gate, so that one of its batches can be held in
+  // flight, at its Redis call, across the pause below: awake, the zombie then writes under its old
+  // epoch whatever the order in which it learns of its revocation.
+  const redis = new URL(env.SLUICE_REDIS_URL ?? stack.redisUrl);
+  const gate = await tcpGate({ host: redis.hostname, port: Number(redis.port || 6379) });
+  const gated = new URL(redis);
+  gated.port = String(gate.port);
+  const second = await startService('processor', { ...env, SLUICE_REDIS_URL: gated.toString() });
   const { pid } = second;
   assert.ok(pid !== undefined);
   // Records keep flowing through every wait below: a partition silent for the idle timeout would
@@ -499,56 +507,55 @@ test('a worker paused past its session timeout wakes as a zombie: its writes are
     await send(pool.slice(sent, sent + n));
     sent += n;
   };
-  /** Keeps records flowing until `done`; false once `withinMs` passed without it. */
-  const flowWhile = async (done: () => Promise<boolean>, withinMs: number) => {
-    const deadline = Date.now() + withinMs;
+  const flowUntil = async (done: () => Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 60_000;
     while (!(await done())) {
-      if (Date.now() >= deadline || sent >= pool.length - 100) return false;
+      assert.ok(Date.now() < deadline && sent < pool.length - 100, `timed out waiting for ${what}`);
       await sendNext(20);
       await new Promise((resolve) => setTimeout(resolve, 700));
     }
-    return true;
   };
-  const flowUntil = async (done: () => Promise<boolean>, what: string) =>
-    assert.ok(await flowWhile(done, 60_000), `timed out waiting for ${what}`);
   try {
-    // Awake after a pause, the zombie still holds its old partitions and their open windows, and
-    // races its own revocation: if the batch it had fetched (or its idle tick) runs first, that
-    // commit goes under its old epoch and must be refused; if librdkafka's revocation lands first,
-    // it writes nothing. Which comes first is the machine's timing, so the pause is repeated (up to
-    // three times) until a zombie write was attempted and refused; with the fences removed none is
-    // ever refused, and the test fails.
-    let refused = false;
-    for (let pause = 0; pause < 3 && !refused; pause++) {
-      const processed = await metricOf(second, 'sluice_processor_events_total', { outcome: 'processed' });
+    await flowUntil(
+      async () =>
+        (await metricOf(second, 'sluice_processor_assigned_partitions')) > 0 &&
+        (await metricOf(second, 'sluice_processor_events_total', { outcome: 'processed' })) > 0,
+      'the second worker processing its partitions',
+    );
+    // A batch in flight: its dedup claim or its state commit (both EVALSHA) waits at the gate.
+    gate.hold();
+    await flowUntil(
+      async () => /evalsha/i.test(gate.held()),
+      'a batch of the second worker waiting on Redis',
+    );
+    const moved = await metricOf(second, 'sluice_processor_assigned_partitions');
+    const loads = await metricOf(processor, 'sluice_processor_state_loads_total');
+    // A stop-the-world pause (a long GC, a frozen VM) past the session timeout: the group moves
+    // its partitions to the first worker, which claims them with the next epoch.
+    process.kill(pid, 'SIGSTOP');
+    try {
       await flowUntil(
         async () =>
-          (await metricOf(second, 'sluice_processor_assigned_partitions')) > 0 &&
-          (await metricOf(second, 'sluice_processor_events_total', { outcome: 'processed' })) > processed,
-        'the second worker processing its partitions',
+          (await metricOf(processor, 'sluice_processor_assigned_partitions')) === 6 &&
+          (await metricOf(processor, 'sluice_processor_state_loads_total')) >= loads + moved,
+        'the first worker owning and claiming every partition',
       );
-      // A stop-the-world pause (a long GC, a frozen VM) past the session timeout: the group moves
-      // its partitions to the first worker, which takes them over with the next epoch.
-      process.kill(pid, 'SIGSTOP');
-      try {
-        await flowUntil(
-          async () => (await metricOf(processor, 'sluice_processor_assigned_partitions')) === 6,
-          'the first worker owning every partition',
-        );
-      } finally {
-        process.kill(pid, 'SIGCONT');
-      }
-      refused = await flowWhile(
-        async () => (await metricOf(second, 'sluice_processor_fenced_total')) > 0,
-        15_000,
-      );
+    } finally {
+      // The held call reaches Redis now, then the zombie wakes to its answer and writes under the
+      // epoch it had; with the fences removed that write lands, nothing is refused, and this fails.
+      gate.release();
+      process.kill(pid, 'SIGCONT');
     }
-    assert.ok(refused, "a zombie's commit was refused (after up to three pauses)");
+    await flowUntil(
+      async () => (await metricOf(second, 'sluice_processor_fenced_total')) > 0,
+      "the zombie's write refused",
+    );
     await sendNext(100);
     await assertExact(pool.slice(0, sent), base, base + 21 * 60_000);
     await assertOwnersOnlyGoForward();
   } finally {
     await second.stop('SIGKILL');
+    await gate.close();
   }
 });
 
