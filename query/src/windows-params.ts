@@ -182,19 +182,40 @@ function schemaFor(stream: StreamDefinition) {
 
 const schemas = new WeakMap<StreamDefinition, ReturnType<typeof schemaFor>>();
 
-export function parseWindowsParams(
+/** The query as parsed, before relative times are resolved: the same at any time. */
+export type WindowsQuery = z.output<ReturnType<typeof schemaFor>>;
+
+type Parsed<T> = { success: true; data: T } | { success: false; error: z.ZodError };
+
+/** Validates the query parameters against the stream; nothing here depends on the clock. */
+export function parseWindowsQuery(
   stream: StreamDefinition,
   query: Record<string, string | string[]>,
-  now: number,
-): { success: true; data: WindowsParams } | { success: false; error: z.ZodError } {
+): Parsed<WindowsQuery> {
   let schema = schemas.get(stream);
   if (schema === undefined) {
     schema = schemaFor(stream);
     schemas.set(stream, schema);
   }
   const parsed = schema.safeParse(query);
-  if (!parsed.success) return { success: false, error: parsed.error };
-  const q = parsed.data;
+  return parsed.success ? { success: true, data: parsed.data } : { success: false, error: parsed.error };
+}
+
+export function parseWindowsParams(
+  stream: StreamDefinition,
+  query: Record<string, string | string[]>,
+  now: number,
+): Parsed<WindowsParams> {
+  const parsed = parseWindowsQuery(stream, query);
+  return parsed.success ? resolveWindowsParams(stream, parsed.data, now) : parsed;
+}
+
+/** A parsed query's range resolved at `now` (relative times), checked against the read limits. */
+export function resolveWindowsParams(
+  stream: StreamDefinition,
+  q: WindowsQuery,
+  now: number,
+): Parsed<WindowsParams> {
   const range = resolveRange(q.from, q.to, now);
   if (range instanceof z.ZodError) return { success: false, error: range };
   const step =
@@ -207,7 +228,7 @@ export function parseWindowsParams(
           code: 'custom',
           path: ['from'],
           message: `the range holds more than ${MAX_WINDOWS_IN_RANGE} ${q.source.name} windows; narrow from/to`,
-          input: query.from,
+          input: range.from,
         },
       ]),
     };

@@ -1,9 +1,11 @@
 // GET /v1/streams/{stream}/windows: window rows {window_start, window_end, key, keys, values,
 // status, version, trace_id} with the watermark and a cursor to the next page, cached in Redis.
 
+import { generationKeys } from '@sluice/shared/cache/window-generations';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
 import { ok } from '@sluice/shared/result';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import type { Context } from 'hono';
 import type { CacheDeps } from './cached-answer.ts';
@@ -13,8 +15,8 @@ import { streamParam } from './stream-param.ts';
 import { bucketEnd, bucketStart } from './time-buckets.ts';
 import type { WindowRowView } from './window-answer.ts';
 import { answerWindows, regroups } from './window-answer.ts';
-import type { WindowsParams } from './windows-params.ts';
-import { parseWindowsParams } from './windows-params.ts';
+import type { WindowsParams, WindowsQuery } from './windows-params.ts';
+import { parseWindowsQuery, resolveWindowsParams } from './windows-params.ts';
 import type { WindowsRepo } from './windows-repo.ts';
 
 export { MAX_SCAN_ROWS } from './read-range.ts';
@@ -43,14 +45,13 @@ export function sourceRange(p: WindowsParams): { from: number; to: number } {
   return { from: first, to: Math.max(first, bucketEnd(last, p.rollUp)) };
 }
 
-const cacheKeyOf = (stream: string, p: WindowsParams, tenant: string) =>
+/** What a cache key holds besides the range: the same for every request of one query string. */
+const keyStem = (stream: string, p: WindowsParams, tenant: string) =>
   [
     tenant,
     stream,
     p.window,
     p.rollUp?.tz ?? '',
-    p.from,
-    p.to,
     p.groupBy.join(','),
     [...p.filter]
       .map(([f, v]) => `${f}=${[...v].sort().join('|')}`)
@@ -71,24 +72,66 @@ export function queryParams(c: Context, repeatable: readonly string[]): Record<s
   );
 }
 
+/** A valid query string as parsed, with the cache key of the range it last resolved to. */
+interface KeptQuery {
+  readonly q: WindowsQuery;
+  stem: string | undefined;
+  last: { from: number; to: number; key: string; generationKeys: readonly string[] | null } | undefined;
+}
+
+/** Distinct valid queries whose parse a handler keeps (the least recently asked goes first). */
+export const KEPT_QUERIES = 1_000;
+
 export function windowsHandler(deps: WindowsRouteDeps) {
+  // A dashboard asks the same query strings again and again, and validating one (zod) is most of a
+  // cache hit's own work: the parse is kept by stream and raw query string, for a bounded number
+  // of them. Only the parse: relative times are resolved against the clock on every request.
+  const kept = new Map<string, KeptQuery>();
+  const parseQuery = (c: Context, stream: StreamDefinition) => {
+    const url = c.req.url;
+    const at = url.indexOf('?');
+    const raw = `${stream.name}${at === -1 ? '' : url.slice(at)}`;
+    const known = kept.get(raw);
+    if (known !== undefined) {
+      kept.delete(raw);
+      kept.set(raw, known);
+      return { success: true as const, data: known };
+    }
+    const parsed = parseWindowsQuery(stream, queryParams(c, ['filter']));
+    if (!parsed.success) return parsed;
+    const query: KeptQuery = { q: parsed.data, stem: undefined, last: undefined };
+    kept.set(raw, query);
+    for (const oldest of kept.keys()) {
+      if (kept.size <= KEPT_QUERIES) break;
+      kept.delete(oldest);
+    }
+    return { success: true as const, data: query };
+  };
   return async function getWindows(c: Context): Promise<Response> {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
-    const parsed = parseWindowsParams(stream, queryParams(c, ['filter']), deps.now());
+    const query = parseQuery(c, stream);
+    if (!query.success) return errorResponse(c, validationError(query.error, 'invalid query parameters'));
+    const asked = query.data;
+    const parsed = resolveWindowsParams(stream, asked.q, deps.now());
     if (!parsed.success) return errorResponse(c, validationError(parsed.error, 'invalid query parameters'));
     const p = parsed.data;
     const tenant = DEFAULT_TENANT;
     const range = sourceRange(p);
+    const scope = { tenant, stream: stream.name, window: p.source.name };
+    // An absolute range resolves the same every time: its key and generation keys are kept too.
+    asked.stem ??= keyStem(stream.name, p, tenant);
+    if (asked.last?.from !== range.from || asked.last.to !== range.to)
+      asked.last = {
+        ...range,
+        key: `${asked.stem}|${range.from}|${range.to}`,
+        generationKeys: generationKeys(deps.cachePrefix, scope, range.from, range.to),
+      };
     return cachedAnswer(
       c,
       deps,
-      {
-        key: cacheKeyOf(stream.name, p, tenant),
-        scope: { tenant, stream: stream.name, window: p.source.name },
-        ...range,
-      },
+      { key: asked.last.key, scope, ...range, generationKeys: asked.last.generationKeys },
       async () => {
         const read = await readRange(deps, {
           tenant,

@@ -12,6 +12,8 @@ import { startQuery } from './in-process.ts';
 const T0 = Date.parse('2026-05-02T10:00:00Z');
 const WATERMARK = T0 + 100 * 60_000;
 let q: QueryHarness;
+/** The app's clock: relative ranges resolve against it. */
+let now = Date.now();
 
 const row = (minute: number, category: string, amounts: number[]): SeededRow => {
   const start = T0 + minute * 60_000;
@@ -25,7 +27,7 @@ const row = (minute: number, category: string, amounts: number[]): SeededRow => 
 };
 
 before(async () => {
-  q = await startQuery('cache', { provisionalTtlSeconds: 1 });
+  q = await startQuery('cache', { provisionalTtlSeconds: 1, now: () => now });
   const rows: SeededRow[] = [];
   for (let m = 0; m < 110; m += 1) rows.push(row(m, 'Books', [10, 20]), row(m, 'Beauty', [5]));
   await q.write(rows, WATERMARK);
@@ -88,4 +90,24 @@ test('a provisional answer is never served past its TTL', async () => {
   const past = await get(...range);
   assert.equal(past.cache, 'miss');
   assert.equal(past.sums.at(-2), 1_030);
+});
+
+test('a query string asked again resolves its relative range at each request, not at the first', async () => {
+  // The handler keeps a query string's parse; the clock must not be kept with it.
+  const ask = async () => {
+    const response = await q.app.request(
+      '/v1/streams/ecommerce/windows?from=-15m&to=now&filter=product_category=Books',
+    );
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { data: { window_start: string }[] };
+    return body.data.map((r) => Date.parse(r.window_start));
+  };
+  now = T0 + 60 * 60_000;
+  const first = await ask();
+  now = T0 + 70 * 60_000;
+  const later = await ask();
+  const minutes = (from: number) => Array.from({ length: 15 }, (_, i) => T0 + (from + i) * 60_000);
+  assert.deepEqual(first, minutes(45));
+  assert.deepEqual(later, minutes(55));
+  now = Date.now();
 });

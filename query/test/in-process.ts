@@ -46,7 +46,7 @@ export interface QueryHarness {
 
 export async function startQuery(
   label: string,
-  options: { provisionalTtlSeconds?: number; pushInvalidation?: boolean } = {},
+  options: { provisionalTtlSeconds?: number; pushInvalidation?: boolean; now?: () => number } = {},
 ): Promise<QueryHarness> {
   const iso = await isolate(label);
   const db = createDb({ url: iso.databaseUrl, applicationName: `${label}-test` });
@@ -101,7 +101,7 @@ export async function startQuery(
     maxClients: 5,
     blockMs: 1_000,
     jaegerUiUrl: 'http://127.0.0.1:16686',
-    now: Date.now,
+    now: options.now ?? Date.now,
     ready: async () => true,
   });
   const topic = topicNames('ecommerce', iso.topicPrefix).events;
