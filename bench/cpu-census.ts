@@ -95,13 +95,18 @@ export function cpuPerUnit(before: CpuCensus, after: CpuCensus, units: number): 
   return rows.sort((a, b) => b[1] - a[1]);
 }
 
-/** CPU seconds the hypervisor has taken from this machine so far, over all its CPUs. */
-export async function stolenSeconds(): Promise<number> {
-  return (await machineSeconds()).stolen;
-}
-
-/** The share (0 to 1) of the machine's CPU that `stolen` seconds were over `seconds` of wall clock. */
-export function stolenShare(stolen: number, seconds: number): number {
-  const cpus = availableParallelism();
-  return seconds > 0 ? stolen / (cpus * seconds) : Number.NaN;
+/**
+ * Starts measuring the share (0 to 1) of the machine's CPU the hypervisor takes from now on: high,
+ * and wall-clock rates fall (CPU time per event much less), so every bench prints it beside them.
+ */
+export async function stolenMeter(): Promise<{ share(): Promise<number> }> {
+  const before = (await machineSeconds()).stolen;
+  const started = performance.now();
+  return {
+    async share() {
+      const seconds = (performance.now() - started) / 1000;
+      const stolen = (await machineSeconds()).stolen - before;
+      return seconds > 0 ? stolen / (availableParallelism() * seconds) : Number.NaN;
+    },
+  };
 }

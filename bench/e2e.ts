@@ -15,7 +15,7 @@ import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
-import { cpuCensus, cpuPerUnit, stolenSeconds, stolenShare } from './cpu-census.ts';
+import { cpuCensus, cpuPerUnit, stolenMeter } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { printReport, processedCount } from './report.ts';
 
@@ -118,7 +118,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
     for (const service of [ingest, processor, query])
       if (service.pid !== undefined) services.set(service.pid, service.name);
     const cpuBefore = await cpuCensus(services);
-    const stolenBefore = await stolenSeconds();
+    const stealing = await stolenMeter();
     const started = Date.now();
     const k6 = spawn(
       stack.k6Bin,
@@ -200,7 +200,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
     }
     const aggregatedSeconds = (Date.now() - started) / 1000;
     const cpuAfter = await cpuCensus(services);
-    const stolen = stolenShare((await stolenSeconds()) - stolenBefore, aggregatedSeconds);
+    const stolen = await stealing.share();
     // Exactness: once every window settled, the counts in PostgreSQL add up to what was accepted.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const [row] = await sql<

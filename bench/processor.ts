@@ -20,7 +20,7 @@ import type { Isolation } from '../shared/test/services.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
-import { stolenSeconds, stolenShare } from './cpu-census.ts';
+import { stolenMeter } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { cpuSeconds, printReport, processedCount } from './report.ts';
 
@@ -173,7 +173,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
     const pid = processor.pid;
     if (pid === undefined) throw new Error('no pid for the processor');
     const cpuBefore = await cpuSeconds(pid);
-    const stolenBefore = await stolenSeconds();
+    const stealing = await stolenMeter();
     const started = performance.now();
     let processed = 0;
     while (processed < N && performance.now() - started < 900_000) {
@@ -182,7 +182,7 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = (await cpuSeconds(pid)) - cpuBefore;
-    const stolen = stolenShare((await stolenSeconds()) - stolenBefore, seconds);
+    const stolen = await stealing.share();
     const [row] = await sql<{ total: string | null; rows: number }[]>`
       select sum((values->>'count')::bigint)::text as total, count(*)::int as rows
       from windows where "window" = ${variant.window}`;

@@ -18,7 +18,7 @@ import { stackEnv, waitFor } from '../shared/test/harness.ts';
 import { freePort, isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { CATEGORIES, seededRandom } from '../tools/ecommerce-data.ts';
-import { stolenSeconds, stolenShare } from './cpu-census.ts';
+import { stolenMeter } from './cpu-census.ts';
 import { startNativeFloor } from './native-floor.ts';
 import { cpuSeconds } from './report.ts';
 
@@ -61,8 +61,7 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
   try {
     const summaryPath = join(dir, 'summary.json');
     const serverBefore = await cpuSeconds(serverPid);
-    const stolenBefore = await stolenSeconds();
-    const started = performance.now();
+    const stealing = await stolenMeter();
     const k6 = spawn(
       stack.k6Bin,
       ['run', '--quiet', '--no-usage-report', '--summary-export', summaryPath, `${ROOT}bench/query-load.js`],
@@ -84,7 +83,7 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
     await new Promise((resolve) => k6.once('exit', resolve));
     clearInterval(sampler);
     const serverCpu = (await cpuSeconds(serverPid)) - serverBefore;
-    const stolen = stolenShare((await stolenSeconds()) - stolenBefore, (performance.now() - started) / 1000);
+    const stolen = await stealing.share();
     return { summary: JSON.parse(await readFile(summaryPath, 'utf8')) as Summary, serverCpu, k6Cpu, stolen };
   } finally {
     await rm(dir, { recursive: true, force: true });

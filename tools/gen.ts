@@ -8,6 +8,7 @@ import { makeBakeryEvent } from './bakery-data.ts';
 import { parseCliArgs } from './cli-args.ts';
 import { envelope, makeTransaction, seededRandom } from './ecommerce-data.ts';
 
+const USAGE = './sluice gen ecommerce|bakery [--rate N] [--duration S] [--url URL] [--seed N]';
 const { values, positionals } = parseCliArgs(
   {
     allowPositionals: true,
@@ -18,11 +19,11 @@ const { values, positionals } = parseCliArgs(
       seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     },
   },
-  './sluice gen ecommerce|bakery [--rate N] [--duration S] [--url URL] [--seed N]',
+  USAGE,
 );
 const workload = positionals[0];
 if (workload !== 'ecommerce' && workload !== 'bakery') {
-  console.error('usage: gen.ts ecommerce|bakery --rate N --duration S [--url URL]');
+  console.error(`usage: ${USAGE}`);
   process.exit(2);
 }
 const rate = Number(values.rate);
