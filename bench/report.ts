@@ -1,4 +1,4 @@
-// What the benchmarks share: how far a processor got (its own /metrics), a process's CPU time, and
+// What the benchmarks share: how far ingest and a processor got (their own /metrics), a process's CPU time, and
 // printing figures as one aligned column.
 
 import { readFile } from 'node:fs/promises';
@@ -17,6 +17,15 @@ export async function processedCount(processorUrl: string): Promise<number> {
   const text = await (await fetch(`${processorUrl}/metrics`)).text();
   const match = /sluice_processor_events_total\{[^}]*outcome="processed"[^}]*\} (\d+)/.exec(text);
   return Number(match?.[1] ?? 0);
+}
+
+/** Events an ingest service has answered 202 for so far, from its Prometheus counter. */
+export async function acceptedCount(ingestUrl: string): Promise<number> {
+  const text = await (await fetch(`${ingestUrl}/metrics`)).text();
+  let total = 0;
+  for (const match of text.matchAll(/^sluice_events_accepted_total\{[^}]*\} (\d+)$/gm))
+    total += Number(match[1]);
+  return total;
 }
 
 export function printReport(report: Readonly<Record<string, string | number>>): void {
