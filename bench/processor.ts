@@ -5,11 +5,16 @@
 // category (the target), tumbling 1m with ecommerce's declared aggregations (sketches included),
 // hopping 5m/1m, and sessions per user (30 s gap; a second topic keyed by user). For each: events/s,
 // CPU seconds of the worker's process and events/s per core used, beside the raw consume rate of
-// Kafka's ConsumerPerformance on the same topic in the same run. Each ends by checking that the
-// windows add up (N per event-covering window set).
+// Kafka's ConsumerPerformance on the same topic in the same run, and the worker's CPU per event
+// beside what the Node Kafka client alone costs per record reading that topic. Each ends by
+// checking that the windows add up (N per event-covering window set).
 
 import { encodeEvent } from '@sluice/shared/events/envelope';
-import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import {
+  createConfluentAdmin,
+  createConfluentConsumer,
+  createConfluentProducer,
+} from '@sluice/shared/kafka/confluent';
 import type { OutgoingRecord } from '@sluice/shared/kafka/port';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
@@ -153,7 +158,57 @@ async function rawConsumeRate(topic: string): Promise<number> {
   return Number(line.split(',')[5]);
 }
 
-async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix: string, rawRate: number) {
+/** What the worker's Kafka client costs before any work: the same topic read through the same adapter and settings, records dropped. */
+interface ClientFloor {
+  readonly usPerRecord: number;
+}
+
+/**
+ * The Node Kafka client alone (@confluentinc/kafka-javascript through the processor's adapter, its
+ * batch size and fetch settings): CPU of this process per record, librdkafka's threads included,
+ * while it reads the whole topic and does nothing with it. No worker can cost less per event.
+ */
+async function clientFloor(topic: string): Promise<ClientFloor> {
+  const consumer = await createConfluentConsumer({
+    brokers: stack.kafkaBrokers,
+    clientId: 'bench-client-floor',
+    groupId: uniqueName('bench-client-floor'),
+    topics: [topic],
+    // The processor's defaults (SLUICE_MAX_BATCH, SLUICE_PARTITION_CONCURRENCY).
+    maxBatchSize: 10_000,
+    concurrency: 4,
+  });
+  let seen = 0;
+  let cpuStart: NodeJS.CpuUsage | undefined;
+  const read = new Promise<void>((resolve) => {
+    void consumer.run({
+      async onBatch(batch) {
+        // From the first record on: joining the group and the first fetch's wait are not reading.
+        cpuStart ??= process.cpuUsage();
+        seen += batch.records.length;
+        if (seen >= N) resolve();
+      },
+    });
+  });
+  const timeout = setTimeout(
+    () => console.error('client floor: the topic was not read within 5 minutes'),
+    300_000,
+  );
+  await read;
+  clearTimeout(timeout);
+  const cpu = process.cpuUsage(cpuStart);
+  await consumer.close();
+  return { usPerRecord: (cpu.user + cpu.system) / seen };
+}
+
+async function drain(
+  iso: Isolation,
+  sql: postgres.Sql,
+  variant: Variant,
+  prefix: string,
+  rawRate: number,
+  floor: ClientFloor,
+) {
   console.log(`\n${variant.name}: draining with one processor worker...`);
   // Variants share the stream's name and window names: each starts from an empty table (the first
   // processor creates it).
@@ -198,6 +253,8 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
       // Wall-clock rates fall with it; the per-core figure much less.
       'CPU stolen by the hypervisor meanwhile': `${Math.round(stolen * 100)} %`,
       'exactness (counted in windows / expected)': `${counted} / ${want}${counted === want ? ' (exact)' : ' (MISMATCH)'}`,
+      'worker CPU µs per event': ((cpu * 1e6) / processed).toFixed(1),
+      'of which the Node Kafka client alone (consume, no work)': floor.usPerRecord.toFixed(1),
       'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
       'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
     });
@@ -210,17 +267,19 @@ async function drain(iso: Isolation, sql: postgres.Sql, variant: Variant, prefix
 const iso = await isolate('bench-processor');
 const sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
 try {
-  const filled = new Map<Variant['keyBy'], { prefix: string; rawRate: number }>();
+  const filled = new Map<Variant['keyBy'], { prefix: string; rawRate: number; floor: ClientFloor }>();
   for (const variant of chosen) {
     let topic = filled.get(variant.keyBy);
     if (topic === undefined) {
       const prefix = variant.keyBy === 'user_id' ? `${iso.topicPrefix}by-user.` : iso.topicPrefix;
       const events = await fill(prefix, variant.keyBy);
       console.log('measuring the raw consume rate (ConsumerPerformance, same topic)...');
-      topic = { prefix, rawRate: await rawConsumeRate(events) };
+      const rawRate = await rawConsumeRate(events);
+      console.log('measuring the Node Kafka client alone (same topic, records dropped)...');
+      topic = { prefix, rawRate, floor: await clientFloor(events) };
       filled.set(variant.keyBy, topic);
     }
-    await drain(iso, sql, variant, topic.prefix, topic.rawRate);
+    await drain(iso, sql, variant, topic.prefix, topic.rawRate, topic.floor);
   }
 } finally {
   await sql.end();
