@@ -209,7 +209,8 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
         // No headers at all rather than an empty list: the client builds a header set per record
         // for a list, even an empty one (~2 µs of CPU per record, measured), and consumers read it.
         const entries = record.headers === undefined ? [] : Object.entries(record.headers);
-        const headers = entries.length === 0 ? undefined : entries.map(([name, value]) => ({ [name]: value }));
+        const headers =
+          entries.length === 0 ? undefined : entries.map(([name, value]) => ({ [name]: value }));
         try {
           producer.produce(record.topic, null, Buffer.from(record.value), record.key, null, pending, headers);
         } catch (error) {
