@@ -1,5 +1,5 @@
-// What the benchmarks share: how far ingest and a processor got (their own /metrics), a process's CPU time, and
-// printing figures as one aligned column.
+// What the benchmarks share: how far ingest and a processor got (their own /metrics), a process's
+// CPU time, and printing figures as one aligned column.
 
 import { readFile } from 'node:fs/promises';
 
