@@ -158,17 +158,13 @@ async function rawConsumeRate(topic: string): Promise<number> {
   return Number(line.split(',')[5]);
 }
 
-/** What the worker's Kafka client costs before any work: the topic read, records dropped. */
-interface ClientFloor {
-  readonly usPerRecord: number;
-}
-
 /**
  * The Node Kafka client alone (@confluentinc/kafka-javascript through the processor's adapter, its
- * batch size and fetch settings): CPU of this process per record, librdkafka's threads included,
- * while it reads the whole topic and does nothing with it. No worker can cost less per event.
+ * batch size and fetch settings): CPU µs of this process per record, librdkafka's threads
+ * included, while it reads the whole topic and does nothing with it. No worker can cost less per
+ * event.
  */
-async function clientFloor(topic: string): Promise<ClientFloor> {
+async function clientFloorUs(topic: string): Promise<number> {
   const consumer = await createConfluentConsumer({
     brokers: stack.kafkaBrokers,
     clientId: 'bench-client-floor',
@@ -200,7 +196,7 @@ async function clientFloor(topic: string): Promise<ClientFloor> {
   try {
     await Promise.race([read, timeout]);
     const cpu = process.cpuUsage(cpuStart);
-    return { usPerRecord: (cpu.user + cpu.system) / seen };
+    return (cpu.user + cpu.system) / seen;
   } finally {
     clearTimeout(timer);
     await consumer.close();
@@ -213,7 +209,7 @@ async function drain(
   variant: Variant,
   prefix: string,
   rawRate: number,
-  floor: ClientFloor,
+  floorUs: number,
 ) {
   console.log(`\n${variant.name}: draining with one processor worker...`);
   // Variants share the stream's name and window names: each starts from an empty table (the first
@@ -260,7 +256,7 @@ async function drain(
       'CPU stolen by the hypervisor meanwhile': `${Math.round(stolen * 100)} %`,
       'exactness (counted in windows / expected)': `${counted} / ${want}${counted === want ? ' (exact)' : ' (MISMATCH)'}`,
       'worker CPU µs per event': ((cpu * 1e6) / processed).toFixed(1),
-      'of which the Node Kafka client alone (consume, no work)': floor.usPerRecord.toFixed(1),
+      'of which the Node Kafka client alone (consume, no work)': floorUs.toFixed(1),
       'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
       'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
     });
@@ -273,7 +269,7 @@ async function drain(
 const iso = await isolate('bench-processor');
 const sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
 try {
-  const filled = new Map<Variant['keyBy'], { prefix: string; rawRate: number; floor: ClientFloor }>();
+  const filled = new Map<Variant['keyBy'], { prefix: string; rawRate: number; floorUs: number }>();
   for (const variant of chosen) {
     let topic = filled.get(variant.keyBy);
     if (topic === undefined) {
@@ -282,10 +278,10 @@ try {
       console.log('measuring the raw consume rate (ConsumerPerformance, same topic)...');
       const rawRate = await rawConsumeRate(events);
       console.log('measuring the Node Kafka client alone (same topic, records dropped)...');
-      topic = { prefix, rawRate, floor: await clientFloor(events) };
+      topic = { prefix, rawRate, floorUs: await clientFloorUs(events) };
       filled.set(variant.keyBy, topic);
     }
-    await drain(iso, sql, variant, topic.prefix, topic.rawRate, topic.floor);
+    await drain(iso, sql, variant, topic.prefix, topic.rawRate, topic.floorUs);
   }
 } finally {
   await sql.end();

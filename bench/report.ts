@@ -2,6 +2,7 @@
 // CPU time, and printing figures as one aligned column.
 
 import { readFile } from 'node:fs/promises';
+import { scrape } from '../shared/test/prometheus.ts';
 
 const TICKS_PER_SECOND = 100;
 
@@ -14,18 +15,12 @@ export async function cpuSeconds(pid: number): Promise<number> {
 
 /** Events a processor has aggregated so far, from its Prometheus counter. */
 export async function processedCount(processorUrl: string): Promise<number> {
-  const text = await (await fetch(`${processorUrl}/metrics`)).text();
-  const match = /sluice_processor_events_total\{[^}]*outcome="processed"[^}]*\} (\d+)/.exec(text);
-  return Number(match?.[1] ?? 0);
+  return (await scrape(processorUrl)).sum('sluice_processor_events_total', { outcome: 'processed' });
 }
 
 /** Events an ingest service has answered 202 for so far, from its Prometheus counter. */
 export async function acceptedCount(ingestUrl: string): Promise<number> {
-  const text = await (await fetch(`${ingestUrl}/metrics`)).text();
-  let total = 0;
-  for (const match of text.matchAll(/^sluice_events_accepted_total\{[^}]*\} (\d+)$/gm))
-    total += Number(match[1]);
-  return total;
+  return (await scrape(ingestUrl)).sum('sluice_events_accepted_total');
 }
 
 export function printReport(report: Readonly<Record<string, string | number>>): void {
