@@ -11,7 +11,7 @@ import {
   topicPrefixEnv,
 } from '@sluice/shared/config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
-import { PRODUCE_COMPRESSIONS } from '@sluice/shared/kafka/confluent';
+import { PRODUCE_COMPRESSIONS } from '@sluice/shared/kafka/options';
 import { z } from 'zod';
 
 export const ingestConfigSchema = z

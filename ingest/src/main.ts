@@ -3,7 +3,8 @@
 import { loadConfig } from '@sluice/shared/config';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
-import { createConfluentAdmin, createConfluentProducer, kafkaLogTo } from '@sluice/shared/kafka/confluent';
+import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import { kafkaLogTo } from '@sluice/shared/kafka/options';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';

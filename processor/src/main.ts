@@ -11,8 +11,8 @@ import {
   createConfluentAdmin,
   createConfluentConsumer,
   createConfluentProducer,
-  kafkaLogTo,
 } from '@sluice/shared/kafka/confluent';
+import { kafkaLogTo } from '@sluice/shared/kafka/options';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
 import { topicNames } from '@sluice/shared/streams/registry';

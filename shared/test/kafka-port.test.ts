@@ -1,150 +1,287 @@
-// Contract test of the Kafka port on the confluent adapter (the pure-TS Bun adapter will pass the
-// same one): a send resolves after acks and keeps keys and headers; batches arrive per partition in
-// offset order; pause stops delivery and resume continues it; a commit is the next offset to read.
+// Contract test of the Kafka port, run on each adapter (confluent, platformatic): a send resolves
+// after acks and keeps keys and headers; batches arrive per partition in offset order; pause stops
+// delivery and resume continues it; a commit is the next offset to read; a batch that threw comes
+// again from its first record; a member that joins takes partitions, which resume from the
+// committed offset; and a key lands on the same partition whichever adapter produced it.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import {
-  createConfluentAdmin,
-  createConfluentConsumer,
-  createConfluentProducer,
-} from '../src/kafka/confluent.ts';
-import type { IncomingRecord, KafkaAdmin } from '../src/kafka/port.ts';
+import type { KafkaClients } from '../src/kafka/clients.ts';
+import { kafkaClients } from '../src/kafka/clients.ts';
+import { KAFKA_CLIENTS } from '../src/kafka/options.ts';
+import type { IncomingRecord, KafkaAdmin, KafkaConsumer, TopicPartition } from '../src/kafka/port.ts';
 import { stackEnv, uniqueName, waitFor } from './harness.ts';
 
 const env = stackEnv();
-const topic = uniqueName('port-contract');
-const group = uniqueName('port-contract-group');
 const kafka = { brokers: env.kafkaBrokers, clientId: 'port-contract' };
-let admin: KafkaAdmin;
+const producerOptions = { ...kafka, deliveryTimeoutMs: 5_000, maxQueuedRecords: 1_000 };
+const created: string[] = [];
+const decode = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes ?? new Uint8Array());
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-before(async () => {
-  admin = await createConfluentAdmin(kafka);
-  assert.ok((await admin.ensureTopics([{ topic, partitions: 1 }])).ok);
-  assert.ok(
-    (await admin.ensureTopics([{ topic, partitions: 1 }])).ok,
-    'ensuring an existing topic is a no-op',
-  );
-  assert.equal(await admin.ping(2_000), true);
-});
+/** The group's committed offsets, read by a client independent of the adapter under test. */
+async function committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+  const raw = new KafkaJS.Kafka({
+    kafkaJS: { brokers: env.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
+  }).admin();
+  await raw.connect();
+  try {
+    const offsets = await raw.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  } finally {
+    await raw.disconnect();
+  }
+}
 
 after(async () => {
   const raw = new KafkaJS.Kafka({
     kafkaJS: { brokers: env.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
   }).admin();
   await raw.connect();
-  await raw.deleteTopics({ topics: [topic] });
+  if (created.length > 0) await raw.deleteTopics({ topics: created });
   await raw.disconnect();
-  await admin.close();
 });
 
-test('send, consume in order, pause and resume, commit', { timeout: 60_000 }, async () => {
-  const producer = await createConfluentProducer({
-    ...kafka,
-    deliveryTimeoutMs: 5_000,
-    maxQueuedRecords: 1_000,
-  });
-  const first = Array.from({ length: 10 }, (_, i) => ({
-    topic,
-    key: `k${i % 2}`,
-    value: `v${i}`,
-    headers: { n: String(i) },
-  }));
-  assert.deepEqual(await producer.send(first), { ok: true, value: undefined });
+for (const name of KAFKA_CLIENTS) {
+  describe(`the ${name} adapter`, () => {
+    let clients: KafkaClients;
+    let admin: KafkaAdmin;
+    const newTopic = async (prefix: string, partitions: number) => {
+      const topic = uniqueName(`${prefix}-${name}`);
+      created.push(topic);
+      assert.ok((await admin.ensureTopics([{ topic, partitions }])).ok);
+      return topic;
+    };
 
-  const consumer = await createConfluentConsumer({
-    ...kafka,
-    groupId: group,
-    topics: [topic],
-    maxBatchSize: 100,
-    concurrency: 1,
-  });
-  const seen: IncomingRecord[] = [];
-  await consumer.run({
-    onBatch: async (batch) => {
-      seen.push(...batch.records);
-    },
-  });
-  await waitFor(async () => (seen.length >= 10 ? true : undefined), { what: 'the first 10 records' });
-  assert.deepEqual(
-    seen.map((r) => r.offset),
-    Array.from({ length: 10 }, (_, i) => BigInt(i)),
-  );
-  assert.equal(new TextDecoder().decode(seen[3]?.value ?? new Uint8Array()), 'v3');
-  assert.equal(seen[3]?.headers.n, '3');
+    before(async () => {
+      clients = await kafkaClients(name);
+      admin = await clients.admin(kafka);
+      const topic = await newTopic('port-contract', 1);
+      assert.ok(
+        (await admin.ensureTopics([{ topic, partitions: 1 }])).ok,
+        'ensuring an existing topic is a no-op',
+      );
+      assert.equal(await admin.ping(2_000), true);
+    });
+    after(() => admin.close());
 
-  consumer.pause([{ topic, partition: 0 }]);
-  await producer.send([{ topic, key: 'k0', value: 'after-pause' }]);
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
-  assert.equal(seen.length, 10, 'a paused partition delivers nothing');
-  consumer.resume([{ topic, partition: 0 }]);
-  await waitFor(async () => (seen.length === 11 ? true : undefined), {
-    what: 'the record sent while paused',
-  });
+    test('send, consume in order, pause and resume, commit', { timeout: 60_000 }, async () => {
+      const topic = await newTopic('port-contract', 1);
+      const group = uniqueName(`port-contract-group-${name}`);
+      const producer = await clients.producer(producerOptions);
+      const first = Array.from({ length: 10 }, (_, i) => ({
+        topic,
+        key: `k${i % 2}`,
+        value: `v${i}`,
+        headers: { n: String(i) },
+      }));
+      assert.deepEqual(await producer.send(first), { ok: true, value: undefined });
 
-  await consumer.commit([{ topic, partition: 0, offset: 11n }]);
-  await consumer.close();
-  await producer.close();
+      const consumer = await clients.consumer({
+        ...kafka,
+        groupId: group,
+        topics: [topic],
+        maxBatchSize: 100,
+        concurrency: 1,
+      });
+      const seen: IncomingRecord[] = [];
+      await consumer.run({
+        onBatch: async (batch) => {
+          seen.push(...batch.records);
+        },
+      });
+      await waitFor(async () => (seen.length >= 10 ? true : undefined), { what: 'the first 10 records' });
+      assert.deepEqual(
+        seen.map((r) => r.offset),
+        Array.from({ length: 10 }, (_, i) => BigInt(i)),
+      );
+      assert.equal(decode(seen[3]?.value ?? null), 'v3');
+      assert.equal(decode(seen[3]?.key ?? null), 'k1');
+      assert.equal(seen[3]?.headers.n, '3');
+      assert.ok(Math.abs((seen[3]?.timestamp ?? 0) - Date.now()) < 60_000, 'a timestamp in epoch ms');
+      assert.equal(consumer.highWatermark(topic, 0), 10n, 'the end offset the fetches saw');
 
-  const raw = new KafkaJS.Kafka({
-    kafkaJS: { brokers: env.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
-  }).admin();
-  await raw.connect();
-  const offsets = await raw.fetchOffsets({ groupId: group, topics: [topic] });
-  await raw.disconnect();
-  assert.equal(offsets[0]?.partitions[0]?.offset, '11');
-});
+      consumer.pause([{ topic, partition: 0 }]);
+      await producer.send([{ topic, key: 'k0', value: 'after-pause' }]);
+      await sleep(1_500);
+      assert.equal(seen.length, 10, 'a paused partition delivers nothing');
+      consumer.resume([{ topic, partition: 0 }]);
+      await waitFor(async () => (seen.length === 11 ? true : undefined), {
+        what: 'the record sent while paused',
+      });
+      assert.equal(seen[10]?.offset, 10n);
 
-test('a batch whose handler throws is delivered again from its first record', {
-  timeout: 60_000,
-}, async () => {
-  const retryTopic = uniqueName('port-contract-retry');
-  assert.ok((await admin.ensureTopics([{ topic: retryTopic, partitions: 2 }])).ok);
-  const producer = await createConfluentProducer({
-    ...kafka,
-    deliveryTimeoutMs: 5_000,
-    maxQueuedRecords: 1_000,
-  });
-  const sent = Array.from({ length: 20 }, (_, i) => ({
-    topic: retryTopic,
-    key: `k${i % 4}`,
-    value: `v${i}`,
-  }));
-  assert.ok((await producer.send(sent)).ok);
-  const consumer = await createConfluentConsumer({
-    ...kafka,
-    groupId: uniqueName('port-contract-retry-group'),
-    topics: [retryTopic],
-    maxBatchSize: 100,
-    concurrency: 2,
-  });
-  const handled: string[] = [];
-  let failures = 0;
-  await consumer.run({
-    onBatch: async (batch) => {
-      // The first batch of partition 0 fails twice; nothing of it may be lost or skipped.
-      if (batch.partition === 0 && failures < 2) {
-        failures += 1;
-        throw new Error('not handled');
+      await consumer.commit([{ topic, partition: 0, offset: 11n }]);
+      await consumer.close();
+      await producer.close();
+      assert.equal((await committedOffsets(group, topic)).get(0), '11');
+    });
+
+    test('a batch whose handler throws is delivered again from its first record', {
+      timeout: 60_000,
+    }, async () => {
+      const topic = await newTopic('port-contract-retry', 2);
+      const producer = await clients.producer(producerOptions);
+      const sent = Array.from({ length: 20 }, (_, i) => ({ topic, key: `k${i % 4}`, value: `v${i}` }));
+      assert.ok((await producer.send(sent)).ok);
+      const consumer = await clients.consumer({
+        ...kafka,
+        groupId: uniqueName(`port-contract-retry-group-${name}`),
+        topics: [topic],
+        maxBatchSize: 100,
+        concurrency: 2,
+      });
+      const handled: string[] = [];
+      let failures = 0;
+      await consumer.run({
+        onBatch: async (batch) => {
+          // The first batch of partition 0 fails twice; nothing of it may be lost or skipped.
+          if (batch.partition === 0 && failures < 2) {
+            failures += 1;
+            throw new Error('not handled');
+          }
+          for (const record of batch.records) handled.push(`${record.partition}:${record.offset}`);
+        },
+      });
+      await waitFor(async () => (handled.length >= 20 ? true : undefined), { what: 'all 20 records handled' });
+      await sleep(500);
+      await consumer.close();
+      await producer.close();
+      assert.equal(failures, 2);
+      assert.equal(handled.length, 20, 'every record handled exactly once after the retries');
+      assert.equal(new Set(handled).size, 20);
+      for (const partition of [0, 1]) {
+        const offsets = handled
+          .filter((h) => h.startsWith(`${partition}:`))
+          .map((h) => Number(h.split(':')[1]));
+        assert.deepEqual(
+          offsets,
+          offsets.toSorted((a, b) => a - b),
+          `partition ${partition} in offset order`,
+        );
+        assert.equal(offsets[0], 0, `partition ${partition} starts at offset 0`);
       }
-      for (const record of batch.records) handled.push(`${record.partition}:${record.offset}`);
+    });
+
+    test('a member that joins takes partitions, which resume from the committed offset', {
+      timeout: 90_000,
+    }, async () => {
+      const topic = await newTopic('port-contract-rebalance', 4);
+      const groupId = uniqueName(`port-contract-rebalance-group-${name}`);
+      const producer = await clients.producer(producerOptions);
+      const batchOf = (from: number) =>
+        Array.from({ length: 40 }, (_, i) => ({ topic, key: `k${from + i}`, value: `v${from + i}` }));
+      assert.ok((await producer.send(batchOf(0))).ok);
+
+      // Each member records what it handled and commits it at once (the processor commits later,
+      // from its tick; here the commit is what the next owner resumes from).
+      const member = async (label: string) => {
+        const handled: string[] = [];
+        const owned = new Set<string>();
+        const consumer: KafkaConsumer = await clients.consumer({
+          ...kafka,
+          groupId,
+          topics: [topic],
+          maxBatchSize: 100,
+          concurrency: 4,
+          sessionTimeoutMs: 6_000,
+        });
+        const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+        await consumer.run({
+          onBatch: async (batch) => {
+            for (const record of batch.records) handled.push(`${record.partition}:${record.offset}`);
+            const last = batch.records.at(-1);
+            if (last !== undefined)
+              void consumer
+                .commit([{ topic, partition: batch.partition, offset: last.offset + 1n }])
+                .catch(() => undefined);
+          },
+          onAssigned: (partitions) => {
+            for (const tp of partitions) owned.add(key(tp));
+          },
+          onRevoked: (partitions) => {
+            for (const tp of partitions) owned.delete(key(tp));
+          },
+        });
+        return { label, consumer, handled, owned };
+      };
+      const a = await member('a');
+      await waitFor(async () => (a.handled.length >= 40 ? true : undefined), { what: 'a handles the first 40' });
+      assert.equal(a.owned.size, 4, 'a lone member owns every partition');
+      // Let the commits land before the group changes.
+      await waitFor(
+        async () => {
+          const committed = await committedOffsets(groupId, topic);
+          const total = [...committed.values()].reduce((sum, offset) => sum + Math.max(0, Number(offset)), 0);
+          return total === 40 ? true : undefined;
+        },
+        { what: 'a commits the first 40' },
+      );
+
+      const b = await member('b');
+      await waitFor(async () => (a.owned.size === 2 && b.owned.size === 2 ? true : undefined), {
+        what: 'two members with two partitions each',
+        timeoutMs: 60_000,
+      });
+      assert.deepEqual(
+        [...a.owned].filter((tp) => b.owned.has(tp)),
+        [],
+        'no partition is owned by both members',
+      );
+      assert.deepEqual(
+        new Set(a.consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`)),
+        a.owned,
+        'assignment() is what the handlers were told',
+      );
+      assert.ok((await producer.send(batchOf(40))).ok);
+      await waitFor(async () => (a.handled.length + b.handled.length >= 80 ? true : undefined), {
+        what: 'the next 40 handled by the two members',
+      });
+      await sleep(500);
+      await Promise.all([a.consumer.close(), b.consumer.close()]);
+      await producer.close();
+      const all = [...a.handled, ...b.handled];
+      assert.equal(all.length, 80, 'nothing handled twice: each resumed from the committed offset');
+      assert.equal(new Set(all).size, 80);
+      assert.ok(b.handled.length > 0, 'the member that joined handled records of its partitions');
+    });
+  });
+}
+
+test('a key lands on the same partition whichever adapter produced it', { timeout: 60_000 }, async () => {
+  const confluent = await kafkaClients('confluent');
+  const admin = await confluent.admin(kafka);
+  const topic = uniqueName('port-contract-partitioner');
+  created.push(topic);
+  assert.ok((await admin.ensureTopics([{ topic, partitions: 6 }])).ok);
+  await admin.close();
+  const keys = Array.from({ length: 60 }, (_, i) => `tenant-${i}:user-${i * 7}`);
+  for (const name of KAFKA_CLIENTS) {
+    const producer = await (await kafkaClients(name)).producer(producerOptions);
+    assert.ok((await producer.send(keys.map((key) => ({ topic, key, value: name })))).ok);
+    await producer.close();
+  }
+  const consumer = await confluent.consumer({
+    ...kafka,
+    groupId: uniqueName('port-contract-partitioner-group'),
+    topics: [topic],
+    maxBatchSize: 500,
+    concurrency: 6,
+  });
+  const seen = new Map<string, Map<string, number>>(KAFKA_CLIENTS.map((name) => [name, new Map()]));
+  await consumer.run({
+    onBatch: async (batch) => {
+      for (const record of batch.records) seen.get(decode(record.value))?.set(decode(record.key), record.partition);
     },
   });
-  await waitFor(async () => (handled.length >= 20 ? true : undefined), { what: 'all 20 records handled' });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await waitFor(
+    async () => ([...seen.values()].every((byKey) => byKey.size === keys.length) ? true : undefined),
+    { what: 'every key from both adapters' },
+  );
   await consumer.close();
-  await producer.close();
-  assert.equal(failures, 2);
-  assert.equal(handled.length, 20, 'every record handled exactly once after the retries');
-  assert.equal(new Set(handled).size, 20);
-  for (const partition of [0, 1]) {
-    const offsets = handled.filter((h) => h.startsWith(`${partition}:`)).map((h) => Number(h.split(':')[1]));
-    assert.deepEqual(
-      offsets,
-      offsets.toSorted((a, b) => a - b),
-      `partition ${partition} in offset order`,
-    );
-    assert.equal(offsets[0], 0, `partition ${partition} starts at offset 0`);
-  }
+  const [first, second] = KAFKA_CLIENTS.map((name) => seen.get(name) ?? new Map<string, number>());
+  assert.ok(first !== undefined && second !== undefined);
+  assert.deepEqual([...second].toSorted(), [...first].toSorted());
+  assert.ok(new Set(first.values()).size > 1, 'the keys spread over several partitions');
 });

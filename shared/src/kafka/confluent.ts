@@ -2,7 +2,6 @@
 // KafkaJS-compatible API is used with librdkafka properties where KafkaJS has no equivalent.
 
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
-import type { Logger } from '../log.ts';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
 import type {
@@ -15,23 +14,10 @@ import type {
   RecordBatch,
   TopicSpec,
 } from './port.ts';
+import type { ClientOptions, ConsumerOptions, KafkaLogSink, ProducerOptions } from './options.ts';
+import { errorMessage } from './options.ts';
 import type { BreakableProducer, RenewingProducer } from './renewing-producer.ts';
 import { renewingProducer } from './renewing-producer.ts';
-
-/** Where librdkafka's own messages go (a service passes its JSON logger; tests pass nothing). */
-export type KafkaLogSink = (level: 'warn' | 'error', message: string, extra: object) => void;
-
-/** The sink that writes the client's warnings and errors into a service's JSON log. */
-export const kafkaLogTo =
-  (log: Logger): KafkaLogSink =>
-  (level, message, extra) =>
-    log[level]({ kafka: extra }, message);
-
-export interface ConfluentOptions {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  readonly log?: KafkaLogSink;
-}
 
 // The client logs every connection retry while a broker is away; warnings and errors go to the
 // service's structured log (or nowhere), never as raw console dumps.
@@ -47,7 +33,7 @@ function kafkaLogger(sink: KafkaLogSink | undefined): KafkaJS.Logger {
   return logger;
 }
 
-function client(options: ConfluentOptions): KafkaJS.Kafka {
+function client(options: ClientOptions): KafkaJS.Kafka {
   return new KafkaJS.Kafka({
     kafkaJS: {
       brokers: [...options.brokers],
@@ -69,12 +55,6 @@ function isFatal(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'isFatal' in error && error.isFatal === true;
 }
 
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
-  return String(error);
-}
-
 // Both the KafkaJS-style errors and librdkafka's own (delivery reports) carry a numeric code.
 function errorCode(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
@@ -92,21 +72,6 @@ function kafkaError(error: unknown, what: string): AppError {
     cause: { code, timedOut: code === ERR_MSG_TIMED_OUT },
   });
 }
-
-export interface ProducerOptions extends ConfluentOptions {
-  /** How long a record may wait for acks before the send fails (librdkafka message.timeout.ms). */
-  readonly deliveryTimeoutMs: number;
-  /** Upper bound on records queued in the client (bounded memory; queue full answers 503). */
-  readonly maxQueuedRecords: number;
-  readonly lingerMs?: number;
-  /** Batch compression (librdkafka compression.codec); lz4 unless chosen otherwise. */
-  readonly compression?: ProduceCompression;
-  /** Called when a new client replaced one broken by a fatal error. */
-  readonly onRenewed?: () => void;
-}
-
-export const PRODUCE_COMPRESSIONS = ['none', 'lz4', 'zstd', 'gzip', 'snappy'] as const;
-export type ProduceCompression = (typeof PRODUCE_COMPRESSIONS)[number];
 
 /** One send() call waiting for the delivery reports of its records. */
 class PendingSend {
@@ -245,17 +210,6 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
       return closing;
     },
   };
-}
-
-export interface ConsumerOptions extends ConfluentOptions {
-  readonly groupId: string;
-  readonly topics: readonly string[];
-  /** Records handed to one onBatch call at most (bounded in-flight work). */
-  readonly maxBatchSize: number;
-  /** Partitions handled concurrently (each one's batches stay in order). */
-  readonly concurrency: number;
-  /** How long a silent member keeps its partitions; a crashed worker's are reassigned after it. */
-  readonly sessionTimeoutMs?: number;
 }
 
 function headersOf(headers: readonly RdKafka.MessageHeader[] | undefined): Record<string, string> {
@@ -488,7 +442,7 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
   };
 }
 
-export async function createConfluentAdmin(options: ConfluentOptions): Promise<KafkaAdmin> {
+export async function createConfluentAdmin(options: ClientOptions): Promise<KafkaAdmin> {
   const admin = client(options).admin();
   await admin.connect();
   return {

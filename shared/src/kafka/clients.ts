@@ -1,0 +1,37 @@
+// Picks a Kafka adapter by name (SLUICE_KAFKA_CLIENT). Each is imported only when chosen: the
+// confluent adapter loads librdkafka's addon, which Bun cannot load, so a Bun process that picks
+// platformatic must never import it.
+
+import type { ClientOptions, ConsumerOptions, KafkaClientName, ProducerOptions } from './options.ts';
+import type { KafkaAdmin, KafkaConsumer } from './port.ts';
+import type { RenewingProducer } from './renewing-producer.ts';
+
+export interface KafkaClients {
+  readonly name: KafkaClientName;
+  admin(options: ClientOptions): Promise<KafkaAdmin>;
+  producer(options: ProducerOptions): Promise<RenewingProducer>;
+  consumer(options: ConsumerOptions): Promise<KafkaConsumer>;
+}
+
+export async function kafkaClients(name: KafkaClientName): Promise<KafkaClients> {
+  if (name === 'confluent') {
+    const confluent = await import('./confluent.ts');
+    return {
+      name,
+      admin: confluent.createConfluentAdmin,
+      producer: confluent.createConfluentProducer,
+      consumer: confluent.createConfluentConsumer,
+    };
+  }
+  const [admin, producer, consumer] = await Promise.all([
+    import('./platformatic-admin.ts'),
+    import('./platformatic-producer.ts'),
+    import('./platformatic-consumer.ts'),
+  ]);
+  return {
+    name,
+    admin: admin.createPlatformaticAdmin,
+    producer: producer.createPlatformaticProducer,
+    consumer: consumer.createPlatformaticConsumer,
+  };
+}
