@@ -6,15 +6,15 @@
 // hopping 5m/1m, and sessions per user (30 s gap; a second topic keyed by user). For each: events/s,
 // CPU seconds of the worker's process and events/s per core used, beside the raw consume rate of
 // Kafka's ConsumerPerformance on the same topic in the same run, and the worker's CPU per event
-// beside what the Node Kafka client alone costs per record reading that topic. Each ends by
+// beside what its Kafka client alone costs per record reading that topic. Each variant runs once
+// per Kafka adapter asked for (--clients: librdkafka's addon, @platformatic/kafka). Each ends by
 // checking that the windows add up (N per event-covering window set).
 
 import { encodeEvent } from '@sluice/shared/events/envelope';
-import {
-  createConfluentAdmin,
-  createConfluentConsumer,
-  createConfluentProducer,
-} from '@sluice/shared/kafka/confluent';
+import type { KafkaClients } from '@sluice/shared/kafka/clients';
+import { kafkaClients } from '@sluice/shared/kafka/clients';
+import type { KafkaClientName } from '@sluice/shared/kafka/options';
+import { KAFKA_CLIENTS } from '@sluice/shared/kafka/options';
 import type { OutgoingRecord } from '@sluice/shared/kafka/port';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
@@ -82,9 +82,10 @@ const { values: args } = parseCliArgs(
     options: {
       events: { type: 'string', default: '500000' },
       windows: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
+      clients: { type: 'string', default: KAFKA_CLIENTS.join(',') },
     },
   },
-  './sluice bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live]',
+  './sluice bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic]',
 );
 const N = Math.min(Number(args.events), 10_000_000);
 const chosen = VARIANTS.filter((v) => args.windows.split(',').includes(v.name));
@@ -92,7 +93,16 @@ if (chosen.length === 0) {
   console.error(`--windows must name some of: ${VARIANTS.map((v) => v.name).join(', ')}`);
   process.exit(2);
 }
+const clientNames = KAFKA_CLIENTS.filter((name) => args.clients.split(',').includes(name));
+if (clientNames.length === 0) {
+  console.error(`--clients must name some of: ${KAFKA_CLIENTS.join(', ')}`);
+  process.exit(2);
+}
 const stack = stackEnv();
+// Filling and the client floors use the adapters in this process (Node).
+const adapters = new Map<KafkaClientName, KafkaClients>();
+for (const name of KAFKA_CLIENTS) adapters.set(name, await kafkaClients(name));
+const confluent = await kafkaClients('confluent');
 
 /**
  * Fills `prefix`ecommerce with N events over two hours of event time, in order within a few
@@ -101,12 +111,12 @@ const stack = stackEnv();
 async function fill(prefix: string, keyBy: Variant['keyBy']): Promise<string> {
   const topics = topicNames('ecommerce', prefix);
   const kafka = { brokers: stack.kafkaBrokers, clientId: 'bench-processor' };
-  const admin = await createConfluentAdmin(kafka);
+  const admin = await confluent.admin(kafka);
   const ensured = await admin.ensureTopics(streamTopicSpecs([ecommerce], prefix));
   await admin.close();
   if (!ensured.ok) throw new Error(ensured.error.message);
   console.log(`sluice bench processor: filling ${topics.events} with ${N} events keyed by ${keyBy}...`);
-  const producer = await createConfluentProducer({
+  const producer = await confluent.producer({
     ...kafka,
     deliveryTimeoutMs: 60_000,
     maxQueuedRecords: 200_000,
@@ -159,13 +169,12 @@ async function rawConsumeRate(topic: string): Promise<number> {
 }
 
 /**
- * The Node Kafka client alone (@confluentinc/kafka-javascript through the processor's adapter, its
- * batch size and fetch settings): CPU µs of this process per record, librdkafka's threads
- * included, while it reads the whole topic and does nothing with it. No worker can cost less per
- * event.
+ * A Kafka client alone (through the processor's adapter for it, its batch size and fetch
+ * settings): CPU µs of this process per record, librdkafka's threads included, while it reads the
+ * whole topic and does nothing with it. No worker on that client can cost less per event.
  */
-async function clientFloorUs(topic: string): Promise<number> {
-  const consumer = await createConfluentConsumer({
+async function clientFloorUs(topic: string, clients: KafkaClients): Promise<number> {
+  const consumer = await clients.consumer({
     brokers: stack.kafkaBrokers,
     clientId: 'bench-client-floor',
     groupId: uniqueName('bench-client-floor'),
@@ -209,9 +218,10 @@ async function drain(
   variant: Variant,
   prefix: string,
   rawRate: number,
+  client: KafkaClientName,
   floorUs: number,
 ) {
-  console.log(`\n${variant.name}: draining with one processor worker...`);
+  console.log(`\n${variant.name}: draining with one processor worker (Kafka client: ${client})...`);
   // Variants share the stream's name and window names: each starts from an empty table (the first
   // processor creates it).
   const [table] = await sql<{ name: string | null }[]>`select to_regclass('public.windows')::text as name`;
@@ -224,6 +234,7 @@ async function drain(
     SLUICE_STREAMS: 'ecommerce',
     ...(variant.module === undefined ? {} : { SLUICE_STREAMS_MODULE: `${ROOT}${variant.module}` }),
     SLUICE_IDLE_TIMEOUT_MS: '600000',
+    SLUICE_KAFKA_CLIENT: client,
     ...variant.env,
   });
   try {
@@ -256,7 +267,7 @@ async function drain(
       'CPU stolen by the hypervisor meanwhile': `${Math.round(stolen * 100)} %`,
       'exactness (counted in windows / expected)': `${counted} / ${want}${counted === want ? ' (exact)' : ' (MISMATCH)'}`,
       'worker CPU µs per event': ((cpu * 1e6) / processed).toFixed(1),
-      'of which the Node Kafka client alone (consume, no work)': floorUs.toFixed(1),
+      [`of which the Kafka client alone (${client}: consume, no work)`]: floorUs.toFixed(1),
       'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
       'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
     });
@@ -269,7 +280,10 @@ async function drain(
 const iso = await isolate('bench-processor');
 const sql = postgres(iso.databaseUrl, { max: 1, onnotice: () => {} });
 try {
-  const filled = new Map<Variant['keyBy'], { prefix: string; rawRate: number; floorUs: number }>();
+  const filled = new Map<
+    Variant['keyBy'],
+    { prefix: string; rawRate: number; floorUs: Map<KafkaClientName, number> }
+  >();
   for (const variant of chosen) {
     let topic = filled.get(variant.keyBy);
     if (topic === undefined) {
@@ -277,11 +291,17 @@ try {
       const events = await fill(prefix, variant.keyBy);
       console.log('measuring the raw consume rate (ConsumerPerformance, same topic)...');
       const rawRate = await rawConsumeRate(events);
-      console.log('measuring the Node Kafka client alone (same topic, records dropped)...');
-      topic = { prefix, rawRate, floorUs: await clientFloorUs(events) };
+      const floorUs = new Map<KafkaClientName, number>();
+      for (const client of clientNames) {
+        console.log(`measuring the ${client} client alone (same topic, records dropped)...`);
+        const clients = adapters.get(client);
+        if (clients !== undefined) floorUs.set(client, await clientFloorUs(events, clients));
+      }
+      topic = { prefix, rawRate, floorUs };
       filled.set(variant.keyBy, topic);
     }
-    await drain(iso, sql, variant, topic.prefix, topic.rawRate, topic.floorUs);
+    for (const client of clientNames)
+      await drain(iso, sql, variant, topic.prefix, topic.rawRate, client, topic.floorUs.get(client) ?? Number.NaN);
   }
 } finally {
   await sql.end();

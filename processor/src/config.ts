@@ -12,6 +12,7 @@ import {
   sampleRatioEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
+import { KAFKA_CLIENTS } from '@sluice/shared/kafka/options';
 import { z } from 'zod';
 
 export const processorConfigSchema = z
@@ -20,6 +21,11 @@ export const processorConfigSchema = z
     /** Health and /metrics; the processor has no other HTTP surface. */
     SLUICE_PROCESSOR_PORT: portEnv(9464),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+    /**
+     * The Kafka adapter: librdkafka's addon (Node only) or @platformatic/kafka (TypeScript; Node and
+     * Bun, and less CPU per record). Both pass the port's contract tests.
+     */
+    SLUICE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('confluent'),
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
     /** Streams this fleet processes, comma-separated; empty: every declared stream. */
@@ -62,6 +68,7 @@ export const processorConfigSchema = z
     host: env.SLUICE_PROCESSOR_HOST,
     port: env.SLUICE_PROCESSOR_PORT,
     kafkaBrokers: env.SLUICE_KAFKA_BROKERS,
+    kafkaClient: env.SLUICE_KAFKA_CLIENT,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,
     streams: env.SLUICE_STREAMS,

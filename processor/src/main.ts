@@ -7,11 +7,7 @@ import { applyMigrations } from '@sluice/shared/db/migrate';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { serveHttp } from '@sluice/shared/http/serve';
-import {
-  createConfluentAdmin,
-  createConfluentConsumer,
-  createConfluentProducer,
-} from '@sluice/shared/kafka/confluent';
+import { kafkaClients } from '@sluice/shared/kafka/clients';
 import { kafkaLogTo } from '@sluice/shared/kafka/options';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
@@ -44,7 +40,8 @@ await applyMigrations(db.db);
 const streams = await streamsInUse({ names: config.streams, module: config.streamsModule });
 
 const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-processor', log: kafkaLogTo(log) };
-const admin = await createConfluentAdmin(kafka);
+const clients = await kafkaClients(config.kafkaClient);
+const admin = await clients.admin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(streams, config.topicPrefix));
 if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);
 await admin.close();
@@ -65,7 +62,7 @@ await new Promise<void>((resolve) => {
 const streamsByTopic = new Map(streams.map((s) => [topicNames(s.name, config.topicPrefix).events, s]));
 const metrics = createProcessorMetrics();
 const processor = createProcessor({
-  consumer: await createConfluentConsumer({
+  consumer: await clients.consumer({
     ...kafka,
     groupId: config.group,
     topics: [...streamsByTopic.keys()],
@@ -73,7 +70,7 @@ const processor = createProcessor({
     concurrency: config.concurrency,
     sessionTimeoutMs: config.sessionTimeoutMs,
   }),
-  producer: await createConfluentProducer({ ...kafka, deliveryTimeoutMs: 30_000, maxQueuedRecords: 100_000 }),
+  producer: await clients.producer({ ...kafka, deliveryTimeoutMs: 30_000, maxQueuedRecords: 100_000 }),
   sink: createWindowSink(db.db),
   store: createStateStore({ redis, prefix: config.statePrefix }),
   dedup: createDedup({ redis, prefix: config.dedupPrefix }),
@@ -105,7 +102,7 @@ health.get('/metrics', async (c) =>
 );
 const server = await serveHttp(health.fetch, { hostname: config.host, port: config.port });
 await processor.start();
-log.info({ port: server.port, group: config.group }, 'processor started');
+log.info({ port: server.port, group: config.group, kafkaClient: clients.name }, 'processor started');
 
 // Drain order (guarantee 6): stop consuming and finish in-flight batches (each commits its rows and
 // offsets), flush the producer, then close the health server, the pool and telemetry.
