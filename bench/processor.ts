@@ -301,7 +301,15 @@ try {
       filled.set(variant.keyBy, topic);
     }
     for (const client of clientNames)
-      await drain(iso, sql, variant, topic.prefix, topic.rawRate, client, topic.floorUs.get(client) ?? Number.NaN);
+      await drain(
+        iso,
+        sql,
+        variant,
+        topic.prefix,
+        topic.rawRate,
+        client,
+        topic.floorUs.get(client) ?? Number.NaN,
+      );
   }
 } finally {
   await sql.end();

@@ -5,6 +5,7 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { decodeEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
+import { fastCheckFor } from './fast-check.ts';
 
 export type RecordOutcome =
   /** Decoded and valid; `brokenRule` names the first of the stream's business rules it breaks. */
@@ -14,8 +15,9 @@ export type RecordOutcome =
 export function checkRecord(record: IncomingRecord, stream: StreamDefinition): RecordOutcome {
   if (record.value === null) return { kind: 'dlq', step: 'decode', reason: 'record has no value' };
   // Schema drift: a producer other than ingest, or an older schema, must not poison a window.
-  // The envelope and the stream's payload schema are checked in one pass.
-  const decoded = decodeEvent(record.value, stream.schema);
+  // The envelope and the stream's payload schema are checked in one pass (a compiled fast check
+  // where it says exactly what the schema says; zod otherwise, and for every refusal).
+  const decoded = decodeEvent(record.value, stream.schema, fastCheckFor(stream.schema));
   if (!decoded.ok) {
     if (decoded.step === 'decode') return { kind: 'dlq', step: 'decode', reason: decoded.reason };
     return {

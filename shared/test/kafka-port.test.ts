@@ -144,7 +144,9 @@ for (const name of KAFKA_CLIENTS) {
           for (const record of batch.records) handled.push(`${record.partition}:${record.offset}`);
         },
       });
-      await waitFor(async () => (handled.length >= 20 ? true : undefined), { what: 'all 20 records handled' });
+      await waitFor(async () => (handled.length >= 20 ? true : undefined), {
+        what: 'all 20 records handled',
+      });
       await sleep(500);
       await consumer.close();
       await producer.close();
@@ -207,7 +209,9 @@ for (const name of KAFKA_CLIENTS) {
         return { label, consumer, handled, owned };
       };
       const a = await member('a');
-      await waitFor(async () => (a.handled.length >= 40 ? true : undefined), { what: 'a handles the first 40' });
+      await waitFor(async () => (a.handled.length >= 40 ? true : undefined), {
+        what: 'a handles the first 40',
+      });
       assert.equal(a.owned.size, 4, 'a lone member owns every partition');
       // Let the commits land before the group changes.
       await waitFor(
@@ -272,7 +276,8 @@ test('a key lands on the same partition whichever adapter produced it', { timeou
   const seen = new Map<string, Map<string, number>>(KAFKA_CLIENTS.map((name) => [name, new Map()]));
   await consumer.run({
     onBatch: async (batch) => {
-      for (const record of batch.records) seen.get(decode(record.value))?.set(decode(record.key), record.partition);
+      for (const record of batch.records)
+        seen.get(decode(record.value))?.set(decode(record.key), record.partition);
     },
   });
   await waitFor(

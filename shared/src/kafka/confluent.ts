@@ -4,6 +4,8 @@
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
+import type { ClientOptions, ConsumerOptions, KafkaLogSink, ProducerOptions } from './options.ts';
+import { errorMessage } from './options.ts';
 import type {
   CommitOffset,
   ConsumerHandlers,
@@ -14,8 +16,6 @@ import type {
   RecordBatch,
   TopicSpec,
 } from './port.ts';
-import type { ClientOptions, ConsumerOptions, KafkaLogSink, ProducerOptions } from './options.ts';
-import { errorMessage } from './options.ts';
 import type { BreakableProducer, RenewingProducer } from './renewing-producer.ts';
 import { renewingProducer } from './renewing-producer.ts';
 

@@ -14,7 +14,6 @@ import type {
   ConsumerHandlers,
   IncomingRecord,
   KafkaConsumer,
-  RecordBatch,
   TopicPartition,
 } from './port.ts';
 
@@ -372,7 +371,12 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
       try {
         await Promise.race([
           consumer.commit({
-            offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset, leaderEpoch: -1 })),
+            offsets: offsets.map(({ topic, partition, offset }) => ({
+              topic,
+              partition,
+              offset,
+              leaderEpoch: -1,
+            })),
           }),
           gaveUp,
         ]);
@@ -425,5 +429,7 @@ type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 type FetchResponsePartitionRecords = FetchResponse['responses'][number]['partitions'][number]['records'];
 
 function isFetchResponse(value: unknown): value is FetchResponse {
-  return typeof value === 'object' && value !== null && 'responses' in value && Array.isArray(value.responses);
+  return (
+    typeof value === 'object' && value !== null && 'responses' in value && Array.isArray(value.responses)
+  );
 }

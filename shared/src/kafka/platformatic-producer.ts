@@ -32,7 +32,9 @@ function unavailable(message: string, retryAfterSeconds: number, cause?: unknown
 }
 
 const bytes = (value: string | Uint8Array) =>
-  typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  typeof value === 'string'
+    ? Buffer.from(value)
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 
 /** The producer: replaced by a new client (a new producer id) after a fatal error. */
 export function createPlatformaticProducer(options: ProducerOptions): Promise<RenewingProducer> {
@@ -87,7 +89,10 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
             ? {}
             : {
                 headers: new Map(
-                  Object.entries(record.headers).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]),
+                  Object.entries(record.headers).map(([name, value]) => [
+                    Buffer.from(name),
+                    Buffer.from(value),
+                  ]),
                 ),
               }),
         }));
