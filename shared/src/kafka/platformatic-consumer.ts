@@ -42,6 +42,8 @@ const FETCH_MAX_WAIT_MS = 50;
 const IDLE_MS = 100;
 const MAX_BACKOFF_MS = 2_000;
 const COMMIT_TIMEOUT_MS = 10_000;
+/** How long a fetched end counts as known without another fetch confirming it. */
+const END_FRESH_MS = 3_000;
 const CLOSE_TIMEOUT_MS = 15_000;
 const OFFSET_OUT_OF_RANGE = 1;
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -87,7 +89,8 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
 
   let handlers: ConsumerHandlers | undefined;
   const owned = new Map<string, Owned>();
-  const highWatermarks = new Map<string, bigint>();
+  /** Each partition's end as a fetch answered it, and when a fetch last confirmed it. */
+  const highWatermarks = new Map<string, { end: bigint; confirmed: number }>();
   let generation: number | undefined;
   let stopping = false;
   let loop: Promise<void> | undefined;
@@ -234,12 +237,14 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
       }),
     );
     const fetched: Fetched[] = [];
-    for (const { response, requested } of answers)
+    const now = Date.now();
+    for (const { response, requested } of answers) {
       for (const topicResponse of response.responses) {
         const topic = topicById.get(topicResponse.topicId) ?? topicResponse.topicId;
         for (const answer of topicResponse.partitions) {
           const key = keyOf(topic, answer.partitionIndex);
-          if (answer.highWatermark >= 0n) highWatermarks.set(key, answer.highWatermark);
+          if (answer.highWatermark >= 0n)
+            highWatermarks.set(key, { end: answer.highWatermark, confirmed: 0 });
           const part = owned.get(key);
           const from = requested.get(key);
           // Stale data (a partition revoked, or moved, while the fetch was out) is dropped.
@@ -247,6 +252,13 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
           fetched.push(recordsOf(part, from, answer.records ?? []));
         }
       }
+      // An incremental fetch leaves out partitions whose end did not move: answered at all, the
+      // request confirms every end it asked for.
+      for (const key of requested.keys()) {
+        const known = highWatermarks.get(key);
+        if (known !== undefined) known.confirmed = now;
+      }
+    }
     return fetched;
   };
 
@@ -385,7 +397,13 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
       }
     },
     assignment: () => [...owned.values()].map(({ topic, partition }) => ({ topic, partition })),
-    highWatermark: (topic, partition) => highWatermarks.get(keyOf(topic, partition)),
+    highWatermark(topic, partition) {
+      // An end no fetch confirmed lately is not known: while a broker is away (a fetch can hang
+      // for seconds before it fails) records may be waiting there, and guarantee 7 must not take
+      // the partition for idle and settle windows whose events are still to come.
+      const known = highWatermarks.get(keyOf(topic, partition));
+      return known !== undefined && Date.now() - known.confirmed <= END_FRESH_MS ? known.end : undefined;
+    },
     pause(partitions) {
       for (const { topic, partition } of partitions) {
         const part = owned.get(keyOf(topic, partition));

@@ -64,7 +64,8 @@ export interface KafkaConsumer {
   assignment(): TopicPartition[];
   /**
    * The partition's end offset as the client last saw it (cached from fetch answers, no broker
-   * call): with the next offset to process, the consumer lag. Undefined while not known.
+   * call): with the next offset to process, the consumer lag. Undefined while not known (not
+   * fetched yet, or fetches from its broker failing).
    */
   highWatermark(topic: string, partition: number): bigint | undefined;
   /** Stops fetching these partitions (in-flight budget used) until resume; batches in hand finish. */
