@@ -22,10 +22,11 @@ export const processorConfigSchema = z
     SLUICE_PROCESSOR_PORT: portEnv(9464),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
     /**
-     * The Kafka adapter: librdkafka's addon (Node only) or @platformatic/kafka (TypeScript; Node and
-     * Bun, and less CPU per record). Both pass the port's contract tests.
+     * The Kafka adapter: @platformatic/kafka (TypeScript; Node and Bun; ~1.2 µs of CPU per record
+     * consumed, measured) or librdkafka's addon (Node only; ~9 to 12.6 µs). Both pass the port's
+     * contract tests and the processor's failure tests.
      */
-    SLUICE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('confluent'),
+    SLUICE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('platformatic'),
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
     /** Streams this fleet processes, comma-separated; empty: every declared stream. */
