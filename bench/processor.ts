@@ -99,10 +99,10 @@ if (clientNames.length === 0) {
   process.exit(2);
 }
 const stack = stackEnv();
-// Filling and the client floors use the adapters in this process (Node).
-const adapters = new Map<KafkaClientName, KafkaClients>();
-for (const name of KAFKA_CLIENTS) adapters.set(name, await kafkaClients(name));
+// Filling (librdkafka, as ingest) and the client floors use the adapters in this process (Node).
 const confluent = await kafkaClients('confluent');
+const adapters = new Map<KafkaClientName, KafkaClients>();
+for (const name of clientNames) adapters.set(name, await kafkaClients(name));
 
 /**
  * Fills `prefix`ecommerce with N events over two hours of event time, in order within a few
