@@ -10,6 +10,7 @@
 // per Kafka adapter asked for (--clients: librdkafka's addon, @platformatic/kafka). Each ends by
 // checking that the windows add up (N per event-covering window set).
 
+import { withinMs } from '@sluice/shared/deadline';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { KafkaClients } from '@sluice/shared/kafka/clients';
 import { kafkaClients } from '@sluice/shared/kafka/clients';
@@ -195,19 +196,11 @@ async function clientFloorUs(topic: string, clients: KafkaClients): Promise<numb
       },
     });
   });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error('client floor: the topic was not read within 5 minutes')),
-      300_000,
-    );
-  });
   try {
-    await Promise.race([read, timeout]);
+    await withinMs(read, 300_000, 'client floor: reading the topic');
     const cpu = process.cpuUsage(cpuStart);
     return (cpu.user + cpu.system) / seen;
   } finally {
-    clearTimeout(timer);
     await consumer.close();
   }
 }

@@ -20,7 +20,7 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import { inSpan } from '@sluice/shared/telemetry/spans';
 import { batchOrigins, spanContextFrom } from '@sluice/shared/telemetry/trace-context';
 import type { BatchPlan } from './batch-plan.ts';
-import { applyPlan, planBatch, planIdleAdvance } from './batch-plan.ts';
+import { applyPlan, nothingToRead, planBatch, planIdleAdvance } from './batch-plan.ts';
 import type { CacheInvalidator } from './cache-invalidation.ts';
 import type { Dedup } from './dedup.ts';
 import type { LiveFeed } from './live-feed.ts';
@@ -349,17 +349,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     for (const state of partitions.values()) {
       void withLock(tpKey(state.topic, state.partition), async () => {
         if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;
-        // Guarantee 7 is for a partition with nothing to read: records waiting past this worker's
-        // position (a rebalance in progress, a worker that was paused) do not make it idle. Nor
-        // does an end the consumer does not know (not fetched yet, or its broker away), and the
-        // idle time starts again from it: a broker restart must not settle windows whose events
-        // the clients are still retrying.
+        // Guarantee 7 is for a partition with nothing to read (see nothingToRead).
         const end = deps.consumer.highWatermark(state.topic, state.partition);
-        if (end === undefined) {
-          state.lastActivity = deps.now();
-          return;
-        }
-        if (state.nextOffset !== null && end > state.nextOffset) return;
+        if (!nothingToRead(state, end, deps.now())) return;
         const plan = planIdleAdvance(state, planDeps(state), deps.idleTimeoutMs);
         // Fenced while still assigned: reload. It is how a worker recovers its own half-done commit
         // (Redis ahead after PostgreSQL failed); a zombie that reloads on a stale assignment only

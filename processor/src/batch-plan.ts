@@ -287,6 +287,21 @@ function staleWindows(
 }
 
 /**
+ * Guarantee 7 is for a partition with nothing to read, given the end offset the consumer knows:
+ * records waiting past this worker's position (a rebalance in progress, a worker that was paused)
+ * do not make it idle. Nor does an end the consumer does not know (not fetched yet, or its broker
+ * away), and the idle time starts again from it: a broker restart must not settle windows whose
+ * events the clients are still retrying.
+ */
+export function nothingToRead(state: PartitionState, end: bigint | undefined, now: number): boolean {
+  if (end === undefined) {
+    state.lastActivity = now;
+    return false;
+  }
+  return state.nextOffset === null || end <= state.nextOffset;
+}
+
+/**
  * Guarantee 7: a partition with no records for `idleMs` moves its watermark by wall clock, so its
  * last windows settle. Returns null when nothing changes.
  */

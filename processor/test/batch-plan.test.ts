@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { topicNames } from '@sluice/shared/streams/registry';
-import { applyPlan, BACKFILL_HEADER, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
+import { applyPlan, BACKFILL_HEADER, nothingToRead, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
 import type { PartitionState } from '../src/partition-state.ts';
 import { windowId } from '../src/partition-state.ts';
 import type { WindowSink } from '../src/sink.ts';
@@ -108,6 +108,31 @@ test('an idle partition advances its watermark by wall clock and settles its las
   assert.ok(idle);
   assert.equal(idle.rows[0]?.status, 'settled');
   assert.equal(idle.offset.next, idle.offset.expected, 'the offset does not move');
+});
+
+test('a partition is idle only while the consumer knows its end is reached; an unknown end restarts the idle time', async () => {
+  const s = state();
+  const plan = await planBatch(s, [record(0, T0 + 1_000)], deps);
+  assert.ok(plan);
+  applyPlan(s, plan);
+  s.lastActivity = T0 + 2_000;
+  const later = s.lastActivity + 120_000;
+  assert.equal(nothingToRead(s, 5n, later), false, 'records wait past the position');
+  assert.equal(s.lastActivity, T0 + 2_000, 'waiting records do not move the idle time');
+  assert.equal(nothingToRead(s, 1n, later), true, 'the end is the position');
+  // The broker is away: its end is unknown, so not idle, and the idle time starts again.
+  assert.equal(nothingToRead(s, undefined, later), false);
+  assert.equal(s.lastActivity, later);
+  assert.equal(nothingToRead(s, 1n, later + 500), true, 'the end is known again');
+  assert.equal(
+    planIdleAdvance(s, { ...deps, now: later + 500 }, 1_000),
+    null,
+    'not idle for long enough since',
+  );
+  assert.ok(
+    planIdleAdvance(s, { ...deps, now: later + 1_000 }, 1_000),
+    'idle for the whole idle time after it',
+  );
 });
 
 async function run(s: PartitionState, sink: WindowSink, records: IncomingRecord[]) {

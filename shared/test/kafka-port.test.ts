@@ -118,6 +118,22 @@ for (const name of KAFKA_CLIENTS) {
       assert.equal((await committedOffsets(group, topic)).get(0), '11');
     });
 
+    test('a send past the bound on queued records is refused as retryable, and sends again after', {
+      timeout: 60_000,
+    }, async () => {
+      const topic = await newTopic('port-contract-bound', 1);
+      const producer = await clients.producer({ ...producerOptions, maxQueuedRecords: 5 });
+      const tooMany = Array.from({ length: 20 }, (_, i) => ({ topic, key: null, value: `v${i}` }));
+      const refused = await producer.send(tooMany);
+      assert.equal(refused.ok, false, 'bounded memory: more records than the bound are not queued');
+      if (!refused.ok) {
+        assert.equal(refused.error.code, 'unavailable');
+        assert.equal(refused.error.retryable, true, 'the client retries it (503)');
+      }
+      assert.ok((await producer.send(tooMany.slice(0, 5))).ok, 'within the bound it sends');
+      await producer.close();
+    });
+
     test('a batch whose handler throws is delivered again from its first record', {
       timeout: 60_000,
     }, async () => {

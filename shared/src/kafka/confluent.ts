@@ -2,6 +2,7 @@
 // KafkaJS-compatible API is used with librdkafka properties where KafkaJS has no equivalent.
 
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
+import { withinMs } from '../deadline.ts';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
 import type { ClientOptions, ConsumerOptions, KafkaLogSink, ProducerOptions } from './options.ts';
@@ -17,7 +18,7 @@ import type {
   TopicSpec,
 } from './port.ts';
 import type { BreakableProducer, RenewingProducer } from './renewing-producer.ts';
-import { renewingProducer } from './renewing-producer.ts';
+import { renewingKafkaProducer } from './renewing-producer.ts';
 
 // The client logs every connection retry while a broker is away; warnings and errors go to the
 // service's structured log (or nowhere), never as raw console dumps.
@@ -111,11 +112,7 @@ const REPORT_GRACE_MS = 2_000;
  * fatal error, instead of failing every send until a restart.
  */
 export function createConfluentProducer(options: ProducerOptions): Promise<RenewingProducer> {
-  return renewingProducer(() => connectProducerClient(options), {
-    retryMs: { first: 500, cap: 10_000 },
-    log: (level, message) => options.log?.(level === 'info' ? 'warn' : level, message, {}),
-    ...(options.onRenewed === undefined ? {} : { onRenewed: options.onRenewed }),
-  });
+  return renewingKafkaProducer(() => connectProducerClient(options), options);
 }
 
 // The producer uses the client's librdkafka-level API rather than the KafkaJS-compatible one: a
@@ -424,18 +421,8 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
         await loop;
         // A close the group never completes (a broker or rebalance that does not answer) fails
         // after a while, so a drain reports it instead of hanging on it.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const gaveUp = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`kafka consumer did not close within ${CLOSE_TIMEOUT_MS} ms`)),
-            CLOSE_TIMEOUT_MS,
-          );
-        });
-        try {
-          await Promise.race([new Promise<void>((resolve) => consumer.disconnect(() => resolve())), gaveUp]);
-        } finally {
-          clearTimeout(timer);
-        }
+        const disconnected = new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+        await withinMs(disconnected, CLOSE_TIMEOUT_MS, 'kafka consumer close');
       })();
       return closing;
     },

@@ -1,6 +1,7 @@
 // The Kafka port's admin on @platformatic/kafka (TypeScript; Node and Bun).
 
 import { Admin } from '@platformatic/kafka';
+import { withinMs } from '../deadline.ts';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
 import type { ClientOptions } from './options.ts';
@@ -48,19 +49,11 @@ export async function createPlatformaticAdmin(options: ClientOptions): Promise<K
       }
     },
     async ping(timeoutMs: number) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await Promise.race([
-          admin.metadata({ topics: [], forceUpdate: true }),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-          }),
-        ]);
+        await withinMs(admin.metadata({ topics: [], forceUpdate: true }), timeoutMs, 'kafka ping');
         return true;
       } catch {
         return false;
-      } finally {
-        clearTimeout(timer);
       }
     },
     close: () => admin.close(),

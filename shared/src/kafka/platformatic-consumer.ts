@@ -7,6 +7,7 @@
 // partition is not fetched.
 
 import { Consumer, FetchIsolationLevels, IS_CONTROL, ListOffsetTimestamps } from '@platformatic/kafka';
+import { withinMs } from '../deadline.ts';
 import type { ConsumerOptions } from './options.ts';
 import { errorMessage } from './options.ts';
 import type {
@@ -56,6 +57,17 @@ function headersOf(headers: readonly [Buffer | null, Buffer | null][]): Readonly
   const out: Record<string, string> = {};
   for (const [name, value] of headers)
     if (name !== null) out[name.toString()] ??= value === null ? '' : value.toString();
+  return out;
+}
+
+/** Partition numbers by topic. */
+function byTopic(parts: readonly TopicPartition[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const { topic, partition } of parts) {
+    const partitions = out.get(topic) ?? [];
+    partitions.push(partition);
+    out.set(topic, partitions);
+  }
   return out;
 }
 
@@ -171,23 +183,16 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
 
   /** Where each new assignment starts: the group's committed offset, else the earliest kept. */
   const resolvePositions = async (parts: Owned[]) => {
-    const byTopic = new Map<string, number[]>();
-    for (const part of parts) byTopic.set(part.topic, [...(byTopic.get(part.topic) ?? []), part.partition]);
     const committed = await consumer.listCommittedOffsets({
-      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      topics: [...byTopic(parts)].map(([topic, partitions]) => ({ topic, partitions })),
     });
-    const unset = parts.filter((part) => (committed.get(part.topic)?.[part.partition] ?? -1n) < 0n);
+    const unset = byTopic(parts.filter((part) => (committed.get(part.topic)?.[part.partition] ?? -1n) < 0n));
     const earliest =
-      unset.length === 0
+      unset.size === 0
         ? new Map<string, bigint[]>()
         : await consumer.listOffsets({
-            topics: [...new Set(unset.map((part) => part.topic))],
-            partitions: Object.fromEntries(
-              [...new Set(unset.map((part) => part.topic))].map((topic) => [
-                topic,
-                unset.filter((part) => part.topic === topic).map((part) => part.partition),
-              ]),
-            ),
+            topics: [...unset.keys()],
+            partitions: Object.fromEntries(unset),
             timestamp: ListOffsetTimestamps.EARLIEST,
           });
     for (const part of parts) {
@@ -203,23 +208,23 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
     for (const part of ready) {
       const leader = metadata.topics.get(part.topic)?.partitions[part.partition]?.leader;
       if (leader === undefined || leader < 0) continue;
-      byNode.set(leader, [...(byNode.get(leader) ?? []), part]);
+      const parts = byNode.get(leader) ?? [];
+      parts.push(part);
+      byNode.set(leader, parts);
     }
     const topicById = new Map([...metadata.topics].map(([name, topic]) => [topic.id, name]));
     const answers = await Promise.all(
       [...byNode].map(async ([node, parts]) => {
         const requested = new Map(parts.map((part) => [keyOf(part.topic, part.partition), part.next]));
-        const topics = [...new Set(parts.map((part) => part.topic))].map((topic) => ({
+        const topics = [...byTopic(parts)].map(([topic, partitions]) => ({
           topicId: metadata.topics.get(topic)?.id ?? '',
-          partitions: parts
-            .filter((part) => part.topic === topic)
-            .map((part) => ({
-              partition: part.partition,
-              fetchOffset: part.next ?? 0n,
-              partitionMaxBytes: PARTITION_MAX_BYTES,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
-            })),
+          partitions: partitions.map((partition) => ({
+            partition,
+            fetchOffset: requested.get(keyOf(topic, partition)) ?? 0n,
+            partitionMaxBytes: PARTITION_MAX_BYTES,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+          })),
         }));
         try {
           const response = await consumer.fetch({
@@ -376,25 +381,13 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
     },
     async commit(offsets: readonly CommitOffset[]) {
       if (offsets.length === 0) return;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const gaveUp = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('kafka commit: no answer within 10 s')), COMMIT_TIMEOUT_MS);
-      });
-      try {
-        await Promise.race([
-          consumer.commit({
-            offsets: offsets.map(({ topic, partition, offset }) => ({
-              topic,
-              partition,
-              offset,
-              leaderEpoch: -1,
-            })),
-          }),
-          gaveUp,
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
+      const request = offsets.map(({ topic, partition, offset }) => ({
+        topic,
+        partition,
+        offset,
+        leaderEpoch: -1,
+      }));
+      await withinMs(consumer.commit({ offsets: request }), COMMIT_TIMEOUT_MS, 'kafka commit');
     },
     assignment: () => [...owned.values()].map(({ topic, partition }) => ({ topic, partition })),
     highWatermark(topic, partition) {
@@ -425,18 +418,7 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
         await joining;
         // Leaving the group is the last revoke, as librdkafka's close makes it.
         revokeAll();
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const gaveUp = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`kafka consumer did not close within ${CLOSE_TIMEOUT_MS} ms`)),
-            CLOSE_TIMEOUT_MS,
-          );
-        });
-        try {
-          await Promise.race([consumer.close(), gaveUp]);
-        } finally {
-          clearTimeout(timer);
-        }
+        await withinMs(consumer.close(), CLOSE_TIMEOUT_MS, 'kafka consumer close');
       })();
       return closing;
     },

@@ -2,13 +2,14 @@
 // produce request per partition leader, resolved when all in-sync replicas have the records.
 
 import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
+import { withinMs } from '../deadline.ts';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
 import type { ProducerOptions } from './options.ts';
 import { errorMessage } from './options.ts';
 import type { OutgoingRecord } from './port.ts';
 import type { BreakableProducer, RenewingProducer } from './renewing-producer.ts';
-import { renewingProducer } from './renewing-producer.ts';
+import { renewingKafkaProducer } from './renewing-producer.ts';
 
 // Errors after which an idempotent producer id cannot go on (its sequence is broken or fenced):
 // only a new client, with a new producer id, can send again.
@@ -38,11 +39,7 @@ const bytes = (value: string | Uint8Array) =>
 
 /** The producer: replaced by a new client (a new producer id) after a fatal error. */
 export function createPlatformaticProducer(options: ProducerOptions): Promise<RenewingProducer> {
-  return renewingProducer(() => connectProducerClient(options), {
-    retryMs: { first: 500, cap: 10_000 },
-    log: (level, message) => options.log?.(level === 'info' ? 'warn' : level, message, {}),
-    ...(options.onRenewed === undefined ? {} : { onRenewed: options.onRenewed }),
-  });
+  return renewingKafkaProducer(() => connectProducerClient(options), options);
 }
 
 async function connectProducerClient(options: ProducerOptions): Promise<BreakableProducer> {
@@ -79,7 +76,6 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
       if (inFlight + records.length > options.maxQueuedRecords)
         return fail(unavailable('produce failed: producer queue is full', 1));
       inFlight += records.length;
-      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         const messages = records.map((record) => ({
           topic: record.topic,
@@ -98,19 +94,12 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
         }));
         // Guarantee 1 either way: a send that never hears back fails with 503 instead of holding
         // its request; its records may still land, and the retry carries the same ids.
-        const gaveUp = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no acknowledgement within ${options.deliveryTimeoutMs} ms`)),
-            options.deliveryTimeoutMs,
-          );
-        });
-        await Promise.race([producer.send({ messages }), gaveUp]);
+        await withinMs(producer.send({ messages }), options.deliveryTimeoutMs, 'kafka produce');
         return ok(undefined);
       } catch (error) {
         if (hasApiError(error, FATAL_API_ERRORS)) fatal = true;
         return fail(unavailable(`produce failed: ${errorMessage(error)}`, 2, { fatal }));
       } finally {
-        clearTimeout(timer);
         inFlight -= records.length;
       }
     },

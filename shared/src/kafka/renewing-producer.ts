@@ -6,6 +6,7 @@
 
 import type { AppError, Result } from '../result.ts';
 import { appError, fail } from '../result.ts';
+import type { ProducerOptions } from './options.ts';
 import type { KafkaProducer } from './port.ts';
 
 /** A client that can tell it is broken for good (a fatal error): only a new client can send. */
@@ -125,4 +126,19 @@ export async function renewingProducer(
       await Promise.all([client?.close(), ...retiring]);
     },
   };
+}
+
+/**
+ * The renewing producer each Kafka adapter builds over its clients: backoff 0.5 s doubling to 10 s,
+ * notices in the adapter's log sink, renewals reported to the service.
+ */
+export function renewingKafkaProducer(
+  create: () => Promise<BreakableProducer>,
+  options: Pick<ProducerOptions, 'log' | 'onRenewed'>,
+): Promise<RenewingProducer> {
+  return renewingProducer(create, {
+    retryMs: { first: 500, cap: 10_000 },
+    log: (level, message) => options.log?.(level === 'info' ? 'warn' : level, message, {}),
+    ...(options.onRenewed === undefined ? {} : { onRenewed: options.onRenewed }),
+  });
 }
