@@ -11,14 +11,23 @@ import {
   topicPrefixEnv,
 } from '@sluice/shared/config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
-import { PRODUCE_COMPRESSIONS } from '@sluice/shared/kafka/options';
+import type { KafkaClientName } from '@sluice/shared/kafka/options';
+import { KAFKA_CLIENTS, PRODUCE_COMPRESSIONS } from '@sluice/shared/kafka/options';
 import { z } from 'zod';
+
+export const DEFAULT_INGEST_KAFKA_CLIENT: KafkaClientName = 'platformatic';
 
 export const ingestConfigSchema = z
   .object({
     SLUICE_INGEST_HOST: hostEnv,
     SLUICE_INGEST_PORT: portEnv(8080),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+    /**
+     * The Kafka adapter: @platformatic/kafka (TypeScript; sends merged into produce requests) or
+     * librdkafka's addon. Both pass the port's contract tests and ingest's outage tests; ingest
+     * spent ~21 to 25 µs of CPU per event on the first against ~30 to 35 on the second (bench e2e).
+     */
+    SLUICE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default(DEFAULT_INGEST_KAFKA_CLIENT),
     /** Prefix of every topic name, so test runs (or tenants of one cluster) stay apart. */
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_MAX_REQUEST_BYTES: positiveIntEnv(DEFAULT_LIMITS.maxRequestBytes),
@@ -39,6 +48,7 @@ export const ingestConfigSchema = z
     host: env.SLUICE_INGEST_HOST,
     port: env.SLUICE_INGEST_PORT,
     kafkaBrokers: env.SLUICE_KAFKA_BROKERS,
+    kafkaClient: env.SLUICE_KAFKA_CLIENT,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     limits: {
       maxRequestBytes: env.SLUICE_MAX_REQUEST_BYTES,

@@ -3,7 +3,7 @@
 import { loadConfig } from '@sluice/shared/config';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
-import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import { kafkaClients } from '@sluice/shared/kafka/clients';
 import { kafkaLogTo } from '@sluice/shared/kafka/options';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
@@ -22,13 +22,14 @@ const tracing = startNodeTracing({
   sampleRatio: config.sampleRatio,
 });
 const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest', log: kafkaLogTo(log) };
-const admin = await createConfluentAdmin(kafka);
+const clients = await kafkaClients(config.kafkaClient);
+const admin = await clients.admin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
 if (!topics.ok)
   log.warn({ error: topics.error.message }, 'could not ensure topics; produce will fail until they exist');
 const http = createHttpMetrics('sluice-ingest');
 const metrics = createIngestMetrics(http.registry);
-const producer = await createConfluentProducer({
+const producer = await clients.producer({
   ...kafka,
   deliveryTimeoutMs: config.produceTimeoutMs,
   maxQueuedRecords: config.maxQueuedRecords,

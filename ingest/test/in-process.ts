@@ -3,7 +3,8 @@
 
 import type { IntakeLimits } from '@sluice/shared/events/intake';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
-import { createConfluentAdmin, createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import { kafkaClients } from '@sluice/shared/kafka/clients';
+import type { KafkaClientName } from '@sluice/shared/kafka/options';
 import type { KafkaAdmin } from '@sluice/shared/kafka/port';
 import { createLogger } from '@sluice/shared/log';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
@@ -11,6 +12,7 @@ import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { stackEnv } from '../../shared/test/harness.ts';
 import { deleteTopics } from '../../shared/test/services.ts';
 import { createIngestApp } from '../src/app.ts';
+import { DEFAULT_INGEST_KAFKA_CLIENT } from '../src/config.ts';
 import { createIngestMetrics } from '../src/metrics.ts';
 
 export interface InProcessIngest {
@@ -23,13 +25,15 @@ export async function inProcessIngest(
   limits: IntakeLimits,
   deliveryTimeoutMs: number,
   maxQueuedRecords = 10_000,
+  client: KafkaClientName = DEFAULT_INGEST_KAFKA_CLIENT,
 ): Promise<InProcessIngest> {
   const env = stackEnv();
   const kafka = { brokers: env.kafkaBrokers, clientId: 'ingest-test' };
-  const admin: KafkaAdmin = await createConfluentAdmin(kafka);
+  const clients = await kafkaClients(client);
+  const admin: KafkaAdmin = await clients.admin(kafka);
   const ensured = await admin.ensureTopics(streamTopicSpecs(STREAMS, prefix));
   if (!ensured.ok) throw new Error(ensured.error.message);
-  const producer = await createConfluentProducer({
+  const producer = await clients.producer({
     ...kafka,
     deliveryTimeoutMs,
     maxQueuedRecords,

@@ -5,6 +5,7 @@
 // committed offset; and a key lands on the same partition whichever adapter produced it.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { KafkaClients } from '../src/kafka/clients.ts';
@@ -132,6 +133,51 @@ for (const name of KAFKA_CLIENTS) {
       }
       assert.ok((await producer.send(tooMany.slice(0, 5))).ok, 'within the bound it sends');
       await producer.close();
+    });
+
+    test('concurrent sends land whole and in call order, together past the broker batch limit', {
+      timeout: 60_000,
+    }, async () => {
+      // The platformatic adapter merges sends that wait for the same produce request; a merged
+      // request must keep call order on a partition and stay within the broker's limit on a
+      // partition's batch (message.max.bytes, 1 MiB by default): here 7 MiB of values that lz4
+      // cannot shrink are sent at once to one partition, 3 MiB of them in one send.
+      const topic = await newTopic('port-contract-concurrent', 1);
+      const producer = await clients.producer({ ...producerOptions, maxQueuedRecords: 10_000 });
+      const sends = Array.from({ length: 40 }, (_, s) =>
+        Array.from({ length: s === 20 ? 3_000 : 100 }, (_, i) => ({
+          topic,
+          key: 'same',
+          value: `${s}:${i}:${randomBytes(512).toString('hex')}`,
+        })),
+      );
+      const results = await Promise.all(sends.map((records) => producer.send(records)));
+      assert.deepEqual(
+        results.filter((r) => !r.ok),
+        [],
+        'every send acknowledged',
+      );
+      const consumer = await clients.consumer({
+        ...kafka,
+        groupId: uniqueName(`port-contract-concurrent-group-${name}`),
+        topics: [topic],
+        maxBatchSize: 1_000,
+        concurrency: 1,
+      });
+      const seen: string[] = [];
+      await consumer.run({
+        onBatch: async (batch) => {
+          for (const record of batch.records) seen.push(decode(record.value).split(':', 2).join(':'));
+        },
+      });
+      await waitFor(async () => (seen.length >= 6_900 ? true : undefined), { what: 'all 6,900 records' });
+      await consumer.close();
+      await producer.close();
+      assert.deepEqual(
+        seen,
+        sends.flatMap((records, s) => records.map((_, i) => `${s}:${i}`)),
+        'each record once, in call order',
+      );
     });
 
     test('a batch whose handler throws is delivered again from its first record', {

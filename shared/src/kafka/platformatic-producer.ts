@@ -1,10 +1,11 @@
-// The Kafka port's producer on @platformatic/kafka (TypeScript; Node and Bun). A send is one
-// produce request per partition leader, resolved when all in-sync replicas have the records.
+// The Kafka port's producer on @platformatic/kafka (TypeScript; Node and Bun). Sends are merged
+// into produce requests (group-commit.ts); a send resolves when all in-sync replicas have its records.
 
+import type { MessageToProduce } from '@platformatic/kafka';
 import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
-import { withinMs } from '../deadline.ts';
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
+import { groupCommit } from './group-commit.ts';
 import type { ProducerOptions } from './options.ts';
 import { errorMessage } from './options.ts';
 import type { OutgoingRecord } from './port.ts';
@@ -32,6 +33,14 @@ function unavailable(message: string, retryAfterSeconds: number, cause?: unknown
   return appError('unavailable', message, { retryable: true, retryAfterSeconds, cause });
 }
 
+type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+
+// A produce request carries at most this many value bytes, so that even before compression and
+// all on one partition it stays under the broker's default message.max.bytes (1 MiB per partition
+// batch): merged sends stop short of it, and a larger send is split into requests of this size.
+const MAX_REQUEST_BYTES = 512 * 1024;
+const RETRY_DELAY_MS = 1_000;
+
 const bytes = (value: string | Uint8Array) =>
   typeof value === 'string'
     ? Buffer.from(value)
@@ -54,10 +63,13 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
     compression: options.compression ?? 'lz4',
     partitioner: compatibilityPartitioner,
     timeout: options.deliveryTimeoutMs,
+    // An idempotent client otherwise retries a request without end (and keeps every error): a
+    // request is given about the delivery timeout, after which its sends have failed anyway.
+    retries: Math.max(2, Math.ceil(options.deliveryTimeoutMs / RETRY_DELAY_MS)),
+    retryDelay: RETRY_DELAY_MS,
     autocreateTopics: false,
   });
   let fatal = false;
-  let inFlight = 0;
   try {
     // Connects (and fails) now, as the confluent adapter does, not on the first send.
     await producer.metadata({ topics: [] });
@@ -66,45 +78,62 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
     throw new Error(`kafka producer could not connect: ${errorMessage(error)}`, { cause: error });
   }
   let closing: Promise<void> | undefined;
+  // Sends that arrive while a request is out leave together in the next one (group-commit.ts).
+  const requests = groupCommit<Message>({
+    request: async (messages) => {
+      try {
+        await producer.send({ messages });
+      } catch (error) {
+        if (hasApiError(error, FATAL_API_ERRORS)) fatal = true;
+        throw error;
+      }
+    },
+    maxRequestBytes: MAX_REQUEST_BYTES,
+    requestTimeoutMs: options.deliveryTimeoutMs,
+  });
+
   return {
     get fatal() {
       return fatal;
     },
     async send(records: readonly OutgoingRecord[]): Promise<Result<void, AppError>> {
       if (records.length === 0) return ok(undefined);
-      // Bounded memory: past this many records awaiting acks, a send is refused (503, retry).
-      if (inFlight + records.length > options.maxQueuedRecords)
+      // Bounded memory: past this many records queued or awaiting acks, a send is refused (503,
+      // retry). Records count until their request is answered, even after their send gave up.
+      if (requests.held + records.length > options.maxQueuedRecords)
         return fail(unavailable('produce failed: producer queue is full', 1));
-      inFlight += records.length;
       try {
-        const messages = records.map((record) => ({
-          topic: record.topic,
-          ...(record.key === null ? {} : { key: Buffer.from(record.key) }),
-          value: bytes(record.value),
-          ...(record.headers === undefined
-            ? {}
-            : {
-                headers: new Map(
-                  Object.entries(record.headers).map(([name, value]) => [
-                    Buffer.from(name),
-                    Buffer.from(value),
-                  ]),
-                ),
-              }),
-        }));
+        const sizes: number[] = [];
+        const messages = records.map((record): Message => {
+          const value = bytes(record.value);
+          sizes.push(value.byteLength);
+          return {
+            topic: record.topic,
+            ...(record.key === null ? {} : { key: Buffer.from(record.key) }),
+            value,
+            ...(record.headers === undefined
+              ? {}
+              : {
+                  headers: new Map(
+                    Object.entries(record.headers).map(([name, value]) => [
+                      Buffer.from(name),
+                      Buffer.from(value),
+                    ]),
+                  ),
+                }),
+          };
+        });
         // Guarantee 1 either way: a send that never hears back fails with 503 instead of holding
         // its request; its records may still land, and the retry carries the same ids.
-        await withinMs(producer.send({ messages }), options.deliveryTimeoutMs, 'kafka produce');
+        await requests.submit(messages, sizes, options.deliveryTimeoutMs);
         return ok(undefined);
       } catch (error) {
-        if (hasApiError(error, FATAL_API_ERRORS)) fatal = true;
         return fail(unavailable(`produce failed: ${errorMessage(error)}`, 2, { fatal }));
-      } finally {
-        inFlight -= records.length;
       }
     },
     close() {
-      closing ??= producer.close();
+      // The port's close flushes: what is queued is sent (or fails) before the client goes.
+      closing ??= requests.drained().then(() => producer.close());
       return closing;
     },
   };
