@@ -36,7 +36,10 @@ export const ingestConfigSchema = z
     /** How long a produce may wait for acks=all before the request gets 503. */
     SLUICE_PRODUCE_TIMEOUT_MS: positiveIntEnv(5_000),
     SLUICE_MAX_QUEUED_RECORDS: positiveIntEnv(200_000),
-    /** How long the producer waits to fill a batch: larger batches cost the broker less CPU. */
+    /**
+     * How long the confluent producer waits to fill a batch: larger batches cost the broker less CPU.
+     * (The platformatic adapter merges the sends that arrive while a request is out instead.)
+     */
     SLUICE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     /** Compression of produced batches: less network and disk for more CPU in client and broker. */
     SLUICE_PRODUCE_COMPRESSION: z.enum(PRODUCE_COMPRESSIONS).default('lz4'),
