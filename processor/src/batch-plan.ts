@@ -10,7 +10,7 @@ import type { WindowSpec } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import type { Dedup } from './dedup.ts';
 import type { OpenWindow, PartitionState } from './partition-state.ts';
-import { copyWindow, windowId } from './partition-state.ts';
+import { copyWindow, windowId, windowIdCache } from './partition-state.ts';
 import type { RecordOutcome } from './record-step.ts';
 import { checkRecord, deadLetter, derivedRecord } from './record-step.ts';
 import type { SessionContext } from './session-plan.ts';
@@ -25,11 +25,18 @@ const CONTRIBUTORS_PER_WINDOW = 8;
 /** Marks a record replayed from `<stream>.late` as a backfill (see `./sluice replay late`). */
 export const BACKFILL_HEADER = 'sluice-backfill';
 
+/** One of an event's windows: its spec, bounds and (for tumbling and hopping) its window id. */
+interface Target {
+  readonly spec: WindowSpec;
+  readonly bounds: WindowBounds;
+  readonly id: string;
+}
+
 /** One valid event of a batch, and where it goes. */
 interface Decided {
   readonly record: IncomingRecord;
   readonly event: SluiceEvent;
-  readonly targets: { readonly spec: WindowSpec; readonly bounds: WindowBounds }[];
+  readonly targets: Target[];
   /** Starts of its windows that were past allowed lateness. */
   readonly lateFor: number[];
   /** The business rule it breaks: counted as a reject in its windows, not aggregated. */
@@ -102,7 +109,8 @@ export async function planBatch(
   const last = fresh.at(-1);
   if (last === undefined) return null;
 
-  await loadMissingWindows(state, fresh, deps.sink);
+  const idOf = windowIdCache();
+  await loadMissingWindows(state, fresh, deps.sink, idOf);
 
   const working = new Map<string, OpenWindow>();
   /** Windows this batch brings into being (none was stored or held under their id). */
@@ -134,14 +142,20 @@ export async function planBatch(
     // A replayed late event (`./sluice replay late`) is a deliberate backfill: it amends its
     // windows however old they are, and its old event time moves no watermark.
     const backfill = record.headers[BACKFILL_HEADER] !== undefined;
-    const targets: Decided['targets'] = [];
+    const targets: Target[] = [];
     const lateFor: number[] = [];
     for (const spec of stream.windows) {
       for (const bounds of assignWindows(spec, event.time)) {
         // Guarantee 3: past the watermark plus allowed lateness, an event goes to <stream>.late.
         if (!backfill && latenessOf(bounds.end, watermark, stream.allowedLatenessMs) === 'late')
           lateFor.push(bounds.start);
-        else targets.push({ spec, bounds });
+        else
+          targets.push({
+            spec,
+            bounds,
+            // A session's id is its merged start, found when it is added (session-plan.ts).
+            id: spec.kind === 'session' ? '' : idOf(event.tenant, spec.name, bounds.start, event.key),
+          });
       }
     }
     decided.push({ record, event, targets, lateFor, brokenRule: outcome.brokenRule });
@@ -198,12 +212,11 @@ export async function planBatch(
       brokenRule === undefined
         ? accumulate(s, stream.aggregations, event.data)
         : reject(s, stream.aggregations, brokenRule);
-    for (const { spec, bounds } of d.targets) {
+    for (const { spec, bounds, id } of d.targets) {
       if (spec.kind === 'session') {
         note(addToSession(sessions, event, spec.name, spec.gapMs, apply), d.record);
         continue;
       }
-      const id = windowId(event.tenant, spec.name, bounds.start, event.key);
       const w = touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
       apply(w.state);
       note(id, d.record);
@@ -373,6 +386,7 @@ async function loadMissingWindows(
   state: PartitionState,
   fresh: readonly { outcome: RecordOutcome }[],
   sink: WindowSink,
+  idOf: ReturnType<typeof windowIdCache>,
 ): Promise<void> {
   for (const spec of state.stream.windows) {
     if (spec.kind === 'session') {
@@ -384,8 +398,8 @@ async function loadMissingWindows(
       if (outcome.kind !== 'ok') continue;
       const { tenant, key, time } = outcome.event;
       for (const bounds of assignWindows(spec, time)) {
-        const id = windowId(tenant, spec.name, bounds.start, key);
-        if (!state.windows.has(id)) wanted.set(id, { tenant, start: bounds.start, key });
+        const id = idOf(tenant, spec.name, bounds.start, key);
+        if (!state.windows.has(id) && !wanted.has(id)) wanted.set(id, { tenant, start: bounds.start, key });
       }
     }
     if (wanted.size === 0) continue;

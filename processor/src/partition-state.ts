@@ -39,6 +39,38 @@ export function windowId(tenant: string, window: string, start: number, key: str
   return `${tenant}\u0000${window}\u0000${start}\u0000${key}`;
 }
 
+/**
+ * Window ids for one batch: each id is built once, and the same string is handed out again, so the
+ * maps it keys hash it once (a fresh string per event was a tenth of planning's CPU). Lives for one
+ * batch, so it holds at most the windows that batch touches.
+ */
+export function windowIdCache(): (tenant: string, window: string, start: number, key: string) => string {
+  const byWindow = new Map<string, Map<string, Map<string, Map<number, string>>>>();
+  return (tenant, window, start, key) => {
+    let byTenant = byWindow.get(window);
+    if (byTenant === undefined) {
+      byTenant = new Map();
+      byWindow.set(window, byTenant);
+    }
+    let byKey = byTenant.get(tenant);
+    if (byKey === undefined) {
+      byKey = new Map();
+      byTenant.set(tenant, byKey);
+    }
+    let byStart = byKey.get(key);
+    if (byStart === undefined) {
+      byStart = new Map();
+      byKey.set(key, byStart);
+    }
+    let id = byStart.get(start);
+    if (id === undefined) {
+      id = windowId(tenant, window, start, key);
+      byStart.set(start, id);
+    }
+    return id;
+  };
+}
+
 export function copyWindow(window: OpenWindow): OpenWindow {
   return { ...window, state: copyState(window.state) };
 }

@@ -9,7 +9,7 @@ import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { applyPlan, BACKFILL_HEADER, nothingToRead, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
 import type { PartitionState } from '../src/partition-state.ts';
-import { windowId } from '../src/partition-state.ts';
+import { windowId, windowIdCache } from '../src/partition-state.ts';
 import type { WindowSink } from '../src/sink.ts';
 import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './plan-fixtures.ts';
 
@@ -260,4 +260,24 @@ test('a window new to a start the committed watermark passed makes cached answer
     [['Toys', T0 + 60_000]],
     'only the new window behind the watermark; the Books window it extends is not new',
   );
+});
+
+test('window ids from a batch’s cache are each window’s own, however its strings were built', () => {
+  const idOf = windowIdCache();
+  const cases: [string, string, number, string][] = [];
+  for (const tenant of ['default', 'acme'])
+    for (const window of ['1m', '1h'])
+      for (const start of [T0, T0 + 60_000])
+        for (const key of ['Books', 'Sports', '']) cases.push([tenant, window, start, key]);
+  const first = cases.map(([tenant, window, start, key]) => idOf(tenant, window, start, key));
+  assert.deepEqual(
+    first,
+    cases.map(([tenant, window, start, key]) => windowId(tenant, window, start, key)),
+    'each id is the window’s own',
+  );
+  assert.equal(new Set(first).size, cases.length, 'no two windows share an id');
+  // Strings rebuilt per event (as JSON.parse hands them over) still find the id already built.
+  cases.forEach(([tenant, window, start, key], i) => {
+    assert.equal(idOf(`${tenant} `.trim(), `${window} `.trim(), start, `${key} `.trim()), first[i]);
+  });
 });
