@@ -35,7 +35,7 @@ interface Fetched {
 
 // Bounded prefetch (guarantee 5): one fetch holds at most this much, and this much per partition.
 const FETCH_MAX_BYTES = 16 * 1024 * 1024;
-const PARTITION_MAX_BYTES = Number(process.env.XPMB ?? 1024 * 1024);
+const PARTITION_MAX_BYTES = 1024 * 1024;
 // Fewer, larger batches: a fetch waits up to 50 ms for 256 KiB (the confluent adapter's settings).
 const FETCH_MIN_BYTES = 262_144;
 const FETCH_MAX_WAIT_MS = 50;
