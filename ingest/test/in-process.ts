@@ -20,13 +20,31 @@ export interface InProcessIngest {
   close(): Promise<void>;
 }
 
-export async function inProcessIngest(
-  prefix: string,
-  limits: IntakeLimits,
-  deliveryTimeoutMs: number,
+export interface InProcessOptions {
+  /** Topic prefix of this test's own topics. */
+  readonly prefix: string;
+  readonly deliveryTimeoutMs: number;
+  /** Intake limits; by default 1 MiB per request, 64 KiB per event, 1,000 events. */
+  readonly limits?: IntakeLimits;
+  readonly maxQueuedRecords?: number;
+  /** The Kafka adapter; ingest's default unless a test runs on each. */
+  readonly client?: KafkaClientName;
+}
+
+const TEST_LIMITS: IntakeLimits = {
+  maxRequestBytes: 1 << 20,
+  maxEventBytes: 1 << 16,
+  maxEvents: 1000,
+  maxDepth: 32,
+};
+
+export async function inProcessIngest({
+  prefix,
+  deliveryTimeoutMs,
+  limits = TEST_LIMITS,
   maxQueuedRecords = 10_000,
-  client: KafkaClientName = DEFAULT_INGEST_KAFKA_CLIENT,
-): Promise<InProcessIngest> {
+  client = DEFAULT_INGEST_KAFKA_CLIENT,
+}: InProcessOptions): Promise<InProcessIngest> {
   const env = stackEnv();
   const kafka = { brokers: env.kafkaBrokers, clientId: 'ingest-test' };
   const clients = await kafkaClients(client);

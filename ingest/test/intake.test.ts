@@ -24,7 +24,7 @@ let n = 0;
 const tx = () => makeTransaction(random, `intake-${n++}`, Date.parse('2026-02-01T00:00:00Z') + n * 1000);
 
 before(async () => {
-  ingest = await inProcessIngest(prefix, LIMITS, 5_000);
+  ingest = await inProcessIngest({ prefix, limits: LIMITS, deliveryTimeoutMs: 5_000 });
   app = ingest.app;
 });
 

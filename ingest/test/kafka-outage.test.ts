@@ -47,13 +47,7 @@ for (const client of KAFKA_CLIENTS) {
     const prefix = `${uniqueName(`outage-${client}`)}.`;
 
     before(async () => {
-      ingest = await inProcessIngest(
-        prefix,
-        { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 16, maxEvents: 1000, maxDepth: 32 },
-        3_000,
-        10_000,
-        client,
-      );
+      ingest = await inProcessIngest({ prefix, deliveryTimeoutMs: 3_000, client });
       app = ingest.app;
     });
 

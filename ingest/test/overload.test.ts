@@ -35,13 +35,7 @@ for (const client of KAFKA_CLIENTS) {
 
     before(async () => {
       // A queue of 50 records: a request of 200 events cannot fit in it.
-      ingest = await inProcessIngest(
-        prefix,
-        { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 16, maxEvents: 1000, maxDepth: 32 },
-        5_000,
-        50,
-        client,
-      );
+      ingest = await inProcessIngest({ prefix, deliveryTimeoutMs: 5_000, maxQueuedRecords: 50, client });
     });
 
     after(async () => {

@@ -47,21 +47,7 @@ export function windowId(tenant: string, window: string, start: number, key: str
 export function windowIdCache(): (tenant: string, window: string, start: number, key: string) => string {
   const byWindow = new Map<string, Map<string, Map<string, Map<number, string>>>>();
   return (tenant, window, start, key) => {
-    let byTenant = byWindow.get(window);
-    if (byTenant === undefined) {
-      byTenant = new Map();
-      byWindow.set(window, byTenant);
-    }
-    let byKey = byTenant.get(tenant);
-    if (byKey === undefined) {
-      byKey = new Map();
-      byTenant.set(tenant, byKey);
-    }
-    let byStart = byKey.get(key);
-    if (byStart === undefined) {
-      byStart = new Map();
-      byKey.set(key, byStart);
-    }
+    const byStart = inner(inner(inner(byWindow, window), tenant), key);
     let id = byStart.get(start);
     if (id === undefined) {
       id = windowId(tenant, window, start, key);
@@ -69,6 +55,16 @@ export function windowIdCache(): (tenant: string, window: string, start: number,
     }
     return id;
   };
+}
+
+/** The map under `key`, created empty the first time. */
+function inner<K, K2, V2>(outer: Map<K, Map<K2, V2>>, key: K): Map<K2, V2> {
+  let map = outer.get(key);
+  if (map === undefined) {
+    map = new Map();
+    outer.set(key, map);
+  }
+  return map;
 }
 
 export function copyWindow(window: OpenWindow): OpenWindow {

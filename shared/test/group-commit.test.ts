@@ -21,6 +21,17 @@ function fakeBroker() {
   return { requests, request };
 }
 
+/** A group commit over a fake broker: 1,000 bytes a request and a 5 s request timeout unless told. */
+function commitOverFake(options: { maxRequestBytes?: number; requestTimeoutMs?: number } = {}) {
+  const broker = fakeBroker();
+  const commit = groupCommit({
+    request: broker.request,
+    maxRequestBytes: options.maxRequestBytes ?? 1_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+  });
+  return { broker, commit };
+}
+
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const sizesOf = (records: readonly string[]) => records.map((r) => r.length);
 /** Whether a promise has settled, and how, without waiting for it. */
@@ -38,8 +49,7 @@ function watch(promise: Promise<void>) {
 }
 
 test('sends that arrive while a request is out leave together next, in call order, each acked by its own request', async () => {
-  const broker = fakeBroker();
-  const commit = groupCommit({ request: broker.request, maxRequestBytes: 1_000, requestTimeoutMs: 5_000 });
+  const { broker, commit } = commitOverFake();
   const first = watch(commit.submit(['a1', 'a2'], sizesOf(['a1', 'a2']), 5_000));
   await turn();
   assert.equal(broker.requests.length, 1, 'the first send goes at once (no linger when idle)');
@@ -62,8 +72,7 @@ test('sends that arrive while a request is out leave together next, in call orde
 });
 
 test('a failed request fails every send it carried, and only those', async () => {
-  const broker = fakeBroker();
-  const commit = groupCommit({ request: broker.request, maxRequestBytes: 1_000, requestTimeoutMs: 5_000 });
+  const { broker, commit } = commitOverFake();
   const first = watch(commit.submit(['a'], [1], 5_000));
   await turn();
   const second = watch(commit.submit(['b'], [1], 5_000));
@@ -84,8 +93,7 @@ test('a failed request fails every send it carried, and only those', async () =>
 });
 
 test('no request carries more than the byte cap: merging stops short of it and a larger send is split', async () => {
-  const broker = fakeBroker();
-  const commit = groupCommit({ request: broker.request, maxRequestBytes: 10, requestTimeoutMs: 5_000 });
+  const { broker, commit } = commitOverFake({ maxRequestBytes: 10 });
   const blocker = watch(commit.submit(['x'], [1], 5_000));
   await turn();
   const big = Array.from({ length: 12 }, (_, i) => `b${i.toString().padStart(2, '0')}`);
@@ -111,8 +119,7 @@ test('no request carries more than the byte cap: merging stops short of it and a
 });
 
 test('a send that gave up is not sent, and what it held is released once dropped', async () => {
-  const broker = fakeBroker();
-  const commit = groupCommit({ request: broker.request, maxRequestBytes: 1_000, requestTimeoutMs: 60_000 });
+  const { broker, commit } = commitOverFake({ requestTimeoutMs: 60_000 });
   const blocker = watch(commit.submit(['x'], [1], 60_000));
   await turn();
   const impatient = watch(commit.submit(['late1', 'late2'], [5, 5], 20));
@@ -131,8 +138,7 @@ test('a send that gave up is not sent, and what it held is released once dropped
 });
 
 test('a request that never answers fails its sends after the request timeout, and the next one goes', async () => {
-  const broker = fakeBroker();
-  const commit = groupCommit({ request: broker.request, maxRequestBytes: 1_000, requestTimeoutMs: 200 });
+  const { broker, commit } = commitOverFake({ requestTimeoutMs: 200 });
   const stuck = watch(commit.submit(['a'], [1], 5_000));
   await turn();
   const next = watch(commit.submit(['b'], [1], 5_000));
@@ -147,8 +153,7 @@ test('a request that never answers fails its sends after the request timeout, an
 });
 
 test('drained() resolves only after every queued record had its answer', async () => {
-  const broker = fakeBroker();
-  const commit = groupCommit({ request: broker.request, maxRequestBytes: 1_000, requestTimeoutMs: 5_000 });
+  const { broker, commit } = commitOverFake();
   void commit.submit(['a'], [1], 5_000);
   await turn();
   void commit.submit(['b'], [1], 5_000);

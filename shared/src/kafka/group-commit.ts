@@ -73,8 +73,10 @@ export function groupCommit<M>(options: GroupCommitOptions<M>): GroupCommit<M> {
       while (queue.length > 0) {
         // A part whose send gave up is not sent: nobody waits for it, and it would only be a
         // duplicate of the retry (which carries the same ids).
-        for (const part of queue) if (part.abandoned) release(part, new Error('send abandoned'));
-        queue = queue.filter((part) => !part.abandoned);
+        queue = queue.filter((part) => {
+          if (part.abandoned) release(part, new Error('send abandoned'));
+          return !part.abandoned;
+        });
         const taken = take();
         if (taken.length === 0) break;
         const records =
