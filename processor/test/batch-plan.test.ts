@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
+import { defineStream, hopping, tumbling } from '@sluice/shared/streams/define';
+import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { applyPlan, BACKFILL_HEADER, nothingToRead, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
 import type { PartitionState } from '../src/partition-state.ts';
@@ -64,6 +66,44 @@ test('an event behind the watermark goes to the late topic, not into its window'
   assert.equal(plan.rows.length, 0);
   assert.equal(plan.outbound[0]?.topic, 't.ecommerce.late');
   assert.equal(plan.outbound[0]?.headers?.['sluice-late-reason'], 'beyond-allowed-lateness');
+});
+
+test('an event some of whose windows are past allowed lateness counts in the others and goes to .late for those', async () => {
+  const stream = defineStream({
+    name: 'ecommerce',
+    description: 'ecommerce payload in 1m tumbling and 5m/1m hopping windows',
+    partitions: 1,
+    schema: ecommerce.schema,
+    eventTime: 'timestamp',
+    idField: 'transaction_id',
+    keyBy: ['product_category'],
+    windows: [tumbling('1m'), hopping('5m', '1m')],
+    aggregations: ecommerce.aggregations,
+    watermark: '1m',
+    allowedLateness: '5m',
+  });
+  const s = state(stream);
+  const first = await planBatch(s, [record(0, T0 + 700_000)], deps);
+  assert.ok(first);
+  applyPlan(s, first);
+  assert.equal(s.watermark, T0 + 640_000);
+  // At T0 + 290 s: tumbling [240 s, 300 s) and hopping [0, 300 s) end 300 s, and 300 s + 5 min of
+  // lateness is behind the watermark; the hopping windows ending at 360 s to 540 s are not.
+  const plan = await planBatch(s, [record(1, T0 + 290_000)], deps);
+  assert.ok(plan);
+  assert.equal(plan.counts.late, 1);
+  assert.equal(plan.counts.processed, 1);
+  assert.deepEqual(
+    plan.rows
+      .toSorted((a, b) => a.start - b.start)
+      .map((r) => [r.window, (r.start - T0) / 1000, r.values.count, r.status]),
+    [60, 120, 180, 240].map((start) => ['5m/1m', start, 1, 'amended']),
+  );
+  const late = plan.outbound.find((r) => r.topic === 't.ecommerce.late');
+  assert.deepEqual(
+    late?.headers?.['sluice-late-windows']?.split(',').sort(),
+    [T0, T0 + 240_000].map((t) => new Date(t).toISOString()),
+  );
 });
 
 test('records below the committed offset are skipped (a replay after a crash counts nothing twice)', async () => {

@@ -90,14 +90,21 @@ test('any id a JSON string can carry is claimed as itself', async () => {
     HORIZON,
     ids.map((id, index) => claim(id, index)),
   );
-  assert.deepEqual(firsts, ids.map(() => true));
+  assert.deepEqual(
+    firsts,
+    ids.map(() => true),
+  );
   const copies = await dedup.claim(
     's4',
     0,
     HORIZON,
     ids.map((id, index) => claim(id, 100 + index)),
   );
-  assert.deepEqual(copies, ids.map(() => false), 'every copy is recognised');
+  assert.deepEqual(
+    copies,
+    ids.map(() => false),
+    'every copy is recognised',
+  );
   // The hash holds each id as its UTF-8 text, and the claimant's offset: claims made before the
   // claims were packed into one argument (field = id, value = offset) are read the same.
   const [key] = await redis.keys(`${prefix}{s4|0}:*`);

@@ -155,14 +155,15 @@ export function decodeEvent(
 }
 
 function fromWire(w: WireEvent): SluiceEvent {
-  return {
+  const event = {
     id: w.id,
     stream: w.stream,
     tenant: w.tenant,
-    ...(w.source === undefined ? {} : { source: w.source }),
     time: w.time,
     receivedAt: w.received_at,
     key: w.key,
     data: w.data,
   };
+  // A literal, not a spread of an optional part: on the processor's path, per event.
+  return w.source === undefined ? event : { ...event, source: w.source };
 }
