@@ -2,7 +2,6 @@
 // offset they reflect, so a crash at any point leaves both or neither (guarantee 2).
 
 import type { Db } from '@sluice/shared/db/client';
-import { windows } from '@sluice/shared/db/schema';
 import type { StoredWindow, StoredWindowRow } from '@sluice/shared/db/window-rows';
 import {
   atEpochMs,
@@ -177,12 +176,8 @@ export function createWindowSink(db: Db): WindowSink {
                 as gone(tenant text, stream text, "window" text, start bigint, key text)
               where w.tenant = gone.tenant and w.stream = gone.stream and w."window" = gone."window"
                 and w.window_start = ${atEpochMs(sql`gone.start`)} and w.key = gone.key`);
-          // Absolute values: replaying a batch writes the same row again, never adds to it. In
-          // chunks: PostgreSQL takes at most 65,535 parameters per statement (11 per row), and a
-          // batch of sessions can change a row per event.
-          for (let at = 0; at < rows.length; at += UPSERT_CHUNK) {
-            await upsertRows(tx, rows.slice(at, at + UPSERT_CHUNK), offset.epoch, options.traceId);
-          }
+          // Absolute values: replaying a batch writes the same row again, never adds to it.
+          if (rows.length > 0) await upsertRows(tx, rows, offset.epoch, options.traceId);
         });
         return ok(undefined);
       } catch (error) {
@@ -193,48 +188,50 @@ export function createWindowSink(db: Db): WindowSink {
   };
 }
 
-const UPSERT_CHUNK = 2_000;
-
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
+/**
+ * The batch's rows as one JSON parameter, read by jsonb_to_recordset: one parameter, not 13 per
+ * row, so neither the query builder nor PostgreSQL's 65,535-parameter limit grows with the batch
+ * (the builder's per-parameter work was ~3 % of the worker's CPU on 1-minute windows).
+ */
 async function upsertRows(
   tx: Tx,
   rows: readonly WindowRowWrite[],
   epoch: number,
   traceId: string | undefined,
 ): Promise<void> {
-  await tx
-    .insert(windows)
-    .values(
-      rows.map((r) => ({
-        tenant: r.tenant,
-        stream: r.stream,
-        window: r.window,
-        windowStart: new Date(r.start),
-        windowEnd: new Date(r.end),
-        key: r.key,
-        values: r.values,
-        state: storeState(r.state),
-        status: r.status,
-        version: r.version,
-        sourcePartition: r.partition,
-        sourceEpoch: epoch,
-        traceId: traceId ?? null,
-      })),
-    )
-    .onConflictDoUpdate({
-      target: [windows.tenant, windows.stream, windows.window, windows.windowStart, windows.key],
-      set: {
-        // A session's end moves as events extend or merge it; other windows rewrite the same end.
-        windowEnd: sql`excluded.window_end`,
-        values: sql`excluded.values`,
-        state: sql`excluded.state`,
-        status: sql`excluded.status`,
-        version: sql`excluded.version`,
-        sourceEpoch: sql`excluded.source_epoch`,
-        // An unsampled batch keeps the trace id of the last sampled one that wrote the row.
-        traceId: sql`coalesce(excluded.trace_id, ${windows.traceId})`,
-        updatedAt: sql`now()`,
-      },
-    });
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      tenant: r.tenant,
+      stream: r.stream,
+      window: r.window,
+      start: r.start,
+      end: r.end,
+      key: r.key,
+      values: r.values,
+      state: storeState(r.state),
+      status: r.status,
+      version: r.version,
+      partition: r.partition,
+    })),
+  );
+  await tx.execute(sql`
+    insert into windows (tenant, stream, "window", window_start, window_end, key, "values", state,
+                         status, version, source_partition, source_epoch, trace_id)
+    select r.tenant, r.stream, r."window", ${atEpochMs(sql`r.start`)}, ${atEpochMs(sql`r."end"`)}, r.key,
+           r."values", r.state, r.status, r.version, r."partition", ${epoch}::bigint, ${traceId ?? null}::text
+    from jsonb_to_recordset(${json}::jsonb) as r(tenant text, stream text, "window" text, start bigint,
+         "end" bigint, key text, "values" jsonb, state jsonb, status text, version integer, "partition" integer)
+    on conflict (tenant, stream, "window", window_start, key) do update set
+      -- A session's end moves as events extend or merge it; other windows rewrite the same end.
+      window_end = excluded.window_end,
+      "values" = excluded."values",
+      state = excluded.state,
+      status = excluded.status,
+      version = excluded.version,
+      source_epoch = excluded.source_epoch,
+      -- An unsampled batch keeps the trace id of the last sampled one that wrote the row.
+      trace_id = coalesce(excluded.trace_id, windows.trace_id),
+      updated_at = now()`);
 }

@@ -1,7 +1,8 @@
 // The window sink on the real PostgreSQL. Guarantee 2, fencing: each owner of a partition claims the
 // next epoch, and a commit of an earlier owner (a zombie that lost the partition but still has a
 // batch in flight) is refused whole: no row of it lands, no removal of it happens, the offset stays
-// the new owner's. And a commit larger than one statement can carry still lands whole.
+// the new owner's. A commit larger than one statement's parameters could carry still lands whole,
+// and a row written again takes every new value (its trace id only when the commit has one).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -134,4 +135,47 @@ test('a commit of more rows than one statement can carry (65,535 parameters) lan
   const [stored] = await sql<{ n: number; total: string }[]>`
     select count(*)::int as n, sum((values->>'count')::bigint)::text as total from windows where key = 'Many'`;
   assert.deepEqual(stored, { n: 7_000, total: String((7_000 * 7_001) / 2) });
+});
+
+test('a row written again takes its new end, values, state, status, version and epoch; a commit without a trace id keeps the last', async () => {
+  const sink = createWindowSink(db.db);
+  const claim = await sink.claimPartition('g4', 't.ecommerce', 2);
+  const at = (expected: bigint | null, next: bigint) => ({
+    ...offset(claim.epoch, expected, next),
+    group: 'g4',
+    partition: 2,
+  });
+  const key = 'Cafés "&" 😀';
+  const first = { ...row(T0, 1), key, partition: 2, values: { count: 1, avg: null } };
+  assert.equal((await sink.commit([first], at(null, 1n), { traceId: 'a'.repeat(32) })).ok, true);
+  const again = {
+    ...first,
+    end: T0 + 90_000,
+    values: { count: 2, avg: 1.5 },
+    state: { ...first.state, count: 2 },
+    status: 'amended' as const,
+    version: 2,
+  };
+  assert.equal((await sink.commit([again], at(1n, 2n))).ok, true);
+  const stored = await sql<Record<string, unknown>[]>`
+    select key, window_start, window_end, "values", state, status, version, source_partition,
+           source_epoch::int as epoch, trace_id
+    from windows where key = ${key}`;
+  assert.deepEqual(
+    stored.map((r) => ({ ...r })),
+    [
+      {
+        key,
+        window_start: new Date(T0),
+        window_end: new Date(T0 + 90_000),
+        values: { count: 2, avg: 1.5 },
+        state: { count: 2 },
+        status: 'amended',
+        version: 2,
+        source_partition: 2,
+        epoch: claim.epoch,
+        trace_id: 'a'.repeat(32),
+      },
+    ],
+  );
 });
