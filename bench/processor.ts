@@ -6,8 +6,9 @@
 // hopping 5m/1m, and sessions per user (30 s gap; a second topic keyed by user). For each: events/s,
 // CPU seconds of the worker's process and events/s per core used, beside the raw consume rate of
 // Kafka's ConsumerPerformance on the same topic in the same run, and the worker's CPU per event
-// beside what its Kafka client alone costs per record reading that topic. Each variant runs once
-// per Kafka adapter asked for (--clients: librdkafka's addon, @platformatic/kafka). Each ends by
+// beside what its Kafka client alone costs per record reading that topic. Each variant runs
+// --rounds times (3) per Kafka adapter asked for (--clients: librdkafka's addon,
+// @platformatic/kafka), reported as its median round with every round's figure. Each drain ends by
 // checking that the windows add up (N per event-covering window set).
 
 import { withinMs } from '@sluice/shared/deadline';
@@ -82,13 +83,15 @@ const { values: args } = parseCliArgs(
   {
     options: {
       events: { type: 'string', default: '500000' },
+      rounds: { type: 'string', default: '3' },
       windows: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
       clients: { type: 'string', default: KAFKA_CLIENTS.join(',') },
     },
   },
-  './sluice bench processor [--events N] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic]',
+  './sluice bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic]',
 );
 const N = Math.min(Number(args.events), 10_000_000);
+const ROUNDS = Math.max(1, Math.min(Math.floor(Number(args.rounds)) || 1, 9));
 const chosen = VARIANTS.filter((v) => args.windows.split(',').includes(v.name));
 if (chosen.length === 0) {
   console.error(`--windows must name some of: ${VARIANTS.map((v) => v.name).join(', ')}`);
@@ -205,16 +208,25 @@ async function clientFloorUs(topic: string, clients: KafkaClients): Promise<numb
   }
 }
 
-async function drain(
+interface Drained {
+  readonly processed: number;
+  readonly rows: number;
+  readonly seconds: number;
+  readonly cpu: number;
+  readonly stolen: number;
+  readonly counted: number;
+  readonly want: number;
+}
+
+/** One worker drains the topic from the start (a fresh group, empty tables and claims). */
+async function drainOnce(
   iso: Isolation,
   sql: postgres.Sql,
   variant: Variant,
   prefix: string,
-  rawRate: number,
   client: KafkaClientName,
-  floorUs: number,
-) {
-  console.log(`\n${variant.name}: draining with one processor worker (Kafka client: ${client})...`);
+  round: number,
+): Promise<Drained> {
   // Variants share the stream's name and window names: each starts from an empty table (the first
   // processor creates it).
   const [table] = await sql<{ name: string | null }[]>`select to_regclass('public.windows')::text as name`;
@@ -223,7 +235,7 @@ async function drain(
     ...iso.env,
     SLUICE_TOPIC_PREFIX: prefix,
     SLUICE_CONSUMER_GROUP: uniqueName(`bench-${variant.name}`),
-    SLUICE_DEDUP_PREFIX: `${iso.env.SLUICE_DEDUP_PREFIX ?? 'sluice:dedup:'}${variant.name}:`,
+    SLUICE_DEDUP_PREFIX: `${iso.env.SLUICE_DEDUP_PREFIX ?? 'sluice:dedup:'}${variant.name}:${client}:${round}:`,
     SLUICE_STREAMS: 'ecommerce',
     ...(variant.module === undefined ? {} : { SLUICE_STREAMS_MODULE: `${ROOT}${variant.module}` }),
     SLUICE_IDLE_TIMEOUT_MS: '600000',
@@ -257,26 +269,59 @@ async function drain(
     const cpu = (await cpuSeconds(pid)) - cpuBefore;
     const stolen = await stealing.share();
     const processed = await processedCount(processor.url);
-    const { counted, rows } = await landed();
-    const rate = processed / seconds;
-    printReport({
-      'events drained': processed,
-      'window rows': rows,
-      'events/s (one worker)': Math.round(rate),
-      'worker CPU seconds': cpu.toFixed(1),
-      'events/s per core used': Math.round(processed / cpu),
-      // Wall-clock rates fall with it; the per-core figure much less.
-      'CPU stolen by the hypervisor meanwhile': `${Math.round(stolen * 100)} %`,
-      'exactness (counted in windows / expected)': `${counted} / ${want}${counted === want ? ' (exact)' : ' (MISMATCH)'}`,
-      'worker CPU µs per event': ((cpu * 1e6) / processed).toFixed(1),
-      [`of which the Kafka client alone (${client}: consume, no work)`]: floorUs.toFixed(1),
-      'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
-      'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
-    });
-    if (counted !== want) process.exitCode = 1;
+    return { processed, seconds, cpu, stolen, want, ...(await landed()) };
   } finally {
     await processor.stop();
   }
+}
+
+/**
+ * ROUNDS drains of one variant on one client, each from the start: this machine's speed moves by a
+ * fifth from minute to minute, so one drain is one sample. Prints each round, then the median
+ * round's figures (by CPU per event) with the range.
+ */
+async function drain(
+  iso: Isolation,
+  sql: postgres.Sql,
+  variant: Variant,
+  prefix: string,
+  rawRate: number,
+  client: KafkaClientName,
+  floorUs: number,
+) {
+  console.log(`\n${variant.name}: draining with one processor worker (Kafka client: ${client})...`);
+  const runs: Drained[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const run = await drainOnce(iso, sql, variant, prefix, client, round);
+    runs.push(run);
+    const exact = run.counted === run.want ? 'exact' : `MISMATCH ${run.counted} / ${run.want}`;
+    console.log(
+      `  round ${round + 1}/${ROUNDS}: ${Math.round(run.processed / run.cpu)} events/s per core used (${((run.cpu * 1e6) / run.processed).toFixed(1)} µs per event), ${Math.round(run.processed / run.seconds)} events/s, ${Math.round(run.stolen * 100)} % stolen, ${exact}`,
+    );
+  }
+  const perCore = runs.map((r) => r.processed / r.cpu).toSorted((a, b) => a - b);
+  const median = runs.toSorted((a, b) => a.processed / a.cpu - b.processed / b.cpu)[Math.floor(ROUNDS / 2)];
+  if (median === undefined) return;
+  const rate = median.processed / median.seconds;
+  printReport({
+    'figures of the median round': `${Math.floor(ROUNDS / 2) + 1} of ${ROUNDS} by events/s per core`,
+    'events drained': median.processed,
+    'window rows': median.rows,
+    'events/s (one worker)': Math.round(rate),
+    'worker CPU seconds': median.cpu.toFixed(1),
+    'events/s per core used': Math.round(median.processed / median.cpu),
+    'events/s per core used, all rounds': perCore.map((x) => Math.round(x)).join(' / '),
+    // Wall-clock rates fall with it; the per-core figure much less.
+    'CPU stolen by the hypervisor meanwhile': `${Math.round(median.stolen * 100)} %`,
+    'exactness (counted in windows / expected), every round': runs.every((r) => r.counted === r.want)
+      ? `${median.counted} / ${median.want} (exact)`
+      : 'MISMATCH (see the rounds above)',
+    'worker CPU µs per event': ((median.cpu * 1e6) / median.processed).toFixed(1),
+    [`of which the Kafka client alone (${client}: consume, no work)`]: floorUs.toFixed(1),
+    'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
+    'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
+  });
+  if (runs.some((r) => r.counted !== r.want)) process.exitCode = 1;
 }
 
 const iso = await isolate('bench-processor');
