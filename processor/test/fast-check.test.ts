@@ -43,9 +43,10 @@ function assertSameDecision(value: unknown, payload: z.ZodType<Record<string, un
   const zodOnly = decodeEvent(bytes, payload);
   assert.equal(withFast.ok, zodOnly.ok, `${bytes}: fast ${describe(withFast)}, zod ${describe(zodOnly)}`);
   // And the fast check takes all that zod takes: one stricter than zod is still right (zod judges
-  // what it refuses) but sends values through both for nothing.
-  if (zodOnly.ok)
-    assert.equal(fast(JSON.parse(bytes)), true, `${bytes}: zod takes it, the fast check does not`);
+  // what it refuses) but sends values through both for nothing. The one exception: astral
+  // characters near a maximum length, which it may measure in UTF-16 units (ajvUnits).
+  if (zodOnly.ok && !fast(JSON.parse(bytes)))
+    assert.match(bytes, /[\uD800-\uDBFF]/, `${bytes}: zod takes it, the fast check does not`);
   if (!withFast.ok || !zodOnly.ok) {
     // A refusal is always zod's: the same reason, word for word.
     assert.deepEqual(withFast, zodOnly);
@@ -82,6 +83,8 @@ const validEcommerce = {
 /** Strings near a 128-unit bound, some with astral characters (two UTF-16 units, one code point). */
 const boundedString = fc.oneof(
   fc.string({ minLength: 0, maxLength: 3 }),
+  // Short ones with astral characters: more UTF-16 units than code points near a small minimum.
+  fc.constantFrom('😀', '😀a', 'a😀', '😀😀', '😀😀😀'),
   fc.string({ unit: 'grapheme', minLength: 60, maxLength: 70 }),
   fc.integer({ min: 120, max: 136 }).map((n) => 'x'.repeat(n)),
   fc.integer({ min: 60, max: 68 }).map((n) => '😀'.repeat(n)),
