@@ -274,6 +274,9 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
       const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
       if (end === undefined || last + 1n > end) end = last + 1n;
       if ((batch.attributes & IS_CONTROL) !== 0) continue;
+      // Per record in number arithmetic, not BigInt (no BigInt allocated per record): exact, as
+      // epoch milliseconds and their deltas are far below 2^53.
+      const firstTimestamp = Number(batch.firstTimestamp);
       for (const record of batch.records) {
         const offset = batch.firstOffset + BigInt(record.offsetDelta);
         // A fetch answers whole record batches: what precedes the position was handled already.
@@ -285,7 +288,7 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
           key: record.key,
           value: record.value,
           headers: headersOf(record.headers),
-          timestamp: Number(batch.firstTimestamp + record.timestampDelta),
+          timestamp: firstTimestamp + Number(record.timestampDelta),
         });
       }
     }
