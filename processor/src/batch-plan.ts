@@ -133,12 +133,13 @@ export async function planBatch(
   const working = new Map<string, OpenWindow>();
   /** Windows this batch brings into being (none was stored or held under their id). */
   const created = new Set<string>();
-  const touch = (id: string, create: () => OpenWindow): OpenWindow => {
+  // The batch's working copy of a window, made on its first touch: a copy of the cached one, or new.
+  const touch = (id: string, event: SluiceEvent, spec: WindowSpec, bounds: WindowBounds): OpenWindow => {
     let w = working.get(id);
     if (w === undefined) {
       const cached = state.windows.get(id);
       if (cached === undefined) created.add(id);
-      w = cached === undefined ? create() : copyWindow(cached);
+      w = cached === undefined ? newWindow(event, spec, bounds, stream.aggregations) : copyWindow(cached);
       working.set(id, w);
     }
     return w;
@@ -231,7 +232,7 @@ export async function planBatch(
         note(addToSession(sessions, event, spec.name, spec.gapMs, apply), d.record);
         continue;
       }
-      const w = working.get(id) ?? touch(id, () => newWindow(event, spec, bounds, stream.aggregations));
+      const w = touch(id, event, spec, bounds);
       applyEvent(w.state, stream.aggregations, event, brokenRule);
       note(id, d.record);
       // Guarantee 3: a window already emitted as settled (or amended) changes only as a new

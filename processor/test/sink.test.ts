@@ -55,10 +55,16 @@ function row(start: number, n: number): WindowRowWrite {
   };
 }
 
-const offset = (epoch: number, expected: bigint | null, next: bigint): OffsetWrite => ({
-  group: 'g',
+const offset = (
+  epoch: number,
+  expected: bigint | null,
+  next: bigint,
+  group = 'g',
+  partition = 0,
+): OffsetWrite => ({
+  group,
   topic: 't.ecommerce',
-  partition: 0,
+  partition,
   epoch,
   expected,
   next,
@@ -108,10 +114,7 @@ test("a zombie write is refused: the partition is the newest claimant's", async 
 test('within one epoch, a commit from a stale offset is refused too', async () => {
   const sink = createWindowSink(db.db);
   const claim = await sink.claimPartition('g2', 't.ecommerce', 0);
-  const at = (expected: bigint | null, next: bigint) => ({
-    ...offset(claim.epoch, expected, next),
-    group: 'g2',
-  });
+  const at = (expected: bigint | null, next: bigint) => offset(claim.epoch, expected, next, 'g2');
   assert.equal((await sink.commit([], at(null, 5n))).ok, true);
   assert.deepEqual(await sink.commit([], at(null, 9n)), { ok: false, error: { fenced: true } });
   assert.deepEqual(await sink.commit([], at(3n, 9n)), { ok: false, error: { fenced: true } });
@@ -126,11 +129,7 @@ test('a commit of more rows than one statement can carry (65,535 parameters) lan
     key: 'Many',
     partition: 1,
   }));
-  const committed = await sink.commit(rows, {
-    ...offset(claim.epoch, null, 7_000n),
-    group: 'g3',
-    partition: 1,
-  });
+  const committed = await sink.commit(rows, offset(claim.epoch, null, 7_000n, 'g3', 1));
   assert.equal(committed.ok, true);
   const [stored] = await sql<{ n: number; total: string }[]>`
     select count(*)::int as n, sum((values->>'count')::bigint)::text as total from windows where key = 'Many'`;
@@ -140,11 +139,7 @@ test('a commit of more rows than one statement can carry (65,535 parameters) lan
 test('a row written again takes its new end, values, state, status, version and epoch; a commit without a trace id keeps the last', async () => {
   const sink = createWindowSink(db.db);
   const claim = await sink.claimPartition('g4', 't.ecommerce', 2);
-  const at = (expected: bigint | null, next: bigint) => ({
-    ...offset(claim.epoch, expected, next),
-    group: 'g4',
-    partition: 2,
-  });
+  const at = (expected: bigint | null, next: bigint) => offset(claim.epoch, expected, next, 'g4', 2);
   const key = 'Cafés "&" 😀';
   const first = { ...row(T0, 1), key, partition: 2, values: { count: 1, avg: null } };
   assert.equal((await sink.commit([first], at(null, 1n), { traceId: 'a'.repeat(32) })).ok, true);
