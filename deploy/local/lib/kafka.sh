@@ -45,7 +45,10 @@ kafka_up() {
     _kafka_render_config
     if [[ ! -f $KAFKA_DATA/logs/meta.properties ]]; then
       local cluster_id
-      cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid)
+      # The tool may log a line to stdout before the id (log4j's MBean registration): the id is
+      # the 22-character base64url line.
+      cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | grep -E '^[A-Za-z0-9_-]{22}$' | tail -n1)
+      [[ -n $cluster_id ]] || die "kafka-storage random-uuid printed no cluster id"
       log "formatting Kafka storage (cluster $cluster_id)"
       kafka_java kafka.tools.StorageTool format --standalone -t "$cluster_id" \
         -c "$KAFKA_DATA/server.properties" >>"$SLUICE_LOGS/kafka.log" 2>&1 ||
