@@ -169,19 +169,29 @@ test('a query request is a sluice-query trace that says whether the cache answer
     const response = await fetch(url, { headers: { traceparent: tp.header } });
     assert.equal(response.status, 200);
     await response.body?.cancel();
-    return tp.traceId;
+    return tp;
   };
-  // The same query twice, the second within the provisional TTL (2 s): answered from Redis.
+  // The same query twice, the second within the provisional TTL (2 s): held in process, so it is
+  // answered on the hit path (before Hono), which makes the same span the route's middleware does.
   const first = await ask();
   const second = await ask();
-  const cacheOf = async (traceId: string) => {
-    const spans = await traceSpans(traceId, (found) => found.some((s) => s.service === 'sluice-query'));
+  const serverSpan = async (tp: { traceId: string; header: string }) => {
+    const spans = await traceSpans(tp.traceId, (found) => found.some((s) => s.service === 'sluice-query'));
     const server = spans.find((s) => s.service === 'sluice-query');
     assert.equal(server?.name, 'GET /v1/streams/:stream/windows');
-    return server?.attributes?.find((a) => a.key === 'sluice.cache')?.value.stringValue;
+    assert.equal(server?.parentSpanId, tp.header.split('-')[2], "a child of the client's span");
+    assert.match(String(server?.kind), /SERVER|^2$/);
+    const attributes = new Map(
+      (server?.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue]),
+    );
+    assert.equal(attributes.get('http.route'), '/v1/streams/:stream/windows');
+    assert.equal(String(attributes.get('http.response.status_code')), '200');
+    assert.equal(attributes.get('http.request.method'), 'GET');
+    assert.equal(attributes.get('url.path'), '/v1/streams/ecommerce/windows');
+    return attributes.get('sluice.cache');
   };
-  assert.equal(await cacheOf(first), 'miss');
-  assert.equal(await cacheOf(second), 'hit');
+  assert.equal(await serverSpan(first), 'miss');
+  assert.equal(await serverSpan(second), 'hit');
 });
 
 test('through the edge on Bun (its SDK from a preload) the trace goes on the same way', {

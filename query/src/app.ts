@@ -16,13 +16,15 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
 import { dashboardRoutes } from './dashboard-route.ts';
 import { docsPage } from './docs-page.ts';
+import { hitPath } from './hit-path.ts';
 import type { LiveRouteDeps } from './live-route.ts';
 import { liveHandler } from './live-route.ts';
 import { OPENAPI_INFO, registerRoutes } from './openapi.ts';
 import { streamParam } from './stream-param.ts';
 import { topHandler } from './top-route.ts';
+import { windowsLookup } from './windows-lookup.ts';
 import type { WindowsRouteDeps } from './windows-route.ts';
-import { windowsHandler } from './windows-route.ts';
+import { WINDOWS_ROUTE, windowsHandler } from './windows-route.ts';
 
 export interface QueryDeps extends WindowsRouteDeps, Omit<LiveRouteDeps, 'streams'> {
   readonly log: Logger;
@@ -30,6 +32,8 @@ export interface QueryDeps extends WindowsRouteDeps, Omit<LiveRouteDeps, 'stream
   readonly ready: () => Promise<boolean>;
   /** Jaeger's UI, for the dashboard's links to a window's trace. */
   readonly jaegerUiUrl: string;
+  /** The tracing SDK's sampling ratio for new roots (0 to 1). */
+  readonly sampleRatio: number;
 }
 
 export type QueryEnv = { Variables: BaseVariables };
@@ -67,9 +71,11 @@ function payloadSchema(stream: StreamDefinition): unknown {
 
 export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   const app = new OpenAPIHono<QueryEnv>();
+  const tracer = trace.getTracer('sluice-query');
+  const lookup = windowsLookup(deps.cachePrefix);
   applyAppDefaults(app, { onUnexpected: (error) => deps.log.error({ err: error }, 'unhandled error') });
   app.use('*', deps.http.middleware);
-  app.use('*', traceRequests(trace.getTracer('sluice-query')));
+  app.use('*', traceRequests(tracer));
   registerRoutes(app);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) =>
@@ -109,11 +115,16 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
       },
     });
   });
-  app.get('/v1/streams/:stream/windows', windowsHandler(deps));
+  app.get(WINDOWS_ROUTE, windowsHandler(deps, lookup));
   app.get('/v1/streams/:stream/top', topHandler(deps));
   app.get('/v1/streams/:stream/live', liveHandler(deps));
   app.doc31('/openapi.json', OPENAPI_INFO);
   app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));
   dashboardRoutes(app, { jaegerUiUrl: deps.jaegerUiUrl });
+  // The hit path goes before Hono on every entry (the server's and app.request's alike, so the
+  // tests exercise it): a hit it can answer at once skips Hono's context, router and middleware.
+  const hits = hitPath({ ...deps, lookup, tracer });
+  const route = app.fetch;
+  app.fetch = (request, env, executionCtx) => hits(request) ?? route(request, env, executionCtx);
   return app;
 }

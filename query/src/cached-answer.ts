@@ -43,6 +43,30 @@ function blobOf(answer: CachedResponse): Blob {
   return blob;
 }
 
+/**
+ * Makes the response: 200 with the body, 304 Not Modified for a null one. Hono's context on the
+ * route, a plain Response on the hit path.
+ */
+export type Respond = (body: Blob | null, headers: Record<string, string>) => Response;
+
+/** A cached answer as a response: 304 when the client holds its ETag (If-None-Match), else its bytes. */
+export function answerResponse(
+  answer: CachedResponse,
+  outcome: 'hit' | 'miss',
+  ifNoneMatch: string | undefined,
+  respond: Respond,
+): Response {
+  const headers: Record<string, string> = {
+    ETag: answer.etag,
+    'X-Watermark': answer.watermark ?? '',
+    'X-Cache': outcome,
+    'Cache-Control': 'no-cache',
+  };
+  if (ifNoneMatch === answer.etag) return respond(null, headers);
+  headers['content-type'] = 'application/json';
+  return respond(blobOf(answer), headers);
+}
+
 export async function cachedAnswer(
   c: Context,
   deps: CacheDeps,
@@ -79,10 +103,8 @@ export async function cachedAnswer(
     };
     await deps.cache.set(request.key, answer, lookup.generations, computed.complete, keys ?? []);
   }
-  c.header('ETag', answer.etag);
-  c.header('X-Watermark', answer.watermark ?? '');
-  c.header('X-Cache', outcome);
-  c.header('Cache-Control', 'no-cache');
-  if (c.req.header('if-none-match') === answer.etag) return c.body(null, 304);
-  return c.body(blobOf(answer), 200, { 'content-type': 'application/json' });
+  // Through Hono's context, which adds what the middleware set before (the request id).
+  return answerResponse(answer, outcome, c.req.header('if-none-match'), (body, headers) =>
+    body === null ? c.body(null, 304, headers) : c.body(body, 200, headers),
+  );
 }

@@ -8,6 +8,8 @@
 //     generations that lookup read;
 //   - an answer holding provisional windows is kept only for the provisional TTL from when it
 //     was computed here (one read back from Redis is not kept here, its age being unknown).
+// peek() answers without any I/O, for the hit path (hit-path.ts): only what get() would answer
+// without a read (provisional within its TTL, complete and verified in the watch's armed epoch).
 // Bounded by entry count and bytes, least recently used first out.
 
 import type { GenerationWatch } from './generation-watch.ts';
@@ -65,10 +67,16 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
     for (const key of [...(dependents.get(generationKey) ?? [])]) remove(key);
   });
 
-  const current = async (key: string, entry: Entry): Promise<boolean> => {
+  /** Current without a read: provisional (its TTL is checked apart), or verified in this epoch. */
+  const knownCurrent = (entry: Entry): boolean => {
     if (entry.generations === null) return true;
     const epoch = options.watch?.armedEpoch();
-    if (epoch !== undefined && entry.verifiedIn === epoch) return true;
+    return epoch !== undefined && entry.verifiedIn === epoch;
+  };
+
+  const current = async (key: string, entry: Entry): Promise<boolean> => {
+    if (knownCurrent(entry)) return true;
+    const epoch = options.watch?.armedEpoch();
     try {
       const now = await options.readGenerations(entry.generationKeys);
       const same = now.map((g) => g ?? '0').join(',') === entry.generations;
@@ -119,13 +127,23 @@ export function withLocalTier(shared: ResponseCache, options: LocalTierOptions):
     }
   }
 
+  /** Least recently used goes first: a hit moves to the end. */
+  const touch = (key: string, entry: Entry) => {
+    entries.delete(key);
+    entries.set(key, entry);
+  };
+
   return {
+    peek(key) {
+      const entry = entries.get(key);
+      if (entry === undefined || entry.expiresAt <= options.now() || !knownCurrent(entry)) return undefined;
+      touch(key, entry);
+      return entry.value;
+    },
     async get(key, generationKeys): Promise<CacheLookup> {
       const entry = entries.get(key);
       if (entry !== undefined && entry.expiresAt > options.now() && (await current(key, entry))) {
-        // Least recently used goes first: a hit moves to the end.
-        entries.delete(key);
-        entries.set(key, entry);
+        touch(key, entry);
         return { hit: entry.value, generations: entry.generations };
       }
       remove(key);

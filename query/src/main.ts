@@ -65,6 +65,7 @@ const app = createQueryApp({
   maxClients: config.live.maxClients,
   blockMs: config.live.blockMs,
   jaegerUiUrl: config.jaegerUiUrl,
+  sampleRatio: config.sampleRatio,
   now: Date.now,
   ready: async () => {
     try {

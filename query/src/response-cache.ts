@@ -29,6 +29,11 @@ export interface CacheLookup {
 }
 
 export interface ResponseCache {
+  /**
+   * The answer under `key` when this process holds it and knows it current without any I/O (an
+   * in-process tier); undefined when only get() can tell. Absent where every lookup is I/O.
+   */
+  peek?(key: string): CachedResponse | undefined;
   /** One round trip: the cached response and the current generations of `generationKeys`. */
   get(key: string, generationKeys: readonly string[] | null): Promise<CacheLookup>;
   /** `generationKeys`: the keys whose generations these are (an in-process tier indexes them). */

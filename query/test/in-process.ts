@@ -20,6 +20,7 @@ import type { GenerationWatch } from '../src/generation-watch.ts';
 import { watchGenerations } from '../src/generation-watch.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import { createQueryMetrics } from '../src/metrics.ts';
+import type { ResponseCache } from '../src/response-cache.ts';
 import { createResponseCache } from '../src/response-cache.ts';
 import { createWindowsRepo } from '../src/windows-repo.ts';
 import type { SeededRow } from './seed-windows.ts';
@@ -36,12 +37,29 @@ export interface QueryHarness {
   readonly watch: GenerationWatch | undefined;
   /** Generation counter reads (MGETs) the in-process tier sent so far. */
   counterReads(): number;
+  /**
+   * Cache lookups the windows route made so far: a request the hit path answered (before Hono)
+   * makes none, one that reached the route makes one.
+   */
+  routeLookups(): number;
   readonly group: string;
   /** What the processor does after committing an amendment: bump its window's hour generation. */
   bumpGeneration(windowStart: number): Promise<void>;
   /** Writes rows (their values from the real aggregator) and the partition watermark. */
   write(rows: readonly SeededRow[], watermark: number | null): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The cache as it is, counting its lookups (get) and nothing else. */
+function countingLookups(cache: ResponseCache, counted: () => void): ResponseCache {
+  return {
+    ...(cache.peek === undefined ? {} : { peek: cache.peek.bind(cache) }),
+    get: (key, generationKeys) => {
+      counted();
+      return cache.get(key, generationKeys);
+    },
+    set: cache.set.bind(cache),
+  };
 }
 
 export async function startQuery(
@@ -63,36 +81,40 @@ export async function startQuery(
         })
       : undefined;
   let counterReads = 0;
+  let routeLookups = 0;
   const group = `${label}-group`;
+  // The service's own two tiers: in-process in front of Redis.
+  const tiers = withLocalTier(
+    createResponseCache(redis, {
+      prefix: cachePrefix,
+      settledTtlSeconds: 3_600,
+      provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
+    }),
+    {
+      ...(watch === undefined ? {} : { watch }),
+      // One MGET per event-loop turn for all the hits of that turn.
+      readGenerations: coalescedReads(
+        (keys) => {
+          counterReads += 1;
+          return redis.mget(...keys);
+        },
+        { maxKeys: 1_000 },
+      ),
+      maxEntries: 100,
+      maxBytes: 16 * 1024 * 1024,
+      settledTtlMs: 3_600_000,
+      provisionalTtlMs: (options.provisionalTtlSeconds ?? 2) * 1_000,
+      now: Date.now,
+    },
+  );
   const app = createQueryApp({
     log: createLogger('test', 'silent'),
     http,
     streams: streamRegistry(),
     repo: createWindowsRepo(db.db),
-    // The service's own two tiers: in-process in front of Redis.
-    cache: withLocalTier(
-      createResponseCache(redis, {
-        prefix: cachePrefix,
-        settledTtlSeconds: 3_600,
-        provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
-      }),
-      {
-        ...(watch === undefined ? {} : { watch }),
-        // One MGET per event-loop turn for all the hits of that turn.
-        readGenerations: coalescedReads(
-          (keys) => {
-            counterReads += 1;
-            return redis.mget(...keys);
-          },
-          { maxKeys: 1_000 },
-        ),
-        maxEntries: 100,
-        maxBytes: 16 * 1024 * 1024,
-        settledTtlMs: 3_600_000,
-        provisionalTtlMs: (options.provisionalTtlSeconds ?? 2) * 1_000,
-        now: Date.now,
-      },
-    ),
+    cache: countingLookups(tiers, () => {
+      routeLookups += 1;
+    }),
     cachePrefix,
     ...createQueryMetrics(http.registry),
     group,
@@ -101,6 +123,7 @@ export async function startQuery(
     maxClients: 5,
     blockMs: 1_000,
     jaegerUiUrl: 'http://127.0.0.1:16686',
+    sampleRatio: 1,
     now: options.now ?? Date.now,
     ready: async () => true,
   });
@@ -112,6 +135,7 @@ export async function startQuery(
     redis,
     watch,
     counterReads: () => counterReads,
+    routeLookups: () => routeLookups,
     group,
     async bumpGeneration(windowStart) {
       // The processor's own invalidator, so the test bumps exactly the key the processor would.

@@ -6,6 +6,7 @@ import type { RequestIdVariables } from 'hono/request-id';
 import { requestId } from 'hono/request-id';
 import { appError } from '../result.ts';
 import { errorResponse } from './error-envelope.ts';
+import { REQUEST_ID_HEADER } from './request-id.ts';
 
 export type BaseVariables = RequestIdVariables;
 
@@ -18,7 +19,7 @@ export function applyAppDefaults<E extends { Variables: BaseVariables }>(
   app: Hono<E>,
   options: AppDefaultsOptions = {},
 ): void {
-  app.use('*', requestId({ headerName: 'X-Request-Id' }));
+  app.use('*', requestId({ headerName: REQUEST_ID_HEADER }));
   app.notFound((c) => errorResponse(c, appError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {
     options.onUnexpected?.(error);

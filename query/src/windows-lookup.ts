@@ -1,0 +1,138 @@
+// The cache request of a windows query string: which answer it asks for (the cache key) and which
+// generation counters that answer depends on. A dashboard asks the same query strings again and
+// again, and validating one (zod) is most of a cache hit's own work: the parse is kept by stream
+// and raw query string, for the KEPT_QUERIES most recently asked. Only the parse: relative times
+// are resolved against the clock on every request. The windows route and the hit path (which
+// answers before Hono) share one lookup, so both find the same answer for a query string.
+
+import type { WindowScope } from '@sluice/shared/cache/window-generations';
+import { generationKeys } from '@sluice/shared/cache/window-generations';
+import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
+import { z } from 'zod';
+import { bucketEnd, bucketStart } from './time-buckets.ts';
+import { resolveRange } from './time-range.ts';
+import type { WindowsParams, WindowsQuery } from './windows-params.ts';
+import { parseWindowsQuery, resolveWindowsParams } from './windows-params.ts';
+
+/** Distinct valid queries whose parse a lookup keeps (the least recently asked goes first). */
+export const KEPT_QUERIES = 1_000;
+
+/** A valid query string as parsed, with what it last resolved to. */
+export interface KeptQuery {
+  readonly stream: StreamDefinition;
+  readonly q: WindowsQuery;
+  /** What its cache keys hold besides the range (the same for every request of it). */
+  stem: string | undefined;
+  /** The range it last resolved to and the resolution (relative times move it on by seconds). */
+  last: { readonly from: number; readonly to: number; readonly resolved: Resolved } | undefined;
+}
+
+/** What a cached answer is looked up by (cached-answer.ts). */
+export interface CacheRequest {
+  readonly key: string;
+  readonly scope: WindowScope;
+  readonly from: number;
+  readonly to: number;
+  readonly generationKeys: readonly string[] | null;
+}
+
+/** A query as of a moment: its parameters with the times resolved, and its cache request. */
+export interface Resolved {
+  readonly params: WindowsParams;
+  readonly request: CacheRequest;
+}
+
+type Parsed<T> = { success: true; data: T } | { success: false; error: z.ZodError };
+
+/** The request target (path and query string) as sent, from a request's absolute URL. */
+export const requestTarget = (url: string): string => url.slice(url.indexOf('/', url.indexOf('://') + 3));
+
+export interface WindowsLookup {
+  /** The kept parse of a request target (as sent); undefined if not asked lately. */
+  kept(target: string): KeptQuery | undefined;
+  /** Parses a target's query parameters for `stream`, keeping the parse when it is valid. */
+  parse(
+    target: string,
+    stream: StreamDefinition,
+    params: Record<string, string | string[]>,
+  ): Parsed<KeptQuery>;
+  /** The query as of `now` (relative times resolved). */
+  resolve(asked: KeptQuery, now: number): Parsed<Resolved>;
+}
+
+/** The source windows' starts to read: whole buckets starting in [from, to) when rolling up. */
+export function sourceRange(p: WindowsParams): { from: number; to: number } {
+  if (p.rollUp === null) return { from: p.from, to: p.to };
+  let first = bucketStart(p.from, p.rollUp);
+  if (first < p.from) first = bucketEnd(first, p.rollUp);
+  const last = bucketStart(p.to - 1, p.rollUp);
+  return { from: first, to: Math.max(first, bucketEnd(last, p.rollUp)) };
+}
+
+/** What a cache key holds besides the range: the same for every request of one query string. */
+const keyStem = (stream: string, p: WindowsParams, tenant: string) =>
+  [
+    tenant,
+    stream,
+    p.window,
+    p.rollUp?.tz ?? '',
+    p.groupBy.join(','),
+    [...p.filter]
+      .map(([f, v]) => `${f}=${[...v].sort().join('|')}`)
+      .sort()
+      .join('&'),
+    p.aggs.map((a) => a.name).join(','),
+    p.limit,
+    p.cursor === null ? '' : `${p.cursor.start}:${p.cursor.key}`,
+  ].join('|');
+
+export function windowsLookup(cachePrefix: string): WindowsLookup {
+  // Keyed by the target as sent, which names the stream and the route too: only the windows route
+  // keeps parses here, so a target found here is a windows request for that stream.
+  const kept = new Map<string, KeptQuery>();
+  return {
+    kept(target) {
+      const known = kept.get(target);
+      if (known === undefined) return undefined;
+      kept.delete(target);
+      kept.set(target, known);
+      return known;
+    },
+    parse(target, stream, params) {
+      const parsed = parseWindowsQuery(stream, params);
+      if (!parsed.success) return parsed;
+      const query: KeptQuery = { stream, q: parsed.data, stem: undefined, last: undefined };
+      kept.set(target, query);
+      for (const oldest of kept.keys()) {
+        if (kept.size <= KEPT_QUERIES) break;
+        kept.delete(oldest);
+      }
+      return { success: true, data: query };
+    },
+    resolve(asked, now) {
+      // What the parameters resolve to depends on the range alone: the same range, the same
+      // resolution (an absolute range is always the same; a relative one moves by whole seconds).
+      const range = resolveRange(asked.q.from, asked.q.to, now);
+      if (!(range instanceof z.ZodError) && asked.last?.from === range.from && asked.last.to === range.to)
+        return { success: true, data: asked.last.resolved };
+      const { stream } = asked;
+      const parsed = resolveWindowsParams(stream, asked.q, now);
+      if (!parsed.success) return parsed;
+      const p = parsed.data;
+      const tenant = DEFAULT_TENANT;
+      const source = sourceRange(p);
+      const scope = { tenant, stream: stream.name, window: p.source.name };
+      asked.stem ??= keyStem(stream.name, p, tenant);
+      const request: CacheRequest = {
+        key: `${asked.stem}|${source.from}|${source.to}`,
+        scope,
+        ...source,
+        generationKeys: generationKeys(cachePrefix, scope, source.from, source.to),
+      };
+      const resolved: Resolved = { params: p, request };
+      asked.last = { from: p.from, to: p.to, resolved };
+      return { success: true, data: resolved };
+    },
+  };
+}
