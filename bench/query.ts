@@ -2,8 +2,17 @@
 // ecommerce windows (6 categories; 60,480 rows, settled), at a constant arrival rate with a
 // realistic mix: hot ranges (cache hits), conditional requests (304) and cold random ranges
 // (misses that read PostgreSQL). Prints achieved req/s and p50/p99 latency per outcome, beside
-// the HTTP floor measured in the same run: GET /healthz of the same server at the same rate.
+// the HTTP floors measured in the same run: nginx and a bare Bun.serve answering a constant, and
+// GET /healthz of the same server, at the same rate. The cached run is repeated (--rounds) and its
+// median round reported: this machine's speed moves from minute to minute.
 // The target: cached p99 under 5 ms at 5,000 req/s with k6 on the same two cores.
+//
+// k6 runs at a lower CPU priority (--k6-nice, 10 by default; 0 to run it beside the servers as an
+// equal), for every run alike. k6 spends ~0.17 ms of CPU per request, about a core at 5,000 req/s:
+// at equal priority a server's request waits behind k6's bursts, and the p99 measures the two
+// sharing cores more than the server. A load generator on a machine of its own, which is what
+// the niceness stands in for, does not take the server's cores; k6 still times every request
+// from send to last byte.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -28,13 +37,17 @@ const { values: args } = parseCliArgs(
       rate: { type: 'string', default: '5000' },
       duration: { type: 'string', default: '20' },
       days: { type: 'string', default: '7' },
+      rounds: { type: 'string', default: '3' },
+      'k6-nice': { type: 'string', default: '10' },
     },
   },
-  './sluice bench query [--rate N] [--duration S] [--days N]',
+  './sluice bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N]',
 );
 const rate = Math.min(Number(args.rate), 50_000);
 const durationS = Math.min(Number(args.duration), 300);
 const days = Math.min(Number(args.days), 30);
+const rounds = Math.max(1, Math.min(Math.floor(Number(args.rounds)) || 1, 9));
+const k6Nice = Math.max(0, Math.min(Math.floor(Number(args['k6-nice'])) || 0, 19));
 const stack = stackEnv();
 
 interface TrendSummary {
@@ -44,6 +57,16 @@ interface TrendSummary {
 }
 interface Summary {
   metrics: Record<string, (TrendSummary & { count: number }) | undefined>;
+}
+
+/** A floor server run by k6 at the bench's rate. */
+async function floorRun(env: Record<string, string>, bytes = 0): Promise<Run> {
+  const server = await startBareServer(bytes);
+  try {
+    return await runK6({ ...env, TARGET: server.url, MODE: 'baseline' }, server.pid);
+  } finally {
+    server.stop();
+  }
 }
 
 interface Run {
@@ -62,9 +85,18 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
     const summaryPath = join(dir, 'summary.json');
     const serverBefore = await cpuSeconds(serverPid);
     const stealing = await stolenMeter();
+    const k6Args = [
+      'run',
+      '--quiet',
+      '--no-usage-report',
+      '--summary-export',
+      summaryPath,
+      `${ROOT}bench/query-load.js`,
+    ];
+    // nice execs k6 in its own process: the pid sampled below is k6's.
     const k6 = spawn(
-      stack.k6Bin,
-      ['run', '--quiet', '--no-usage-report', '--summary-export', summaryPath, `${ROOT}bench/query-load.js`],
+      k6Nice > 0 ? 'nice' : stack.k6Bin,
+      k6Nice > 0 ? ['-n', String(k6Nice), stack.k6Bin, ...k6Args] : k6Args,
       {
         // A larger GC target: k6 is a guest on the cores it measures, so it spends less of them.
         env: { ...process.env, ...env, K6_NO_USAGE_REPORT: 'true', GOGC: '400' },
@@ -91,9 +123,12 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
 }
 
 /** The bare floor: the runtime's own server with a fixed answer (bench/bare-server.ts). */
-async function startBareServer(): Promise<{ url: string; pid: number; stop: () => void }> {
+async function startBareServer(bytes = 0): Promise<{ url: string; pid: number; stop: () => void }> {
   const port = await freePort();
-  const child = spawn('bun', [`${ROOT}bench/bare-server.ts`, String(port)], { cwd: ROOT, stdio: 'ignore' });
+  const child = spawn('bun', [`${ROOT}bench/bare-server.ts`, String(port), String(bytes)], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined), {
     timeoutMs: 30_000,
@@ -144,15 +179,9 @@ try {
       DURATION: `${durationS}s`,
     };
     console.log(
-      `sluice bench query: ${rows.length} windows (${days} days x ${CATEGORIES.length} categories), k6 at ${rate} req/s for ${durationS}s against ${query.url} (Bun)`,
+      `sluice bench query: ${rows.length} windows (${days} days x ${CATEGORIES.length} categories), k6 at ${rate} req/s for ${durationS}s per run (at nice ${k6Nice}) against ${query.url} (Bun); cached run ${rounds} time(s)`,
     );
-    const bareServer = await startBareServer();
-    let bare: Run;
-    try {
-      bare = await runK6({ ...env, TARGET: bareServer.url, MODE: 'baseline' }, bareServer.pid);
-    } finally {
-      bareServer.stop();
-    }
+    const bare = await floorRun(env);
     const nativeServer = await startNativeFloor();
     let native: Run | undefined;
     try {
@@ -163,17 +192,29 @@ try {
     }
     const pid = query.pid ?? 0;
     const baseline = await runK6({ ...env, MODE: 'baseline' }, pid);
-    const cached = await runK6({ ...env, MODE: 'cached' }, pid);
-    const mix = await runK6({ ...env, MODE: 'mix' }, pid);
-    const line = (name: string, t: TrendSummary | undefined) =>
-      t === undefined || t.count === 0
-        ? `  ${name.padEnd(26)} none`
-        : `  ${name.padEnd(26)} ${String(t.count).padStart(7)} requests  p50 ${t['p(50)'].toFixed(2)} ms  p99 ${t['p(99)'].toFixed(2)} ms`;
+    const cachedRounds: Run[] = [];
+    for (let round = 0; round < rounds; round += 1)
+      cachedRounds.push(await runK6({ ...env, MODE: 'cached' }, pid));
+    const hitP99 = (run: Run) => run.summary.metrics.sluice_hit?.['p(99)'] ?? Number.POSITIVE_INFINITY;
+    const byP99 = [...cachedRounds].sort((a, b) => hitP99(a) - hitP99(b));
+    const cached = byP99[Math.floor((byP99.length - 1) / 2)] ?? byP99[0];
+    if (cached === undefined) throw new Error('no cached round ran');
     const requests = (run: Run) =>
       ['sluice_hit', 'sluice_miss', 'sluice_not_modified', 'sluice_floor'].reduce(
         (sum, k) => sum + (run.summary.metrics[k]?.count ?? 0),
         0,
       );
+    // The floor for the bytes a cached answer moves: the bare server with a body as large as what
+    // k6 received per cached request (headers included, 304s' empty bodies averaged in).
+    const bytesPerCached = Math.round(
+      (cached.summary.metrics.data_received?.count ?? 0) / Math.max(1, requests(cached)),
+    );
+    const sized = await floorRun(env, bytesPerCached);
+    const mix = await runK6({ ...env, MODE: 'mix' }, pid);
+    const line = (name: string, t: TrendSummary | undefined) =>
+      t === undefined || t.count === 0
+        ? `  ${name.padEnd(26)} none`
+        : `  ${name.padEnd(26)} ${String(t.count).padStart(7)} requests  p50 ${t['p(50)'].toFixed(2)} ms  p99 ${t['p(99)'].toFixed(2)} ms`;
     const achieved = (run: Run) => requests(run) / durationS;
     // CPU per request: the figure that moves least with how busy the machine's neighbours are.
     const cpu = (run: Run) => {
@@ -183,41 +224,48 @@ try {
     const floors: [string, Run][] = [
       ...(native === undefined ? [] : [['native floor: nginx, fixed answer', native] as [string, Run]]),
       ['bare floor: Bun.serve, fixed answer', bare],
+      [`bare floor, answer-sized: Bun.serve, fixed ${bytesPerCached}-byte answer`, sized],
       ['baseline: GET /healthz (sluice-query)', baseline],
     ];
     for (const [title, run] of floors) {
       console.log(`\n  ${title}: ${achieved(run).toFixed(0)} req/s (asked ${rate}); ${cpu(run)}`);
       console.log(line('answer', run.summary.metrics.sluice_floor));
     }
-    for (const [title, run] of [
-      ['cached only: hot ranges and their 304s', cached],
-      ['the mix: 70 % hot, 10 % 304, 15 % warm, 5 % cold', mix],
-    ] as const) {
+    const outcomes = (run: Run) => {
       const m = run.summary.metrics;
-      console.log(
-        `\n  ${title}: ${achieved(run).toFixed(0)} req/s (asked ${rate}), failed ${m.sluice_failed?.count ?? 0}; ${cpu(run)}`,
-      );
       console.log(line('cache hit (200)', m.sluice_hit));
       console.log(line('not modified (304)', m.sluice_not_modified));
       console.log(line('cache miss (PostgreSQL)', m.sluice_miss));
-    }
+    };
+    console.log(`\n  cached only: hot ranges and their 304s, ${rounds} round(s):`);
+    cachedRounds.forEach((run, i) => {
+      const m = run.summary.metrics;
+      console.log(
+        `\n  round ${i + 1}${run === cached ? ' (the median by hit p99)' : ''}: ${achieved(run).toFixed(0)} req/s (asked ${rate}), failed ${m.sluice_failed?.count ?? 0}; ${cpu(run)}`,
+      );
+      outcomes(run);
+    });
+    const m = mix.summary.metrics;
+    console.log(
+      `\n  the mix: 70 % hot, 10 % 304, 15 % warm, 5 % cold: ${achieved(mix).toFixed(0)} req/s (asked ${rate}), failed ${m.sluice_failed?.count ?? 0}; ${cpu(mix)}`,
+    );
+    outcomes(mix);
     const hit = cached.summary.metrics.sluice_hit;
     const floor = baseline.summary.metrics.sluice_floor;
     const bareFloor = bare.summary.metrics.sluice_floor;
-    if (hit !== undefined && floor !== undefined && bareFloor !== undefined && floor['p(99)'] > 0) {
+    const sizedFloor = sized.summary.metrics.sluice_floor;
+    if (hit !== undefined && floor !== undefined && bareFloor !== undefined && sizedFloor !== undefined) {
+      const ratio = (t: TrendSummary) => (t['p(99)'] > 0 ? (hit['p(99)'] / t['p(99)']).toFixed(2) : '-');
       console.log(
-        `\n  cached hit p99 / healthz p99 (same rate): ${(hit['p(99)'] / floor['p(99)']).toFixed(2)}; / bare floor p99: ${(hit['p(99)'] / bareFloor['p(99)']).toFixed(2)}`,
+        `\n  cached hit p99 (median round) / healthz p99: ${ratio(floor)}; / bare floor p99: ${ratio(bareFloor)}; / answer-sized bare floor p99: ${ratio(sizedFloor)}`,
       );
       const met = hit['p(99)'] < 5 && achieved(cached) >= rate * 0.95;
-      console.log(`  target (cached p99 < 5 ms at ${rate} req/s): ${met ? 'met' : 'not met'}`);
-      if (!met && bareFloor['p(99)'] >= 5)
+      console.log(
+        `  target (cached p99 < 5 ms at ${rate} req/s, k6 at nice ${k6Nice}): ${met ? 'met' : 'not met'} in the median round; rounds' hit p99: ${cachedRounds.map((r) => hitP99(r).toFixed(2)).join(' / ')} ms`,
+      );
+      if (!met && sizedFloor['p(99)'] >= 5)
         console.log(
-          `  (the bare floor itself reads p99 ${bareFloor['p(99)'].toFixed(2)} ms at this rate with k6 on the same cores)`,
-        );
-      const nativeFloor = native?.summary.metrics.sluice_floor;
-      if (!met && nativeFloor !== undefined && nativeFloor['p(99)'] >= 5)
-        console.log(
-          `  (so does nginx answering a constant: p99 ${nativeFloor['p(99)'].toFixed(2)} ms; in this run no HTTP server met the target with k6 beside it)`,
+          `  (the answer-sized bare floor itself reads p99 ${sizedFloor['p(99)'].toFixed(2)} ms at this rate with k6 on the same cores)`,
         );
     }
   } finally {

@@ -125,6 +125,15 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   // tests exercise it): a hit it can answer at once skips Hono's context, router and middleware.
   const hits = hitPath({ ...deps, lookup, tracer });
   const route = app.fetch;
-  app.fetch = (request, env, executionCtx) => hits(request) ?? route(request, env, executionCtx);
+  const hit = (request: Request) => {
+    try {
+      return hits(request);
+    } catch (error) {
+      // The hit path only declines: should it throw, the route answers (in the envelope).
+      deps.log.error({ err: error }, 'hit path failed');
+      return undefined;
+    }
+  };
+  app.fetch = (request, env, executionCtx) => hit(request) ?? route(request, env, executionCtx);
   return app;
 }

@@ -202,3 +202,27 @@ test('it declines what it cannot answer at once: new query strings, other method
   assert.match(invalid.headers['content-type'] ?? '', /json/);
   assert.equal(JSON.parse(invalid.body).error.code, 'validation_failed');
 });
+
+test('should the hit path throw, the route answers the request', async () => {
+  const faulty = await startQuery('hit-path-faulty', {
+    wrapCache: (cache) => ({
+      peek: () => {
+        throw new Error('injected fault');
+      },
+      get: cache.get.bind(cache),
+      set: cache.set.bind(cache),
+    }),
+  });
+  try {
+    await faulty.write([row(0, [10, 20])], WATERMARK);
+    const target = path(T0, T0 + 60_000);
+    assert.equal((await ask(faulty, target)).headers['x-cache'], 'miss');
+    const answered = await ask(faulty, target);
+    assert.ok(answered.routed);
+    assert.equal(answered.status, 200);
+    assert.equal(answered.headers['x-cache'], 'hit');
+    assert.equal(JSON.parse(answered.body).data[0].values.sum_amount, 30);
+  } finally {
+    await faulty.close();
+  }
+});

@@ -64,7 +64,13 @@ function countingLookups(cache: ResponseCache, counted: () => void): ResponseCac
 
 export async function startQuery(
   label: string,
-  options: { provisionalTtlSeconds?: number; pushInvalidation?: boolean; now?: () => number } = {},
+  options: {
+    provisionalTtlSeconds?: number;
+    pushInvalidation?: boolean;
+    now?: () => number;
+    /** Wraps the service's cache tiers (a test's fault injection). */
+    wrapCache?: (cache: ResponseCache) => ResponseCache;
+  } = {},
 ): Promise<QueryHarness> {
   const iso = await isolate(label);
   const db = createDb({ url: iso.databaseUrl, applicationName: `${label}-test` });
@@ -112,7 +118,7 @@ export async function startQuery(
     http,
     streams: streamRegistry(),
     repo: createWindowsRepo(db.db),
-    cache: countingLookups(tiers, () => {
+    cache: countingLookups(options.wrapCache?.(tiers) ?? tiers, () => {
       routeLookups += 1;
     }),
     cachePrefix,

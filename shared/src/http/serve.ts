@@ -23,7 +23,7 @@ interface BunServer {
   stop(closeActiveConnections?: boolean): Promise<void>;
 }
 interface BunRuntime {
-  serve(options: { fetch: FetchHandler; hostname: string; port: number }): BunServer;
+  serve(options: { fetch: FetchHandler; hostname: string; port: number; development: boolean }): BunServer;
 }
 
 function bunRuntime(): BunRuntime | undefined {
@@ -33,7 +33,9 @@ function bunRuntime(): BunRuntime | undefined {
 export async function serveHttp(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
   const bun = bunRuntime();
   if (bun !== undefined) {
-    const server = bun.serve({ fetch, hostname: options.hostname, port: options.port });
+    // NOTE: never Bun's development mode (its default unless NODE_ENV=production), which answers an
+    // uncaught error with its stack trace; the apps answer every error in the envelope themselves.
+    const server = bun.serve({ fetch, hostname: options.hostname, port: options.port, development: false });
     let closing: Promise<void> | undefined;
     return {
       port: server.port,
