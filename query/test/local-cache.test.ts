@@ -1,10 +1,12 @@
 // The in-process cache tier (units, over a stand-in for the Redis tier): bounded by entries and
 // by bytes, least recently used out first (guarantee 5); a complete answer is a hit only while its
 // generation counters are the ones it was computed with (guarantee 3); a provisional one only
-// within its TTL; what it cannot check it does not keep.
+// within its TTL; what it cannot check it does not keep; peek (the hit path's lookup, no I/O)
+// answers only what get would answer without a read.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { GenerationWatch } from '../src/generation-watch.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import type { CachedResponse, CacheLookup, ResponseCache } from '../src/response-cache.ts';
 
@@ -116,4 +118,65 @@ test('a complete answer found in Redis is kept here and checked like one made he
     ['open', 'open'],
     'a provisional one is not kept: its age is unknown',
   );
+});
+
+test('peek answers without I/O only what get would answer without a read', async () => {
+  let now = 0;
+  let epoch: number | undefined = 1;
+  let reads = 0;
+  const listeners: ((key: string | null) => void)[] = [];
+  const watch: GenerationWatch = {
+    armedEpoch: () => epoch,
+    onInvalidate: (listener) => listeners.push(listener),
+    close: async () => {},
+  };
+  const local = withLocalTier(sharedTier().tier, {
+    readGenerations: async (keys) => {
+      reads += 1;
+      return keys.map(() => '1');
+    },
+    maxEntries: 2,
+    maxBytes: 1_000_000,
+    settledTtlMs: 60_000,
+    provisionalTtlMs: 1_000,
+    now: () => now,
+    watch,
+  });
+  const peeked = (key: string) => local.peek?.(key) !== undefined;
+
+  // Provisional: within its TTL, and never after it.
+  await local.set('p', answer('p'), null, false, []);
+  assert.ok(peeked('p'));
+  now += 1_001;
+  assert.equal(peeked('p'), false);
+
+  // Complete: only once get has checked its counters in the armed epoch.
+  await local.set('c', answer('c'), '1', true, ['g']);
+  assert.equal(peeked('c'), false, 'not checked yet');
+  assert.ok(await hits(local, 'c'));
+  const checked = reads;
+  assert.ok(peeked('c'));
+  assert.equal(reads, checked, 'a peek reads nothing');
+  epoch = 2;
+  assert.equal(peeked('c'), false, 'a new epoch: checked again first');
+  assert.ok(await hits(local, 'c'));
+  assert.ok(peeked('c'));
+  epoch = undefined;
+  assert.equal(peeked('c'), false, 'disarmed');
+  epoch = 3;
+  assert.ok(await hits(local, 'c'));
+  for (const listener of listeners) listener('g');
+  assert.equal(peeked('c'), false, 'an invalidation of its counter drops it');
+  now += 60_001;
+
+  // A peek is a use: the least recently used goes first.
+  await local.set('a', answer('a'), '1', true, ['g']);
+  await local.set('b', answer('b'), '1', true, ['g']);
+  assert.ok(await hits(local, 'a'));
+  assert.ok(await hits(local, 'b'));
+  assert.ok(peeked('a'));
+  await local.set('d', answer('d'), '1', true, ['g']);
+  assert.equal(peeked('b'), false, 'b was the least recently used');
+  assert.equal((await local.get('b', ['g'])).hit, undefined);
+  assert.ok(await hits(local, 'a'));
 });
