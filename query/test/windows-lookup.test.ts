@@ -1,0 +1,57 @@
+// The windows lookup (units): kept parses are bounded (guarantee 5), the least recently asked
+// going first; an invalid query string is not kept; a kept query's resolution is reused only for
+// the same range, and a relative range resolves anew as the clock moves on.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ecommerce } from '@sluice/shared/streams/ecommerce';
+import { KEPT_QUERIES, requestTarget, windowsLookup } from '../src/windows-lookup.ts';
+
+const target = (i: number) => `/v1/streams/ecommerce/windows?limit=${1 + (i % 10)}&n=${i}`;
+
+test('kept parses are bounded, the least recently asked first out; invalid ones are not kept', () => {
+  const lookup = windowsLookup('p:');
+  for (let i = 0; i < KEPT_QUERIES; i += 1) assert.ok(lookup.parse(target(i), ecommerce, {}).success);
+  assert.ok(lookup.kept(target(0)), 'asked again: now the most recent');
+  for (let i = KEPT_QUERIES; i < KEPT_QUERIES + 10; i += 1) lookup.parse(target(i), ecommerce, {});
+  assert.ok(lookup.kept(target(0)));
+  for (let i = 1; i <= 10; i += 1) assert.equal(lookup.kept(target(i)), undefined, `${i} went first`);
+  for (let i = 11; i < KEPT_QUERIES + 10; i += 1) assert.ok(lookup.kept(target(i)));
+  // Many more: still no more than the bound.
+  for (let i = 0; i < 3 * KEPT_QUERIES; i += 1) lookup.parse(target(10_000 + i), ecommerce, {});
+  let kept = 0;
+  for (let i = 0; i < 3 * KEPT_QUERIES; i += 1) if (lookup.kept(target(10_000 + i)) !== undefined) kept += 1;
+  assert.equal(kept, KEPT_QUERIES);
+
+  const invalid = lookup.parse('/bad', ecommerce, { limit: 'many' });
+  assert.equal(invalid.success, false);
+  assert.equal(lookup.kept('/bad'), undefined);
+});
+
+test('a resolution is reused for the same range only; a relative range moves with the clock', () => {
+  const lookup = windowsLookup('p:');
+  const now = Date.parse('2026-06-01T12:00:00.250Z');
+  const absolute = lookup.parse('/a', ecommerce, { from: String(now - 3_600_000), to: String(now) });
+  const relative = lookup.parse('/r', ecommerce, { from: '-15m', to: 'now' });
+  assert.ok(absolute.success && relative.success);
+  const first = lookup.resolve(absolute.data, now);
+  const later = lookup.resolve(absolute.data, now + 5_000);
+  assert.ok(first.success && later.success);
+  assert.equal(later.data, first.data, 'an absolute range resolves once');
+  const r1 = lookup.resolve(relative.data, now);
+  const sameSecond = lookup.resolve(relative.data, now + 500);
+  const nextSecond = lookup.resolve(relative.data, now + 1_000);
+  assert.ok(r1.success && sameSecond.success && nextSecond.success);
+  assert.equal(sameSecond.data, r1.data);
+  assert.notEqual(nextSecond.data.request.key, r1.data.request.key);
+  assert.equal(nextSecond.data.params.to - r1.data.params.to, 1_000);
+  assert.notEqual(r1.data.request.key, first.data.request.key);
+});
+
+test('a request target is the path and query string as sent', () => {
+  assert.equal(
+    requestTarget('http://127.0.0.1:8081/v1/streams/x/windows?a=1&b=%20'),
+    '/v1/streams/x/windows?a=1&b=%20',
+  );
+  assert.equal(requestTarget('http://h/'), '/');
+});
