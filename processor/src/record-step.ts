@@ -3,6 +3,8 @@
 
 import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { decodeEvent } from '@sluice/shared/events/envelope';
+import { eventTimeOutOfRange } from '@sluice/shared/events/event-time';
+import { findUnstorableText, mayHoldUnstorableText } from '@sluice/shared/events/storable-text';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { fastCheckFor } from './fast-check.ts';
@@ -34,8 +36,19 @@ export function checkRecord(record: IncomingRecord, stream: StreamDefinition): R
       reason: `event names stream '${event.stream}' but arrived on '${stream.name}'`,
     };
   }
-  if (!Number.isFinite(event.time))
-    return { kind: 'dlq', step: 'validate', reason: 'event time is not a number' };
+  // Guarantee 4, for records that did not come through intake: the same bounds intake applies.
+  // The reference is the broker's record timestamp (Kafka refuses one more than
+  // `log.message.timestamp.after.max.ms` ahead of the broker's clock), never the record's own
+  // received_at, which its producer chose; so a replay judges a record as the first read did.
+  const reference = record.timestamp > 0 ? record.timestamp : event.receivedAt;
+  const outOfRange = eventTimeOutOfRange(event.time, reference, stream.eventTimePolicy);
+  if (outOfRange !== null) return { kind: 'dlq', step: 'validate', reason: outOfRange };
+  if (mayHoldUnstorableText(record.value)) {
+    const { id, tenant, source, key, data } = event;
+    const unstorable = findUnstorableText({ id, tenant, source, key, data });
+    if (unstorable !== null)
+      return { kind: 'dlq', step: 'validate', reason: `${unstorable.path}: ${unstorable.message}` };
+  }
   // Data quality: a broken business rule does not make a dead letter of the record's decoding; the
   // event still belongs to its windows, where it is counted as rejected (and it goes to the DLQ).
   for (const rule of stream.rules)

@@ -3,13 +3,14 @@
 
 import { z } from 'zod';
 import { describeIssues } from '../zod-issues.ts';
+import { MAX_DATE_MS } from './event-time.ts';
 
 export const MAX_EVENT_ID_LENGTH = 128;
 export const DEFAULT_TENANT = 'default';
 
 const eventTime = z.union([
   z.iso.datetime({ offset: true, error: 'expected an RFC 3339 timestamp or epoch milliseconds' }),
-  z.number().int().nonnegative().max(8.64e15),
+  z.number().int().nonnegative().max(MAX_DATE_MS),
 ]);
 
 export const envelopeSchema = z.object({
@@ -62,10 +63,6 @@ export interface SluiceEvent {
   readonly data: Record<string, unknown>;
 }
 
-export function toEpochMs(value: string | number): number {
-  return typeof value === 'number' ? value : Date.parse(value);
-}
-
 /** The Kafka record value: compact JSON with snake_case fields, stable across languages. */
 export function encodeEvent(event: SluiceEvent): string {
   return JSON.stringify({
@@ -85,8 +82,9 @@ const wireEventSchema = z.object({
   stream: z.string().min(1),
   tenant: z.string().min(1),
   source: z.string().optional(),
-  time: z.number().int(),
-  received_at: z.number().int(),
+  // Times a Date can hold, so no later toISOString() throws on a record produced past intake.
+  time: z.number().int().min(-MAX_DATE_MS).max(MAX_DATE_MS),
+  received_at: z.number().int().min(-MAX_DATE_MS).max(MAX_DATE_MS),
   key: z.string(),
   data: z.record(z.string(), z.unknown()),
 });

@@ -6,7 +6,10 @@ import type { StreamRegistry } from '../streams/registry.ts';
 import type { FieldError } from '../zod-issues.ts';
 import { fieldErrors } from '../zod-issues.ts';
 import type { EnvelopeInput, SluiceEvent } from './envelope.ts';
-import { cloudEventSchema, DEFAULT_TENANT, envelopeSchema, isCloudEvent, toEpochMs } from './envelope.ts';
+import { cloudEventSchema, DEFAULT_TENANT, envelopeSchema, isCloudEvent } from './envelope.ts';
+import type { TimeVerdict } from './event-time.ts';
+import { DEFAULT_EVENT_TIME_POLICY, eventTimeOutOfRange, parseEventTime } from './event-time.ts';
+import { findUnstorableText } from './storable-text.ts';
 
 export type EventError = FieldError;
 
@@ -73,6 +76,10 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
     ]);
   }
 
+  // Guarantee 4: text a store cannot hold is refused here, in any field, before it is a key or a row.
+  const unstorable = findUnstorableText(item.value);
+  if (unstorable !== null) return reject(rawId, [unstorable]);
+
   const envelope = toEnvelope(item.value);
   if (!envelope.ok) return reject(rawId, envelope.errors);
   const stream = options.registry.get(envelope.value.stream);
@@ -85,8 +92,10 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
   }
   const data = payload.data;
   const time = eventTime(stream, data, envelope.value, options.now);
-  if (!Number.isFinite(time))
-    return reject(rawId, [{ path: stream.eventTime ?? 'time', message: 'unparseable event time' }]);
+  if (!time.verdict.ok) return reject(rawId, [{ path: time.path, message: time.verdict.message }]);
+  // Guarantee 4: a time past the receive time plus the stream's skew would move the watermark.
+  const outOfRange = eventTimeOutOfRange(time.verdict.ms, options.now, stream.eventTimePolicy);
+  if (outOfRange !== null) return reject(rawId, [{ path: time.path, message: outOfRange }]);
   const id = envelope.value.id ?? idFromPayload(stream, data) ?? options.newId();
   return {
     ok: true,
@@ -95,7 +104,7 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
       stream: stream.name,
       tenant: envelope.value.tenant ?? DEFAULT_TENANT,
       ...(envelope.value.source === undefined ? {} : { source: envelope.value.source }),
-      time,
+      time: time.verdict.ms,
       receivedAt: options.now,
       key: groupKey(stream, data),
       data,
@@ -134,18 +143,22 @@ function toEnvelope(
   return { ok: true, value: parsed.data };
 }
 
+/** The event time and the field it came from: the payload's time field, the envelope's, or now. */
 function eventTime(
   stream: StreamDefinition,
   data: Record<string, unknown>,
   envelope: EnvelopeInput,
   now: number,
-): number {
+): { path: string; verdict: TimeVerdict } {
   if (stream.eventTime !== undefined) {
     const value = data[stream.eventTime];
-    if (typeof value === 'string' || typeof value === 'number') return toEpochMs(value);
+    if (typeof value === 'string' || typeof value === 'number')
+      return { path: `data.${stream.eventTime}`, verdict: parseEventTime(value, stream.eventTimePolicy) };
   }
-  if (envelope.time !== undefined) return toEpochMs(envelope.time);
-  return now;
+  // The envelope's time is RFC 3339 or epoch ms whatever the stream's payload format.
+  if (envelope.time !== undefined)
+    return { path: 'time', verdict: parseEventTime(envelope.time, DEFAULT_EVENT_TIME_POLICY) };
+  return { path: 'time', verdict: { ok: true, ms: now } };
 }
 
 function idFromPayload(stream: StreamDefinition, data: Record<string, unknown>): string | undefined {

@@ -2,6 +2,8 @@
 // windows, aggregations, watermark and lateness. Everything downstream reads these definitions.
 
 import type { z } from 'zod';
+import type { EventTimePolicy, TimeFormat } from '../events/event-time.ts';
+import { assertTimeZone, DEFAULT_EVENT_TIME_POLICY } from '../events/event-time.ts';
 import type { Duration } from './duration.ts';
 import { durationMs } from './duration.ts';
 
@@ -114,6 +116,18 @@ export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
   readonly schema: S;
   /** Payload field holding event time (RFC 3339 or epoch ms); absent: envelope time, else receive time. */
   readonly eventTime?: keyof z.output<S> & string;
+  /** How the event-time field may be written (default RFC 3339 with an offset, or epoch ms). */
+  readonly timeFormats?: readonly TimeFormat[];
+  /** The IANA zone of event times written without one (`naive` format; default UTC). */
+  readonly naiveTimeZone?: string;
+  /**
+   * How far past its receive time an event time may lie (default 1h, as Kafka's
+   * `log.message.timestamp.after.max.ms`); beyond, intake refuses the event and the processor
+   * dead-letters it, so no client clock can move the watermark into the future.
+   */
+  readonly maxFutureSkew?: Duration;
+  /** The earliest event time accepted, RFC 3339 (default 1970-01-01T00:00:00Z). */
+  readonly earliestEventTime?: string;
   /** Payload field used as the event id when the envelope carries none, so client retries dedupe. */
   readonly idField?: keyof z.output<S> & string;
   /** Group-by key fields; their values, joined, are the Kafka key and the window row key. */
@@ -141,6 +155,8 @@ export interface StreamDefinition<
   readonly partitions: number;
   readonly schema: S;
   readonly eventTime: string | undefined;
+  /** The formats, zone and range of event times (intake and the processor both apply it). */
+  readonly eventTimePolicy: EventTimePolicy;
   readonly idField: string | undefined;
   readonly keyBy: readonly string[];
   readonly windows: readonly WindowSpec[];
@@ -176,6 +192,7 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
     partitions: input.partitions,
     schema: input.schema,
     eventTime: input.eventTime,
+    eventTimePolicy: eventTimePolicy(input),
     idField: input.idField,
     keyBy: input.keyBy,
     windows: input.windows,
@@ -185,5 +202,25 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
     dedupHorizonMs: durationMs(input.dedupHorizon ?? '24h'),
     retentionMs: durationMs(input.retention ?? '7d'),
     rules,
+  };
+}
+
+function eventTimePolicy(input: StreamInput<z.ZodType<Record<string, unknown>>>): EventTimePolicy {
+  const naiveTimeZone = input.naiveTimeZone ?? DEFAULT_EVENT_TIME_POLICY.naiveTimeZone;
+  assertTimeZone(naiveTimeZone);
+  const earliestMs =
+    input.earliestEventTime === undefined
+      ? DEFAULT_EVENT_TIME_POLICY.earliestMs
+      : Date.parse(input.earliestEventTime);
+  if (!Number.isFinite(earliestMs))
+    throw new Error(`stream '${input.name}': earliestEventTime '${input.earliestEventTime}' is not RFC 3339`);
+  return {
+    formats: input.timeFormats ?? DEFAULT_EVENT_TIME_POLICY.formats,
+    naiveTimeZone,
+    maxFutureSkewMs:
+      input.maxFutureSkew === undefined
+        ? DEFAULT_EVENT_TIME_POLICY.maxFutureSkewMs
+        : durationMs(input.maxFutureSkew),
+    earliestMs,
   };
 }

@@ -24,6 +24,9 @@ export const ecommerce = defineStream({
   partitions: 6,
   schema: ecommerceTransaction,
   eventTime: 'timestamp',
+  // The seed's own producer writes `2025-11-29 20:04:32`: local time without a zone, in UTC.
+  timeFormats: ['rfc3339', 'epoch_ms', 'naive'],
+  naiveTimeZone: 'UTC',
   idField: 'transaction_id',
   keyBy: ['product_category'],
   windows: [tumbling('1m')],
