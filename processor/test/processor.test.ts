@@ -176,6 +176,67 @@ test('a poison record and a schema-drifted record go to the DLQ; the consumer ke
   assert.equal((await fetch(`${processor.url}/healthz`)).status, 200);
 });
 
+// The year-9999 event and the NUL key, produced past intake: one moved its partition's watermark to
+// 9999 (every later event of the partition was late), the other failed its batch in PostgreSQL on
+// every retry (the partition stopped). Both must be dead letters while the partition keeps going.
+test('year-9999 event and NUL key produced past intake: dead letters, the partition keeps windowing', {
+  timeout: 120_000,
+}, async () => {
+  const topics = topicNames('ecommerce', iso.topicPrefix);
+  const kafka = new KafkaJS.Kafka({
+    kafkaJS: { brokers: stack.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  const base = Date.parse('2026-04-01T10:00:00Z');
+  const hostile = (id: string, time: number, category: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      id,
+      stream: 'ecommerce',
+      tenant: 'default',
+      time,
+      received_at: time,
+      key: category,
+      data: { ...makeTransaction(seededRandom(3), id, base), product_category: category },
+      ...extra,
+    });
+  const records = [
+    hostile('future-1', Date.parse('9999-12-31T23:59:59Z'), 'Books'),
+    hostile('nul-1', base + 1_000, 'Sp\u0000orts'),
+    hostile('surrogate-1', base + 2_000, 'Books', { id: 'x\ud800' }),
+  ];
+  // All on the partition of 'Books', where ordinary events follow them.
+  await producer.send({ topic: topics.events, messages: records.map((value) => ({ key: 'Books', value })) });
+  await producer.disconnect();
+
+  const sent = transactions(4, 'hostile', base, 120, 3 * 60_000);
+  await send(sent);
+  await assertExact(sent, base, base + 4 * 60_000);
+
+  const dead = await readTopic(stack.kafkaBrokers, topics.dlq, 3);
+  assert.deepEqual(
+    dead.map((r) => r.headers['sluice-dlq-step']),
+    ['validate', 'validate', 'validate'],
+  );
+  assert.match(
+    dead[0]?.headers['sluice-dlq-reason'] ?? '',
+    /9999-12-31T23:59:59.000Z is more than 1 h after/,
+  );
+  assert.match(dead[1]?.headers['sluice-dlq-reason'] ?? '', /NUL/);
+  assert.match(dead[2]?.headers['sluice-dlq-reason'] ?? '', /surrogate/);
+  assert.deepEqual(
+    dead.map((r) => r.value),
+    records,
+    'the original bytes are kept',
+  );
+  // INVARIANT: no watermark moved past the receive time plus the stream's skew.
+  const [highest] = await sql<{ watermark: number | null }[]>`
+    select max(watermark)::float8 as watermark from source_offsets`;
+  const watermark = highest?.watermark ?? null;
+  assert.ok(watermark !== null, 'the partitions have watermarks');
+  assert.ok(watermark <= Date.now() + 3_600_000, `watermark ${new Date(watermark).toISOString()}`);
+});
+
 test('a processor killed with SIGKILL mid-stream resumes without counting anything twice', {
   timeout: 180_000,
 }, async () => {
