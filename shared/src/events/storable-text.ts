@@ -14,6 +14,30 @@ export interface UnstorableText {
 
 /** The first string or key in `value` that a store cannot hold, or null. Iterative: any depth. */
 export function findUnstorableText(value: unknown, root = '(event)'): UnstorableText | null {
+  // Most events hold none: a walk without paths first, and paths only for the one that does.
+  return holdsUnstorableText(value) ? locate(value, root) : null;
+}
+
+function holdsUnstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (unstorable(v) !== null) return true;
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const key in v) {
+        if (!Object.hasOwn(v, key)) continue;
+        if (unstorable(key) !== null) return true;
+        stack.push((v as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
+function locate(value: unknown, root: string): UnstorableText | null {
   const stack: { value: unknown; path: string }[] = [{ value, path: root }];
   while (stack.length > 0) {
     const top = stack.pop();
@@ -28,7 +52,7 @@ export function findUnstorableText(value: unknown, root = '(event)'): Unstorable
       for (const [key, child] of Object.entries(v)) {
         const keyMessage = unstorable(key);
         if (keyMessage !== null) return { path: top.path, message: `a key: ${keyMessage}` };
-        stack.push({ value: child, path: top.path === '(event)' ? key : `${top.path}.${key}` });
+        stack.push({ value: child, path: top.path === root ? key : `${top.path}.${key}` });
       }
     }
   }
