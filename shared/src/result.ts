@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'request_timeout'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
@@ -46,6 +47,8 @@ const RETRYABLE_BY_DEFAULT: Record<ErrorCode, boolean> = {
   unauthorized: false,
   forbidden: false,
   not_found: false,
+  // A body that did not arrive in time: a client on a slow link may well succeed again.
+  request_timeout: true,
   payload_too_large: false,
   unsupported_media_type: false,
   rate_limited: true,

@@ -1,9 +1,13 @@
 // Reads an intake request body into items: JSON (one event or an array), NDJSON, CloudEvents
-// structured and batch; gzip when Content-Encoding says so. Sizes are enforced while reading, after
-// decompression too, so a small gzip bomb cannot expand past the request limit. Web APIs only.
+// structured and batch; gzip when Content-Encoding says so. Every bound is enforced while reading,
+// before anything is parsed: bytes after decompression (a gzip bomb stops at the limit), the number
+// of events (counted as bytes arrive) and the time the body may take (a slow sender gets 408).
+// Web APIs only.
 
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
+import type { ItemCounter } from './item-counter.ts';
+import { jsonArrayCounter, ndjsonCounter } from './item-counter.ts';
 import type { RawItem } from './validate.ts';
 
 export interface BodyLimits {
@@ -11,9 +15,13 @@ export interface BodyLimits {
   readonly maxRequestBytes: number;
   /** Bytes per event (a per-event rejection beyond). */
   readonly maxEventBytes: number;
-  /** Events per request (413 beyond). */
+  /** Events per request (413 beyond, as soon as the body holds one more). */
   readonly maxEvents: number;
+  /** Time the whole body may take to arrive (408 beyond); DEFAULT_BODY_READ_TIMEOUT_MS if unset. */
+  readonly bodyReadTimeoutMs?: number;
 }
+
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 30_000;
 
 export type BodyFormat = 'json' | 'ndjson' | 'cloudevents' | 'cloudevents-batch';
 
@@ -34,14 +42,20 @@ export interface ParsedBody {
 }
 
 export async function parseBody(request: Request, limits: BodyLimits): Promise<Result<ParsedBody, AppError>> {
-  const contentType =
-    (request.headers.get('content-type') ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+  // NOTE: no default type. A body without one (or `text/plain`) is what a cross-site form post
+  // sends without a CORS preflight; only the declared JSON types are read as events.
+  const declaredType = request.headers.get('content-type');
+  const contentType = declaredType?.split(';')[0]?.trim().toLowerCase() ?? '';
   const format = FORMATS[contentType];
   if (format === undefined) {
     return fail(
-      appError('unsupported_media_type', `unsupported content type '${contentType}'`, {
-        details: { supported: SUPPORTED_CONTENT_TYPES },
-      }),
+      appError(
+        'unsupported_media_type',
+        declaredType === null
+          ? 'a Content-Type is required'
+          : `unsupported content type '${contentType.slice(0, 100)}'`,
+        { details: { supported: SUPPORTED_CONTENT_TYPES } },
+      ),
     );
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
@@ -51,28 +65,38 @@ export async function parseBody(request: Request, limits: BodyLimits): Promise<R
   const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip') {
     return fail(
-      appError('unsupported_media_type', `unsupported content encoding '${encoding}' (gzip or identity)`),
+      appError(
+        'unsupported_media_type',
+        `unsupported content encoding '${encoding.slice(0, 100)}' (gzip or identity)`,
+      ),
     );
   }
   if (request.body === null) return fail(appError('bad_request', 'request body is empty'));
   const stream =
     encoding === 'gzip' ? request.body.pipeThrough(new DecompressionStream('gzip')) : request.body;
-  const read = await readLimited(stream, limits.maxRequestBytes);
+  const counter =
+    format === 'ndjson' ? ndjsonCounter() : format === 'cloudevents' ? undefined : jsonArrayCounter();
+  const read = await readLimited(stream, {
+    maxBytes: limits.maxRequestBytes,
+    maxEvents: limits.maxEvents,
+    counter,
+    timeoutMs: limits.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS,
+  });
   if (!read.ok) return read;
   const text = read.value;
 
   const items = format === 'ndjson' ? splitNdjson(text) : splitJson(text, format, limits.maxEventBytes);
   if (!items.ok) return items;
   if (items.value.length === 0) return fail(appError('bad_request', 'request holds no events'));
-  if (items.value.length > limits.maxEvents) {
-    return fail(
-      appError(
-        'payload_too_large',
-        `request holds ${items.value.length} events; the limit is ${limits.maxEvents}`,
-      ),
-    );
-  }
+  // The counter already refused more; this holds the limit even where it counted loosely.
+  if (items.value.length > limits.maxEvents) return fail(tooManyEvents(limits.maxEvents));
   return ok({ format, items: items.value });
+}
+
+function tooManyEvents(limit: number): AppError {
+  return appError('payload_too_large', `request holds more than ${limit} events; the limit is ${limit}`, {
+    details: { maxEvents: limit },
+  });
 }
 
 function tooLarge(limit: number): AppError {
@@ -81,26 +105,53 @@ function tooLarge(limit: number): AppError {
   });
 }
 
+interface ReadBounds {
+  readonly maxBytes: number;
+  readonly maxEvents: number;
+  readonly counter: ItemCounter | undefined;
+  readonly timeoutMs: number;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
 async function readLimited(
   stream: ReadableStream<Uint8Array>,
-  limit: number,
+  bounds: ReadBounds,
 ): Promise<Result<string, AppError>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // One timer per request, raced against every read: a body that trickles is cut off as a whole.
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), bounds.timeoutMs);
+  });
+  // INVARIANT (guarantee 5): on every refusal the reader is cancelled, so no more bytes are read or
+  // inflated for this request.
+  const refuse = (error: AppError): Result<never, AppError> => {
+    reader.cancel().catch(() => {});
+    return fail(error);
+  };
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const next = await Promise.race([reader.read(), deadline]);
+      if (next === TIMED_OUT) {
+        return refuse(
+          appError('request_timeout', `request body did not arrive within ${bounds.timeoutMs} ms`),
+        );
+      }
+      const { done, value } = next;
       if (done) break;
       total += value.byteLength;
-      if (total > limit) {
-        await reader.cancel();
-        return fail(tooLarge(limit));
-      }
+      if (total > bounds.maxBytes) return refuse(tooLarge(bounds.maxBytes));
+      if (bounds.counter !== undefined && bounds.counter.push(value, bounds.maxEvents) > bounds.maxEvents)
+        return refuse(tooManyEvents(bounds.maxEvents));
       chunks.push(value);
     }
   } catch {
-    return fail(appError('bad_request', 'request body could not be read (corrupt gzip?)'));
+    return refuse(appError('bad_request', 'request body could not be read (corrupt gzip?)'));
+  } finally {
+    clearTimeout(timer);
   }
   const bytes = new Uint8Array(total);
   let offset = 0;
