@@ -25,8 +25,9 @@ export interface ForwardOptions {
   readonly fetchPropagates?: boolean;
 }
 
+/** Sends one batch: its events as NDJSON lines (`toLine`), in order. */
 export type Forward = (
-  events: readonly SluiceEvent[],
+  lines: readonly string[],
   traceparent?: string,
 ) => Promise<Result<IntakeResponse, AppError>>;
 
@@ -42,15 +43,20 @@ export function toEnvelope(event: SluiceEvent) {
   };
 }
 
+/** An event's NDJSON line for ingest (without the newline). */
+export function toLine(event: SluiceEvent): string {
+  return JSON.stringify(toEnvelope(event));
+}
+
 export function createForward(options: ForwardOptions): Forward {
   const doFetch = options.fetch ?? fetch;
   const url = new URL('/v1/events', options.ingestUrl).toString();
-  return (events, traceparent) => {
-    const body = `${events.map((e) => JSON.stringify(toEnvelope(e))).join('\n')}\n`;
+  return (lines, traceparent) => {
+    const body = `${lines.join('\n')}\n`;
     const deadline = Date.now() + options.timeoutMs;
     // One CLIENT span per forwarded batch (retries included), a child of the first request's span
     // in it; ingest continues from it (or from that request's context when no SDK runs).
-    const attributes = { 'http.request.method': 'POST', 'url.full': url, 'sluice.events': events.length };
+    const attributes = { 'http.request.method': 'POST', 'url.full': url, 'sluice.events': lines.length };
     const parent = contextFrom(traceparent === undefined ? {} : { traceparent });
     return inSpan(
       tracer,

@@ -1,6 +1,7 @@
 // Composition root of sluice-edge on Deno or Bun: config, batcher, app, server, drain.
 
 import { loadConfig } from '@sluice/shared/config';
+import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { createEdgeApp } from './app.ts';
 import { createBatcher } from './batcher.ts';
@@ -38,12 +39,16 @@ const app = createEdgeApp({
   streams: streamRegistry(),
   limits: config.limits,
   batcher,
+  inflight: inflightLimit({ ...config.inflight, unknownBodyBytes: config.limits.maxRequestBytes }),
   metrics,
   now: Date.now,
   logError: (msg, error) =>
     log('error', msg, { error: error instanceof Error ? error.message : String(error) }),
 });
-const server = runtime.serve(app.fetch, { hostname: config.host, port: config.port });
+const server = runtime.serve((request, client) => app.fetch(request, client), {
+  hostname: config.host,
+  port: config.port,
+});
 log('info', 'listening', {
   runtime: runtime.name,
   host: config.host,

@@ -39,14 +39,14 @@ export function createEdgeMetrics(): EdgeMetrics {
 
 /** The same forward, timed and sized per micro-batch. */
 export function timedForward(forward: Forward, metrics: EdgeMetrics): Forward {
-  return async (events, traceparent) => {
+  return async (lines, traceparent) => {
     const started = performance.now();
-    const result = await forward(events, traceparent);
+    const result = await forward(lines, traceparent);
     metrics.forwardLatency.observe(
       { outcome: result.ok ? 'ok' : 'error' },
       (performance.now() - started) / 1000,
     );
-    metrics.forwardBatch.observe(events.length);
+    metrics.forwardBatch.observe(lines.length);
     return result;
   };
 }

@@ -1,22 +1,35 @@
 // What the edge needs from its host runtime, for Deno and Bun: the environment, a server and
 // termination signals. Only the slices used are typed, so neither runtime's types are a dependency.
 
-type Handler = (request: Request) => Response | Promise<Response>;
+type RuntimeHandler = (request: Request) => Response | Promise<Response>;
+
+/** What the runtime knows of a request's connection. */
+export interface ClientInfo {
+  readonly remoteAddress?: string;
+}
+
+type Handler = (request: Request, client: ClientInfo) => Response | Promise<Response>;
 
 interface DenoRuntime {
   env: { toObject(): Record<string, string> };
   args: string[];
   serve(
     options: { hostname: string; port: number; onListen?: () => void },
-    handler: Handler,
+    handler: (request: Request, info: { remoteAddr?: { hostname?: string } }) => ReturnType<RuntimeHandler>,
   ): { shutdown(): Promise<void> };
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   exit(code: number): never;
 }
+interface BunServer {
+  stop(closeActive?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string } | null;
+}
 interface BunRuntime {
-  serve(options: { fetch: Handler; hostname: string; port: number }): {
-    stop(closeActive?: boolean): Promise<void>;
-  };
+  serve(options: {
+    fetch: (request: Request, server: BunServer) => ReturnType<RuntimeHandler>;
+    hostname: string;
+    port: number;
+  }): BunServer;
 }
 interface ProcessLike {
   env: Record<string, string | undefined>;
@@ -44,7 +57,10 @@ export function detectRuntime(): EdgeRuntime {
       env: deno.env.toObject(),
       argv: deno.args,
       serve: (handler, options) => {
-        const server = deno.serve({ ...options, onListen: () => {} }, handler);
+        const server = deno.serve({ ...options, onListen: () => {} }, (request, info) => {
+          const remoteAddress = info.remoteAddr?.hostname;
+          return handler(request, remoteAddress === undefined ? {} : { remoteAddress });
+        });
         return { close: () => server.shutdown() };
       },
       onSignal: (handler) => {
@@ -62,7 +78,13 @@ export function detectRuntime(): EdgeRuntime {
       env: proc.env,
       argv: proc.argv,
       serve: (handler, options) => {
-        const server = bun.serve({ fetch: handler, ...options });
+        const server = bun.serve({
+          fetch: (request, bunServer) => {
+            const remoteAddress = bunServer.requestIP(request)?.address;
+            return handler(request, remoteAddress === undefined ? {} : { remoteAddress });
+          },
+          ...options,
+        });
         return { close: () => server.stop(false) };
       },
       onSignal: (handler) => {

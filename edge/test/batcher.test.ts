@@ -7,8 +7,18 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import type { IntakeResponse } from '@sluice/shared/events/intake';
 import { appError, fail, ok } from '@sluice/shared/result';
 import { withRetry } from '@sluice/shared/retry';
+import type { BatchOptions } from '../src/batcher.ts';
 import { createBatcher } from '../src/batcher.ts';
 import type { Forward } from '../src/forward.ts';
+
+const OPTIONS: BatchOptions = {
+  maxEvents: 100,
+  maxBytes: 1 << 20,
+  maxWaitMs: 20,
+  maxPending: 1_000,
+  maxPendingPerClient: 1_000,
+};
+const FROM = { client: '127.0.0.1' };
 
 const event = (id: string): SluiceEvent => ({
   id,
@@ -32,10 +42,10 @@ test('concurrent requests travel in one batch and each gets its own share of the
     };
     return ok(response);
   };
-  const batcher = createBatcher(forward, { maxEvents: 100, maxWaitMs: 20, maxPending: 1_000 });
+  const batcher = createBatcher(forward, { ...OPTIONS, maxEvents: 100, maxWaitMs: 20, maxPending: 1_000 });
   const [a, b] = await Promise.all([
-    batcher.submit([event('a1')]),
-    batcher.submit([event('b1'), event('b2')]),
+    batcher.submit([event('a1')], FROM),
+    batcher.submit([event('b1'), event('b2')], FROM),
   ]);
   assert.deepEqual(calls, [3]);
   assert.ok(a.ok && b.ok);
@@ -56,9 +66,9 @@ test('a full batch flushes at once; past maxPending a request gets a retryable 5
     await gate;
     return ok({ accepted: events.length, ids: [], rejected: [] });
   };
-  const batcher = createBatcher(forward, { maxEvents: 2, maxWaitMs: 60_000, maxPending: 3 });
-  const first = batcher.submit([event('1'), event('2')]);
-  const refused = await batcher.submit([event('3'), event('4')]);
+  const batcher = createBatcher(forward, { ...OPTIONS, maxEvents: 2, maxWaitMs: 60_000, maxPending: 3 });
+  const first = batcher.submit([event('1'), event('2')], FROM);
+  const refused = await batcher.submit([event('3'), event('4')], FROM);
   assert.equal(refused.ok, false);
   if (!refused.ok) {
     assert.equal(refused.error.code, 'unavailable');
@@ -71,11 +81,12 @@ test('a full batch flushes at once; past maxPending a request gets a retryable 5
 
 test('a forward failure reaches every request of the batch', async () => {
   const batcher = createBatcher(async () => fail(appError('unavailable', 'ingest down')), {
+    ...OPTIONS,
     maxEvents: 10,
     maxWaitMs: 1,
     maxPending: 100,
   });
-  const results = await Promise.all([batcher.submit([event('x')]), batcher.submit([event('y')])]);
+  const results = await Promise.all([batcher.submit([event('x')], FROM), batcher.submit([event('y')], FROM)]);
   assert.deepEqual(
     results.map((r) => (r.ok ? 'ok' : r.error.code)),
     ['unavailable', 'unavailable'],
@@ -105,4 +116,105 @@ test('withRetry retries only retryable errors, waiting at least Retry-After', as
   );
   assert.equal(final.ok, false);
   assert.equal(calls, 1, 'a non-retryable error is returned at once');
+});
+
+/** A forward that refuses what ingest would: more than `maxEvents` lines or `maxBytes` of NDJSON. */
+function ingestLike(limits: { maxEvents: number; maxBytes: number }, sizes: number[][]): Forward {
+  return async (lines) => {
+    const bytes = lines.reduce((sum, line) => sum + new TextEncoder().encode(line).byteLength + 1, 0);
+    sizes.push([lines.length, bytes]);
+    if (lines.length > limits.maxEvents || bytes > limits.maxBytes)
+      return fail(appError('payload_too_large', `batch of ${lines.length} events, ${bytes} bytes`));
+    return ok({ accepted: lines.length, ids: [], rejected: [] });
+  };
+}
+
+// Regression (issue 20, item 5): queued events plus one large request made a batch past ingest's
+// limits, and the 413 it got reached every request in it.
+test('merged-batch 413: queued events and a large request never make a batch ingest refuses', async () => {
+  const limits = { maxEvents: 100, maxBytes: 16 * 1024 };
+  const sizes: number[][] = [];
+  const batcher = createBatcher(ingestLike(limits, sizes), {
+    ...OPTIONS,
+    maxEvents: 100,
+    maxBytes: limits.maxBytes,
+    maxWaitMs: 20,
+  });
+  const small = Array.from({ length: 30 }, (_, i) =>
+    batcher.submit([event(`small-${i}`)], { client: `c${i}` }),
+  );
+  const large = batcher.submit(
+    Array.from({ length: 250 }, (_, i) => event(`large-${i}`)),
+    { client: 'big' },
+  );
+  const fat = { ...event('fat'), data: { blob: 'x'.repeat(10_000) } };
+  const heavy = batcher.submit([fat, fat, { ...fat, id: 'fat-2' }], { client: 'heavy' });
+  const results = await Promise.all([...small, large, heavy]);
+  for (const result of results) assert.ok(result.ok, result.ok ? '' : result.error.message);
+  const [bigShare] = results.slice(30, 31);
+  assert.equal(bigShare?.ok && bigShare.value.ids.length, 250);
+  for (const [count, bytes] of sizes) {
+    assert.ok((count ?? 0) <= limits.maxEvents, `${count} events in one batch`);
+    assert.ok((bytes ?? 0) <= limits.maxBytes, `${bytes} bytes in one batch`);
+  }
+  assert.equal(
+    sizes.reduce((sum, [count]) => sum + (count ?? 0), 0),
+    283,
+  );
+});
+
+test('a request split across batches gets its rejections at its own indexes', async () => {
+  // Ingest rejects the first line of every batch.
+  const forward: Forward = async (lines) =>
+    ok({ accepted: lines.length - 1, ids: [], rejected: [{ index: 0, id: null, errors: [] }] });
+  const batcher = createBatcher(forward, { ...OPTIONS, maxEvents: 4, maxWaitMs: 5 });
+  const [a, b] = await Promise.all([
+    batcher.submit([event('a0'), event('a1')], { client: 'a' }),
+    batcher.submit(
+      Array.from({ length: 7 }, (_, i) => event(`b${i}`)),
+      { client: 'b' },
+    ),
+  ]);
+  // Batches: [a0 a1 b0 b1] [b2 b3 b4 b5] [b6]: rejected a0, b2 and b6.
+  assert.ok(a.ok && b.ok);
+  assert.deepEqual(a.value, { ids: ['a1'], rejected: [{ index: 0, id: null, errors: [] }] });
+  assert.deepEqual(
+    b.value.rejected.map((r) => r.index),
+    [2, 6],
+  );
+  assert.deepEqual(b.value.ids, ['b0', 'b1', 'b3', 'b4', 'b5']);
+});
+
+test("one client's burst cannot take every pending slot: past its share it gets 503, others do not", async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const forward: Forward = async (lines) => {
+    await gate;
+    return ok({ accepted: lines.length, ids: [], rejected: [] });
+  };
+  const batcher = createBatcher(forward, {
+    ...OPTIONS,
+    maxEvents: 10,
+    maxWaitMs: 1,
+    maxPending: 100,
+    maxPendingPerClient: 40,
+  });
+  const burst = Array.from({ length: 4 }, (_, i) =>
+    batcher.submit(
+      Array.from({ length: 10 }, (_, j) => event(`burst-${i}-${j}`)),
+      { client: 'greedy' },
+    ),
+  );
+  const refused = await batcher.submit([event('one-more')], { client: 'greedy' });
+  assert.equal(refused.ok ? 'ok' : refused.error.code, 'unavailable');
+  assert.match(refused.ok ? '' : refused.error.message, /this client/);
+  const other = batcher.submit([event('polite')], { client: 'polite' });
+  release();
+  assert.ok((await other).ok, 'another client is still served');
+  for (const r of await Promise.all(burst)) assert.ok(r.ok);
+  // Once answered, the share is free again.
+  assert.ok((await batcher.submit([event('again')], { client: 'greedy' })).ok);
+  await batcher.close();
 });

@@ -4,6 +4,7 @@
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
+import type { InflightLimit } from '@sluice/shared/http/inflight-limit';
 import type { HttpMetrics } from '@sluice/shared/http/metrics';
 import type { KafkaAdmin } from '@sluice/shared/kafka/port';
 import type { RenewingProducer } from '@sluice/shared/kafka/renewing-producer';
@@ -19,6 +20,8 @@ export interface IngestDeps extends EventsRouteDeps {
   readonly admin: KafkaAdmin;
   readonly http: HttpMetrics;
   readonly producer: RenewingProducer;
+  /** Bounds the intake requests and bytes held at once (503 beyond); made in main.ts. */
+  readonly inflight: InflightLimit;
 }
 
 export type IngestEnv = { Variables: BaseVariables };
@@ -47,6 +50,7 @@ export function createIngestApp(deps: IngestDeps): Hono<IngestEnv> {
   });
   app.post(
     '/v1/events',
+    deps.inflight.middleware,
     // A compressed body is bounded on the wire here and again after decompression while parsing.
     bodyLimit({
       maxSize: deps.limits.maxRequestBytes,

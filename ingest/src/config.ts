@@ -11,6 +11,9 @@ import {
   topicPrefixEnv,
 } from '@sluice/shared/config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
+import { DEFAULT_BODY_READ_TIMEOUT_MS } from '@sluice/shared/events/parse-body';
+import { DEFAULT_MAX_RECORD_BYTES } from '@sluice/shared/events/record-size';
+import { DEFAULT_HEADERS_TIMEOUT_MS } from '@sluice/shared/http/serve';
 import type { KafkaClientName } from '@sluice/shared/kafka/options';
 import { KAFKA_CLIENTS, PRODUCE_COMPRESSIONS } from '@sluice/shared/kafka/options';
 import { z } from 'zod';
@@ -33,6 +36,19 @@ export const ingestConfigSchema = z
     SLUICE_MAX_REQUEST_BYTES: positiveIntEnv(DEFAULT_LIMITS.maxRequestBytes),
     SLUICE_MAX_EVENT_BYTES: positiveIntEnv(DEFAULT_LIMITS.maxEventBytes),
     SLUICE_MAX_EVENTS_PER_REQUEST: positiveIntEnv(DEFAULT_LIMITS.maxEvents),
+    /**
+     * Bytes of value, key and headers per Kafka record (a per-event 400 beyond). The default stays
+     * 48 KiB under the broker's default `message.max.bytes`; topics ingest creates allow this plus
+     * that margin (record-size.ts).
+     */
+    SLUICE_MAX_RECORD_BYTES: positiveIntEnv(DEFAULT_MAX_RECORD_BYTES),
+    /** A request's headers must arrive within this (408 and the connection closed beyond). */
+    SLUICE_HEADERS_TIMEOUT_MS: positiveIntEnv(DEFAULT_HEADERS_TIMEOUT_MS),
+    /** A request's body must arrive within this once its headers did (408 beyond). */
+    SLUICE_BODY_READ_TIMEOUT_MS: positiveIntEnv(DEFAULT_BODY_READ_TIMEOUT_MS),
+    /** Requests and body bytes being read or processed at once; 503 with Retry-After beyond. */
+    SLUICE_MAX_INFLIGHT_REQUESTS: positiveIntEnv(512),
+    SLUICE_MAX_INFLIGHT_BYTES: positiveIntEnv(256 * 1024 * 1024),
     /** How long a produce may wait for acks=all before the request gets 503. */
     SLUICE_PRODUCE_TIMEOUT_MS: positiveIntEnv(5_000),
     SLUICE_MAX_QUEUED_RECORDS: positiveIntEnv(200_000),
@@ -58,7 +74,11 @@ export const ingestConfigSchema = z
       maxEventBytes: env.SLUICE_MAX_EVENT_BYTES,
       maxEvents: env.SLUICE_MAX_EVENTS_PER_REQUEST,
       maxDepth: DEFAULT_LIMITS.maxDepth,
+      bodyReadTimeoutMs: env.SLUICE_BODY_READ_TIMEOUT_MS,
     },
+    maxRecordBytes: env.SLUICE_MAX_RECORD_BYTES,
+    headersTimeoutMs: env.SLUICE_HEADERS_TIMEOUT_MS,
+    inflight: { maxRequests: env.SLUICE_MAX_INFLIGHT_REQUESTS, maxBytes: env.SLUICE_MAX_INFLIGHT_BYTES },
     produceTimeoutMs: env.SLUICE_PRODUCE_TIMEOUT_MS,
     maxQueuedRecords: env.SLUICE_MAX_QUEUED_RECORDS,
     lingerMs: env.SLUICE_PRODUCE_LINGER_MS,

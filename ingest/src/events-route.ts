@@ -8,12 +8,15 @@ import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IntakeLimits, IntakeResponse } from '@sluice/shared/events/intake';
 import { readEvents } from '@sluice/shared/events/intake';
 import { countAccepted, countRead } from '@sluice/shared/events/intake-metrics';
+import { recordBytes } from '@sluice/shared/events/record-size';
+import type { Rejection } from '@sluice/shared/events/validate';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { KafkaProducer, OutgoingRecord } from '@sluice/shared/kafka/port';
+import { appError } from '@sluice/shared/result';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { inSpan } from '@sluice/shared/telemetry/spans';
-import { contextFrom, headersFor } from '@sluice/shared/telemetry/trace-context';
+import { contextFrom, headersFor, validTraceHeaders } from '@sluice/shared/telemetry/trace-context';
 import type { Context } from 'hono';
 import type { IngestMetrics } from './metrics.ts';
 
@@ -24,6 +27,8 @@ export interface EventsRouteDeps {
   readonly producer: KafkaProducer;
   readonly topicPrefix: string;
   readonly limits: IntakeLimits;
+  /** Bytes of value, key and headers per Kafka record (record-size.ts); a per-event 400 beyond. */
+  readonly maxRecordBytes: number;
   readonly metrics: IngestMetrics;
   readonly now: () => number;
 }
@@ -82,11 +87,8 @@ function producerSpans(
 export function eventsHandler(deps: EventsRouteDeps) {
   const handle = intake(deps);
   return function postEvents(c: Context): Promise<Response> {
-    // The client's trace context (W3C traceparent/tracestate), if any, is this span's parent.
-    const parent = contextFrom({
-      traceparent: c.req.header('traceparent'),
-      tracestate: c.req.header('tracestate'),
-    });
+    // The client's trace context (W3C traceparent/tracestate), if valid, is this span's parent.
+    const parent = contextFrom(clientTraceHeaders(c));
     const attributes = { 'http.request.method': 'POST', 'http.route': '/v1/events' };
     return inSpan(tracer, 'POST /v1/events', { kind: SpanKind.SERVER, attributes, parent }, async (span) => {
       const response = await handle(c);
@@ -97,6 +99,49 @@ export function eventsHandler(deps: EventsRouteDeps) {
   };
 }
 
+/** The client's trace headers that may be copied onto records: only valid ones (trace-context.ts). */
+function clientTraceHeaders(c: Context): { traceparent?: string; tracestate?: string } {
+  return validTraceHeaders({
+    traceparent: c.req.header('traceparent'),
+    tracestate: c.req.header('tracestate'),
+  });
+}
+
+/**
+ * Records past `maxRecordBytes` are taken out and become per-event rejections (their index in the
+ * request), so what is sent always fits the broker's `message.max.bytes`.
+ */
+function splitOversized(
+  records: readonly OutgoingRecord[],
+  events: readonly SluiceEvent[],
+  acceptedIndexes: readonly number[],
+  maxRecordBytes: number,
+): { records: OutgoingRecord[]; events: SluiceEvent[]; rejected: Rejection[] } {
+  const fitting: { records: OutgoingRecord[]; events: SluiceEvent[]; rejected: Rejection[] } = {
+    records: [],
+    events: [],
+    rejected: [],
+  };
+  records.forEach((record, i) => {
+    const event = events[i];
+    if (event === undefined) return;
+    const value = typeof record.value === 'string' ? record.value : '';
+    const bytes = recordBytes({ key: record.key, value, headers: record.headers ?? {} }, maxRecordBytes);
+    if (bytes <= maxRecordBytes) {
+      fitting.records.push(record);
+      fitting.events.push(event);
+      return;
+    }
+    const message = `event's Kafka record is ${bytes} bytes (envelope, key and headers); the limit is ${maxRecordBytes}`;
+    fitting.rejected.push({
+      index: acceptedIndexes[i] ?? i,
+      id: event.id,
+      errors: [{ path: '(event)', message }],
+    });
+  });
+  return fitting;
+}
+
 function intake(deps: EventsRouteDeps) {
   return async function handle(c: Context): Promise<Response> {
     const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now());
@@ -104,13 +149,30 @@ function intake(deps: EventsRouteDeps) {
     if (!read.ok) return errorResponse(c, read.error);
     const verdicts = read.value;
 
-    const traceparent = c.req.header('traceparent');
-    const tracestate = c.req.header('tracestate');
-    const client = {
-      ...(traceparent === undefined ? {} : { traceparent }),
-      ...(tracestate === undefined ? {} : { tracestate }),
-    };
-    const { records, spans } = producerSpans(verdicts.accepted, deps.topicPrefix, client);
+    const { records: encoded, spans } = producerSpans(
+      verdicts.accepted,
+      deps.topicPrefix,
+      clientTraceHeaders(c),
+    );
+    const {
+      records,
+      events: accepted,
+      rejected: oversized,
+    } = splitOversized(encoded, verdicts.accepted, verdicts.acceptedIndexes, deps.maxRecordBytes);
+    const rejected =
+      oversized.length === 0
+        ? verdicts.rejected
+        : [...verdicts.rejected, ...oversized].sort((a, b) => a.index - b.index);
+    if (oversized.length > 0) deps.metrics.rejected.inc({ reason: 'validation_failed' }, oversized.length);
+    if (records.length === 0) {
+      for (const span of spans) span.end();
+      return errorResponse(
+        c,
+        appError('validation_failed', `all ${rejected.length} event(s) were rejected`, {
+          details: { accepted: 0, rejected },
+        }),
+      );
+    }
     const started = performance.now();
     const sent = await deps.producer.send(records);
     for (const span of spans) {
@@ -125,11 +187,11 @@ function intake(deps: EventsRouteDeps) {
     // the client retries the whole request (ids make the retry idempotent downstream).
     if (!sent.ok) return errorResponse(c, sent.error);
 
-    countAccepted(deps.metrics, verdicts.accepted);
+    countAccepted(deps.metrics, accepted);
     const body: IntakeResponse = {
-      accepted: verdicts.accepted.length,
-      ids: verdicts.accepted.map((event) => event.id),
-      rejected: verdicts.rejected,
+      accepted: accepted.length,
+      ids: accepted.map((event) => event.id),
+      rejected,
     };
     return c.json(body, 202);
   };

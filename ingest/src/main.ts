@@ -1,6 +1,8 @@
 // Composition root of sluice-ingest (Node 24): config, telemetry, Kafka, app, server, drain.
 
 import { loadConfig } from '@sluice/shared/config';
+import { topicMaxMessageBytes } from '@sluice/shared/events/record-size';
+import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
 import { kafkaClients } from '@sluice/shared/kafka/clients';
@@ -24,7 +26,14 @@ const tracing = startNodeTracing({
 const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest', log: kafkaLogTo(log) };
 const clients = await kafkaClients(config.kafkaClient);
 const admin = await clients.admin(kafka);
-const topics = await admin.ensureTopics(streamTopicSpecs(STREAMS, config.topicPrefix));
+// Topics ingest creates take the largest record it accepts (an existing topic keeps its setting).
+const maxMessageBytes = String(topicMaxMessageBytes(config.maxRecordBytes));
+const topics = await admin.ensureTopics(
+  streamTopicSpecs(STREAMS, config.topicPrefix).map((spec) => ({
+    ...spec,
+    configs: { ...spec.configs, 'max.message.bytes': maxMessageBytes },
+  })),
+);
 if (!topics.ok)
   log.warn({ error: topics.error.message }, 'could not ensure topics; produce will fail until they exist');
 const http = createHttpMetrics('sluice-ingest');
@@ -45,10 +54,18 @@ const app = createIngestApp({
   streams: streamRegistry(),
   topicPrefix: config.topicPrefix,
   limits: config.limits,
+  maxRecordBytes: config.maxRecordBytes,
+  inflight: inflightLimit({ ...config.inflight, unknownBodyBytes: config.limits.maxRequestBytes }),
   metrics,
   now: Date.now,
 });
-const server = await serveHttp(app.fetch, { hostname: config.host, port: config.port });
+const server = await serveHttp(app.fetch, {
+  hostname: config.host,
+  port: config.port,
+  headersTimeoutMs: config.headersTimeoutMs,
+  // The backstop for a body no handler reads: headers and body deadlines back to back.
+  requestTimeoutMs: config.headersTimeoutMs + config.limits.bodyReadTimeoutMs,
+});
 log.info({ host: config.host, port: server.port, runtime: server.runtime }, 'listening');
 
 // Drain order (STYLE #10, guarantee 6): stop intake and finish in-flight requests, flush the

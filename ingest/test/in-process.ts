@@ -2,6 +2,9 @@
 // on its own topic prefix, for the ingest tests.
 
 import type { IntakeLimits } from '@sluice/shared/events/intake';
+import { DEFAULT_MAX_RECORD_BYTES } from '@sluice/shared/events/record-size';
+import type { InflightLimitOptions } from '@sluice/shared/http/inflight-limit';
+import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { kafkaClients } from '@sluice/shared/kafka/clients';
 import type { KafkaClientName } from '@sluice/shared/kafka/options';
@@ -29,6 +32,10 @@ export interface InProcessOptions {
   readonly maxQueuedRecords?: number;
   /** The Kafka adapter; ingest's default unless a test runs on each. */
   readonly client?: KafkaClientName;
+  /** Bytes per Kafka record; ingest's default unless set. */
+  readonly maxRecordBytes?: number;
+  /** The in-flight bound; by default 512 requests and 256 MiB. */
+  readonly inflight?: Omit<InflightLimitOptions, 'unknownBodyBytes'>;
 }
 
 const TEST_LIMITS: IntakeLimits = {
@@ -44,6 +51,8 @@ export async function inProcessIngest({
   limits = TEST_LIMITS,
   maxQueuedRecords = 10_000,
   client = DEFAULT_INGEST_KAFKA_CLIENT,
+  maxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
+  inflight = { maxRequests: 512, maxBytes: 256 << 20 },
 }: InProcessOptions): Promise<InProcessIngest> {
   const env = stackEnv();
   const kafka = { brokers: env.kafkaBrokers, clientId: 'ingest-test' };
@@ -65,6 +74,8 @@ export async function inProcessIngest({
     streams: streamRegistry(),
     topicPrefix: prefix,
     limits,
+    maxRecordBytes,
+    inflight: inflightLimit({ ...inflight, unknownBodyBytes: limits.maxRequestBytes }),
     metrics: createIngestMetrics(http.registry),
     now: Date.now,
   });

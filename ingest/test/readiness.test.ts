@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
+import { DEFAULT_MAX_RECORD_BYTES } from '@sluice/shared/events/record-size';
+import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import type { KafkaAdmin } from '@sluice/shared/kafka/port';
 import type { RenewingProducer } from '@sluice/shared/kafka/renewing-producer';
@@ -36,6 +38,8 @@ function ingestWith(state: { reachable: boolean; replacing: boolean }) {
     streams: streamRegistry(),
     topicPrefix: 'readiness-test.',
     limits: DEFAULT_LIMITS,
+    maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+    inflight: inflightLimit({ maxRequests: 8, maxBytes: 1 << 20, unknownBodyBytes: 1 << 20 }),
     metrics: createIngestMetrics(http.registry),
     now: Date.now,
   });

@@ -5,7 +5,7 @@ import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
 import type { BodyLimits } from './parse-body.ts';
-import { parseBody } from './parse-body.ts';
+import { DEFAULT_BODY_READ_TIMEOUT_MS, parseBody } from './parse-body.ts';
 import type { Rejection, Verdicts } from './validate.ts';
 import { validateItems } from './validate.ts';
 
@@ -18,6 +18,7 @@ export const DEFAULT_LIMITS: IntakeLimits = {
   maxEventBytes: 1024 * 1024,
   maxEvents: 10_000,
   maxDepth: 32,
+  bodyReadTimeoutMs: DEFAULT_BODY_READ_TIMEOUT_MS,
 };
 
 /** The 202 body: how many were accepted (their ids in request order) and which were not. */

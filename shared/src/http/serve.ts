@@ -8,7 +8,22 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>;
 export interface ServeOptions {
   readonly hostname: string;
   readonly port: number;
+  /**
+   * Node only: a request whose headers take longer is answered 408 and its connection closed
+   * (node:http's `headersTimeout`); a slow sender cannot hold a socket by trickling them.
+   */
+  readonly headersTimeoutMs?: number;
+  /**
+   * Node only: the whole request (headers and body) must arrive within this (node:http's
+   * `requestTimeout`, 408). The handlers' own body-read deadline usually answers first; this is
+   * the backstop for a body no handler reads.
+   */
+  readonly requestTimeoutMs?: number;
 }
+
+/** node:http's defaults are 60 s for headers and 300 s per request: far too long for intake. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface RunningServer {
   readonly port: number;
@@ -47,17 +62,28 @@ export async function serveHttp(fetch: FetchHandler, options: ServeOptions): Pro
     };
   }
   const { serve } = await import('@hono/node-server');
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const serverOptions = {
+    headersTimeout,
+    // node:http refuses a request timeout shorter than the headers timeout.
+    requestTimeout: Math.max(headersTimeout, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+    // NOTE: both timeouts are only checked this often (node's default: every 30 s).
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  };
   return new Promise((resolve) => {
-    const server = serve({ fetch, hostname: options.hostname, port: options.port }, (info: AddressInfo) => {
-      let closing: Promise<void> | undefined;
-      resolve({
-        port: info.port,
-        runtime: 'node',
-        close: () => {
-          closing ??= new Promise<void>((done) => server.close(() => done()));
-          return closing;
-        },
-      });
-    });
+    const server = serve(
+      { fetch, hostname: options.hostname, port: options.port, serverOptions },
+      (info: AddressInfo) => {
+        let closing: Promise<void> | undefined;
+        resolve({
+          port: info.port,
+          runtime: 'node',
+          close: () => {
+            closing ??= new Promise<void>((done) => server.close(() => done()));
+            return closing;
+          },
+        });
+      },
+    );
   });
 }
