@@ -10,6 +10,7 @@ import { kafkaClients } from '@sluice/shared/kafka/clients';
 import type { KafkaClientName } from '@sluice/shared/kafka/options';
 import type { KafkaAdmin } from '@sluice/shared/kafka/port';
 import { createLogger } from '@sluice/shared/log';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { stackEnv } from '../../shared/test/harness.ts';
@@ -32,6 +33,8 @@ export interface InProcessOptions {
   readonly maxQueuedRecords?: number;
   /** The Kafka adapter; ingest's default unless a test runs on each. */
   readonly client?: KafkaClientName;
+  /** The streams it accepts (and whose topics it creates); the declared ones by default. */
+  readonly streams?: readonly StreamDefinition[];
   /** Bytes per Kafka record; ingest's default unless set. */
   readonly maxRecordBytes?: number;
   /** The in-flight bound; by default 512 requests and 256 MiB. */
@@ -51,6 +54,7 @@ export async function inProcessIngest({
   limits = TEST_LIMITS,
   maxQueuedRecords = 10_000,
   client = DEFAULT_INGEST_KAFKA_CLIENT,
+  streams = STREAMS,
   maxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
   inflight = { maxRequests: 512, maxBytes: 256 << 20 },
 }: InProcessOptions): Promise<InProcessIngest> {
@@ -58,7 +62,7 @@ export async function inProcessIngest({
   const kafka = { brokers: env.kafkaBrokers, clientId: 'ingest-test' };
   const clients = await kafkaClients(client);
   const admin: KafkaAdmin = await clients.admin(kafka);
-  const ensured = await admin.ensureTopics(streamTopicSpecs(STREAMS, prefix));
+  const ensured = await admin.ensureTopics(streamTopicSpecs(streams, prefix));
   if (!ensured.ok) throw new Error(ensured.error.message);
   const producer = await clients.producer({
     ...kafka,
@@ -71,7 +75,7 @@ export async function inProcessIngest({
     admin,
     http,
     producer,
-    streams: streamRegistry(),
+    streams: streamRegistry(streams),
     topicPrefix: prefix,
     limits,
     maxRecordBytes,
