@@ -7,7 +7,7 @@ import type { InflightLimitOptions } from '@sluice/shared/http/inflight-limit';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { kafkaClients } from '@sluice/shared/kafka/clients';
-import type { KafkaClientName } from '@sluice/shared/kafka/options';
+import type { KafkaClientName, ProduceCompression } from '@sluice/shared/kafka/options';
 import type { KafkaAdmin } from '@sluice/shared/kafka/port';
 import { createLogger } from '@sluice/shared/log';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
@@ -35,6 +35,8 @@ export interface InProcessOptions {
   readonly client?: KafkaClientName;
   /** The streams it accepts (and whose topics it creates); the declared ones by default. */
   readonly streams?: readonly StreamDefinition[];
+  /** The producer's compression; the adapter's default (lz4) unless set. */
+  readonly compression?: ProduceCompression;
   /** Bytes per Kafka record; ingest's default unless set. */
   readonly maxRecordBytes?: number;
   /** The in-flight bound; by default 512 requests and 256 MiB. */
@@ -55,6 +57,7 @@ export async function inProcessIngest({
   maxQueuedRecords = 10_000,
   client = DEFAULT_INGEST_KAFKA_CLIENT,
   streams = STREAMS,
+  compression,
   maxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
   inflight = { maxRequests: 512, maxBytes: 256 << 20 },
 }: InProcessOptions): Promise<InProcessIngest> {
@@ -68,6 +71,7 @@ export async function inProcessIngest({
     ...kafka,
     deliveryTimeoutMs,
     maxQueuedRecords,
+    ...(compression === undefined ? {} : { compression }),
   });
   const http = createHttpMetrics('sluice-ingest-test');
   const app = createIngestApp({
