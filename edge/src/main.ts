@@ -2,6 +2,7 @@
 
 import { loadConfig } from '@sluice/shared/config';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
+import { boundFields, boundString } from '@sluice/shared/log-bounds';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { createEdgeApp } from './app.ts';
 import { createBatcher } from './batcher.ts';
@@ -17,9 +18,16 @@ const config = loadConfig('sluice-edge', edgeConfigSchema, {
   write: (line) => console.error(line),
   exit: (code) => runtime.exit(code),
 });
+// One JSON object per line (JSON escapes newlines and control characters), every string bounded.
 const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
   console.log(
-    JSON.stringify({ time: new Date().toISOString(), level, service: 'sluice-edge', msg, ...fields }),
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level,
+      service: 'sluice-edge',
+      msg: boundString(msg),
+      ...(boundFields(fields) as Record<string, unknown>),
+    }),
   );
 const metrics = createEdgeMetrics();
 const batcher = createBatcher(

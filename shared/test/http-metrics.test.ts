@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Hono } from 'hono';
 import { Counter } from 'prom-client';
 import { createHttpMetrics, RECORD_BATCH } from '../src/http/metrics.ts';
 import { parseScrape } from './prometheus.ts';
@@ -40,4 +41,29 @@ test('a route recorder counts every request, its status and latency, at every re
     assert.ok(Math.abs(latency.sum - expected.seconds) < 1e-9);
     assert.equal(scrape.sum('test_hits_total', { result: 'hit' }), expected.ok + expected.notModified);
   }
+});
+
+/** The number of series of the request counter in a scrape. */
+function requestSeries(text: string): number {
+  return text.split('\n').filter((line) => line.startsWith('sluice_http_requests_total{')).length;
+}
+
+// Regression (issue 20, item 8): every made-up method (Deno's server passes any token through)
+// and every unknown path made new series; label values now come from known sets.
+test('made-up methods and unknown paths do not grow the number of series', async () => {
+  const http = createHttpMetrics('labels-test');
+  const app = new Hono();
+  app.use('*', http.middleware);
+  app.post('/v1/events', (c) => c.text('ok'));
+  await app.request('/v1/events', { method: 'MADEUP0' });
+  await app.request('/nowhere-0');
+  const before = requestSeries((await http.render()).body);
+  for (let i = 1; i <= 50; i += 1) {
+    await app.request(`/v1/events?i=${i}`, { method: `MADEUP${i}` });
+    await app.request(`/nowhere-${i}/${'x'.repeat(i)}`);
+  }
+  const text = (await http.render()).body;
+  assert.equal(requestSeries(text), before);
+  assert.match(text, /sluice_http_requests_total\{[^}]*method="OTHER"[^}]*\} 51/);
+  assert.match(text, /sluice_http_requests_total\{[^}]*route="\/\*"[^}]*\} /);
 });

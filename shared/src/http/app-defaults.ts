@@ -20,7 +20,13 @@ export function applyAppDefaults<E extends { Variables: BaseVariables }>(
   options: AppDefaultsOptions = {},
 ): void {
   app.use('*', requestId({ headerName: REQUEST_ID_HEADER }));
-  app.notFound((c) => errorResponse(c, appError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+  // NOTE: client text in a message is bounded (a path may be as long as the server lets a line be).
+  app.notFound((c) =>
+    errorResponse(
+      c,
+      appError('not_found', `no route for ${c.req.method.slice(0, 32)} ${c.req.path.slice(0, 256)}`),
+    ),
+  );
   app.onError((error, c) => {
     options.onUnexpected?.(error);
     return errorResponse(c, appError('internal', 'internal error'));

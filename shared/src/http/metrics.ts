@@ -9,6 +9,17 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 /** Seconds, 1 ms to 10 s: the buckets of every latency histogram. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The methods a label may name; any other (a client may send any token) is `OTHER`. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+
+/**
+ * A request method as a label value. INVARIANT: label values come from known sets, so a client
+ * inventing methods cannot create series (Deno's server passes any method token through).
+ */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'OTHER';
+}
+
 /** Requests a recorder holds in plain numbers before adding them to the registry's metrics. */
 export const RECORD_BATCH = 256;
 
@@ -57,10 +68,12 @@ export function createHttpMetrics(service: string): HttpMetrics {
   const middleware: MiddlewareHandler = async function httpMetrics(c, next) {
     const started = performance.now();
     await next();
-    // NOTE: the matched route pattern, never the raw path, so label cardinality stays bounded.
+    // NOTE: the matched route pattern, never the raw path (an unmatched one is `/*`), and a known
+    // method, so label cardinality stays bounded.
     const route = routePath(c);
-    requests.inc({ route, method: c.req.method, status: String(c.res.status) });
-    latency.observe({ route, method: c.req.method }, (performance.now() - started) / 1000);
+    const method = methodLabel(c.req.method);
+    requests.inc({ route, method, status: String(c.res.status) });
+    latency.observe({ route, method }, (performance.now() - started) / 1000);
   };
   // Every recorder's flush, run before a render so a scrape counts every request answered.
   const flushes: (() => void)[] = [];

@@ -7,6 +7,7 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { inSpan } from '../telemetry/spans.ts';
 import { contextFrom } from '../telemetry/trace-context.ts';
+import { methodLabel } from './metrics.ts';
 
 /** What a request's span starts with: its parent, kind and first attributes. */
 function requestSpanStart(
@@ -40,10 +41,12 @@ export function traceRequests(tracer: Tracer, options: { skip?: readonly string[
   const skip = new Set(options.skip ?? ['/healthz', '/readyz', '/metrics']);
   return async (c, next) => {
     if (skip.has(c.req.path)) return next();
-    const start = requestSpanStart(c.req.method, c.req.path, (name) => c.req.header(name));
-    await inSpan(tracer, c.req.method, start, async (span) => {
+    // Span names from a known set too: a made-up method is `OTHER` (the attribute keeps it bounded).
+    const method = methodLabel(c.req.method);
+    const start = requestSpanStart(method, c.req.path.slice(0, 2_048), (name) => c.req.header(name));
+    await inSpan(tracer, method, start, async (span) => {
       await next();
-      finishRequestSpan(span, c.req.method, c.req.routePath, c.res.status);
+      finishRequestSpan(span, method, c.req.routePath, c.res.status);
     });
   };
 }
@@ -58,18 +61,11 @@ export function traceAnsweredRequest(
   request: { method: string; path: string; headers: Headers },
   answered: { route: string; status: number; attributes: Attributes },
 ): void {
-  const start = requestSpanStart(
-    request.method,
-    request.path,
-    (name) => request.headers.get(name) ?? undefined,
-  );
-  const span = tracer.startSpan(
-    request.method,
-    { kind: start.kind, attributes: start.attributes },
-    start.parent,
-  );
+  const method = methodLabel(request.method);
+  const start = requestSpanStart(method, request.path, (name) => request.headers.get(name) ?? undefined);
+  const span = tracer.startSpan(method, { kind: start.kind, attributes: start.attributes }, start.parent);
   span.setAttributes(answered.attributes);
-  finishRequestSpan(span, request.method, answered.route, answered.status);
+  finishRequestSpan(span, method, answered.route, answered.status);
   span.end();
 }
 
