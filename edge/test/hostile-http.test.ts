@@ -1,0 +1,147 @@
+// Intake against hostile HTTP clients, on the real processes: ingest on Node, the edge on Deno and
+// on Bun (issue 20, items 4 and 8). A raw TCP client on 127.0.0.1 trickles headers or a body and
+// is cut off with 408; made-up methods do not make new metric series.
+
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
+import type { Runtime, ServiceHandle } from '../../shared/test/services.ts';
+import { deleteTopics, startService } from '../../shared/test/services.ts';
+
+const stack = stackEnv();
+const prefix = `${uniqueName('hostile')}.`;
+// Short deadlines, so a slow sender is cut off within the test's patience.
+const DEADLINES = { SLUICE_HEADERS_TIMEOUT_MS: '1000', SLUICE_BODY_READ_TIMEOUT_MS: '1500' };
+let ingest: ServiceHandle;
+const edges = new Map<Runtime, ServiceHandle>();
+
+before(async () => {
+  const env = {
+    SLUICE_KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    SLUICE_TOPIC_PREFIX: prefix,
+    SLUICE_OTLP_ENDPOINT: stack.otlpEndpoint,
+    ...DEADLINES,
+  };
+  ingest = await startService('ingest', env, 'node');
+  for (const runtime of ['deno', 'bun'] as const)
+    edges.set(runtime, await startService('edge', { ...env, SLUICE_INGEST_URL: ingest.url }, runtime));
+});
+
+after(async () => {
+  await Promise.allSettled([ingest?.stop(), ...[...edges.values()].map((edge) => edge.stop())]);
+  await deleteTopics(stack.kafkaBrokers, prefix);
+});
+
+/**
+ * Sends `head` at once, then `trickle` one byte every `everyMs`, and returns what the server
+ * answered (or '' if it closed without a word) and when, in ms after the first byte.
+ */
+function trickle(
+  port: number,
+  head: string,
+  trickled: string,
+  everyMs: number,
+): Promise<{ answer: string; ms: number }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    let at = 0;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const finish = () => {
+      clearInterval(timer);
+      socket.destroy();
+      resolve({ answer, ms: Date.now() - started });
+    };
+    socket.on('error', finish);
+    socket.on('close', finish);
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+      // A complete answer: the status line and headers (and the small body that follows).
+      if (/\r\n\r\n/.test(answer)) setTimeout(finish, 100);
+    });
+    socket.on('connect', () => {
+      socket.write(head);
+      timer = setInterval(() => {
+        // Bounded: the trickle never outlasts the test (and never finishes the request).
+        if (at >= trickled.length || Date.now() - started > 15_000) return finish();
+        socket.write(trickled[at] ?? '');
+        at += 1;
+      }, everyMs);
+    });
+  });
+}
+
+const BODY = `[${JSON.stringify({ stream: 'ecommerce', data: { x: 'y'.repeat(400) } })}]`;
+const bodyHead = (length: number) =>
+  `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+test('ingest (Node): headers that trickle are cut off with 408 at the header deadline', async () => {
+  const { answer, ms } = await trickle(
+    ingest.port,
+    'POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+    `X-Slow: ${'a'.repeat(200)}`,
+    100,
+  );
+  assert.match(answer, /^HTTP\/1\.1 408/, `answered: ${JSON.stringify(answer.slice(0, 200))} after ${ms} ms`);
+  assert.ok(ms < 4_000, `${ms} ms`);
+});
+
+for (const target of ['ingest', 'deno', 'bun'] as const) {
+  test(`${target === 'ingest' ? 'ingest (Node)' : `the edge on ${target}`}: a body that trickles is a 408 at the body deadline`, async () => {
+    const service = target === 'ingest' ? ingest : edges.get(target);
+    assert.ok(service !== undefined);
+    const { answer, ms } = await trickle(service.port, bodyHead(BODY.length), BODY, 100);
+    assert.match(
+      answer,
+      /^HTTP\/1\.1 408/,
+      `answered: ${JSON.stringify(answer.slice(0, 300))} after ${ms} ms`,
+    );
+    assert.match(answer, /"code":"request_timeout"/);
+    assert.ok(ms >= 1_400 && ms < 5_000, `${ms} ms`);
+  });
+}
+
+/** The number of series of the request counter a service exports. */
+async function requestSeries(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text.split('\n').filter((line) => line.startsWith('sluice_http_requests_total{')).length;
+}
+
+/** A request with any method token, over a raw socket (fetch refuses some). */
+function rawRequest(port: number, method: string, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    socket.on('error', () => resolve(answer));
+    socket.on('close', () => resolve(answer));
+    socket.on('connect', () =>
+      socket.end(
+        `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      ),
+    );
+  });
+}
+
+describe('made-up methods do not grow the number of series', () => {
+  for (const runtime of ['deno', 'bun'] as const) {
+    test(`the edge on ${runtime}`, async () => {
+      const edge = edges.get(runtime);
+      assert.ok(edge !== undefined);
+      await rawRequest(edge.port, 'MADEUP', '/v1/events');
+      await rawRequest(edge.port, 'GET', '/nowhere');
+      // The scrape itself is a series (GET /metrics 200) from the first scrape on.
+      await requestSeries(edge.url);
+      const before = await requestSeries(edge.url);
+      for (let i = 0; i < 50; i += 1) {
+        const answer = await rawRequest(edge.port, `MADEUP${i}`, `/v1/events/${i}`);
+        assert.match(answer, /^HTTP\/1\.1 [45]\d\d/);
+      }
+      assert.equal(await requestSeries(edge.url), before);
+    });
+  }
+});
