@@ -218,3 +218,30 @@ test("one client's burst cannot take every pending slot: past its share it gets 
   assert.ok((await batcher.submit([event('again')], { client: 'greedy' })).ok);
   await batcher.close();
 });
+
+test('a batch ingest refuses whole for its events (400 with verdicts) answers each request with its own', async () => {
+  const forward: Forward = async (lines) =>
+    fail(
+      appError('validation_failed', `all ${lines.length} event(s) were rejected`, {
+        details: {
+          accepted: 0,
+          rejected: lines.map((_, index) => ({
+            index,
+            id: null,
+            errors: [{ path: '(event)', message: 'too big' }],
+          })),
+        },
+      }),
+    );
+  const batcher = createBatcher(forward, { ...OPTIONS, maxWaitMs: 5 });
+  const [a, b] = await Promise.all([
+    batcher.submit([event('a0')], { client: 'a' }),
+    batcher.submit([event('b0'), event('b1')], { client: 'b' }),
+  ]);
+  assert.ok(a.ok && b.ok);
+  assert.deepEqual(a.value.ids, []);
+  assert.deepEqual(
+    b.value.rejected.map((r) => r.index),
+    [0, 1],
+  );
+});
