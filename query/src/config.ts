@@ -38,6 +38,8 @@ export const queryConfigSchema = z
     SLUICE_CACHE_PUSH_INVALIDATION: z.stringbool().default(true),
     /** Live (SSE) clients at most; each holds one Redis connection for its blocking reads. */
     SLUICE_QUERY_MAX_LIVE_CLIENTS: positiveIntEnv(200),
+    /** Live clients of one remote address at most (429 beyond); see client-address.ts. */
+    SLUICE_QUERY_MAX_LIVE_CLIENTS_PER_ADDRESS: positiveIntEnv(20),
     /** A live client's blocking read waits this long before a keep-alive (under Bun's 10 s idle timeout). */
     SLUICE_QUERY_LIVE_BLOCK_MS: positiveIntEnv(5_000),
     /** Jaeger's UI, for the dashboard's trace links. */
@@ -61,7 +63,11 @@ export const queryConfigSchema = z
       localMaxBytes: env.SLUICE_CACHE_LOCAL_BYTES,
       pushInvalidation: env.SLUICE_CACHE_PUSH_INVALIDATION,
     },
-    live: { maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS, blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS },
+    live: {
+      maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS,
+      maxClientsPerAddress: env.SLUICE_QUERY_MAX_LIVE_CLIENTS_PER_ADDRESS,
+      blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS,
+    },
     jaegerUiUrl: env.SLUICE_JAEGER_UI_URL,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,

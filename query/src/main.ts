@@ -63,6 +63,7 @@ const app = createQueryApp({
   topicPrefix: config.topicPrefix,
   redis,
   maxClients: config.live.maxClients,
+  maxClientsPerAddress: config.live.maxClientsPerAddress,
   blockMs: config.live.blockMs,
   jaegerUiUrl: config.jaegerUiUrl,
   sampleRatio: config.sampleRatio,

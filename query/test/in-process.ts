@@ -68,6 +68,8 @@ export async function startQuery(
     provisionalTtlSeconds?: number;
     pushInvalidation?: boolean;
     now?: () => number;
+    /** Live clients of one address at most (default: the global cap, 5). */
+    maxLiveClientsPerAddress?: number;
     /** Wraps the service's cache tiers (a test's fault injection). */
     wrapCache?: (cache: ResponseCache) => ResponseCache;
   } = {},
@@ -127,6 +129,7 @@ export async function startQuery(
     topicPrefix: iso.topicPrefix,
     redis,
     maxClients: 5,
+    maxClientsPerAddress: options.maxLiveClientsPerAddress ?? 5,
     blockMs: 1_000,
     jaegerUiUrl: 'http://127.0.0.1:16686',
     sampleRatio: 1,
