@@ -19,6 +19,8 @@ export const queryConfigSchema = z
     SLUICE_QUERY_PORT: portEnv(8081),
     SLUICE_DATABASE_URL: databaseUrlEnv,
     SLUICE_REDIS_URL: redisUrlEnv,
+    /** PostgreSQL's statement_timeout of every read, in ms (503 with Retry-After past it). */
+    SLUICE_QUERY_STATEMENT_TIMEOUT_MS: positiveIntEnv(5_000),
     /** Topic prefix and consumer group of the processors whose watermarks this API reports. */
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
@@ -52,6 +54,7 @@ export const queryConfigSchema = z
     host: env.SLUICE_QUERY_HOST,
     port: env.SLUICE_QUERY_PORT,
     databaseUrl: env.SLUICE_DATABASE_URL,
+    statementTimeoutMs: env.SLUICE_QUERY_STATEMENT_TIMEOUT_MS,
     redisUrl: env.SLUICE_REDIS_URL,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,

@@ -3,7 +3,6 @@
 
 import { generationKeyPrefix } from '@sluice/shared/cache/window-generations';
 import { loadConfig } from '@sluice/shared/config';
-import { createDb } from '@sluice/shared/db/client';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
@@ -17,6 +16,7 @@ import { queryConfigSchema } from './config.ts';
 import { watchGenerations } from './generation-watch.ts';
 import { withLocalTier } from './local-cache.ts';
 import { createQueryMetrics } from './metrics.ts';
+import { createQueryDb } from './query-db.ts';
 import { createResponseCache } from './response-cache.ts';
 import { createWindowsRepo } from './windows-repo.ts';
 
@@ -29,7 +29,12 @@ const tracing = startNodeTracing({
   endpoint: config.otlpEndpoint,
   sampleRatio: config.sampleRatio,
 });
-const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-query', maxConnections: 10 });
+const db = createQueryDb({
+  url: config.databaseUrl,
+  applicationName: 'sluice-query',
+  maxConnections: 10,
+  statementTimeoutMs: config.statementTimeoutMs,
+});
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 const http = createHttpMetrics('sluice-query');

@@ -20,8 +20,10 @@ import type { GenerationWatch } from '../src/generation-watch.ts';
 import { watchGenerations } from '../src/generation-watch.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import { createQueryMetrics } from '../src/metrics.ts';
+import { createQueryDb } from '../src/query-db.ts';
 import type { ResponseCache } from '../src/response-cache.ts';
 import { createResponseCache } from '../src/response-cache.ts';
+import type { WindowsRepo } from '../src/windows-repo.ts';
 import { createWindowsRepo } from '../src/windows-repo.ts';
 import type { SeededRow } from './seed-windows.ts';
 import { writeWindows } from './seed-windows.ts';
@@ -70,13 +72,25 @@ export async function startQuery(
     now?: () => number;
     /** Live clients of one address at most (default: the global cap, 5). */
     maxLiveClientsPerAddress?: number;
+    /** PostgreSQL's statement_timeout of the app's pool (the service's default, 5 s, otherwise). */
+    statementTimeoutMs?: number;
+    /** Wraps the app's repository (a test's hook into its reads). */
+    wrapRepo?: (repo: WindowsRepo, db: DbHandle) => WindowsRepo;
     /** Wraps the service's cache tiers (a test's fault injection). */
     wrapCache?: (cache: ResponseCache) => ResponseCache;
   } = {},
 ): Promise<QueryHarness> {
   const iso = await isolate(label);
-  const db = createDb({ url: iso.databaseUrl, applicationName: `${label}-test` });
-  await applyMigrations(db.db);
+  // Migrations on a pool of their own: the app's pool is the service's, statement timeout and all.
+  const migrator = createDb({ url: iso.databaseUrl, applicationName: `${label}-migrate`, maxConnections: 1 });
+  await applyMigrations(migrator.db);
+  await migrator.close();
+  const db = createQueryDb({
+    url: iso.databaseUrl,
+    applicationName: `${label}-test`,
+    maxConnections: 10,
+    statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
+  });
   const redis = new Redis(stackEnv().redisUrl, { maxRetriesPerRequest: 1 });
   const http = createHttpMetrics('sluice-query-test');
   const cachePrefix = iso.env.SLUICE_CACHE_PREFIX ?? `${label}:`;
@@ -119,7 +133,7 @@ export async function startQuery(
     log: createLogger('test', 'silent'),
     http,
     streams: streamRegistry(),
-    repo: createWindowsRepo(db.db),
+    repo: options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db),
     cache: countingLookups(options.wrapCache?.(tiers) ?? tiers, () => {
       routeLookups += 1;
     }),
