@@ -18,7 +18,16 @@ export const queryConfigSchema = z
     SLUICE_QUERY_HOST: hostEnv,
     SLUICE_QUERY_PORT: portEnv(8081),
     SLUICE_DATABASE_URL: databaseUrlEnv,
+    /** The state Redis: generation counters (never evicted) and the live feed. */
     SLUICE_REDIS_URL: redisUrlEnv,
+    /**
+     * The cache Redis: response entries only, on an instance of its own that evicts (allkeys-lru
+     * under its maxmemory), so traffic cannot fill the state Redis.
+     */
+    SLUICE_CACHE_REDIS_URL: z
+      .string()
+      .default('redis://127.0.0.1:6380')
+      .pipe(z.url({ protocol: /^rediss?$/, error: 'expected a redis:// URL' })),
     /** PostgreSQL's statement_timeout of every read, in ms (503 with Retry-After past it). */
     SLUICE_QUERY_STATEMENT_TIMEOUT_MS: positiveIntEnv(5_000),
     /** Topic prefix and consumer group of the processors whose watermarks this API reports. */
@@ -56,6 +65,7 @@ export const queryConfigSchema = z
     databaseUrl: env.SLUICE_DATABASE_URL,
     statementTimeoutMs: env.SLUICE_QUERY_STATEMENT_TIMEOUT_MS,
     redisUrl: env.SLUICE_REDIS_URL,
+    cacheRedisUrl: env.SLUICE_CACHE_REDIS_URL,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,
     cache: {

@@ -37,6 +37,9 @@ const db = createQueryDb({
 });
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+// The response cache's own instance (it evicts): entries only; counters stay in the state Redis.
+const cacheRedis = new Redis(config.cacheRedisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+cacheRedis.on('error', (error: Error) => log.warn({ error: error.message }, 'cache redis error'));
 const http = createHttpMetrics('sluice-query');
 // Amendments reach this process's cached answers pushed, so a hit mostly needs no Redis read.
 const watch = config.cache.pushInvalidation
@@ -46,7 +49,7 @@ const watch = config.cache.pushInvalidation
       log: (message) => log.warn(message),
     })
   : undefined;
-const cache = withLocalTier(createResponseCache(redis, config.cache), {
+const cache = withLocalTier(createResponseCache({ entries: cacheRedis, generations: redis }, config.cache), {
   ...(watch === undefined ? {} : { watch }),
   // One MGET per event-loop turn for all the hits of that turn.
   readGenerations: coalescedReads((keys) => redis.mget(...keys), { maxKeys: 1_000 }),
@@ -92,6 +95,7 @@ onShutdown(
       async () => watch?.close(),
       () => db.close(),
       () => redis.quit(),
+      () => cacheRedis.quit(),
       () => tracing.shutdown(),
     ]);
   },

@@ -13,7 +13,7 @@ import { Counter } from 'prom-client';
 import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
 import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
-import { isolate } from '../../shared/test/services.ts';
+import { deleteRedisKeys, isolate } from '../../shared/test/services.ts';
 import { createQueryApp } from '../src/app.ts';
 import { coalescedReads } from '../src/coalesced-reads.ts';
 import type { GenerationWatch } from '../src/generation-watch.ts';
@@ -30,11 +30,22 @@ import { writeWindows } from './seed-windows.ts';
 
 export type { Sale, SeededRow } from './seed-windows.ts';
 
+/** The cache Redis the stack runs beside the state one (`./sluice test` exports its URL). */
+export function cacheRedisUrlOf(): string {
+  const url = process.env.SLUICE_CACHE_REDIS_URL;
+  if (url === undefined || url === '')
+    throw new Error('SLUICE_CACHE_REDIS_URL is not set: run the query tests through ./sluice test');
+  return url;
+}
+
 export interface QueryHarness {
   readonly app: ReturnType<typeof createQueryApp>;
   readonly iso: Isolation;
   readonly db: DbHandle;
+  /** The state Redis (generation counters, live feed). */
   readonly redis: Redis;
+  /** The cache Redis (response entries only). */
+  readonly cacheRedis: Redis;
   /** Pushed invalidation of generation counters, when started with `pushInvalidation`. */
   readonly watch: GenerationWatch | undefined;
   /** Generation counter reads (MGETs) the in-process tier sent so far. */
@@ -92,6 +103,8 @@ export async function startQuery(
     statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
   });
   const redis = new Redis(stackEnv().redisUrl, { maxRetriesPerRequest: 1 });
+  const cacheRedisUrl = cacheRedisUrlOf();
+  const cacheRedis = new Redis(cacheRedisUrl, { maxRetriesPerRequest: 1 });
   const http = createHttpMetrics('sluice-query-test');
   const cachePrefix = iso.env.SLUICE_CACHE_PREFIX ?? `${label}:`;
   const watch =
@@ -107,11 +120,14 @@ export async function startQuery(
   const group = `${label}-group`;
   // The service's own two tiers: in-process in front of Redis.
   const tiers = withLocalTier(
-    createResponseCache(redis, {
-      prefix: cachePrefix,
-      settledTtlSeconds: 3_600,
-      provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
-    }),
+    createResponseCache(
+      { entries: cacheRedis, generations: redis },
+      {
+        prefix: cachePrefix,
+        settledTtlSeconds: 3_600,
+        provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
+      },
+    ),
     {
       ...(watch === undefined ? {} : { watch }),
       // One MGET per event-loop turn for all the hits of that turn.
@@ -156,6 +172,7 @@ export async function startQuery(
     iso,
     db,
     redis,
+    cacheRedis,
     watch,
     counterReads: () => counterReads,
     routeLookups: () => routeLookups,
@@ -180,6 +197,8 @@ export async function startQuery(
     async close() {
       await watch?.close();
       await redis.quit();
+      await cacheRedis.quit();
+      await deleteRedisKeys(cacheRedisUrl, `${cachePrefix}*`);
       await db.close();
       await iso.cleanup();
     },
