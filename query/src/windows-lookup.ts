@@ -5,6 +5,7 @@
 // are resolved against the clock on every request. The windows route and the hit path (which
 // answers before Hono) share one lookup, so both find the same answer for a query string.
 
+import { createHash } from 'node:crypto';
 import type { WindowScope } from '@sluice/shared/cache/window-generations';
 import { generationKeys } from '@sluice/shared/cache/window-generations';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
@@ -73,26 +74,34 @@ export function sourceRange(p: WindowsParams): { from: number; to: number } {
 
 /**
  * What a cache key holds besides the range: the same for every request of one query string.
- * INVARIANT: two queries share a key only if they ask for the same answer. The key is the JSON of
- * the normalised parameters, so no value can spell another query's separators: joined with `|`,
- * `filter=product_category=A%7CB` (one value `A|B`) and two filters `A`, `B` were one key, and
- * whoever asked first decided what both were served.
+ * INVARIANT: two queries share a key only if they ask for the same answer. The key is made from the
+ * JSON of the normalised parameters, so no value can spell another query's separators: joined with
+ * `|`, `filter=product_category=A%7CB` (one value `A|B`) and two filters `A`, `B` were one key, and
+ * whoever asked first decided what both were served. Its SHA-256 keeps every key 43 characters
+ * however long the filters (a hundred values of 1,024 characters would be a 100 KB Redis key).
  */
 const keyStem = (stream: string, p: WindowsParams, tenant: string) =>
-  JSON.stringify([
-    tenant,
-    stream,
-    p.window,
-    p.rollUp?.tz ?? null,
-    p.groupBy,
-    [...p.filter].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, v]) => [f, [...v].sort()]),
-    p.aggs.map((a) => a.name),
-    p.limit,
-    p.cursor === null ? null : [p.cursor.start, p.cursor.key],
-  ]);
+  sha256(
+    JSON.stringify([
+      tenant,
+      stream,
+      p.window,
+      p.rollUp?.tz ?? null,
+      p.groupBy,
+      [...p.filter].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, v]) => [f, [...v].sort()]),
+      p.aggs.map((a) => a.name),
+      p.limit,
+      p.cursor === null ? null : [p.cursor.start, p.cursor.key],
+    ]),
+  );
 
-/** A cache key: the stem and the source range, one JSON array. */
-export const cacheKey = (stem: string, from: number, to: number) => `${stem.slice(0, -1)},${from},${to}]`;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/** A cache key: the stem (fixed length) and the source range. */
+export const cacheKey = (stem: string, from: number, to: number) => `w:${stem}:${from}:${to}`;
+
+/** Request targets longer than this are parsed but not kept (a valid one may carry unknown junk). */
+const MAX_KEPT_TARGET_CHARS = 4_096;
 
 export function windowsLookup(cachePrefix: string): WindowsLookup {
   // Keyed by the target as sent, which names the stream and the route too: only the windows route
@@ -105,7 +114,7 @@ export function windowsLookup(cachePrefix: string): WindowsLookup {
       const parsed = parseWindowsQuery(stream, params);
       if (!parsed.success) return parsed;
       const query: KeptQuery = { stream, q: parsed.data, stem: undefined, last: undefined };
-      kept.set(target, query);
+      if (target.length <= MAX_KEPT_TARGET_CHARS) kept.set(target, query);
       return { success: true, data: query };
     },
     resolve(asked, now) {
