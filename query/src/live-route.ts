@@ -74,6 +74,8 @@ export function liveHandler(deps: LiveRouteDeps) {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
+    for (const param of ['window', 'last_event_id'])
+      if ((c.req.queries(param)?.length ?? 0) > 1) return invalid(c, param, 'is given more than once');
     const header = c.req.header('last-event-id');
     const resumeFrom = header ?? c.req.query('last_event_id');
     if (resumeFrom !== undefined && !isEntryId(resumeFrom))

@@ -107,6 +107,8 @@ const liveCases: Case[] = [
   ].map((v) => ({ param: 'Last-Event-ID', path: LIVE, headers: { 'last-event-id': v } })),
   { param: 'last_event_id', path: `${LIVE}?last_event_id=${'9'.repeat(100)}-0` },
   ...[TEN_KB, '2m'].map((v) => ({ param: 'window', path: `${LIVE}?window=${q(v)}` })),
+  { param: 'window', path: `${LIVE}?window=1m&window=1m` },
+  { param: 'last_event_id', path: `${LIVE}?last_event_id=1-1&last_event_id=2-2` },
 ];
 
 let h: QueryHarness;
