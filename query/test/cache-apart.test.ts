@@ -4,10 +4,13 @@
 // Redis is a hit only while the counters read from the state Redis are the ones it was made with.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { generationKeyPrefix, generationKeys } from '@sluice/shared/cache/window-generations';
 import { Redis } from 'ioredis';
-import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
+import { stackEnv, uniqueName, waitFor } from '../../shared/test/harness.ts';
 import { deleteRedisKeys } from '../../shared/test/services.ts';
 import { createResponseCache } from '../src/response-cache.ts';
 import type { QueryHarness, SeededRow } from './in-process.ts';
@@ -100,5 +103,72 @@ test('across the two instances an amended range is never served from the cache a
     await deleteRedisKeys(cacheRedisUrlOf(), `${prefix}*`);
     await state.quit();
     await entries.quit();
+  }
+});
+
+/** A free TCP port on the loopback (for a throw-away Redis). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('a full cache Redis evicts old answers and keeps taking new ones; the state Redis does not grow', async () => {
+  // A throw-away instance set as deploy/local/lib/redis.sh sets the cache one, with a tiny bound.
+  const port = await freePort();
+  const server = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory',
+      '4mb',
+      '--maxmemory-policy',
+      'allkeys-lru',
+    ],
+    { stdio: 'ignore' },
+  );
+  const state = new Redis(stackEnv().redisUrl, { maxRetriesPerRequest: 1 });
+  const entries = new Redis(`redis://127.0.0.1:${port}`, {
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 100,
+  });
+  entries.on('error', () => {});
+  const prefix = `${uniqueName('full')}:`;
+  try {
+    await waitFor(async () => ((await entries.ping()) === 'PONG' ? true : undefined), {
+      what: 'the throw-away Redis',
+    });
+    const cache = createResponseCache(
+      { entries, generations: state },
+      { prefix, settledTtlSeconds: 3_600, provisionalTtlSeconds: 3_600 },
+    );
+    const memory = async (redis: Redis) =>
+      Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+    const stateBefore = await memory(state);
+    const body = new Uint8Array(64 * 1024).fill(120);
+    // 40 MB of answers into a 4 MB cache.
+    for (let i = 0; i < 640; i += 1)
+      await cache.set(`k${i}`, { body, etag: `"${i}"`, watermark: null }, null, false);
+    const last = await cache.get('k639', []);
+    assert.ok(last.hit, 'the newest answer was taken');
+    assert.equal((await cache.get('k0', [])).hit, undefined, 'the oldest was evicted');
+    assert.equal(Number(/evicted_keys:(\d+)/.exec(await entries.info('stats'))?.[1] ?? 0) > 500, true);
+    assert.ok((await memory(entries)) <= 5 * 1024 * 1024, 'the cache Redis stays near its bound');
+    // Nothing of it went to the state Redis (other helpers' tests share it: a loose bound).
+    assert.ok((await memory(state)) - stateBefore < 8 * 1024 * 1024);
+    assert.equal((await state.keys(`${prefix}*`)).length, 0);
+  } finally {
+    entries.disconnect();
+    await state.quit();
+    server.kill('SIGTERM');
   }
 });
