@@ -20,6 +20,7 @@ import { hitPath } from './hit-path.ts';
 import type { LiveRouteDeps } from './live-route.ts';
 import { liveHandler } from './live-route.ts';
 import { OPENAPI_INFO, registerRoutes } from './openapi.ts';
+import { readFailure } from './read-failure.ts';
 import { streamParam } from './stream-param.ts';
 import { topHandler } from './top-route.ts';
 import { windowsLookup } from './windows-lookup.ts';
@@ -69,6 +70,9 @@ function payloadSchema(stream: StreamDefinition): unknown {
   return schema;
 }
 
+const readStream = (deps: QueryDeps, topic: string) =>
+  Promise.all([deps.repo.partitions(deps.group, topic), deps.repo.watermark(deps.group, topic)]);
+
 export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   const app = new OpenAPIHono<QueryEnv>();
   const tracer = trace.getTracer('sluice-query');
@@ -96,10 +100,15 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
     if ('response' in found) return found.response;
     const { stream } = found;
     const topic = topicNames(stream.name, deps.topicPrefix).events;
-    const [partitions, watermark] = await Promise.all([
-      deps.repo.partitions(deps.group, topic),
-      deps.repo.watermark(deps.group, topic),
-    ]);
+    let read: Awaited<ReturnType<typeof readStream>>;
+    try {
+      read = await readStream(deps, topic);
+    } catch (error) {
+      const failure = readFailure(error);
+      if (failure === undefined) throw error;
+      return errorResponse(c, failure);
+    }
+    const [partitions, watermark] = read;
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return c.json({
       ...describeStream(stream),

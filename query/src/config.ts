@@ -18,7 +18,18 @@ export const queryConfigSchema = z
     SLUICE_QUERY_HOST: hostEnv,
     SLUICE_QUERY_PORT: portEnv(8081),
     SLUICE_DATABASE_URL: databaseUrlEnv,
+    /** The state Redis: generation counters (never evicted) and the live feed. */
     SLUICE_REDIS_URL: redisUrlEnv,
+    /**
+     * The cache Redis: response entries only, on an instance of its own that evicts (allkeys-lru
+     * under its maxmemory), so traffic cannot fill the state Redis.
+     */
+    SLUICE_CACHE_REDIS_URL: z
+      .string()
+      .default('redis://127.0.0.1:6380')
+      .pipe(z.url({ protocol: /^rediss?$/, error: 'expected a redis:// URL' })),
+    /** PostgreSQL's statement_timeout of every read, in ms (503 with Retry-After past it). */
+    SLUICE_QUERY_STATEMENT_TIMEOUT_MS: positiveIntEnv(5_000),
     /** Topic prefix and consumer group of the processors whose watermarks this API reports. */
     SLUICE_TOPIC_PREFIX: topicPrefixEnv,
     SLUICE_CONSUMER_GROUP: z.string().min(1).default('sluice-processor'),
@@ -38,6 +49,8 @@ export const queryConfigSchema = z
     SLUICE_CACHE_PUSH_INVALIDATION: z.stringbool().default(true),
     /** Live (SSE) clients at most; each holds one Redis connection for its blocking reads. */
     SLUICE_QUERY_MAX_LIVE_CLIENTS: positiveIntEnv(200),
+    /** Live clients of one remote address at most (429 beyond); see client-address.ts. */
+    SLUICE_QUERY_MAX_LIVE_CLIENTS_PER_ADDRESS: positiveIntEnv(20),
     /** A live client's blocking read waits this long before a keep-alive (under Bun's 10 s idle timeout). */
     SLUICE_QUERY_LIVE_BLOCK_MS: positiveIntEnv(5_000),
     /** Jaeger's UI, for the dashboard's trace links. */
@@ -50,7 +63,9 @@ export const queryConfigSchema = z
     host: env.SLUICE_QUERY_HOST,
     port: env.SLUICE_QUERY_PORT,
     databaseUrl: env.SLUICE_DATABASE_URL,
+    statementTimeoutMs: env.SLUICE_QUERY_STATEMENT_TIMEOUT_MS,
     redisUrl: env.SLUICE_REDIS_URL,
+    cacheRedisUrl: env.SLUICE_CACHE_REDIS_URL,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,
     cache: {
@@ -61,7 +76,11 @@ export const queryConfigSchema = z
       localMaxBytes: env.SLUICE_CACHE_LOCAL_BYTES,
       pushInvalidation: env.SLUICE_CACHE_PUSH_INVALIDATION,
     },
-    live: { maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS, blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS },
+    live: {
+      maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS,
+      maxClientsPerAddress: env.SLUICE_QUERY_MAX_LIVE_CLIENTS_PER_ADDRESS,
+      blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS,
+    },
     jaegerUiUrl: env.SLUICE_JAEGER_UI_URL,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,

@@ -3,7 +3,8 @@
 // Redis Stream). The event id is the feed entry's id: a client that reconnects with Last-Event-ID
 // gets every commit after it that the feed still holds, and a `gap` event first when some were
 // trimmed (then it re-reads the API).
-// Each client holds one Redis connection for its blocking reads; their number is bounded (503).
+// Each client holds one Redis connection for its blocking reads; their number is bounded, in all
+// (503) and per client address (429), so one client cannot take every slot (client-address.ts).
 
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
@@ -15,6 +16,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
+import { clientAddress } from './client-address.ts';
 import { streamParam } from './stream-param.ts';
 
 export interface LiveRouteDeps {
@@ -22,12 +24,26 @@ export interface LiveRouteDeps {
   readonly redis: Redis;
   readonly cachePrefix: string;
   readonly maxClients: number;
+  /** Live clients of one remote address at most. */
+  readonly maxClientsPerAddress: number;
   /** How long one blocking read waits; a keep-alive comment goes out after each empty one. */
   readonly blockMs: number;
   readonly liveClients: Gauge;
 }
 
-const ENTRY_ID = /^\d+-\d+$/;
+const ENTRY_ID = /^(\d{1,20})-(\d{1,20})$/;
+const MAX_ID_PART = 2n ** 64n - 1n;
+
+/** A Redis Stream entry id (two unsigned 64-bit integers), as Redis itself would take it. */
+function isEntryId(value: string): boolean {
+  const match = ENTRY_ID.exec(value);
+  return (
+    match?.[1] !== undefined &&
+    match[2] !== undefined &&
+    BigInt(match[1]) <= MAX_ID_PART &&
+    BigInt(match[2]) <= MAX_ID_PART
+  );
+}
 
 /** Redis Stream ids compare as (ms, seq) pairs. */
 function idBefore(a: string, b: string): boolean {
@@ -40,30 +56,57 @@ type Entries = [id: string, fields: string[]][];
 
 export function liveHandler(deps: LiveRouteDeps) {
   let clients = 0;
+  /** Live clients per remote address (an address leaves the map with its last client). */
+  const perAddress = new Map<string, number>();
+  const release = (address: string) => {
+    clients -= 1;
+    deps.liveClients.set(clients);
+    const left = (perAddress.get(address) ?? 1) - 1;
+    if (left <= 0) perAddress.delete(address);
+    else perAddress.set(address, left);
+  };
+  const invalid = (c: Context, param: string, message: string) =>
+    errorResponse(
+      c,
+      appError('validation_failed', `${param} ${message}`, { details: [{ path: param, message }] }),
+    );
   return async function getLive(c: Context): Promise<Response> {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
-    const resumeFrom = c.req.header('last-event-id') ?? c.req.query('last_event_id');
-    if (resumeFrom !== undefined && !ENTRY_ID.test(resumeFrom))
-      return errorResponse(
+    for (const param of ['window', 'last_event_id'])
+      if ((c.req.queries(param)?.length ?? 0) > 1) return invalid(c, param, 'is given more than once');
+    const header = c.req.header('last-event-id');
+    const resumeFrom = header ?? c.req.query('last_event_id');
+    if (resumeFrom !== undefined && !isEntryId(resumeFrom))
+      return invalid(
         c,
-        appError('validation_failed', 'Last-Event-ID is not an id this stream gave out'),
+        header === undefined ? 'last_event_id' : 'Last-Event-ID',
+        'is not an id this stream gave out',
       );
     const onlyWindow = c.req.query('window');
     if (onlyWindow !== undefined && !stream.windows.some((w) => w.name === onlyWindow))
+      return invalid(c, 'window', `must be one of: ${stream.windows.map((w) => w.name).join(', ')}`);
+    // Guarantee 5 (bounded resources): one connection per client, so clients are capped, in all
+    // and per address (one client's burst cannot take every slot).
+    if (clients >= deps.maxClients)
+      return errorResponse(c, appError('unavailable', 'too many live clients', { retryAfterSeconds: 5 }));
+    const address = clientAddress(c.env, c.req.raw);
+    const ofAddress = perAddress.get(address) ?? 0;
+    if (ofAddress >= deps.maxClientsPerAddress)
       return errorResponse(
         c,
         appError(
-          'validation_failed',
-          `window must be one of: ${stream.windows.map((w) => w.name).join(', ')}`,
+          'rate_limited',
+          `too many live clients from one address (${deps.maxClientsPerAddress} at most)`,
+          {
+            retryAfterSeconds: 5,
+          },
         ),
       );
-    // Guarantee 5 (bounded resources): one connection per client, so clients are capped.
-    if (clients >= deps.maxClients)
-      return errorResponse(c, appError('unavailable', 'too many live clients', { retryAfterSeconds: 5 }));
     // The slot is taken before any await, so concurrent connections cannot pass the cap together.
     clients += 1;
+    perAddress.set(address, ofAddress + 1);
     deps.liveClients.set(clients);
     const key = feedKey(deps.cachePrefix, DEFAULT_TENANT, stream.name);
     // The client's own connection does the first reads too: it queues commands while it connects,
@@ -85,8 +128,7 @@ export function liveHandler(deps: LiveRouteDeps) {
       }
     } catch {
       reader.disconnect();
-      clients -= 1;
-      deps.liveClients.set(clients);
+      release(address);
       return errorResponse(
         c,
         appError('unavailable', 'the live feed (Redis) is not reachable', { retryAfterSeconds: 2 }),
@@ -124,8 +166,7 @@ export function liveHandler(deps: LiveRouteDeps) {
         // The client left (its reader was disconnected) or Redis went away: the client reconnects
         // with Last-Event-ID and resumes.
       } finally {
-        clients -= 1;
-        deps.liveClients.set(clients);
+        release(address);
         reader.disconnect();
       }
     });

@@ -3,7 +3,6 @@
 
 import { generationKeyPrefix } from '@sluice/shared/cache/window-generations';
 import { loadConfig } from '@sluice/shared/config';
-import { createDb } from '@sluice/shared/db/client';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
@@ -17,6 +16,7 @@ import { queryConfigSchema } from './config.ts';
 import { watchGenerations } from './generation-watch.ts';
 import { withLocalTier } from './local-cache.ts';
 import { createQueryMetrics } from './metrics.ts';
+import { createQueryDb } from './query-db.ts';
 import { createResponseCache } from './response-cache.ts';
 import { createWindowsRepo } from './windows-repo.ts';
 
@@ -29,9 +29,17 @@ const tracing = startNodeTracing({
   endpoint: config.otlpEndpoint,
   sampleRatio: config.sampleRatio,
 });
-const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-query', maxConnections: 10 });
+const db = createQueryDb({
+  url: config.databaseUrl,
+  applicationName: 'sluice-query',
+  maxConnections: 10,
+  statementTimeoutMs: config.statementTimeoutMs,
+});
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+// The response cache's own instance (it evicts): entries only; counters stay in the state Redis.
+const cacheRedis = new Redis(config.cacheRedisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+cacheRedis.on('error', (error: Error) => log.warn({ error: error.message }, 'cache redis error'));
 const http = createHttpMetrics('sluice-query');
 // Amendments reach this process's cached answers pushed, so a hit mostly needs no Redis read.
 const watch = config.cache.pushInvalidation
@@ -41,7 +49,7 @@ const watch = config.cache.pushInvalidation
       log: (message) => log.warn(message),
     })
   : undefined;
-const cache = withLocalTier(createResponseCache(redis, config.cache), {
+const cache = withLocalTier(createResponseCache({ entries: cacheRedis, generations: redis }, config.cache), {
   ...(watch === undefined ? {} : { watch }),
   // One MGET per event-loop turn for all the hits of that turn.
   readGenerations: coalescedReads((keys) => redis.mget(...keys), { maxKeys: 1_000 }),
@@ -63,6 +71,7 @@ const app = createQueryApp({
   topicPrefix: config.topicPrefix,
   redis,
   maxClients: config.live.maxClients,
+  maxClientsPerAddress: config.live.maxClientsPerAddress,
   blockMs: config.live.blockMs,
   jaegerUiUrl: config.jaegerUiUrl,
   sampleRatio: config.sampleRatio,
@@ -86,6 +95,7 @@ onShutdown(
       async () => watch?.close(),
       () => db.close(),
       () => redis.quit(),
+      () => cacheRedis.quit(),
       () => tracing.shutdown(),
     ]);
   },

@@ -125,7 +125,9 @@ const instant = (what: string) =>
   z
     .string()
     .optional()
-    .openapi({ description: `${what}: RFC 3339, epoch ms, or relative like -15m or now` });
+    .openapi({
+      description: `${what}: RFC 3339 (years 0001 to 9999), epoch ms, or relative like -15m or now`,
+    });
 
 const json = (schema: z.ZodType, description: string) => ({
   content: { 'application/json': { schema } },
@@ -134,7 +136,10 @@ const json = (schema: z.ZodType, description: string) => ({
 const errors = {
   400: json(ErrorEnvelope, 'Invalid parameters (details name each field)'),
   404: json(ErrorEnvelope, 'Unknown stream or route'),
-  503: json(ErrorEnvelope, 'PostgreSQL or Redis unreachable (Retry-After)'),
+  503: json(
+    ErrorEnvelope,
+    'PostgreSQL or Redis unreachable, or a read past the statement timeout (Retry-After)',
+  ),
 };
 
 export const ROUTES: RouteConfig[] = [
@@ -160,17 +165,17 @@ export const ROUTES: RouteConfig[] = [
       query: z.object({
         window: z.string().optional().openapi({
           description:
-            'A declared window (1m, 5m/1m, session:10m), or a roll-up size that is a multiple of a declared tumbling window (5m, 1h, 1d). Default: the first declared window',
+            'A declared window (1m, 5m/1m, session:10m), or a roll-up size up to 366d that is a multiple of a declared tumbling window (5m, 1h, 1d). Default: the first declared window',
         }),
         from: instant('Start of the range (window starts at or after it); default an hour before to'),
         to: instant('End of the range (window starts before it); default now'),
         group_by: z.string().optional().openapi({
           description: "Key fields, comma-separated, or 'none' to roll every key up. Default: the whole key",
         }),
-        filter: z
-          .array(z.string())
-          .optional()
-          .openapi({ description: 'key=value, repeatable (the same key repeated keeps any of its values)' }),
+        filter: z.array(z.string()).optional().openapi({
+          description:
+            'key=value, repeatable up to 100 times (the same key repeated keeps any of its values); a value is 1,024 characters at most',
+        }),
         aggs: z
           .string()
           .optional()
@@ -208,7 +213,7 @@ export const ROUTES: RouteConfig[] = [
           .string()
           .optional()
           .openapi({ description: 'Key fields, comma-separated; default the whole key' }),
-        from: instant('Start of the range'),
+        from: instant('Start of the range (at most 100,000 of the finest tumbling windows before to)'),
         to: instant('End of the range'),
         n: z.coerce
           .number()
@@ -233,7 +238,10 @@ export const ROUTES: RouteConfig[] = [
       params: StreamParam,
       query: z.object({
         window: z.string().optional().openapi({ description: 'Only updates of this declared window' }),
-        last_event_id: z.string().optional().openapi({ description: 'Same as the Last-Event-ID header' }),
+        last_event_id: z
+          .string()
+          .optional()
+          .openapi({ description: 'Same as the Last-Event-ID header (a Redis Stream id, ms-seq)' }),
       }),
       headers: z.object({ 'last-event-id': z.string().optional() }),
     },
@@ -243,6 +251,7 @@ export const ROUTES: RouteConfig[] = [
         description:
           'event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed})',
       },
+      429: json(ErrorEnvelope, 'Too many live clients from this address (Retry-After)'),
       ...errors,
     },
   }),

@@ -1,12 +1,14 @@
 // What the cached routes read from PostgreSQL for one answer: a declared window's rows in a range
 // (with only the state a reader merges) and the stream's watermark, in parallel; a range holding
-// more rows than one answer may read is refused (400), not read whole.
+// more rows than one answer may read is refused (400), not read whole; a read the statement
+// timeout canceled, or a database away, is a 503 with Retry-After (read-failure.ts).
 
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import type { AppError, Result } from '@sluice/shared/result';
 import { appError, fail, ok } from '@sluice/shared/result';
 import type { AggSpec, StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
+import { readFailure } from './read-failure.ts';
 import type { WindowsRepo } from './windows-repo.ts';
 
 /** Rows read from PostgreSQL for one answer at most. */
@@ -30,19 +32,27 @@ export async function readRange(
     readonly stateOf: readonly AggSpec[] | null;
   },
 ): Promise<Result<{ rows: StoredWindow[]; watermark: number | null }, AppError>> {
-  const [rows, watermark] = await Promise.all([
-    deps.repo.windows({
-      tenant: q.tenant,
-      stream: q.stream.name,
-      window: q.window,
-      from: q.from,
-      to: q.to,
-      limit: MAX_SCAN_ROWS + 1,
-      stateOf: q.stateOf,
-      allAggs: q.stream.aggregations,
-    }),
-    deps.repo.watermark(deps.group, topicNames(q.stream.name, deps.topicPrefix).events),
-  ]);
+  let read: [StoredWindow[], number | null];
+  try {
+    read = await Promise.all([
+      deps.repo.windows({
+        tenant: q.tenant,
+        stream: q.stream.name,
+        window: q.window,
+        from: q.from,
+        to: q.to,
+        limit: MAX_SCAN_ROWS + 1,
+        stateOf: q.stateOf,
+        allAggs: q.stream.aggregations,
+      }),
+      deps.repo.watermark(deps.group, topicNames(q.stream.name, deps.topicPrefix).events),
+    ]);
+  } catch (error) {
+    const failure = readFailure(error);
+    if (failure === undefined) throw error;
+    return fail(failure);
+  }
+  const [rows, watermark] = read;
   if (rows.length > MAX_SCAN_ROWS)
     return fail(
       appError('validation_failed', `the range holds more than ${MAX_SCAN_ROWS} windows; narrow from/to`),

@@ -4,6 +4,14 @@
 // generations of the hour buckets it covers (read before PostgreSQL was) and is a hit only while
 // they are unchanged: an amendment bumps its bucket's generation (guarantee 3, exact invalidation).
 //
+// Two Redis instances (issue 20, item 7): the entries live in the cache Redis
+// (SLUICE_CACHE_REDIS_URL: its own `maxmemory` with `allkeys-lru`, so traffic can fill it and
+// nothing else), the generation counters in the state Redis beside the processors' working state
+// (`noeviction`: a counter evicted and re-created at 0 could match a stale answer again). A lookup
+// reads both in parallel. INVARIANT (guarantee 3): an entry carries the generations it was computed
+// with, and the counters are read after the request came in; an amendment bumped after its commit
+// makes them differ, whichever of the two reads answers first and on whichever instance.
+//
 // An entry is four header lines (format, generations, ETag, watermark) and then the body's bytes
 // as sent: a hit reads it as a Buffer and answers with a slice of it, without decoding, parsing or
 // re-encoding the body (which is most of the entry).
@@ -78,17 +86,25 @@ function decode(
   return { generations, etag, watermark, body };
 }
 
-export function createResponseCache(redis: Redis, options: CacheOptions): ResponseCache {
+export interface CacheRedis {
+  /** Where the entries are: an instance that may evict them (allkeys-lru). */
+  readonly entries: Redis;
+  /** Where the generation counters are: the state Redis, never evicting. */
+  readonly generations: Redis;
+}
+
+export function createResponseCache(redis: CacheRedis, options: CacheOptions): ResponseCache {
   return {
     async get(key, generationKeys) {
       try {
-        const [raw, ...generations] = await redis.mgetBuffer(
-          `${options.prefix}${key}`,
-          ...(generationKeys ?? []),
-        );
-        const current =
-          generationKeys === null ? null : generations.map((g) => g?.toString() ?? '0').join(',');
-        const stored = raw === null || raw === undefined ? undefined : decode(raw);
+        const [raw, generations] = await Promise.all([
+          redis.entries.getBuffer(`${options.prefix}${key}`),
+          generationKeys === null || generationKeys.length === 0
+            ? Promise.resolve([])
+            : redis.generations.mget(...generationKeys),
+        ]);
+        const current = generationKeys === null ? null : generations.map((g) => g ?? '0').join(',');
+        const stored = raw === null ? undefined : decode(raw);
         if (stored === undefined) return { hit: undefined, generations: current };
         // A response cached with other generations predates an amendment in its range: a miss.
         if (stored.generations !== '' && stored.generations !== current)
@@ -103,7 +119,7 @@ export function createResponseCache(redis: Redis, options: CacheOptions): Respon
           complete: stored.generations !== '',
         };
       } catch {
-        // NOTE: the cache is an optimisation; with Redis away, answers come from PostgreSQL.
+        // NOTE: the cache is an optimisation; with either Redis away, answers come from PostgreSQL.
         return { hit: undefined, generations: null };
       }
     },
@@ -113,7 +129,8 @@ export function createResponseCache(redis: Redis, options: CacheOptions): Respon
       const header = `${FORMAT}\n${long ? generations : ''}\n${value.etag}\n${value.watermark ?? ''}\n`;
       const entry = Buffer.concat([Buffer.from(header), value.body]);
       const ttl = long ? options.settledTtlSeconds : options.provisionalTtlSeconds;
-      await redis.set(`${options.prefix}${key}`, entry, 'EX', ttl).catch(() => {});
+      // NOTE: refused when the cache Redis is full or away: the next request computes it again.
+      await redis.entries.set(`${options.prefix}${key}`, entry, 'EX', ttl).catch(() => {});
     },
   };
 }

@@ -13,6 +13,7 @@ export function streamParam(
   const name = c.req.param('stream') ?? '';
   const stream = streams.get(name);
   return stream === undefined
-    ? { response: errorResponse(c, appError('not_found', `unknown stream '${name}'`)) }
+    ? // Never echoes a client's string back whole.
+      { response: errorResponse(c, appError('not_found', `unknown stream '${name.slice(0, 64)}'`)) }
     : { stream };
 }

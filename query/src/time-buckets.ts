@@ -2,6 +2,8 @@
 // or, for sizes of whole days with a time zone, local days that start at local midnight (so a
 // bucket is 23 or 25 hours long across a daylight-saving change, as a calendar day is).
 
+import { lru } from './lru.ts';
+
 export const DAY_MS = 86_400_000;
 
 export interface Bucketing {
@@ -10,33 +12,45 @@ export interface Bucketing {
   readonly tz: string | undefined;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Time-zone formatters kept at most (a zone's is made once; every zone of the tz database is ~600). */
+export const KEPT_FORMATTERS = 128;
 
+const formatters = lru<string, Intl.DateTimeFormat>(KEPT_FORMATTERS);
+
+const makeFormatter = (tz: string) =>
+  new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
+
+// INVARIANT (guarantee 5): the formatters are keyed by client input (tz), so they are bounded.
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
+    f = makeFormatter(tz);
     formatters.set(tz, f);
   }
   return f;
 }
 
-/** True when `tz` names a zone this runtime knows. */
-export function isTimeZone(tz: string): boolean {
+/** Formatters kept now (for the bound's test). */
+export const keptFormatters = (): number => formatters.size;
+
+/**
+ * The zone's canonical IANA name (`europe/paris` is `Europe/Paris`), or undefined for a zone this
+ * runtime does not know. Nothing is kept for an unknown zone.
+ */
+export function canonicalTimeZone(tz: string): string | undefined {
   try {
-    formatter(tz);
-    return true;
+    return makeFormatter(tz).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -15,9 +15,11 @@ import { z } from 'zod';
 import { cachedAnswer } from './cached-answer.ts';
 import { isComplete, readRange } from './read-range.ts';
 import { streamParam } from './stream-param.ts';
-import { instantField, resolveRange } from './time-range.ts';
+import { instantField, rangeTooWide, resolveRange } from './time-range.ts';
 import { joinKey, keyParts } from './window-answer.ts';
+import { MAX_PARAM_CHARS, MAX_WINDOWS_IN_RANGE } from './windows-params.ts';
 import type { WindowsRouteDeps } from './windows-route.ts';
+import { queryParams } from './windows-route.ts';
 
 export const MAX_TOP_N = 100;
 
@@ -45,10 +47,12 @@ function schemaFor(stream: StreamDefinition) {
   return z.object({
     agg: z
       .string()
+      .max(MAX_PARAM_CHARS, { message: `agg is longer than ${MAX_PARAM_CHARS} characters` })
       .default(values[0] ?? 'count')
       .refine((a) => values.includes(a), { message: `agg must be one of: ${values.join(', ')}` }),
     by: z
       .string()
+      .max(MAX_PARAM_CHARS, { message: `by is longer than ${MAX_PARAM_CHARS} characters` })
       .default(keys.join(','))
       .transform((b) => b.split(','))
       .refine((b) => b.length > 0 && b.every((field) => keys.includes(field)), {
@@ -129,14 +133,19 @@ export function topHandler(deps: WindowsRouteDeps) {
       schema = schemaFor(stream);
       schemas.set(stream, schema);
     }
-    const parsed = schema.safeParse(c.req.query());
+    // Every value of a repeated parameter, so `n=1&n=2` is a 400 here as on the windows route.
+    const parsed = schema.safeParse(queryParams(c, []));
     if (!parsed.success) return errorResponse(c, validationError(parsed.error, 'invalid query parameters'));
     const range = resolveRange(parsed.data.from, parsed.data.to, deps.now());
     if (range instanceof z.ZodError)
       return errorResponse(c, validationError(range, 'invalid query parameters'));
+    // The windows route's range cap, over the finest window this route merges.
+    const tooWide = rangeTooWide(range, window.sizeMs, MAX_WINDOWS_IN_RANGE, window.name);
+    if (tooWide !== undefined) return errorResponse(c, validationError(tooWide, 'invalid query parameters'));
     const q = { ...parsed.data, by: stream.keyBy.filter((k) => parsed.data.by.includes(k)) };
     const tenant = DEFAULT_TENANT;
-    const key = ['top', tenant, stream.name, q.agg, q.by.join(','), range.from, range.to, q.n].join('|');
+    // JSON of the normalised parameters: no value can spell another query's key (see windows-lookup.ts).
+    const key = JSON.stringify(['top', tenant, stream.name, q.agg, q.by, range.from, range.to, q.n]);
     return cachedAnswer(
       c,
       deps,

@@ -5,11 +5,13 @@
 // are resolved against the clock on every request. The windows route and the hit path (which
 // answers before Hono) share one lookup, so both find the same answer for a query string.
 
+import { createHash } from 'node:crypto';
 import type { WindowScope } from '@sluice/shared/cache/window-generations';
 import { generationKeys } from '@sluice/shared/cache/window-generations';
 import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { z } from 'zod';
+import { lru } from './lru.ts';
 import { bucketEnd, bucketStart } from './time-buckets.ts';
 import { resolveRange } from './time-range.ts';
 import type { WindowsParams, WindowsQuery } from './windows-params.ts';
@@ -70,44 +72,49 @@ export function sourceRange(p: WindowsParams): { from: number; to: number } {
   return { from: first, to: Math.max(first, bucketEnd(last, p.rollUp)) };
 }
 
-/** What a cache key holds besides the range: the same for every request of one query string. */
+/**
+ * What a cache key holds besides the range: the same for every request of one query string.
+ * INVARIANT: two queries share a key only if they ask for the same answer. The key is made from the
+ * JSON of the normalised parameters, so no value can spell another query's separators: joined with
+ * `|`, `filter=product_category=A%7CB` (one value `A|B`) and two filters `A`, `B` were one key, and
+ * whoever asked first decided what both were served. Its SHA-256 keeps every key 43 characters
+ * however long the filters (a hundred values of 1,024 characters would be a 100 KB Redis key).
+ */
 const keyStem = (stream: string, p: WindowsParams, tenant: string) =>
-  [
-    tenant,
-    stream,
-    p.window,
-    p.rollUp?.tz ?? '',
-    p.groupBy.join(','),
-    [...p.filter]
-      .map(([f, v]) => `${f}=${[...v].sort().join('|')}`)
-      .sort()
-      .join('&'),
-    p.aggs.map((a) => a.name).join(','),
-    p.limit,
-    p.cursor === null ? '' : `${p.cursor.start}:${p.cursor.key}`,
-  ].join('|');
+  sha256(
+    JSON.stringify([
+      tenant,
+      stream,
+      p.window,
+      p.rollUp?.tz ?? null,
+      p.groupBy,
+      [...p.filter].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, v]) => [f, [...v].sort()]),
+      p.aggs.map((a) => a.name),
+      p.limit,
+      p.cursor === null ? null : [p.cursor.start, p.cursor.key],
+    ]),
+  );
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/** A cache key: the stem (fixed length) and the source range. */
+export const cacheKey = (stem: string, from: number, to: number) => `w:${stem}:${from}:${to}`;
+
+/** Request targets longer than this are parsed but not kept (a valid one may carry unknown junk). */
+const MAX_KEPT_TARGET_CHARS = 4_096;
 
 export function windowsLookup(cachePrefix: string): WindowsLookup {
   // Keyed by the target as sent, which names the stream and the route too: only the windows route
   // keeps parses here, so a target found here is a windows request for that stream.
-  const kept = new Map<string, KeptQuery>();
+  // INVARIANT (guarantee 5): keyed by client input, so bounded (least recently asked first out).
+  const kept = lru<string, KeptQuery>(KEPT_QUERIES);
   return {
-    kept(target) {
-      const known = kept.get(target);
-      if (known === undefined) return undefined;
-      kept.delete(target);
-      kept.set(target, known);
-      return known;
-    },
+    kept: (target) => kept.get(target),
     parse(target, stream, params) {
       const parsed = parseWindowsQuery(stream, params);
       if (!parsed.success) return parsed;
       const query: KeptQuery = { stream, q: parsed.data, stem: undefined, last: undefined };
-      kept.set(target, query);
-      for (const oldest of kept.keys()) {
-        if (kept.size <= KEPT_QUERIES) break;
-        kept.delete(oldest);
-      }
+      if (target.length <= MAX_KEPT_TARGET_CHARS) kept.set(target, query);
       return { success: true, data: query };
     },
     resolve(asked, now) {
@@ -125,7 +132,7 @@ export function windowsLookup(cachePrefix: string): WindowsLookup {
       const scope = { tenant, stream: stream.name, window: p.source.name };
       asked.stem ??= keyStem(stream.name, p, tenant);
       const request: CacheRequest = {
-        key: `${asked.stem}|${source.from}|${source.to}`,
+        key: cacheKey(asked.stem, source.from, source.to),
         scope,
         ...source,
         generationKeys: generationKeys(cachePrefix, scope, source.from, source.to),

@@ -11,8 +11,8 @@ import type { Duration } from '@sluice/shared/streams/duration';
 import { durationMs } from '@sluice/shared/streams/duration';
 import { z } from 'zod';
 import type { Bucketing } from './time-buckets.ts';
-import { DAY_MS, isTimeZone } from './time-buckets.ts';
-import { instantField, resolveRange } from './time-range.ts';
+import { canonicalTimeZone, DAY_MS } from './time-buckets.ts';
+import { instantField, MAX_INSTANT, MIN_INSTANT, rangeTooWide, resolveRange } from './time-range.ts';
 
 export { DEFAULT_RANGE_MS } from './time-range.ts';
 
@@ -20,6 +20,12 @@ export const MAX_LIMIT = 10_000;
 export const DEFAULT_LIMIT = 1_000;
 /** At most this many source windows per key in one range (about 69 days of 1-minute windows). */
 export const MAX_WINDOWS_IN_RANGE = 100_000;
+/** The largest roll-up size (a leap year of days). */
+export const MAX_ROLL_UP_MS = 366 * DAY_MS;
+/** Characters of one parameter's value at most (a key value, a list of fields, a cursor). */
+export const MAX_PARAM_CHARS = 1_024;
+/** `filter` items at most in one query. */
+export const MAX_FILTERS = 100;
 /** A time zone shifts buckets by its offset, so a roll-up in one needs 15-minute source windows. */
 const TZ_SOURCE_STEP_MS = 15 * 60_000;
 
@@ -47,19 +53,44 @@ export interface WindowsParams {
   readonly cursor: Cursor | null;
 }
 
-/** A repeatable query parameter arrives as one string or several. */
-const repeatable = z
-  .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : [v]))
-  .optional();
+/**
+ * One parameter's value, at most `max` characters. INVARIANT (guarantee 5): nothing a client sends
+ * is worked on, kept or echoed back unbounded; the message names the parameter.
+ */
+const bounded = (name: string, max = MAX_PARAM_CHARS) =>
+  z.string().max(max, { message: `${name} is longer than ${max} characters` });
+
+/** A repeatable query parameter arrives as one string or several (MAX_FILTERS at most). */
+const repeatable = (name: string) =>
+  z
+    .union([
+      bounded(name),
+      z.array(bounded(name)).max(MAX_FILTERS, { message: `${name} repeats more than ${MAX_FILTERS} times` }),
+    ])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .optional();
+
+const ROLL_UP = /^\d{1,9}(ms|s|m|h|d)$/;
 
 export const encodeCursor = (c: Cursor) =>
   Buffer.from(JSON.stringify([c.start, c.key])).toString('base64url');
 
+/**
+ * A cursor is a position, not a credential: a forged one that decodes to a window start and a key
+ * only moves its sender's own page. One that does not (or names an instant out of range) is a 400.
+ */
 function decodeCursor(value: string): Cursor | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString());
-    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string')
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      Number.isSafeInteger(parsed[0]) &&
+      parsed[0] >= MIN_INSTANT &&
+      parsed[0] < MAX_INSTANT &&
+      typeof parsed[1] === 'string' &&
+      parsed[1].length <= MAX_PARAM_CHARS
+    )
       return { start: parsed[0], key: parsed[1] };
   } catch {
     // falls through to undefined
@@ -69,6 +100,7 @@ function decodeCursor(value: string): Cursor | undefined {
 
 /** The declared tumbling window a roll-up to `sizeMs` reads: the coarsest that divides it. */
 function rollUpSource(stream: StreamDefinition, sizeMs: number, tz: string | undefined) {
+  if (sizeMs <= 0 || sizeMs > MAX_ROLL_UP_MS) return undefined;
   const candidates = stream.windows.filter(
     (w): w is Extract<WindowSpec, { kind: 'tumbling' }> =>
       w.kind === 'tumbling' &&
@@ -86,28 +118,25 @@ function schemaFor(stream: StreamDefinition) {
     .object({
       // Checked here too (the object-level check below runs only when every field parsed), so a
       // bad window is reported beside any other bad parameter.
-      window: z
-        .string()
+      window: bounded('window', 32)
         .default(windowNames[0] ?? '')
         .refine(
           (w) =>
             windowNames.includes(w) ||
-            (/^\d+(ms|s|m|h|d)$/.test(w) &&
-              rollUpSource(stream, durationMs(w as Duration), undefined) !== undefined),
+            (ROLL_UP.test(w) && rollUpSource(stream, durationMs(w as Duration), undefined) !== undefined),
           {
-            message: `window must be one of ${windowNames.join(', ')} or a multiple of a declared tumbling window`,
+            message: `window must be one of ${windowNames.join(', ')} or a multiple of a declared tumbling window up to 366d`,
           },
         ),
       from: instantField('from').optional(),
       to: instantField('to').optional(),
-      group_by: z
-        .string()
+      group_by: bounded('group_by')
         .default(keys.join(','))
         .transform((g) => (g === '' || g === 'none' ? [] : g.split(',')))
         .refine((g) => g.every((field) => keys.includes(field)), {
           message: `group_by must be 'none' or a comma-separated list of: ${keys.join(', ')}`,
         }),
-      filter: repeatable.transform((items, ctx) => {
+      filter: repeatable('filter').transform((items, ctx) => {
         const filter = new Map<string, Set<string>>();
         for (const item of items ?? []) {
           const eq = item.indexOf('=');
@@ -123,22 +152,26 @@ function schemaFor(stream: StreamDefinition) {
         }
         return filter;
       }),
-      aggs: z
-        .string()
+      aggs: bounded('aggs')
         .optional()
         .transform((a) => (a === undefined || a === '' ? aggNames : a.split(',')))
         .refine((a) => a.every((name) => aggNames.includes(name)), {
           message: `aggs must be a comma-separated list of: ${aggNames.join(', ')}`,
         }),
-      tz: z
-        .string()
+      // The zone's canonical name, so every spelling of one zone is one cache key.
+      tz: bounded('tz', 64)
         .optional()
-        .refine((tz) => tz === undefined || isTimeZone(tz), {
-          message: 'tz must be an IANA time zone like Europe/Paris',
+        .transform((tz, ctx) => {
+          if (tz === undefined) return undefined;
+          const canonical = canonicalTimeZone(tz);
+          if (canonical === undefined) {
+            ctx.addIssue({ code: 'custom', message: 'tz must be an IANA time zone like Europe/Paris' });
+            return z.NEVER;
+          }
+          return canonical;
         }),
       limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
-      cursor: z
-        .string()
+      cursor: bounded('cursor', 2 * MAX_PARAM_CHARS)
         .optional()
         .transform((value, ctx) => {
           if (value === undefined) return null;
@@ -154,7 +187,7 @@ function schemaFor(stream: StreamDefinition) {
       const declared = stream.windows.find((w) => w.name === q.window);
       let source: WindowSpec | undefined = declared;
       let rollUp: Bucketing | null = null;
-      if (declared === undefined && /^\d+(ms|s|m|h|d)$/.test(q.window)) {
+      if (declared === undefined && ROLL_UP.test(q.window)) {
         const sizeMs = durationMs(q.window as Duration);
         source = rollUpSource(stream, sizeMs, q.tz);
         rollUp = { sizeMs, tz: sizeMs % DAY_MS === 0 ? q.tz : undefined };
@@ -220,19 +253,8 @@ export function resolveWindowsParams(
   if (range instanceof z.ZodError) return { success: false, error: range };
   const step =
     q.source.kind === 'hopping' ? q.source.slideMs : q.source.kind === 'tumbling' ? q.source.sizeMs : 60_000;
-  if ((range.to - range.from) / step > MAX_WINDOWS_IN_RANGE) {
-    return {
-      success: false,
-      error: new z.ZodError([
-        {
-          code: 'custom',
-          path: ['from'],
-          message: `the range holds more than ${MAX_WINDOWS_IN_RANGE} ${q.source.name} windows; narrow from/to`,
-          input: range.from,
-        },
-      ]),
-    };
-  }
+  const tooWide = rangeTooWide(range, step, MAX_WINDOWS_IN_RANGE, q.source.name);
+  if (tooWide !== undefined) return { success: false, error: tooWide };
   const order = (fields: readonly string[]) => stream.keyBy.filter((k) => fields.includes(k));
   return {
     success: true,

@@ -13,26 +13,39 @@ import { Counter } from 'prom-client';
 import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
 import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
-import { isolate } from '../../shared/test/services.ts';
+import { deleteRedisKeys, isolate } from '../../shared/test/services.ts';
 import { createQueryApp } from '../src/app.ts';
 import { coalescedReads } from '../src/coalesced-reads.ts';
 import type { GenerationWatch } from '../src/generation-watch.ts';
 import { watchGenerations } from '../src/generation-watch.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import { createQueryMetrics } from '../src/metrics.ts';
+import { createQueryDb } from '../src/query-db.ts';
 import type { ResponseCache } from '../src/response-cache.ts';
 import { createResponseCache } from '../src/response-cache.ts';
+import type { WindowsRepo } from '../src/windows-repo.ts';
 import { createWindowsRepo } from '../src/windows-repo.ts';
 import type { SeededRow } from './seed-windows.ts';
 import { writeWindows } from './seed-windows.ts';
 
 export type { Sale, SeededRow } from './seed-windows.ts';
 
+/** The cache Redis the stack runs beside the state one (`./sluice test` exports its URL). */
+export function cacheRedisUrlOf(): string {
+  const url = process.env.SLUICE_CACHE_REDIS_URL;
+  if (url === undefined || url === '')
+    throw new Error('SLUICE_CACHE_REDIS_URL is not set: run the query tests through ./sluice test');
+  return url;
+}
+
 export interface QueryHarness {
   readonly app: ReturnType<typeof createQueryApp>;
   readonly iso: Isolation;
   readonly db: DbHandle;
+  /** The state Redis (generation counters, live feed). */
   readonly redis: Redis;
+  /** The cache Redis (response entries only). */
+  readonly cacheRedis: Redis;
   /** Pushed invalidation of generation counters, when started with `pushInvalidation`. */
   readonly watch: GenerationWatch | undefined;
   /** Generation counter reads (MGETs) the in-process tier sent so far. */
@@ -68,14 +81,30 @@ export async function startQuery(
     provisionalTtlSeconds?: number;
     pushInvalidation?: boolean;
     now?: () => number;
+    /** Live clients of one address at most (default: the global cap, 5). */
+    maxLiveClientsPerAddress?: number;
+    /** PostgreSQL's statement_timeout of the app's pool (the service's default, 5 s, otherwise). */
+    statementTimeoutMs?: number;
+    /** Wraps the app's repository (a test's hook into its reads). */
+    wrapRepo?: (repo: WindowsRepo, db: DbHandle) => WindowsRepo;
     /** Wraps the service's cache tiers (a test's fault injection). */
     wrapCache?: (cache: ResponseCache) => ResponseCache;
   } = {},
 ): Promise<QueryHarness> {
   const iso = await isolate(label);
-  const db = createDb({ url: iso.databaseUrl, applicationName: `${label}-test` });
-  await applyMigrations(db.db);
+  // Migrations on a pool of their own: the app's pool is the service's, statement timeout and all.
+  const migrator = createDb({ url: iso.databaseUrl, applicationName: `${label}-migrate`, maxConnections: 1 });
+  await applyMigrations(migrator.db);
+  await migrator.close();
+  const db = createQueryDb({
+    url: iso.databaseUrl,
+    applicationName: `${label}-test`,
+    maxConnections: 10,
+    statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
+  });
   const redis = new Redis(stackEnv().redisUrl, { maxRetriesPerRequest: 1 });
+  const cacheRedisUrl = cacheRedisUrlOf();
+  const cacheRedis = new Redis(cacheRedisUrl, { maxRetriesPerRequest: 1 });
   const http = createHttpMetrics('sluice-query-test');
   const cachePrefix = iso.env.SLUICE_CACHE_PREFIX ?? `${label}:`;
   const watch =
@@ -91,11 +120,14 @@ export async function startQuery(
   const group = `${label}-group`;
   // The service's own two tiers: in-process in front of Redis.
   const tiers = withLocalTier(
-    createResponseCache(redis, {
-      prefix: cachePrefix,
-      settledTtlSeconds: 3_600,
-      provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
-    }),
+    createResponseCache(
+      { entries: cacheRedis, generations: redis },
+      {
+        prefix: cachePrefix,
+        settledTtlSeconds: 3_600,
+        provisionalTtlSeconds: options.provisionalTtlSeconds ?? 2,
+      },
+    ),
     {
       ...(watch === undefined ? {} : { watch }),
       // One MGET per event-loop turn for all the hits of that turn.
@@ -117,7 +149,7 @@ export async function startQuery(
     log: createLogger('test', 'silent'),
     http,
     streams: streamRegistry(),
-    repo: createWindowsRepo(db.db),
+    repo: options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db),
     cache: countingLookups(options.wrapCache?.(tiers) ?? tiers, () => {
       routeLookups += 1;
     }),
@@ -127,6 +159,7 @@ export async function startQuery(
     topicPrefix: iso.topicPrefix,
     redis,
     maxClients: 5,
+    maxClientsPerAddress: options.maxLiveClientsPerAddress ?? 5,
     blockMs: 1_000,
     jaegerUiUrl: 'http://127.0.0.1:16686',
     sampleRatio: 1,
@@ -139,6 +172,7 @@ export async function startQuery(
     iso,
     db,
     redis,
+    cacheRedis,
     watch,
     counterReads: () => counterReads,
     routeLookups: () => routeLookups,
@@ -163,6 +197,8 @@ export async function startQuery(
     async close() {
       await watch?.close();
       await redis.quit();
+      await cacheRedis.quit();
+      await deleteRedisKeys(cacheRedisUrl, `${cachePrefix}*`);
       await db.close();
       await iso.cleanup();
     },

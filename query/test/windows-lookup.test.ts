@@ -1,10 +1,19 @@
 // The windows lookup (units): kept parses are bounded (guarantee 5), the least recently asked
 // going first; an invalid query string is not kept; a kept query's resolution is reused only for
-// the same range, and a relative range resolves anew as the clock moves on.
+// the same range, and a relative range resolves anew as the clock moves on. The time-zone
+// formatters (keyed by the client's tz) and the LRU under both keep their bound too.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
+import { lru } from '../src/lru.ts';
+import {
+  bucketStart,
+  canonicalTimeZone,
+  DAY_MS,
+  KEPT_FORMATTERS,
+  keptFormatters,
+} from '../src/time-buckets.ts';
 import { KEPT_QUERIES, requestTarget, windowsLookup } from '../src/windows-lookup.ts';
 
 const target = (i: number) => `/v1/streams/ecommerce/windows?limit=${1 + (i % 10)}&n=${i}`;
@@ -54,4 +63,29 @@ test('a request target is the path and query string as sent', () => {
     '/v1/streams/x/windows?a=1&b=%20',
   );
   assert.equal(requestTarget('http://h/'), '/');
+});
+
+test('time-zone formatters are bounded: every zone of the runtime asked for, no more than the bound kept', () => {
+  const zones = Intl.supportedValuesOf('timeZone');
+  assert.ok(zones.length > KEPT_FORMATTERS, `${zones.length} zones to ask for`);
+  const t = Date.parse('2026-06-01T12:00:00Z');
+  for (const tz of zones) {
+    const start = bucketStart(t, { sizeMs: DAY_MS, tz });
+    assert.ok(Number.isFinite(start) && start <= t, tz);
+  }
+  assert.equal(keptFormatters(), KEPT_FORMATTERS);
+  // Spellings of a zone are one zone, and one that is not a zone is kept nowhere.
+  assert.equal(canonicalTimeZone('europe/paris'), 'Europe/Paris');
+  assert.equal(canonicalTimeZone('Mars/Olympus'), undefined);
+  assert.equal(canonicalTimeZone('x'.repeat(10_000)), undefined);
+});
+
+test('the LRU under every cache keyed by client input keeps its bound, most recently used last out', () => {
+  const cache = lru<string, number>(3);
+  for (let i = 0; i < 10_000; i += 1) cache.set(`k${i}`, i);
+  assert.equal(cache.size, 3);
+  assert.equal(cache.get('k9997'), 9997);
+  cache.set('new', 1);
+  assert.equal(cache.get('k9998'), undefined, 'the least recently used went first');
+  assert.equal(cache.get('k9997'), 9997);
 });

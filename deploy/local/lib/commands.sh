@@ -49,7 +49,7 @@ go in at the edge (bakery: some sales uploaded hours late, some rule breakers, a
   traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services  (Jaeger query API)
   PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
   Kafka         kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -C -t ecommerce -c 5
-  logs          ./sluice stack logs [kafka|postgres|redis|jaeger|ingest|processor|query|edge|generator|bakery-generator]
+  logs          ./sluice stack logs [kafka|postgres|redis|redis-cache|jaeger|ingest|processor|query|edge|generator|bakery-generator]
   stop          ./sluice down      (wipe all data: ./sluice stack reset)
 DEMO
 }

@@ -1,9 +1,18 @@
 # shellcheck shell=bash
-# Redis from Debian's package, as its own instance in the data directory, AOF on (everysec).
+# Redis from Debian's package, two instances in the data directory:
+#   - the state Redis (SLUICE_REDIS_PORT, 6379): the processors' working state (window state, dedup
+#     claims, epochs, cache generation counters) and the live feed; AOF on (everysec), noeviction,
+#     since nothing in it may be dropped behind the pipeline's back;
+#   - the cache Redis (SLUICE_CACHE_REDIS_PORT, 6380): the query service's response cache only; no
+#     persistence, its own maxmemory with allkeys-lru, so traffic fills this one and never the other.
 
+SLUICE_CACHE_REDIS_PORT="${SLUICE_CACHE_REDIS_PORT:-6380}"
 REDIS_DATA="$SLUICE_DATA/redis"
+REDIS_CACHE_DATA="$SLUICE_DATA/redis-cache"
 
-redis_healthy() { [[ $(redis-cli -h 127.0.0.1 -p "$SLUICE_REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+_redis_ping() { [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
+redis_healthy() { _redis_ping "$SLUICE_REDIS_PORT"; }
+redis_cache_healthy() { _redis_ping "$SLUICE_CACHE_REDIS_PORT"; }
 
 redis_up() {
   if pid_of redis >/dev/null; then
@@ -33,4 +42,32 @@ CONF
   wait_until 30 redis redis_healthy || die "Redis did not answer PING in 30s; see $SLUICE_LOGS/redis.log"
 }
 
+redis_cache_up() {
+  if pid_of redis-cache >/dev/null; then
+    redis_cache_healthy && return 0
+  else
+    require_port_free "Redis (cache)" "$SLUICE_CACHE_REDIS_PORT" SLUICE_CACHE_REDIS_PORT
+    mkdir -p "$REDIS_CACHE_DATA"
+    cat >"$REDIS_CACHE_DATA/redis.conf" <<CONF
+# Rendered by deploy/local/lib/redis.sh.
+bind 127.0.0.1
+port $SLUICE_CACHE_REDIS_PORT
+protected-mode yes
+dir $REDIS_CACHE_DATA
+daemonize no
+# The query service's response cache only: every entry can be computed again from PostgreSQL, so
+# no persistence, and the least recently used entries go when it is full (never a refused write).
+appendonly no
+save ""
+maxmemory ${SLUICE_CACHE_REDIS_MAXMEMORY:-256mb}
+maxmemory-policy allkeys-lru
+CONF
+    log "starting Redis (cache) on 127.0.0.1:$SLUICE_CACHE_REDIS_PORT"
+    spawn redis-cache redis-server "$REDIS_CACHE_DATA/redis.conf"
+  fi
+  wait_until 30 redis-cache redis_cache_healthy ||
+    die "Redis (cache) did not answer PING in 30s; see $SLUICE_LOGS/redis-cache.log"
+}
+
 redis_down() { stop_pid redis 30; }
+redis_cache_down() { stop_pid redis-cache 30; }

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The local stack as one unit (up, down, status, logs, reset) and the commands built on it.
 
-STACK_SERVICES=(kafka postgres redis jaeger)
+STACK_SERVICES=(kafka postgres redis redis-cache jaeger)
 
 stack_install() {
   ensure_apt
@@ -20,16 +20,18 @@ stack_up() {
   kafka_job=$!
   postgres_up
   redis_up
+  redis_cache_up
   jaeger_up
   wait "$kafka_job" || rc=$?
   ((rc == 0)) || die "Kafka failed to start (exit $rc); see $SLUICE_LOGS/kafka.log"
-  log "stack is up ($(ok_word healthy)): Kafka 127.0.0.1:$SLUICE_KAFKA_PORT, PostgreSQL 127.0.0.1:$SLUICE_PG_PORT, Redis 127.0.0.1:$SLUICE_REDIS_PORT, Jaeger 127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
+  log "stack is up ($(ok_word healthy)): Kafka 127.0.0.1:$SLUICE_KAFKA_PORT, PostgreSQL 127.0.0.1:$SLUICE_PG_PORT, Redis 127.0.0.1:$SLUICE_REDIS_PORT (cache 127.0.0.1:$SLUICE_CACHE_REDIS_PORT), Jaeger 127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
 }
 
 stack_down() {
   # Reverse dependency order; each stop is idempotent and waits for the process to exit.
   jaeger_down
   kafka_down
+  redis_cache_down
   redis_down
   postgres_down
   log "stack is down"
@@ -56,6 +58,7 @@ stack_rows() {
   _status_row kafka "$SLUICE_KAFKA_PORT" "$(pid_of kafka || true)" "$(_health kafka_healthy)"
   _status_row postgres "$SLUICE_PG_PORT" "$(_pg_pid || true)" "$(_health postgres_healthy)"
   _status_row redis "$SLUICE_REDIS_PORT" "$(pid_of redis || true)" "$(_health redis_healthy)"
+  _status_row redis-cache "$SLUICE_CACHE_REDIS_PORT" "$(pid_of redis-cache || true)" "$(_health redis_cache_healthy)"
   _status_row jaeger "$SLUICE_JAEGER_QUERY_PORT" "$(pid_of jaeger || true)" "$(_health jaeger_healthy)"
 }
 
@@ -105,7 +108,8 @@ stack_cmd() {
       local svc=${1:-}
       case $svc in
         kafka | postgres | redis | jaeger) "${svc}_$([[ $sub == start ]] && echo up || echo down)" ;;
-        *) die "usage: ./sluice stack $sub kafka|postgres|redis|jaeger" ;;
+        redis-cache) "redis_cache_$([[ $sub == start ]] && echo up || echo down)" ;;
+        *) die "usage: ./sluice stack $sub kafka|postgres|redis|redis-cache|jaeger" ;;
       esac
       ;;
     *) die "unknown stack command '$sub' (up, down, status, logs, reset)" ;;
@@ -118,6 +122,7 @@ stack_env_exports() {
   export SLUICE_DATABASE_URL
   SLUICE_DATABASE_URL=$(postgres_url)
   export SLUICE_REDIS_URL="redis://127.0.0.1:$SLUICE_REDIS_PORT"
+  export SLUICE_CACHE_REDIS_URL="redis://127.0.0.1:$SLUICE_CACHE_REDIS_PORT"
   export SLUICE_OTLP_ENDPOINT="http://127.0.0.1:$SLUICE_JAEGER_OTLP_HTTP_PORT"
   export SLUICE_JAEGER_QUERY_URL="http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
   export SLUICE_K6_BIN="$K6_BIN"
@@ -127,7 +132,7 @@ stack_env_exports() {
 stack_env() {
   stack_env_exports
   local v
-  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_KAFKA_HOME; do
+  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_KAFKA_HOME; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
 }

@@ -1,4 +1,4 @@
-// ./sluice manages the stack: status reports every service healthy with its port and pid, a
+// ./sluice manages the stack: status reports every service (the cache Redis too) healthy with its port and pid, a
 // second `stack up` changes nothing, and a port taken by a stranger is named in a clear error.
 
 import assert from 'node:assert/strict';
@@ -30,11 +30,11 @@ async function status(): Promise<Row[]> {
     .map(([service = '', address = '', pid = '', health = '']) => ({ service, address, pid, health }));
 }
 
-test('stack status lists Kafka, PostgreSQL, Redis and Jaeger as healthy with ports and pids', async () => {
+test('stack status lists Kafka, PostgreSQL, both Redis instances and Jaeger as healthy with ports and pids', async () => {
   const rows = await status();
   assert.deepEqual(
     rows.map((r) => r.service),
-    ['kafka', 'postgres', 'redis', 'jaeger'],
+    ['kafka', 'postgres', 'redis', 'redis-cache', 'jaeger'],
   );
   for (const row of rows) {
     assert.equal(row.health, 'healthy', `${row.service} is healthy`);
