@@ -66,7 +66,7 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
       if (current.size === 0) return;
       for (const stall of current.values()) {
         metrics.stalled.set({ store: stall.store, cause: stall.cause }, 0);
-        log.info(
+        log.warn(
           {
             store: stall.store,
             cause: stall.cause,

@@ -6,18 +6,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, test } from 'node:test';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { encodeEvent } from '@sluice/shared/events/envelope';
 import { topicNames } from '@sluice/shared/streams/registry';
 import postgres from 'postgres';
-import { approximateMismatch, expectedWindows } from '../../e2e/test/expected.ts';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { isolate, ROOT, startService } from '../../shared/test/services.ts';
-import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+import { directProducer } from './direct-produce.ts';
+import { assertExact } from './exact.ts';
 
 const stack = stackEnv();
 let iso: Isolation;
@@ -47,60 +45,6 @@ afterEach(async () => {
   await iso.cleanup();
 });
 
-/** The Kafka record value ingest would write for `t` (the wire envelope). */
-const wire = (t: Transaction) =>
-  encodeEvent({
-    id: t.transaction_id,
-    stream: 'ecommerce',
-    tenant: 'default',
-    time: Date.parse(t.timestamp),
-    receivedAt: Date.now(),
-    key: t.product_category,
-    data: { ...t },
-  });
-
-interface DbWindow {
-  start: Date;
-  key: string;
-  values: Record<string, number>;
-  status: string;
-}
-
-async function assertExact(sent: readonly Transaction[], from: number, to: number): Promise<void> {
-  const expected = expectedWindows(sent);
-  const between = () => sql<DbWindow[]>`
-    select window_start as start, key, values, status from windows
-    where window_start >= ${new Date(from)} and window_start < ${new Date(to)} order by window_start, key`;
-  const rows = await waitFor(
-    async () => {
-      const rows = await between();
-      const total = rows.reduce((n, r) => n + (r.values.count ?? 0), 0);
-      return rows.length === expected.size &&
-        total === sent.length &&
-        rows.every((r) => r.status === 'settled')
-        ? rows
-        : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 500, what: `${sent.length} events in ${expected.size} settled windows` },
-  ).catch(async (error: unknown) => {
-    const offsets = await sql`select partition, next_offset, watermark from source_offsets order by 1`;
-    const rows = await between();
-    throw new Error(
-      `${String(error)}; ${rows.reduce((n, r) => n + (r.values.count ?? 0), 0)} counted in ${rows.length} rows; offsets: ${JSON.stringify(offsets)}\n${processor.output().slice(-6_000)}`,
-    );
-  });
-  for (const row of rows) {
-    const want = expected.get(`${row.start.getTime()}|${row.key}`);
-    assert.ok(want, `unexpected window ${row.start.toISOString()} ${row.key.slice(0, 40)}`);
-    assert.equal(row.values.count, want.count, `count of ${row.start.toISOString()} ${row.key}`);
-    assert.equal(row.values.sum_amount, want.sumCents / 100);
-    assert.equal(row.values.min_amount, want.min);
-    assert.equal(row.values.max_amount, want.max);
-    const at = { window_start: row.start.toISOString(), key: row.key, values: row.values };
-    assert.equal(approximateMismatch(at, want), undefined);
-  }
-}
-
 test('poison record produced past intake', { timeout: 240_000 }, async () => {
   const topics = topicNames('ecommerce', iso.topicPrefix);
   const base = Date.parse('2026-05-02T10:00:00Z');
@@ -118,16 +62,7 @@ test('poison record produced past intake', { timeout: 240_000 }, async () => {
   }));
   const [first, second] = poisons;
   assert.ok(first !== undefined && second !== undefined);
-  const kafka = new KafkaJS.Kafka({
-    kafkaJS: { brokers: stack.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
-  });
-  const producer = kafka.producer();
-  await producer.connect();
-  const produce = (batch: readonly Transaction[]) =>
-    producer.send({
-      topic: topics.events,
-      messages: batch.map((t) => ({ key: t.product_category, value: wire(t) })),
-    });
+  const { produce, close } = await directProducer(stack.kafkaBrokers, topics.events);
   try {
     // Each poison in the middle of a run of normal events, over every partition.
     await produce([...sent.slice(0, 200), first, ...sent.slice(200, 400)]);
@@ -140,9 +75,9 @@ test('poison record produced past intake', { timeout: 240_000 }, async () => {
     assert.equal(await processor.stop('SIGKILL'), null);
     await produce([...sent.slice(400, 600), second, ...sent.slice(600)]);
     processor = await startService('processor', env);
-    await assertExact(sent, base, base + 6 * 60_000);
+    await assertExact(sql, sent, base, base + 6 * 60_000, [processor]);
   } finally {
-    await producer.disconnect();
+    await close();
   }
 
   // Both poison records are in the DLQ with the sink's reason (a crash may have left one twice).
