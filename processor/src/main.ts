@@ -50,7 +50,18 @@ if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`)
 await admin.close();
 
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+// ioredis reports each failed reconnect: the same error is logged once a minute, not per attempt
+// (a Redis away for an hour would otherwise write thousands of identical lines).
+let lastRedisError = { message: '', at: 0, repeats: 0 };
+redis.on('error', (error: Error) => {
+  const now = Date.now();
+  if (error.message === lastRedisError.message && now - lastRedisError.at < 60_000) {
+    lastRedisError.repeats += 1;
+    return;
+  }
+  log.warn({ error: error.message, repeats: lastRedisError.repeats }, 'redis error');
+  lastRedisError = { message: error.message, at: now, repeats: 0 };
+});
 // Event-id claims and the working window state need Redis: give it a moment at start so the first
 // batch need not retry. Without it the processor still starts; its batches wait and retry until
 // Redis is back.
