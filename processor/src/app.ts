@@ -2,12 +2,14 @@
 // late events acknowledged by Kafka, then the working state and its offset committed in Redis (one
 // script), the rows and the same offset in PostgreSQL (one transaction), and only then Kafka
 // offsets committed (STYLE #8). A per-partition lock keeps batches and the idle tick of one
-// partition in order.
+// partition in order. A batch a store refuses for its data is split until the refused records
+// are found and dead-lettered (isolate.ts); one stopped by an outage waits and is retried.
 
 import type { Span } from '@opentelemetry/api';
 import { SpanKind, trace } from '@opentelemetry/api';
 import type {
   CommitOffset,
+  IncomingRecord,
   KafkaConsumer,
   KafkaProducer,
   RecordBatch,
@@ -23,6 +25,10 @@ import type { BatchPlan } from './batch-plan.ts';
 import { applyPlan, nothingToRead, planBatch, planIdleAdvance } from './batch-plan.ts';
 import type { CacheInvalidator } from './cache-invalidation.ts';
 import type { Dedup } from './dedup.ts';
+import type { FailureStep } from './failure-kind.ts';
+import { dataFailureOf, outageOf, printable } from './failure-kind.ts';
+import type { Isolated } from './isolate.ts';
+import { dedupWithSteps, isolateRecords, sinkWithSteps, storeWithSteps } from './isolate.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { PartitionState } from './partition-state.ts';
@@ -30,6 +36,7 @@ import { windowId } from './partition-state.ts';
 import { resumePartition } from './resume.ts';
 import type { WindowSink } from './sink.ts';
 import type { StateStore } from './state-store.ts';
+import type { StoreHealth } from './store-health.ts';
 
 const tracer = trace.getTracer('sluice-processor');
 const EMIT_SPANS_PER_BATCH = 50;
@@ -54,6 +61,8 @@ export interface ProcessorDeps {
   readonly tickMs: number;
   readonly retryDelayMs: number;
   readonly now: () => number;
+  /** Told of store outages and of commits that land: readiness, metrics, one log line per stall. */
+  readonly health: StoreHealth;
 }
 
 export interface Processor {
@@ -64,7 +73,14 @@ export interface Processor {
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
 
-export function createProcessor(deps: ProcessorDeps): Processor {
+export function createProcessor(given: ProcessorDeps): Processor {
+  // Every store call's failure says which step failed and whether it is the data's or an outage.
+  const deps: ProcessorDeps = {
+    ...given,
+    sink: sinkWithSteps(given.sink),
+    store: storeWithSteps(given.store),
+    dedup: dedupWithSteps(given.dedup),
+  };
   const partitions = new Map<string, PartitionState>();
   const pendingCommits = new Map<string, CommitOffset>();
   const flushCommits = async () => {
@@ -107,7 +123,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       lastActivity: deps.now(),
       windows: new Map(),
     };
-    const source = await resumePartition(state, deps);
+    const source = await resumePartition(state, {
+      ...deps,
+      onRefusedLast: () =>
+        deps.log.warn(
+          { topic, partition },
+          "redis's last commit is refused by PostgreSQL for its data: state rebuilt from PostgreSQL",
+        ),
+    });
     deps.metrics.stateLoads.inc({ source });
     partitions.set(key, state);
     return state;
@@ -185,6 +208,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       return false;
     }
     applyPlan(state, plan);
+    deps.health.committed();
     if (traceId !== undefined) emitSpans(plan);
     // Guarantee 3: the amendment is durable; now (never before) cached answers holding it go stale.
     if (plan.stale.length > 0) {
@@ -237,12 +261,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     }
   };
 
-  const planDeps = (state: PartitionState) => ({
+  const planDeps = (state: PartitionState, isolated?: ReadonlyMap<bigint, Isolated>) => ({
     sink: deps.sink,
     dedup: deps.dedup,
     group: deps.group,
     topics: topicNames(state.stream.name, deps.topicPrefix),
     now: deps.now(),
+    isolated,
   });
 
   const onBatch = (batch: RecordBatch): Promise<void> =>
@@ -269,40 +294,84 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       );
     });
 
+  /** Plans and commits records of one partition (a batch, or a slice of one being isolated). */
+  const commitRecords = async (
+    topic: string,
+    partition: number,
+    records: readonly IncomingRecord[],
+    span: Span,
+    isolated?: ReadonlyMap<bigint, Isolated>,
+  ): Promise<void> => {
+    const state = await stateOf(topic, partition);
+    if (state === undefined) return;
+    state.lastActivity = deps.now();
+    const plan = await planBatch(state, records, planDeps(state, isolated));
+    if (plan === null) return;
+    span.setAttribute('sluice.windows.written', plan.rows.length);
+    // The rows this batch writes name its trace (when sampled), so a number links to Jaeger.
+    const traceId = span.isRecording() ? span.spanContext().traceId : undefined;
+    // Fenced while still assigned means this worker's view was stale (it loaded before the last
+    // owner's final commit): the batch must run again on fresh state, not be dropped.
+    if (!(await commitPlan(state, plan, traceId)))
+      throw new Error('commit fenced; reloading the partition and retrying the batch');
+    // The positions that count are in Redis and PostgreSQL; the Kafka commit (for lag metrics
+    // and tools) is sent by the tick, batched and never awaited here: the client defers commits
+    // during a rebalance, and a batch must not wait on the rebalance that waits on it.
+    if (state.nextOffset !== null) {
+      pendingCommits.set(tpKey(state.topic, state.partition), {
+        topic: state.topic,
+        partition: state.partition,
+        offset: state.nextOffset,
+      });
+    }
+  };
+
   const processBatch = async (batch: RecordBatch, span: Span): Promise<void> => {
+    const key = tpKey(batch.topic, batch.partition);
     try {
-      const state = await stateOf(batch.topic, batch.partition);
-      if (state === undefined) return;
-      state.lastActivity = deps.now();
-      const plan = await planBatch(state, batch.records, planDeps(state));
-      if (plan === null) return;
-      span.setAttribute('sluice.windows.written', plan.rows.length);
-      // The rows this batch writes name its trace (when sampled), so a number links to Jaeger.
-      const traceId = span.isRecording() ? span.spanContext().traceId : undefined;
-      // Fenced while still assigned means this worker's view was stale (it loaded before the last
-      // owner's final commit): the batch must run again on fresh state, not be dropped.
-      if (!(await commitPlan(state, plan, traceId)))
-        throw new Error('commit fenced; reloading the partition and retrying the batch');
-      // The positions that count are in Redis and PostgreSQL; the Kafka commit (for lag metrics
-      // and tools) is sent by the tick, batched and never awaited here: the client defers commits
-      // during a rebalance, and a batch must not wait on the rebalance that waits on it.
-      if (state.nextOffset !== null) {
-        pendingCommits.set(tpKey(state.topic, state.partition), {
-          topic: state.topic,
-          partition: state.partition,
-          offset: state.nextOffset,
+      try {
+        await commitRecords(batch.topic, batch.partition, batch.records, span);
+      } catch (error) {
+        const refused = dataFailureOf(error);
+        if (refused === undefined) throw error;
+        // Guarantee 4: a failure of the data is not retried as is (it would fail for ever, and
+        // stop the partition): the records that cause it go to the DLQ, the others commit.
+        await isolateRecords(batch.records, refused, {
+          attempt: (records, isolated) =>
+            commitRecords(batch.topic, batch.partition, records, span, isolated),
+          reset: () => partitions.delete(key),
+          onIsolated: (record, failure) => isolatedRecord(batch.topic, record, failure.step, failure.reason),
         });
       }
     } catch (error) {
       // Nothing of this batch is applied; the consumer delivers it again after a pause.
-      partitions.delete(tpKey(batch.topic, batch.partition));
-      deps.log.error(
-        { err: error, topic: batch.topic, partition: batch.partition },
-        'batch failed; retrying',
-      );
+      partitions.delete(key);
+      const outage = outageOf(error);
+      // One log line per stall, not one per retried batch (store-health.ts).
+      if (outage !== undefined) deps.health.refused(outage);
+      else
+        deps.log.error(
+          { err: error, topic: batch.topic, partition: batch.partition },
+          'batch failed; retrying',
+        );
       await new Promise((resolve) => setTimeout(resolve, deps.retryDelayMs));
       throw error;
     }
+  };
+
+  const isolatedRecord = (topic: string, record: IncomingRecord, step: FailureStep, reason: string) => {
+    const stream = deps.streamsByTopic.get(topic)?.name ?? topic;
+    deps.metrics.isolated.inc({ stream, step });
+    deps.log.warn(
+      {
+        topic,
+        partition: record.partition,
+        offset: record.offset.toString(),
+        step,
+        reason: printable(reason),
+      },
+      'record refused by a store for its data: isolated to the DLQ, the partition goes on',
+    );
   };
 
   // NOTE: a rebalance callback must not wait for in-flight batches (they may wait on the consumer,
@@ -358,9 +427,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         // fences the owner until its rebalance, and the check above keeps it from moving the
         // watermark while records wait.
         if (plan !== null && !(await commitPlan(state, plan))) load(state.topic, state.partition, true);
-      }).catch((error: unknown) =>
-        deps.log.warn({ err: error }, 'idle watermark advance failed; will retry'),
-      );
+      }).catch((error: unknown) => {
+        const outage = outageOf(error);
+        if (outage !== undefined) deps.health.refused(outage);
+        else deps.log.warn({ err: error }, 'idle watermark advance failed; will retry');
+      });
     }
   };
 

@@ -9,6 +9,7 @@ import { accumulate, emptyState, reject, valuesOf } from '@sluice/shared/streams
 import type { WindowSpec } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import type { Dedup } from './dedup.ts';
+import type { Isolated } from './isolate.ts';
 import type { OpenWindow, PartitionState } from './partition-state.ts';
 import { copyWindow, windowId, windowIdCache } from './partition-state.ts';
 import type { RecordOutcome } from './record-step.ts';
@@ -32,10 +33,15 @@ interface Target {
   readonly id: string;
 }
 
+/** A record's outcome: the record check's, or a dead letter the stores refused (isolate.ts). */
+type Outcome =
+  | RecordOutcome
+  | { readonly kind: 'dlq'; readonly step: Isolated['step']; readonly reason: string };
+
 /** A record of the batch past the committed offset: its outcome and, if valid, all its windows. */
 interface Fresh {
   readonly record: IncomingRecord;
-  readonly outcome: RecordOutcome;
+  readonly outcome: Outcome;
   /** Every window of every declared spec that holds the event, late or not (none if invalid). */
   readonly windows: readonly Target[];
 }
@@ -60,6 +66,8 @@ export interface PlanDeps {
   readonly group: string;
   readonly topics: TopicNames;
   readonly now: number;
+  /** Records by offset that a store refused for their data: dead letters, whatever they hold. */
+  readonly isolated?: ReadonlyMap<bigint, Isolated>;
 }
 
 export interface BatchPlan {
@@ -121,7 +129,9 @@ export async function planBatch(
       counts.skipped += 1;
       continue;
     }
-    const outcome = checkRecord(record, stream);
+    const refused = deps.isolated?.get(record.offset);
+    const outcome: Outcome =
+      refused === undefined ? checkRecord(record, stream) : { kind: 'dlq', ...refused };
     const windows = outcome.kind === 'ok' ? windowsOf(outcome.event, stream.windows, idOf) : NO_TARGETS;
     fresh.push({ record, outcome, windows });
   }

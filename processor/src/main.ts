@@ -6,11 +6,13 @@ import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
+import { errorResponse } from '@sluice/shared/http/error-envelope';
 import { serveHttp } from '@sluice/shared/http/serve';
 import { kafkaClients } from '@sluice/shared/kafka/clients';
 import { kafkaLogTo } from '@sluice/shared/kafka/options';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
+import { appError } from '@sluice/shared/result';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
@@ -24,6 +26,7 @@ import { createLiveFeed } from './live-feed.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createWindowSink } from './sink.ts';
 import { createStateStore } from './state-store.ts';
+import { createStoreHealth } from './store-health.ts';
 import { streamsInUse } from './streams-in-use.ts';
 
 const config = loadConfig('sluice-processor', processorConfigSchema, processConfigOptions());
@@ -47,7 +50,18 @@ if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`)
 await admin.close();
 
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+// ioredis reports each failed reconnect: the same error is logged once a minute, not per attempt
+// (a Redis away for an hour would otherwise write thousands of identical lines).
+let lastRedisError = { message: '', at: 0, repeats: 0 };
+redis.on('error', (error: Error) => {
+  const now = Date.now();
+  if (error.message === lastRedisError.message && now - lastRedisError.at < 60_000) {
+    lastRedisError.repeats += 1;
+    return;
+  }
+  log.warn({ error: error.message, repeats: lastRedisError.repeats }, 'redis error');
+  lastRedisError = { message: error.message, at: now, repeats: 0 };
+});
 // Event-id claims and the working window state need Redis: give it a moment at start so the first
 // batch need not retry. Without it the processor still starts; its batches wait and retry until
 // Redis is back.
@@ -61,6 +75,7 @@ await new Promise<void>((resolve) => {
 
 const streamsByTopic = new Map(streams.map((s) => [topicNames(s.name, config.topicPrefix).events, s]));
 const metrics = createProcessorMetrics();
+const storeHealth = createStoreHealth({ log, metrics, now: Date.now });
 const processor = createProcessor({
   consumer: await clients.consumer({
     ...kafka,
@@ -92,11 +107,32 @@ const processor = createProcessor({
   tickMs: config.tickMs,
   retryDelayMs: 1_000,
   now: Date.now,
+  health: storeHealth,
 });
 
 const health = new Hono<{ Variables: BaseVariables }>();
 applyAppDefaults(health, { onUnexpected: (error) => log.error({ err: error }, 'unhandled error') });
+// Liveness: the process answers. Readiness: its stores take its writes (a stall names its cause,
+// e.g. Redis full: `oom`); batches wait and retry meanwhile, and it is ready again by itself.
 health.get('/healthz', (c) => c.json({ status: 'ok' }));
+health.get('/readyz', (c) => {
+  const stalls = storeHealth.stalls();
+  if (redis.status !== 'ready' && !stalls.some((s) => s.store === 'redis'))
+    stalls.push({
+      store: 'redis',
+      cause: 'connection',
+      reason: `redis connection ${redis.status}`,
+      since: Date.now(),
+    });
+  if (stalls.length === 0) return c.json({ status: 'ready' });
+  return errorResponse(
+    c,
+    appError('unavailable', `not ready: ${stalls.map((s) => `${s.store} ${s.cause}`).join(', ')}`, {
+      details: { stalls: stalls.map((s) => ({ ...s, since: new Date(s.since).toISOString() })) },
+      retryAfterSeconds: 1,
+    }),
+  );
+});
 health.get('/metrics', async (c) =>
   c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
 );

@@ -14,6 +14,9 @@ export interface ProcessorMetrics {
   readonly assigned: Gauge;
   readonly cacheBumps: Counter<'outcome'>;
   readonly liveUpdates: Counter<'outcome'>;
+  readonly isolated: Counter<'stream' | 'step'>;
+  readonly storeRefusals: Counter<'store' | 'cause'>;
+  readonly stalled: Gauge<'store' | 'cause'>;
 }
 
 export function createProcessorMetrics(): ProcessorMetrics {
@@ -74,6 +77,24 @@ export function createProcessorMetrics(): ProcessorMetrics {
       name: 'sluice_processor_fenced_total',
       help: 'Commits refused because another worker owns the partition now (or Redis lost its state), by the store that refused',
       labelNames: ['topic', 'store'] as const,
+      registers: [registry],
+    }),
+    isolated: new Counter({
+      name: 'sluice_processor_isolated_total',
+      help: 'Records a store refused for their data, isolated from their batch to the DLQ, by the step that refused (sink, state, dedup)',
+      labelNames: ['stream', 'step'] as const,
+      registers: [registry],
+    }),
+    storeRefusals: new Counter({
+      name: 'sluice_processor_store_refusals_total',
+      help: 'Batches stopped by a store outage (retried), by store and cause (oom, loading, readonly, busy, connection, timeout, shutdown, resources, serialization, unknown)',
+      labelNames: ['store', 'cause'] as const,
+      registers: [registry],
+    }),
+    stalled: new Gauge({
+      name: 'sluice_processor_stalled',
+      help: "1 while a store refuses the processor's writes (batches wait and retry), by store and cause",
+      labelNames: ['store', 'cause'] as const,
       registers: [registry],
     }),
     stateLoads: new Counter({

@@ -3,14 +3,18 @@
 
 import type { Redis } from 'ioredis';
 
-export type RunScript = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+export type RunScript = (
+  keys: readonly string[],
+  args: readonly (string | number | Buffer)[],
+) => Promise<unknown>;
 
 export function redisScript(redis: Redis, source: string): RunScript {
   let sha: string | undefined;
   const load = async () => String(await redis.script('LOAD', source));
   return async (keys, args) => {
     // One array, not spread arguments: a batch of sessions can pass tens of thousands of values.
-    const values = [...keys, ...args.map(String)];
+    // Buffers go as they are (binary arguments); numbers as their text.
+    const values = [...keys, ...args.map((a) => (Buffer.isBuffer(a) ? a : String(a)))];
     sha ??= await load();
     try {
       return await redis.evalsha(sha, keys.length, values);

@@ -6,6 +6,7 @@
 
 import { withRevivedState } from '@sluice/shared/db/window-rows';
 import { storeState } from '@sluice/shared/streams/aggregate';
+import { classifyFailure } from './failure-kind.ts';
 import type { PartitionState } from './partition-state.ts';
 import { windowId } from './partition-state.ts';
 import type { WindowSink } from './sink.ts';
@@ -17,6 +18,18 @@ export interface ResumeDeps {
   readonly sink: WindowSink;
   readonly store: StateStore;
   readonly group: string;
+  /** Told when Redis's last commit is one PostgreSQL refuses for its data (and so is dropped). */
+  readonly onRefusedLast?: () => void;
+}
+
+/** A commit to PostgreSQL, or 'refused' when it fails for its data (failure-kind.ts). */
+async function flushLast(sink: WindowSink, ...args: Parameters<WindowSink['commit']>) {
+  try {
+    return await sink.commit(...args);
+  } catch (error) {
+    if (classifyFailure(error, 'sink').kind === 'data') return 'refused' as const;
+    throw error;
+  }
 }
 
 export const samePosition = (a: Position, b: Position): boolean =>
@@ -41,7 +54,8 @@ export async function resumePartition(state: PartitionState, deps: ResumeDeps): 
   // now, before this owner writes anything, so no row is left behind the state that follows it.
   const last = snapshot?.last ?? null;
   if (last !== null && last.to.offset !== null && samePosition(durable, last.from)) {
-    const flushed = await deps.sink.commit(
+    const flushed = await flushLast(
+      deps.sink,
       last.rows.map((row) => ({ ...row, stream: state.stream.name, partition: state.partition })),
       {
         group: deps.group,
@@ -54,8 +68,12 @@ export async function resumePartition(state: PartitionState, deps: ResumeDeps): 
       },
       { removed: last.removed, traceId: last.traceId },
     );
-    if (!flushed.ok) throw new TakeoverFenced();
-    durable = last.to;
+    // PostgreSQL refuses that commit for its data (a poison record, isolate.ts): it never held it,
+    // so its offset did not move; the state is rebuilt from PostgreSQL below, and Kafka replays
+    // that batch, whose refused records are then isolated to the DLQ.
+    if (flushed === 'refused') deps.onRefusedLast?.();
+    else if (!flushed.ok) throw new TakeoverFenced();
+    else durable = last.to;
   }
 
   state.epoch = claimed.epoch;

@@ -18,7 +18,7 @@ import { joins, mergedBounds } from './windows/sessions.ts';
  */
 export async function loadTouchedSessions(
   state: PartitionState,
-  fresh: readonly { outcome: RecordOutcome }[],
+  fresh: readonly { outcome: RecordOutcome | { readonly kind: 'dlq' } }[],
   window: string,
   gapMs: number,
   sink: WindowSink,

@@ -167,3 +167,41 @@ test('quantile sketches written in the earlier format (protobuf only, no min and
   const after = valuesOf(revived, AGGS);
   assert.ok((after.p99_amount ?? 0) > 250, 'p99 is not clamped to the one value seen since');
 });
+
+test('a quantile sketch is bounded: 1e-300 and 1e12 in one window stay small, p99 stays exact', () => {
+  // The issue-20 finding: these two amounts made a ~290 KB sketch (every bucket between them).
+  const normal = Array.from({ length: 2_000 }, (_, i) => ({
+    user_id: `u${i}`,
+    amount: 10 + ((i * 37) % 990),
+  }));
+  const extreme = [{ user_id: 'tiny', amount: 1e-300 }, ...normal, { user_id: 'huge', amount: 1e12 }];
+  const state = aggregate(extreme);
+  const stored = JSON.stringify(storeState(state));
+  assert.ok(stored.length < 32 * 1024, `stored state is ${stored.length} bytes`);
+  const sorted = extreme.map((e) => e.amount).sort((a, b) => a - b);
+  const values = valuesOf(state, AGGS);
+  for (const p of [50, 95, 99]) {
+    const exact = exactQuantile(sorted, p / 100);
+    const got = values[`p${p}_amount`] ?? Number.NaN;
+    assert.ok(Math.abs(got - exact) <= exact * 0.01 + 0.005, `p${p}: ${got} vs ${exact}`);
+  }
+  // Resumed from its stored form halfway, it continues exactly as the one built in memory.
+  const half = JSON.parse(JSON.stringify(storeState(aggregate(extreme.slice(0, 1_000)))));
+  const resumed = aggregate(extreme.slice(1_000), reviveState(half));
+  assert.deepEqual(valuesOf(resumed, AGGS), values);
+  // Values past either bound count at the bound (0 below, 1e15 above), within the exact min and max.
+  const wide = valuesOf(
+    aggregate([
+      { user_id: 'a', amount: 5e-10 },
+      { user_id: 'b', amount: 2e15 },
+      { user_id: 'c', amount: 2e15 },
+    ]),
+    AGGS,
+  );
+  assert.ok(Math.abs((wide.p50_amount ?? 0) - 1e15) <= 1e13);
+  assert.ok(Math.abs((wide.p99_amount ?? 0) - 1e15) <= 1e13);
+  assert.ok(
+    (valuesOf(aggregate([{ user_id: 'a', amount: 5e-10 }]), AGGS).p50_amount ?? 1) < 1e-9,
+    'a value below the bound reads within its min and max',
+  );
+});

@@ -100,6 +100,17 @@ export class DistinctSketch {
 // instead of decoding again.
 const TEMPLATE = DDSketch.fromProto(new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }).toProto());
 
+/**
+ * The magnitudes a quantile sketch indexes (bounded memory, issue 20 item 7). Below MIN_TRACKED a
+ * value counts in the zero bucket, above MAX_TRACKED in the bucket of MAX_TRACKED (the exact min
+ * and max are still kept, and clamp the quantiles): at 1 % accuracy each sign then spans at most
+ * ln(MAX/MIN) / ln(1.0202) ≈ 2,740 buckets (~29 KB stored), where 1e-300 and 1e12 in one window
+ * made ~36,000 (~290 KB). A pure function of the value, so a sketch resumed from a row and one
+ * built in memory stay bit for bit the same (guarantee 2), and stored sketches read as they were.
+ */
+export const MIN_TRACKED = 1e-9;
+export const MAX_TRACKED = 1e15;
+
 function emptyQuantiles(): DDSketch {
   const sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
   sketch.mapping = TEMPLATE.mapping;
@@ -114,7 +125,16 @@ export class QuantileSketch {
   }
 
   add(value: number): void {
-    this.#sketch.accept(value);
+    const magnitude = Math.abs(value);
+    if (magnitude >= MIN_TRACKED && magnitude <= MAX_TRACKED) {
+      this.#sketch.accept(value);
+      return;
+    }
+    const sketch = this.#sketch;
+    const { min, max } = sketch;
+    sketch.accept(magnitude < MIN_TRACKED ? 0 : Math.sign(value) * MAX_TRACKED);
+    sketch.min = Math.min(min, value);
+    sketch.max = Math.max(max, value);
   }
 
   merge(other: QuantileSketch): void {
