@@ -8,11 +8,18 @@ import { waitFor } from '../../shared/test/harness.ts';
 import type { ServiceHandle } from '../../shared/test/services.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
 
-interface DbWindow {
+export interface DbWindow {
   start: Date;
   key: string;
   values: Record<string, number>;
   status: string;
+}
+
+/** The windows of [from, to), in start and key order. */
+export function windowsBetween(sql: postgres.Sql, from: number, to: number): Promise<DbWindow[]> {
+  return sql<DbWindow[]>`
+    select window_start as start, key, values, status from windows
+    where window_start >= ${new Date(from)} and window_start < ${new Date(to)} order by window_start, key`;
 }
 
 /** Waits (up to a minute) for `sent` to be settled in [from, to), then compares every window. */
@@ -24,9 +31,7 @@ export async function assertExact(
   workers: readonly ServiceHandle[],
 ): Promise<void> {
   const expected = expectedWindows(sent);
-  const between = () => sql<DbWindow[]>`
-    select window_start as start, key, values, status from windows
-    where window_start >= ${new Date(from)} and window_start < ${new Date(to)} order by window_start, key`;
+  const between = () => windowsBetween(sql, from, to);
   const rows = await waitFor(
     async () => {
       const rows = await between();
@@ -40,10 +45,13 @@ export async function assertExact(
     { timeoutMs: 60_000, intervalMs: 500, what: `${sent.length} events in ${expected.size} settled windows` },
   ).catch(async (error: unknown) => {
     const offsets = await sql`select partition, next_offset, watermark from source_offsets order by 1`;
+    const open =
+      await sql`select source_partition, count(*)::int as n, max(window_end) as end from windows where status = 'provisional' group by 1`;
     const rows = await between();
-    const counted = rows.reduce((n, r) => n + (r.values.count ?? 0), 0);
+    const byStatus: Record<string, number> = {};
+    for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + (r.values.count ?? 0);
     throw new Error(
-      `${String(error)}; ${counted} counted in ${rows.length} rows; offsets: ${JSON.stringify(offsets)}\n${workers.map((w) => `--- ${w.name}\n${w.output().slice(-4_000)}`).join('\n')}`,
+      `${String(error)}; counted by status: ${JSON.stringify(byStatus)} in ${rows.length} rows; open: ${JSON.stringify(open)}; offsets: ${JSON.stringify(offsets)}\n${workers.map((w) => `--- ${w.name}\n${w.output().slice(-4_000)}`).join('\n')}`,
     );
   });
   for (const row of rows) {

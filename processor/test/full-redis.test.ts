@@ -5,23 +5,23 @@
 // redis-server on a free port) so that filling it disturbs no one else.
 
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, test } from 'node:test';
 import { topicNames } from '@sluice/shared/streams/registry';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
-import { freePort, isolate, startService } from '../../shared/test/services.ts';
+import { isolate, startService } from '../../shared/test/services.ts';
+import type { ThrowawayRedis } from '../../shared/test/throwaway-redis.ts';
+import { throwawayRedis } from '../../shared/test/throwaway-redis.ts';
 import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 import { directProducer } from './direct-produce.ts';
 import { assertExact } from './exact.ts';
 
 const stack = stackEnv();
 let iso: Isolation;
-let server: ChildProcess;
+let server: ThrowawayRedis;
 let redis: Redis;
 let processor: ServiceHandle | undefined;
 let sql: postgres.Sql;
@@ -29,36 +29,12 @@ let env: Record<string, string>;
 
 beforeEach(async () => {
   iso = await isolate('fullredis');
-  const port = await freePort();
   // As the stack's Redis refuses writes when full (noeviction), without persistence: a throw-away.
-  server = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
-  redis = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  await waitFor(
-    async () => {
-      await redis.connect().catch(() => undefined);
-      return (await redis.ping()) === 'PONG' ? true : undefined;
-    },
-    { timeoutMs: 10_000, what: 'a private redis-server' },
-  );
+  server = await throwawayRedis(['--maxmemory-policy', 'noeviction']);
+  redis = server.client;
   env = {
     ...iso.env,
-    SLUICE_REDIS_URL: `redis://127.0.0.1:${port}`,
+    SLUICE_REDIS_URL: server.url,
     SLUICE_IDLE_TIMEOUT_MS: '6000',
     SLUICE_TICK_MS: '250',
     SLUICE_MAX_BATCH: '100',
@@ -69,8 +45,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await processor?.stop('SIGKILL');
-  redis.disconnect();
-  server.kill('SIGKILL');
+  server.stop();
   await sql.end();
   await iso.cleanup();
 });

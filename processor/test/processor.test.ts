@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { topicNames } from '@sluice/shared/streams/registry';
 import postgres from 'postgres';
-import { approximateMismatch, expectedWindows } from '../../e2e/test/expected.ts';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
@@ -20,6 +19,7 @@ import { deleteRedisKeys, isolate, ROOT, startService } from '../../shared/test/
 import { tcpGate } from '../../shared/test/tcp-gate.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+import { assertExact as assertExactIn, windowsBetween as windowsIn } from './exact.ts';
 
 const stack = stackEnv();
 const run = promisify(execFile);
@@ -70,60 +70,14 @@ function transactions(
 
 const send = (batch: readonly Transaction[]) => postTransactions(ingest.url, batch);
 
-interface DbWindow {
-  start: Date;
-  key: string;
-  values: Record<string, number>;
-  status: string;
-}
-
-async function windowsBetween(from: number, to: number): Promise<DbWindow[]> {
-  return sql<DbWindow[]>`
-    select window_start as start, key, values, status from windows
-    where window_start >= ${new Date(from)} and window_start < ${new Date(to)} order by window_start, key`;
-}
-
-async function assertExact(
+const windowsBetween = (from: number, to: number) => windowsIn(sql, from, to);
+// Whose output a failure prints: every worker of the test, not only the first.
+const assertExact = (
   sent: readonly Transaction[],
   from: number,
   to: number,
-  // Whose output a failure prints: every worker of the test, not only the first.
   workers: readonly ServiceHandle[] = [processor],
-): Promise<void> {
-  const expected = expectedWindows(sent);
-  const rows = await waitFor(
-    async () => {
-      const rows = await windowsBetween(from, to);
-      const total = rows.reduce((n, r) => n + (r.values.count ?? 0), 0);
-      return rows.length === expected.size &&
-        total === sent.length &&
-        rows.every((r) => r.status === 'settled')
-        ? rows
-        : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 500, what: `${sent.length} events in ${expected.size} settled windows` },
-  ).catch(async (error: unknown) => {
-    const rows = await windowsBetween(from, to);
-    const byStatus: Record<string, number> = {};
-    for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + (r.values.count ?? 0);
-    const open =
-      await sql`select source_partition, count(*)::int as n, max(window_end) as end from windows where status = 'provisional' group by 1`;
-    const offsets = await sql`select partition, next_offset, watermark from source_offsets order by 1`;
-    throw new Error(
-      `${String(error)}; counted by status: ${JSON.stringify(byStatus)} in ${rows.length} rows; open: ${JSON.stringify(open)}; offsets: ${JSON.stringify(offsets)}\n${workers.map((w) => `--- ${w.name} ${w.url}\n${w.output()}`).join('\n')}`,
-    );
-  });
-  for (const row of rows) {
-    const want = expected.get(`${row.start.getTime()}|${row.key}`);
-    assert.ok(want, `unexpected window ${row.start.toISOString()} ${row.key}`);
-    assert.equal(row.values.count, want.count, `count of ${row.start.toISOString()} ${row.key}`);
-    assert.equal(row.values.sum_amount, want.sumCents / 100);
-    assert.equal(row.values.min_amount, want.min);
-    assert.equal(row.values.max_amount, want.max);
-    const at = { window_start: row.start.toISOString(), key: row.key, values: row.values };
-    assert.equal(approximateMismatch(at, want), undefined);
-  }
-}
+) => assertExactIn(sql, sent, from, to, workers);
 
 test('a poison record and a schema-drifted record go to the DLQ; the consumer keeps going', {
   timeout: 120_000,

@@ -4,14 +4,12 @@
 // Redis is a hit only while the counters read from the state Redis are the ones it was made with.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { generationKeyPrefix, generationKeys } from '@sluice/shared/cache/window-generations';
 import { Redis } from 'ioredis';
-import { stackEnv, uniqueName, waitFor } from '../../shared/test/harness.ts';
+import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
 import { deleteRedisKeys } from '../../shared/test/services.ts';
+import { throwawayRedis } from '../../shared/test/throwaway-redis.ts';
 import { createResponseCache } from '../src/response-cache.ts';
 import type { QueryHarness, SeededRow } from './in-process.ts';
 import { cacheRedisUrlOf, startQuery } from './in-process.ts';
@@ -106,47 +104,13 @@ test('across the two instances an amended range is never served from the cache a
   }
 });
 
-/** A free TCP port on the loopback (for a throw-away Redis). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 test('a full cache Redis evicts old answers and keeps taking new ones; the state Redis does not grow', async () => {
   // A throw-away instance set as deploy/local/lib/redis.sh sets the cache one, with a tiny bound.
-  const port = await freePort();
-  const server = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory',
-      '4mb',
-      '--maxmemory-policy',
-      'allkeys-lru',
-    ],
-    { stdio: 'ignore' },
-  );
+  const cacheRedis = await throwawayRedis(['--maxmemory', '4mb', '--maxmemory-policy', 'allkeys-lru']);
+  const entries = cacheRedis.client;
   const state = new Redis(stackEnv().redisUrl, { maxRetriesPerRequest: 1 });
-  const entries = new Redis(`redis://127.0.0.1:${port}`, {
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 100,
-  });
-  entries.on('error', () => {});
   const prefix = `${uniqueName('full')}:`;
   try {
-    await waitFor(async () => ((await entries.ping()) === 'PONG' ? true : undefined), {
-      what: 'the throw-away Redis',
-    });
     const cache = createResponseCache(
       { entries, generations: state },
       { prefix, settledTtlSeconds: 3_600, provisionalTtlSeconds: 3_600 },
@@ -167,8 +131,7 @@ test('a full cache Redis evicts old answers and keeps taking new ones; the state
     assert.ok((await memory(state)) - stateBefore < 8 * 1024 * 1024);
     assert.equal((await state.keys(`${prefix}*`)).length, 0);
   } finally {
-    entries.disconnect();
     await state.quit();
-    server.kill('SIGTERM');
+    cacheRedis.stop();
   }
 });
