@@ -9,9 +9,10 @@
 import type { AggSpec, StreamDefinition, WindowSpec } from '@sluice/shared/streams/define';
 import type { Duration } from '@sluice/shared/streams/duration';
 import { durationMs } from '@sluice/shared/streams/duration';
+import { canonicalTimeZone } from '@sluice/shared/time-zone';
 import { z } from 'zod';
 import type { Bucketing } from './time-buckets.ts';
-import { canonicalTimeZone, DAY_MS } from './time-buckets.ts';
+import { DAY_MS } from './time-buckets.ts';
 import { instantField, MAX_INSTANT, MIN_INSTANT, rangeTooWide, resolveRange } from './time-range.ts';
 
 export { DEFAULT_RANGE_MS } from './time-range.ts';

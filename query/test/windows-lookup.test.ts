@@ -5,15 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { lru } from '@sluice/shared/lru';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
-import { lru } from '../src/lru.ts';
-import {
-  bucketStart,
-  canonicalTimeZone,
-  DAY_MS,
-  KEPT_FORMATTERS,
-  keptFormatters,
-} from '../src/time-buckets.ts';
+import { canonicalTimeZone, KEPT_FORMATTERS, keptFormatters } from '@sluice/shared/time-zone';
+import { bucketStart, DAY_MS } from '../src/time-buckets.ts';
 import { KEPT_QUERIES, requestTarget, windowsLookup } from '../src/windows-lookup.ts';
 
 const target = (i: number) => `/v1/streams/ecommerce/windows?limit=${1 + (i % 10)}&n=${i}`;

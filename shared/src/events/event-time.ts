@@ -8,6 +8,8 @@
 // allowed skew (Kafka brokers refuse record timestamps beyond `log.message.timestamp.after.max.ms`,
 // 1 h, on the same reasoning), and every accepted time is one a `Date` can hold.
 
+import { wallTimeToUtc } from '../time-zone.ts';
+
 /** How clients may write an event time: RFC 3339 with an offset, epoch milliseconds, or a local
  *  date-time without a zone (`2025-11-29 20:04:32` or `2025-11-29T20:04:32`), read in the stream's
  *  `naiveTimeZone`. */
@@ -99,43 +101,7 @@ function naiveToEpochMs(match: RegExpExecArray, zone: string): TimeVerdict {
     back.getUTCSeconds() !== second
   )
     return refuse('not a valid date and time');
-  if (zone === 'UTC') return { ok: true, ms: wall };
-  // The zone's offset at the instant the wall time names: guess with the offset at the wall time
-  // read as UTC, then correct once (a DST change between the two is the one case that moves it).
-  const first = wall - zoneOffsetMs(wall, zone);
-  return { ok: true, ms: wall - zoneOffsetMs(first, zone) };
-}
-
-// One formatter per zone a stream declares (a handful, from code, never from a client).
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function zoneOffsetMs(utcMs: number, zone: string): number {
-  let format = formatters.get(zone);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, format);
-  }
-  const parts = format.formatToParts(utcMs);
-  const part = (type: Intl.DateTimeFormatPartTypes) =>
-    Number(parts.find((p) => p.type === type)?.value ?? '0');
-  const local = Date.UTC(
-    part('year'),
-    part('month') - 1,
-    part('day'),
-    part('hour'),
-    part('minute'),
-    part('second'),
-  );
-  return local - (utcMs - (((utcMs % 1000) + 1000) % 1000));
+  return { ok: true, ms: zone === 'UTC' ? wall : wallTimeToUtc(wall, zone) };
 }
 
 /** Throws on a zone the runtime does not know: for stream definitions, at start. */

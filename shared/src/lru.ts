@@ -1,6 +1,6 @@
 // A map that keeps the `max` most recently used entries (a Map's insertion order is its recency:
 // a read moves the entry to the end, a write past the bound drops from the front). Every cache
-// keyed by client input in query/ is one of these (guarantee 5: bounded memory under hostile input).
+// keyed by client input is one of these (guarantee 5: bounded memory under hostile input).
 
 export interface Lru<K, V> {
   get(key: K): V | undefined;
