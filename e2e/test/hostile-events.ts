@@ -21,11 +21,13 @@ export interface Part {
   readonly make: (ctx: MakeContext) => unknown;
 }
 
-const part = (label: string, verdict: Verdict, make: (ctx: MakeContext) => unknown): Part => ({
-  label,
-  verdict,
-  make,
-});
+/** Gives a generated value the short text fast-check prints for it in a counterexample. */
+export function named<T extends object>(value: T, text: string): T {
+  return Object.assign(value, { [fc.toStringMethod]: () => text });
+}
+
+const part = (label: string, verdict: Verdict, make: (ctx: MakeContext) => unknown): Part =>
+  named({ label, verdict, make }, `${label} (${verdict})`);
 
 /** A JSON number no JSON.stringify can write (1e999 parses to Infinity): spliced in as text. */
 export const RAW_INFINITY = '__hostile_raw_1e999__';
@@ -250,7 +252,7 @@ const mutation = (
   label: string,
   verdict: Verdict,
   apply: (envelope: Record<string, unknown>, ctx: MakeContext) => unknown,
-): EnvelopeMutation => ({ label, verdict, apply });
+): EnvelopeMutation => named({ label, verdict, apply }, `envelope: ${label} (${verdict})`);
 
 const without = (envelope: Record<string, unknown>, field: string) =>
   Object.fromEntries(Object.entries(envelope).filter(([k]) => k !== field));

@@ -5,7 +5,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import type { EventSpec, Focus, MadeEvent, MakeContext } from './hostile-events.ts';
-import { eventSpec, makeEvent, toJson } from './hostile-events.ts';
+import { eventSpec, makeEvent, named, toJson } from './hostile-events.ts';
 
 export type Target = 'edge-deno' | 'edge-bun' | 'ingest';
 export type Format = 'json' | 'json-array' | 'ndjson' | 'cloudevents' | 'cloudevents-batch';
@@ -59,11 +59,7 @@ const ct = (
   label: string,
   demand: Demand,
   make: (proper: string) => string | undefined,
-): ContentTypeVariant => ({
-  label,
-  demand,
-  make,
-});
+): ContentTypeVariant => named({ label, demand, make }, `content-type ${label}`);
 
 const PROPER_CT = ct('proper', 'events', (p) => p);
 
@@ -94,12 +90,7 @@ const enc = (
   demand: Demand,
   header: string | undefined,
   encode: (b: Buffer) => Buffer,
-): EncodingVariant => ({
-  label,
-  demand,
-  header,
-  encode,
-});
+): EncodingVariant => named({ label, demand, header, encode }, `encoding ${label}`);
 
 const IDENTITY = enc('identity', 'events', undefined, (b) => b);
 
@@ -127,15 +118,8 @@ export const encodingVariant: fc.Arbitrary<EncodingVariant> = fc.oneof(
   },
 );
 
-const body = (
-  label: string,
-  demand: Demand,
-  mangle: (text: string, format: Format) => Buffer,
-): BodyVariant => ({
-  label,
-  demand,
-  mangle,
-});
+const body = (label: string, demand: Demand, mangle: (text: string, format: Format) => Buffer): BodyVariant =>
+  named({ label, demand, mangle }, `body ${label}`);
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
@@ -257,7 +241,11 @@ function gzipBomb(): Buffer {
   return bomb;
 }
 
-export function buildRequest(spec: IntakeSpec, nextSeq: () => number, now: number): BuiltRequest {
+export function buildRequest(asked: IntakeSpec, nextSeq: () => number, now: number): BuiltRequest {
+  // Many events need a format that holds many.
+  const many = asked.size === 'bulk' || asked.size === 'too-many-events';
+  const single = asked.format === 'json' || asked.format === 'cloudevents';
+  const spec: IntakeSpec = many && single ? { ...asked, format: 'json-array' } : asked;
   const cloud = spec.format === 'cloudevents' || spec.format === 'cloudevents-batch';
   const make = (e: EventSpec): MadeEvent =>
     makeEvent(e, { seq: nextSeq(), now } satisfies MakeContext, cloud);

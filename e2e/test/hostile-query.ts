@@ -4,6 +4,7 @@
 // is a 5xx or a hang.
 
 import fc from 'fast-check';
+import { named } from './hostile-events.ts';
 
 type Expect = 'ok' | 'bad' | 'either';
 
@@ -20,12 +21,13 @@ const p = (
   expect: Expect,
   value: string | ((now: number) => string),
   label?: string,
-): Param => ({
-  name,
-  expect,
-  value: typeof value === 'string' ? () => value : value,
-  label: label ?? (typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : 'a time'),
-});
+): Param => {
+  const text = label ?? (typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : 'a time');
+  return named(
+    { name, expect, value: typeof value === 'string' ? () => value : value, label: text },
+    `${name}=${text} (${expect})`,
+  );
+};
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
