@@ -52,23 +52,53 @@ require_port_free() {
 
 pid_file() { printf '%s/%s.pid' "$SLUICE_RUN" "$1"; }
 
-# pid_of NAME: the pid recorded for NAME if that process is still alive.
+# _proc_identity PID: "STATE START" of a process (its state letter and its start time), or
+# failure when there is no such process. Linux reads /proc/PID/stat (fields 3 and 22, counted
+# after the command name, which may hold spaces); elsewhere ps answers.
+_proc_identity() {
+  local stat fields
+  if [[ -r /proc/self/stat ]]; then
+    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+    read -r -a fields <<<"${stat##*) }"
+    printf '%s %s' "${fields[0]}" "${fields[19]}"
+  else
+    stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    printf '%s %s' "${stat:0:1}" "$(ps -o lstart= -p "$1" | tr -s ' ' _)"
+  fi
+}
+
+# pid_alive PID [START]: true while PID is a live process, and the one that started at START when
+# given. NOTE: kill -0 succeeds on a zombie (a crashed service nothing reaped, as in a container
+# without an init) and on whatever process later reuses the pid; neither is the service.
+pid_alive() {
+  local pid=$1 want=${2:-} state start
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  read -r state start <<<"$(_proc_identity "$pid")" || return 1
+  [[ -n $state && $state != Z && $state != X && $state != x ]] || return 1
+  [[ -z $want || $want == "$start" ]]
+}
+
+# pid_of NAME: the pid recorded for NAME if that very process is still running. The pid file holds
+# "PID START"; a file of an older ./sluice (the pid alone) is checked for liveness only.
 pid_of() {
-  local f pid
+  local f pid start
   f=$(pid_file "$1")
   [[ -f $f ]] || return 1
-  pid=$(<"$f")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  read -r pid start <"$f" || [[ -n ${pid:-} ]] || return 1
+  pid_alive "$pid" "${start:-}" || return 1
   printf '%s' "$pid"
 }
 
 # spawn NAME CMD...: start CMD in its own session (so stop can signal its whole process group),
-# output appended to $SLUICE_LOGS/NAME.log, pid recorded under $SLUICE_RUN.
+# output appended to $SLUICE_LOGS/NAME.log, pid and start time recorded under $SLUICE_RUN.
 spawn() {
-  local name=$1
+  local name=$1 pid identity
   shift
   setsid "$@" >>"$SLUICE_LOGS/$name.log" 2>&1 </dev/null &
-  printf '%s' "$!" >"$(pid_file "$name")"
+  pid=$!
+  # The start time is the fork's, so it is the same before and after setsid execs the command.
+  identity=$(_proc_identity "$pid") || identity=''
+  printf '%s %s\n' "$pid" "${identity#* }" >"$(pid_file "$name")"
 }
 
 # stop_pid NAME [GRACE_SECONDS]: SIGTERM the process group, SIGKILL after the grace period.
@@ -81,10 +111,10 @@ stop_pid() {
   fi
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    pid_alive "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$pid"; then
     warn "$name did not stop within ${grace}s; killing it"
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   fi
