@@ -231,6 +231,8 @@ export interface BuiltRequest {
   readonly allowed: ReadonlySet<number>;
   /** Per-event verdicts are checked (the request-level parts leave the events to decide). */
   readonly perEvent: boolean;
+  /** Short text of its hostile parts, to group breaches by kind. */
+  readonly hostile: string;
   readonly summary: string;
 }
 
@@ -304,7 +306,16 @@ export function buildRequest(asked: IntakeSpec, nextSeq: () => number, now: numb
   ]
     .filter((s) => s !== '')
     .join(', ');
-  return { target: spec.target, bytes, headers, events, allowed, perEvent, summary };
+  const hostile = [
+    ...(spec.contentType.label === 'proper' ? [] : [`content-type ${spec.contentType.label}`]),
+    ...(spec.size === 'gzip-bomb' || spec.encoding.label === 'identity' || spec.encoding.label === 'gzip'
+      ? []
+      : [`encoding ${spec.encoding.label}`]),
+    ...(spec.body.label === 'as built' ? [] : [`body ${spec.body.label}`]),
+    ...(spec.size === 'normal' ? [] : [spec.size]),
+    ...new Set(events.flatMap((e) => e.labels)),
+  ].join(', ');
+  return { target: spec.target, bytes, headers, events, allowed, perEvent, hostile, summary };
 }
 
 function allowedStatuses(
