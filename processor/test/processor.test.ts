@@ -79,15 +79,27 @@ const assertExact = (
   workers: readonly ServiceHandle[] = [processor],
 ) => assertExactIn(sql, sent, from, to, workers);
 
-test('a poison record and a schema-drifted record go to the DLQ; the consumer keeps going', {
-  timeout: 120_000,
-}, async () => {
-  const topics = topicNames('ecommerce', iso.topicPrefix);
+/** Produces values as they are, past intake (a producer other than ingest, or a hostile one). */
+async function produceRaw(
+  topic: string,
+  messages: { key: string; value: string; headers?: Record<string, string> }[],
+): Promise<void> {
   const kafka = new KafkaJS.Kafka({
     kafkaJS: { brokers: stack.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
   });
   const producer = kafka.producer();
   await producer.connect();
+  try {
+    await producer.send({ topic, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+test('a poison record and a schema-drifted record go to the DLQ; the consumer keeps going', {
+  timeout: 120_000,
+}, async () => {
+  const topics = topicNames('ecommerce', iso.topicPrefix);
   const drifted = JSON.stringify({
     id: 'drift-1',
     stream: 'ecommerce',
@@ -97,14 +109,10 @@ test('a poison record and a schema-drifted record go to the DLQ; the consumer ke
     key: 'Books',
     data: { transaction_id: 'drift-1', amount: 'twelve' },
   });
-  await producer.send({
-    topic: topics.events,
-    messages: [
-      { key: 'Books', value: 'this is not json', headers: { origin: 'test' } },
-      { key: 'Books', value: drifted },
-    ],
-  });
-  await producer.disconnect();
+  await produceRaw(topics.events, [
+    { key: 'Books', value: 'this is not json', headers: { origin: 'test' } },
+    { key: 'Books', value: drifted },
+  ]);
 
   const base = Date.parse('2026-04-01T10:00:00Z');
   const sent = transactions(1, 'dlq', base, 120, 3 * 60_000);
@@ -137,11 +145,6 @@ test('year-9999 event and NUL key produced past intake: dead letters, the partit
   timeout: 120_000,
 }, async () => {
   const topics = topicNames('ecommerce', iso.topicPrefix);
-  const kafka = new KafkaJS.Kafka({
-    kafkaJS: { brokers: stack.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
-  });
-  const producer = kafka.producer();
-  await producer.connect();
   const base = Date.parse('2026-04-01T10:00:00Z');
   const hostile = (id: string, time: number, category: string, extra: Record<string, unknown> = {}) =>
     JSON.stringify({
@@ -160,8 +163,10 @@ test('year-9999 event and NUL key produced past intake: dead letters, the partit
     hostile('surrogate-1', base + 2_000, 'Books', { id: 'x\ud800' }),
   ];
   // All on the partition of 'Books', where ordinary events follow them.
-  await producer.send({ topic: topics.events, messages: records.map((value) => ({ key: 'Books', value })) });
-  await producer.disconnect();
+  await produceRaw(
+    topics.events,
+    records.map((value) => ({ key: 'Books', value })),
+  );
 
   const sent = transactions(4, 'hostile', base, 120, 3 * 60_000);
   await send(sent);

@@ -10,14 +10,12 @@ import {
   MAX_DATE_MS,
   parseEventTime,
 } from '@sluice/shared/events/event-time';
-import { validateItem } from '@sluice/shared/events/validate';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { defineStream, tumbling } from '@sluice/shared/streams/define';
-import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { eventTimeField } from '@sluice/shared/streams/fields';
-import { streamRegistry } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
+import { ecommerceEvent, NOW, verdictOf } from './verdict.ts';
 
-const NOW = Date.parse('2026-12-04T10:00:00Z');
 const all: EventTimePolicy = { ...DEFAULT_EVENT_TIME_POLICY, formats: ['rfc3339', 'epoch_ms', 'naive'] };
 
 test('RFC 3339 with an offset and epoch milliseconds read as the same instant', () => {
@@ -155,35 +153,6 @@ function eventTimeFieldAccepts(value: unknown): boolean {
   return eventTimeField.safeParse(value).success;
 }
 
-function tx(overrides: Record<string, unknown>) {
-  return {
-    stream: 'ecommerce',
-    data: {
-      transaction_id: 't-1',
-      user_id: 'u-1',
-      product_category: 'Books',
-      product_name: 'Atlas',
-      amount: 25.5,
-      timestamp: '2026-12-04T09:59:00Z',
-      payment_method: 'paypal',
-      ...overrides,
-    },
-  };
-}
-
-function validate(value: unknown) {
-  return validateIn(ecommerce, value);
-}
-
-function validateIn(stream: typeof ecommerce | typeof untimed, value: unknown) {
-  return validateItem(
-    { index: 0, value, bytes: JSON.stringify(value).length },
-    {
-      registry: streamRegistry([stream as typeof untimed]),
-      now: NOW,
-      maxEventBytes: 1 << 20,
-      maxDepth: 32,
-      newId: () => 'generated',
-    },
-  );
-}
+const tx = (data: Record<string, unknown>) => ecommerceEvent(data);
+const validate = (value: unknown) => verdictOf(value);
+const validateIn = (stream: StreamDefinition, value: unknown) => verdictOf(value, [stream]);

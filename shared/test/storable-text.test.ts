@@ -4,35 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findUnstorableText, mayHoldUnstorableText } from '@sluice/shared/events/storable-text';
-import { validateItem } from '@sluice/shared/events/validate';
-import { streamRegistry } from '@sluice/shared/streams/registry';
 import fc from 'fast-check';
+import { ecommerceEvent, verdictOf } from './verdict.ts';
 
-const NOW = Date.parse('2026-12-04T10:00:00Z');
-
-function event(data: Record<string, unknown>, envelope: Record<string, unknown> = {}) {
-  return {
-    stream: 'ecommerce',
-    ...envelope,
-    data: {
-      transaction_id: 't-1',
-      user_id: 'u-1',
-      product_category: 'Books',
-      product_name: 'Atlas',
-      amount: 25.5,
-      timestamp: '2026-12-04T09:59:00Z',
-      payment_method: 'paypal',
-      ...data,
-    },
-  };
-}
-
-function verdict(value: unknown) {
-  return validateItem(
-    { index: 0, value, bytes: JSON.stringify(value).length },
-    { registry: streamRegistry(), now: NOW, maxEventBytes: 1 << 20, maxDepth: 32, newId: () => 'g' },
-  );
-}
+const event = ecommerceEvent;
+const verdict = (value: unknown) => verdictOf(value);
 
 // The NUL key: "Sp\u0000orts" was accepted and its batch then failed in PostgreSQL for ever.
 test('NUL key: an event whose key holds U+0000 is a per-event 400 naming the field', () => {
