@@ -20,9 +20,9 @@
 
 import { hash } from 'node:crypto';
 import { SpanKind, trace } from '@opentelemetry/api';
+import { redisScript } from '@sluice/shared/redis-script';
 import { inSpan } from '@sluice/shared/telemetry/spans';
 import type { Redis } from 'ioredis';
-import { redisScript } from './redis-script.ts';
 
 const tracer = trace.getTracer('sluice-processor');
 

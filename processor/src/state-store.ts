@@ -9,13 +9,13 @@
 // partition) or a state wiped under a worker's feet refuses the write as `fenced`.
 
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
+import { redisScript } from '@sluice/shared/redis-script';
 import type { Result } from '@sluice/shared/result';
 import { fail, ok } from '@sluice/shared/result';
 import type { StoredAggState } from '@sluice/shared/streams/aggregate';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { windowId } from './partition-state.ts';
-import { redisScript } from './redis-script.ts';
 import type { Fenced, WindowRef } from './sink.ts';
 
 export interface PartitionRef {

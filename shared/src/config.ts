@@ -78,3 +78,15 @@ export const sampleRatioEnv = z.coerce.number().min(0).max(1).default(1);
 export const logLevelEnv = z
   .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   .default('info');
+
+/** SLUICE_AUTH: API keys on every endpoint; `off` only explicitly (every service warns at start). */
+export const authModeEnv = z.enum(['on', 'off']).default('on');
+
+/** SLUICE_OPS_OPEN: /healthz, /readyz and /metrics without a key (a private network's probes). */
+export const opsOpenEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
+/** SLUICE_DAILY_EVENTS_QUOTA: a tenant's events per UTC day unless tenant_quotas says; 0: none. */
+export const dailyQuotaEnv = z.coerce.number().int().min(0).default(0);

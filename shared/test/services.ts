@@ -78,6 +78,10 @@ export async function startService(
           }
         : {}),
       SLUICE_LOG_LEVEL: env.SLUICE_LOG_LEVEL ?? 'warn',
+      // Tests of the pipeline's data path run without keys; the auth tests say SLUICE_AUTH=on
+      // (with keys from shared/test/keys.ts). Health and metrics stay open for the harness's probes.
+      SLUICE_AUTH: env.SLUICE_AUTH ?? 'off',
+      SLUICE_OPS_OPEN: env.SLUICE_OPS_OPEN ?? 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

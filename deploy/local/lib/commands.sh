@@ -189,3 +189,12 @@ replay_cmd() {
   cd "$SLUICE_ROOT"
   node tools/replay.ts "$@"
 }
+
+# ./sluice keys ...: API keys and tenant quotas, straight in PostgreSQL (tools/keys.ts).
+keys_cmd() {
+  ensure_toolchain
+  stack_up >&2
+  stack_env_exports
+  cd "$SLUICE_ROOT"
+  node tools/keys.ts "$@"
+}

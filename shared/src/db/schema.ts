@@ -81,3 +81,35 @@ export const sourceOffsets = pgTable(
   },
   (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partition] })],
 );
+
+/**
+ * API keys (issue 21). Only the SHA-256 of a key is kept: a key is 256 random bits, so a fast hash
+ * is as safe as a slow one and lets every request be checked in microseconds. `id` is the key's
+ * public part (it is in the key itself, `slk_<id>_<secret>`), what logs, traces and revocation name.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    name: text('name'),
+    scopes: text('scopes').array().notNull(),
+    keyHash: text('key_hash').notNull().unique(),
+    /** Events per second (GCRA, one second of burst) across every edge and ingest; null: no limit. */
+    eventsPerSecond: integer('events_per_second'),
+    /** Requests per second on every service; null: no limit. */
+    requestsPerSecond: integer('requests_per_second'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('api_keys_tenant_idx').on(t.tenant)],
+);
+
+/** A tenant's daily events quota (UTC days); a tenant without a row has the services' default. */
+export const tenantQuotas = pgTable('tenant_quotas', {
+  tenant: text('tenant').primaryKey(),
+  dailyEvents: bigint('daily_events', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});
