@@ -9,6 +9,7 @@ import { accumulate, emptyState, reject, valuesOf } from '@sluice/shared/streams
 import type { WindowSpec } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import type { Dedup } from './dedup.ts';
+import { dedupIdentity } from './dedup.ts';
 import type { Isolated } from './isolate.ts';
 import type { OpenWindow, PartitionState } from './partition-state.ts';
 import { copyWindow, windowId, windowIdCache } from './partition-state.ts';
@@ -199,7 +200,7 @@ export async function planBatch(
     stream.dedupHorizonMs,
     claiming.map((d) => ({
       tenant: d.event.tenant,
-      id: d.event.id,
+      id: dedupIdentity(d.event),
       time: d.event.time,
       offset: d.record.offset,
     })),

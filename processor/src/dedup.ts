@@ -35,6 +35,17 @@ export interface DedupClaim {
   readonly offset: bigint;
 }
 
+/**
+ * What identifies an event within its tenant (the claim's bucket): its id, and its CloudEvents
+ * `source` when it has one, as the CloudEvents spec makes source + id an event's identity, so two
+ * sources' `order-1` are two events (issue 21, item 3). Length-prefixed, so no pair of source and
+ * id spells another's. An event without a source keeps its bare id: claims made before this
+ * still find their copies.
+ */
+export function dedupIdentity(event: { readonly id: string; readonly source?: string }): string {
+  return event.source === undefined ? event.id : `${event.source.length}:${event.source}\u0000${event.id}`;
+}
+
 export interface Dedup {
   /** For each claim in order: true when it is the id's first copy, or this same record again. */
   claim(

@@ -284,6 +284,31 @@ test('a resent event id counts once, in the same batch or a later one; its own r
   assert.equal(retry?.rows.length, 0);
 });
 
+test('an id is an event\'s identity only within its tenant and its CloudEvents source', async () => {
+  const sink = memorySink();
+  const dedup = memoryDedup();
+  const record = (offset: number, id: string, options: { tenant?: string; source?: string }) =>
+    ecommerceRecord(offset, T0 + 1_000 + offset, { id, ...options });
+  const plan = await planBatch(
+    state(),
+    [
+      record(0, 'order-1', { tenant: 'acme', source: 'shop-eu' }),
+      // Another source's order-1: another event (CloudEvents: source + id identify an event).
+      record(1, 'order-1', { tenant: 'acme', source: 'shop-us' }),
+      // Another tenant's order-1 from the same source: another event.
+      record(2, 'order-1', { tenant: 'bigco', source: 'shop-eu' }),
+      // A resend of the first: a duplicate.
+      record(3, 'order-1', { tenant: 'acme', source: 'shop-eu' }),
+      // No source: its own identity, not a copy of a sourced one.
+      record(4, 'order-1', { tenant: 'acme' }),
+    ],
+    { ...deps, sink, dedup },
+  );
+  assert.ok(plan);
+  assert.equal(plan.counts.duplicates, 1);
+  assert.equal(plan.counts.processed, 4);
+});
+
 test('a window new to a start the committed watermark passed makes cached answers stale, though still open', async () => {
   const s = state();
   const first = await planBatch(s, [record(0, T0 + 150_000)], deps);

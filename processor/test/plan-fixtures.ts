@@ -36,15 +36,19 @@ export interface RecordOptions {
   readonly category?: string;
   /** The event id; `id-<offset>` unless given (a resent copy gives its original's). */
   readonly id?: string;
+  readonly tenant?: string;
+  /** The CloudEvents `source`; none unless given. */
+  readonly source?: string;
 }
 
 /** One ecommerce event at `time` in partition 0 of `t.ecommerce`, at `offset`. */
 export function ecommerceRecord(offset: number, time: number, options: RecordOptions = {}): IncomingRecord {
-  const { amount = 10, category = 'Books', id = `id-${offset}` } = options;
+  const { amount = 10, category = 'Books', id = `id-${offset}`, tenant = 'default', source } = options;
   const value = encodeEvent({
     id,
     stream: 'ecommerce',
-    tenant: 'default',
+    tenant,
+    ...(source === undefined ? {} : { source }),
     time,
     receivedAt: time,
     key: category,
