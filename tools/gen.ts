@@ -4,6 +4,7 @@
 // uploads, rule breakers and malformed events mixed in (tools/bakery-data.ts). Traffic goes only
 // to the URL given (127.0.0.1 by default).
 
+import { authHeader } from './auth-header.ts';
 import { makeBakeryEvent } from './bakery-data.ts';
 import { parseCliArgs } from './cli-args.ts';
 import { envelope, makeTransaction, seededRandom } from './ecommerce-data.ts';
@@ -60,7 +61,7 @@ while (!stopping && Date.now() - started < durationMs) {
     try {
       const response = await fetch(endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...authHeader(), 'content-type': 'application/json' },
         body: JSON.stringify(batch),
       });
       const body = (await response.json()) as { accepted?: number; rejected?: unknown[] };

@@ -5,22 +5,35 @@
 //   keys list [--tenant T] [--json]
 //   keys revoke ID
 //   keys quota --tenant T --daily-events N|none
+//   keys ensure --file F --tenant T --scopes S[,S...] [--name N]
+//     (the local stack's own keys: keeps F's key while it is live, else creates one into F, 0600)
 // With --json the last line of stdout is JSON ({id, key, tenant, scopes} for create).
 
+import { readFile, writeFile } from 'node:fs/promises';
 import { isKeyId } from '@sluice/shared/auth/api-key';
-import { createKey, listKeys, revokeKey, setDailyQuota, TENANT_PATTERN } from '@sluice/shared/auth/key-store';
+import {
+  createKey,
+  hashKeySync,
+  listKeys,
+  revokeKey,
+  setDailyQuota,
+  TENANT_PATTERN,
+} from '@sluice/shared/auth/key-store';
 import type { Scope } from '@sluice/shared/auth/scopes';
 import { isScope, SCOPES } from '@sluice/shared/auth/scopes';
 import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
+import { apiKeys } from '@sluice/shared/db/schema';
 import type { Duration } from '@sluice/shared/streams/duration';
 import { durationMs } from '@sluice/shared/streams/duration';
+import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import { parseCliArgs } from './cli-args.ts';
 
 const USAGE = `./sluice keys create --tenant T --scopes ${SCOPES.join('|')}[,...] [--name N] [--events-per-second N] [--requests-per-second N] [--expires 30d|ISO-8601] [--json]
        ./sluice keys list [--tenant T] [--json]
        ./sluice keys revoke ID
-       ./sluice keys quota --tenant T --daily-events N|none`;
+       ./sluice keys quota --tenant T --daily-events N|none
+       ./sluice keys ensure --file F --tenant T --scopes S[,...] [--name N]`;
 
 const { values, positionals } = parseCliArgs(
   {
@@ -34,6 +47,7 @@ const { values, positionals } = parseCliArgs(
       expires: { type: 'string' },
       'daily-events': { type: 'string' },
       json: { type: 'boolean' },
+      file: { type: 'string' },
     },
   },
   USAGE,
@@ -151,6 +165,40 @@ try {
         daily === 'none' ? null : (positiveInt('daily-events', daily) ?? null),
       );
       console.log(daily === 'none' ? `${tenant}: no daily quota` : `${tenant}: ${daily} events a day`);
+      break;
+    }
+    case 'ensure': {
+      const file = values.file;
+      if (file === undefined) usageError('--file is required');
+      const tenant = tenantOption();
+      const scopes = (values.scopes ?? '').split(',').filter(isScope);
+      if (scopes.length === 0) usageError('--scopes is required');
+      const held = (await readFile(file, 'utf8').catch(() => '')).trim();
+      const [live] =
+        held === ''
+          ? []
+          : await db.db
+              .select({ id: apiKeys.id })
+              .from(apiKeys)
+              .where(
+                and(
+                  eq(apiKeys.keyHash, hashKeySync(held)),
+                  eq(apiKeys.tenant, tenant),
+                  isNull(apiKeys.revokedAt),
+                  or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, new Date())),
+                ),
+              );
+      if (live !== undefined) {
+        console.log(live.id);
+        break;
+      }
+      const created = await createKey(db.db, {
+        tenant,
+        scopes,
+        ...(values.name === undefined ? {} : { name: values.name }),
+      });
+      await writeFile(file, `${created.key}\n`, { mode: 0o600 });
+      console.log(created.id);
       break;
     }
     default:

@@ -3,6 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { authHeader } from './auth-header.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,7 +26,7 @@ for (let i = 0; i < lines.length; i += chunk) {
   const body = `${lines.slice(i, i + chunk).join('\n')}\n`;
   const response = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson' },
+    headers: { ...authHeader(), 'content-type': 'application/x-ndjson' },
     body,
   });
   const result = (await response.json()) as {

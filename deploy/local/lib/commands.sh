@@ -27,6 +27,8 @@ demo_cmd() {
   local rate=${SLUICE_DEMO_RATE:-50} duration=${SLUICE_DEMO_DURATION:-3600}
   local bakery_rate=$(((rate + 1) / 2))
   log "starting the synthetic workloads through the edge for ${duration}s: ecommerce $rate events/s, bakery $bakery_rate events/s"
+  SLUICE_API_KEY="$(local_key demo-write)"
+  export SLUICE_API_KEY
   (cd "$SLUICE_ROOT" && spawn generator node "$SLUICE_ROOT/tools/gen.ts" ecommerce --rate "$rate" --duration "$duration" \
     --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
   (cd "$SLUICE_ROOT" && spawn bakery-generator node "$SLUICE_ROOT/tools/gen.ts" bakery --rate "$bakery_rate" \
@@ -35,7 +37,13 @@ demo_cmd() {
 
 sluice demo is running: $rate synthetic ecommerce transactions and $bakery_rate bakery events per second
 go in at the edge (bakery: some sales uploaded hours late, some rule breakers, a few malformed).
-  dashboard     http://127.0.0.1:$SLUICE_QUERY_PORT/   (live charts per stream; API docs at /docs, OpenAPI at /openapi.json)
+Every endpoint needs an API key (Authorization: Bearer <key>). The demo tenant "$DEMO_TENANT" has:
+  write key     $(local_key demo-write)   (events:write; the generators use it)
+  read key      $(local_key demo-read)   (windows:read; paste it into the dashboard)
+  admin key     $(local_key demo-admin)   (admin: /v1/admin/keys)
+  (kept in $SLUICE_KEYS_DIR; more with ./sluice keys create --tenant T --scopes ...)
+  the URLs below need the read key: curl -H "Authorization: Bearer \$(cat $SLUICE_KEYS_DIR/demo-read.key)" URL
+  dashboard     http://127.0.0.1:$SLUICE_QUERY_PORT/   (live charts per stream, asks for the read key; API docs at /docs, OpenAPI at /openapi.json)
   send events   http://127.0.0.1:$SLUICE_EDGE_PORT/v1/events (edge)  or  http://127.0.0.1:$SLUICE_INGEST_PORT/v1/events (ingest)
   streams       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams
   windows       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?from=-15m
@@ -44,7 +52,8 @@ go in at the edge (bakery: some sales uploaded hours late, some rule breakers, a
   oven runs     http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/equipment-metrics/windows?window=session:10m&from=-2h
   per day       http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/windows?window=1d&tz=Europe/Paris&group_by=none&from=-2d&aggs=count,sum_amount
   top 3         http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/top?agg=sum_amount&from=-1h&n=3
-  live (SSE)    curl -N http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/live
+  live (SSE)    curl -N -H "Authorization: Bearer $(local_key demo-read)" http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/live
+  usage         curl -H "Authorization: Bearer $(local_key demo-read)" http://127.0.0.1:$SLUICE_QUERY_PORT/v1/usage
   metrics       http://127.0.0.1:$SLUICE_EDGE_PORT/metrics  http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
   traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services  (Jaeger query API)
   PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
@@ -75,7 +84,8 @@ send_cmd() {
     ingest) url="http://127.0.0.1:$SLUICE_INGEST_PORT" ;;
     *) die "--to must be edge or ingest" ;;
   esac
-  node "$SLUICE_ROOT/tools/send.ts" "$file" --url "$url"
+  SLUICE_API_KEY="${SLUICE_API_KEY:-$(local_key demo-write)}" \
+    node "$SLUICE_ROOT/tools/send.ts" "$file" --url "$url"
 }
 
 gen_cmd() {
@@ -99,7 +109,8 @@ gen_cmd() {
   done
   local port=$SLUICE_EDGE_PORT
   [[ $target == ingest ]] && port=$SLUICE_INGEST_PORT
-  node "$SLUICE_ROOT/tools/gen.ts" "$stream" --url "http://127.0.0.1:$port" "${args[@]}"
+  SLUICE_API_KEY="${SLUICE_API_KEY:-$(local_key demo-write)}" \
+    node "$SLUICE_ROOT/tools/gen.ts" "$stream" --url "http://127.0.0.1:$port" "${args[@]}"
 }
 
 # Test files: every *.test.ts under a service's or the stack's test/ folder.
@@ -191,10 +202,13 @@ replay_cmd() {
 }
 
 # ./sluice keys ...: API keys and tenant quotas, straight in PostgreSQL (tools/keys.ts).
+# With SLUICE_DATABASE_URL set, the keys of that database (another deployment's); else the local stack's.
 keys_cmd() {
   ensure_toolchain
-  stack_up >&2
-  stack_env_exports
+  if [[ -z ${SLUICE_DATABASE_URL:-} ]]; then
+    stack_up >&2
+    stack_env_exports
+  fi
   cd "$SLUICE_ROOT"
   node tools/keys.ts "$@"
 }

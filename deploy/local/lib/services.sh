@@ -61,10 +61,41 @@ service_up() {
   wait_until 60 "$name" service_healthy "$name" || die "sluice-$name not healthy in 60s; see $SLUICE_LOGS/$name.log"
 }
 
+# The local stack's own API keys, in $SLUICE_DATA/keys (0600; never in the repo): the edge's relay
+# key (scope events:relay, sent to ingest with every forwarded batch) and the demo tenant's write,
+# read and admin keys. A key is kept while it is live in PostgreSQL and made anew otherwise (after
+# `./sluice stack reset`), so `up` and `demo` are safe to run twice.
+SLUICE_KEYS_DIR="$SLUICE_DATA/keys"
+DEMO_TENANT=demo
+
+_ensure_key() {
+  local name=$1 tenant=$2 scopes=$3
+  node "$SLUICE_ROOT/tools/keys.ts" ensure --file "$SLUICE_KEYS_DIR/$name.key" --tenant "$tenant" \
+    --scopes "$scopes" --name "local $name" >/dev/null
+}
+
+ensure_local_keys() {
+  [[ ${SLUICE_AUTH:-on} == off ]] && return 0
+  mkdir -p "$SLUICE_KEYS_DIR"
+  chmod 700 "$SLUICE_KEYS_DIR"
+  _ensure_key edge-relay sluice events:relay
+  _ensure_key demo-write "$DEMO_TENANT" events:write
+  _ensure_key demo-read "$DEMO_TENANT" windows:read
+  _ensure_key demo-admin "$DEMO_TENANT" admin
+}
+
+# A local key's secret, for the services' and tools' environment (never their command line).
+local_key() { cat "$SLUICE_KEYS_DIR/$1.key" 2>/dev/null || true; }
+
 services_up() {
   stack_env_exports
   export SLUICE_INGEST_PORT SLUICE_QUERY_PORT SLUICE_EDGE_PORT SLUICE_PROCESSOR_PORT
   export SLUICE_INGEST_URL="http://127.0.0.1:$SLUICE_INGEST_PORT"
+  # Health and metrics without a key: these listen on 127.0.0.1 only, and the status probes use them.
+  export SLUICE_OPS_OPEN="${SLUICE_OPS_OPEN:-true}"
+  ensure_local_keys
+  SLUICE_EDGE_INGEST_KEY="$(local_key edge-relay)"
+  export SLUICE_EDGE_INGEST_KEY
   # Ingest and the processor create the topics and the schema; query and edge come after them.
   service_up ingest
   service_up processor
