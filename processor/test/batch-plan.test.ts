@@ -284,7 +284,7 @@ test('a resent event id counts once, in the same batch or a later one; its own r
   assert.equal(retry?.rows.length, 0);
 });
 
-test('an id is an event\'s identity only within its tenant and its CloudEvents source', async () => {
+test("an id is an event's identity only within its tenant and its CloudEvents source", async () => {
   const sink = memorySink();
   const dedup = memoryDedup();
   const record = (offset: number, id: string, options: { tenant?: string; source?: string }) =>
