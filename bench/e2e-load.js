@@ -47,7 +47,10 @@ export default function () {
     new Date().toISOString(),
   );
   const res = http.post(`${__ENV.TARGET}/v1/events`, body, {
-    headers: { 'content-type': 'application/json' },
+    // API_KEY: a write key (the services run with SLUICE_AUTH=on); else none.
+    headers: __ENV.API_KEY
+      ? { 'content-type': 'application/json', authorization: `Bearer ${__ENV.API_KEY}` }
+      : { 'content-type': 'application/json' },
     timeout: '30s',
   });
   if (check(res, { 'accepted (202)': (r) => r.status === 202 })) accepted.add(res.json('accepted'));

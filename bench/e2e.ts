@@ -5,7 +5,11 @@
 // perf tool from the same jars, measured in the same run, with the ratio between them. Once per
 // tracing setting (`--sampling`, default off, 100 % and 1 %: SLUICE_TRACE_SAMPLE_RATIO for every
 // service, exporting to Jaeger), each on fresh services, topics and database, then the throughput
-// of each against tracing off.
+// of each against tracing off. And with auth on (`--auth-runs`, default 1, right after the first
+// tracing-off run): ingest and query with SLUICE_AUTH=on and k6 sending a write key whose limits
+// are far above the load, so every request is verified and admitted by Redis and its events
+// counted into the tenant's usage: throughput and POST p99 against auth off (issue 21's target:
+// at most 10 % of throughput and 0.5 ms of p99).
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
+import { createTestKey } from '../shared/test/keys.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { cpuCensus, cpuPerUnit, stolenMeter } from './cpu-census.ts';
@@ -27,9 +32,10 @@ const { values: args } = parseCliArgs(
       vus: { type: 'string', default: '16' },
       'perf-records': { type: 'string', default: '1000000' },
       sampling: { type: 'string', default: '0,1,0.01' },
+      'auth-runs': { type: 'string', default: '1' },
     },
   },
-  './sluice bench e2e [--duration S] [--warmup S] [--vus N] [--perf-records N] [--sampling R,R,...]',
+  './sluice bench e2e [--duration S] [--warmup S] [--vus N] [--perf-records N] [--sampling R,R,...] [--auth-runs N]',
 );
 const samplings = args.sampling.split(',').map(Number);
 if (samplings.some((r) => !(r >= 0 && r <= 1))) {
@@ -42,6 +48,7 @@ if (!(durationS > 0) || Number.isNaN(warmupS)) {
   console.error('--duration takes seconds > 0 and --warmup seconds >= 0');
   process.exit(2);
 }
+const authRuns = Math.max(0, Math.min(Math.floor(Number(args['auth-runs'])) || 0, 5));
 const stack = stackEnv();
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -97,18 +104,36 @@ async function kafkaProduceRate(records: number): Promise<number> {
 
 interface RunResult {
   readonly acceptedRate: number;
+  /** k6's POST p99, ms. */
+  readonly postP99: number;
   readonly exact: boolean;
 }
 
-/** One load run on fresh services, topics and database, every service sampling at `ratio`. */
-async function runOnce(ratio: number): Promise<RunResult> {
+/**
+ * One load run on fresh services, topics and database, every service sampling at `ratio`; with
+ * `auth`, every request carries a key with both scopes and limits far above the load.
+ */
+async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
   const iso = await isolate('bench');
+  const key = auth
+    ? (
+        await createTestKey(iso.databaseUrl, {
+          tenant: 'bench',
+          scopes: ['events:write', 'windows:read'],
+          name: 'bench',
+          eventsPerSecond: 10_000_000,
+          requestsPerSecond: 1_000_000,
+        })
+      ).key
+    : undefined;
+  const authHeaders: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
   const env = {
     ...iso.env,
     SLUICE_IDLE_TIMEOUT_MS: '2000',
     SLUICE_TICK_MS: '250',
     SLUICE_LOG_LEVEL: 'warn',
     SLUICE_TRACE_SAMPLE_RATIO: String(ratio),
+    SLUICE_AUTH: auth ? 'on' : 'off',
   };
   const ingest = await startService('ingest', env);
   const processor = await startService('processor', env);
@@ -117,7 +142,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
   const sql = postgres(iso.databaseUrl, { max: 1 });
   try {
     console.log(
-      `\nsluice bench e2e, tracing ${ratio === 0 ? 'off' : `at ${ratio * 100} %`}: ${warmupS} s of warm-up then ${durationS} s of k6 (${args.vus} VUs, 100 events per POST) against ingest ${ingest.url}`,
+      `\nsluice bench e2e, tracing ${ratio === 0 ? 'off' : `at ${ratio * 100} %`}, auth ${auth ? 'on' : 'off'}: ${warmupS} s of warm-up then ${durationS} s of k6 (${args.vus} VUs, 100 events per POST) against ingest ${ingest.url}`,
     );
     const summaryPath = join(dir, 'summary.json');
     const services = new Map<number, string>();
@@ -130,6 +155,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
         env: {
           ...process.env,
           TARGET: ingest.url,
+          ...(key === undefined ? {} : { API_KEY: key }),
           VUS: args.vus,
           DURATION: `${warmupS + durationS}s`,
           K6_NO_USAGE_REPORT: 'true',
@@ -163,7 +189,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
       const sentAt = Date.now();
       const res = await fetch(`${ingest.url}/v1/events`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...authHeaders },
         body: JSON.stringify({
           stream: 'ecommerce',
           data: {
@@ -189,7 +215,9 @@ async function runOnce(ratio: number): Promise<RunResult> {
           to: String(windowStart + 60_000 + poll),
           filter: `product_category=${key}`,
         });
-        const body = (await (await fetch(`${query.url}/v1/streams/ecommerce/windows?${params}`)).json()) as {
+        const body = (await (
+          await fetch(`${query.url}/v1/streams/ecommerce/windows?${params}`, { headers: authHeaders })
+        ).json()) as {
           data: { key: string }[];
         };
         if (body.data.some((r) => r.key === key)) break;
@@ -202,8 +230,9 @@ async function runOnce(ratio: number): Promise<RunResult> {
     await k6Done;
     const loadSeconds = (Date.now() - started) / 1000;
     const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as {
-      metrics: Record<string, { count?: number }>;
+      metrics: Record<string, { count?: number; 'p(99)'?: number }>;
     };
+    const postP99 = summary.metrics.http_req_duration?.['p(99)'] ?? Number.NaN;
     // Every event of the run (warm-up included) is checked for exactness; the rates are of the
     // measured window only, from ingest's own counter (what it answered 202 for).
     const accepted = (summary.metrics.sluice_accepted?.count ?? 0) + probes;
@@ -239,6 +268,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
       'freshness p50 ms (202 -> visible in query API)': quantile(sortedFresh, 0.5),
       'freshness p99 ms': quantile(sortedFresh, 0.99),
       'freshness probes': freshness.length,
+      'k6 POST p99 ms (100 events a POST)': Number(postP99.toFixed(2)),
       'exactness (aggregated / accepted)': `${aggregated} / ${accepted}${aggregated === accepted ? ' (exact)' : ' (MISMATCH)'}`,
       // Wall-clock rates fall with it; CPU time per event (below) much less.
       'CPU stolen by the hypervisor meanwhile': `${Math.round(100 * stolen)} %`,
@@ -249,7 +279,7 @@ async function runOnce(ratio: number): Promise<RunResult> {
     printReport(
       Object.fromEntries(cpuPerUnit(cpuBefore, cpuAfter, acceptedInWindow).map(([l, us]) => [`  ${l}`, us])),
     );
-    return { acceptedRate, exact: aggregated === accepted };
+    return { acceptedRate, postP99, exact: aggregated === accepted };
   } finally {
     await Promise.allSettled([ingest.stop(), processor.stop(), query.stop()]);
     await sql.end();
@@ -258,23 +288,37 @@ async function runOnce(ratio: number): Promise<RunResult> {
   }
 }
 
-// A list, not a map: the same setting may be asked for more than once (`--sampling 0,0`).
-const results: { ratio: number; result: RunResult }[] = [];
-for (const ratio of samplings) results.push({ ratio, result: await runOnce(ratio) });
+// A list, not a map: the same setting may be asked for more than once (`--sampling 0,0`). The auth
+// runs come right after the first tracing-off run, so the machine's drift falls on both alike.
+const plan: { ratio: number; auth: boolean }[] = samplings.map((ratio) => ({ ratio, auth: false }));
+const firstOff = plan.findIndex((p) => p.ratio === 0);
+const authPlan = Array.from({ length: authRuns }, () => ({ ratio: 0, auth: true }));
+if (firstOff >= 0) plan.splice(firstOff + 1, 0, ...authPlan);
+else plan.unshift({ ratio: 0, auth: false }, ...authPlan);
+const results: { ratio: number; auth: boolean; result: RunResult }[] = [];
+for (const { ratio, auth } of plan) results.push({ ratio, auth, result: await runOnce(ratio, auth) });
 console.log(
   '\nmeasuring the raw Kafka produce rate (ProducerPerformance, acks=all, idempotent, same broker)...',
 );
 const raw = await kafkaProduceRate(Number(args['perf-records']));
-const off = results.find((r) => r.ratio === 0)?.result;
+const offRuns = results.filter((r) => r.ratio === 0 && !r.auth).map((r) => r.result);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const offRate = mean(offRuns.map((r) => r.acceptedRate));
+const offP99 = mean(offRuns.map((r) => r.postP99));
 const summary: Record<string, string | number> = {
   'raw Kafka produce records/s (perf tool)': Math.round(raw),
 };
-for (const [index, { ratio, result }] of results.entries()) {
-  const label = `run ${index + 1}, ${ratio === 0 ? 'tracing off' : `tracing at ${ratio * 100} %`}`;
+for (const [index, { ratio, auth, result }] of results.entries()) {
+  const label = `run ${index + 1}, ${ratio === 0 ? 'tracing off' : `tracing at ${ratio * 100} %`}${auth ? ', auth on' : ''}`;
   summary[`${label}: accepted events/s`] = Math.round(result.acceptedRate);
+  summary[`${label}: POST p99 ms`] = Number(result.postP99.toFixed(2));
   summary[`${label}: ratio to raw Kafka`] = Number((result.acceptedRate / raw).toFixed(3));
-  if (off !== undefined && ratio !== 0)
-    summary[`${label}: ratio to tracing off`] = Number((result.acceptedRate / off.acceptedRate).toFixed(3));
+  if (offRuns.length > 0 && ratio !== 0)
+    summary[`${label}: ratio to tracing off`] = Number((result.acceptedRate / offRate).toFixed(3));
+  if (offRuns.length > 0 && auth) {
+    summary[`${label}: ratio to auth off`] = Number((result.acceptedRate / offRate).toFixed(3));
+    summary[`${label}: POST p99 minus auth off, ms`] = Number((result.postP99 - offP99).toFixed(2));
+  }
 }
 console.log('\nsummary (same machine, same run):');
 printReport(summary);

@@ -20,6 +20,9 @@ const TARGET = __ENV.TARGET;
 const BASE = Number(__ENV.BASE); // epoch ms: start of the seeded data
 const DAYS = Number(__ENV.DAYS || 7);
 const MODE = __ENV.MODE || 'mix';
+// API_KEY: a read key, sent on every request (the service runs with SLUICE_AUTH=on); else none.
+const AUTH = __ENV.API_KEY ? { Authorization: `Bearer ${__ENV.API_KEY}` } : {};
+const withAuth = { headers: AUTH };
 
 export const options = {
   scenarios: {
@@ -53,7 +56,7 @@ for (let h = 0; h < 6; h++) {
 export function setup() {
   // Warm the hot answers and learn their ETags for the conditional requests.
   return hot.map((path) => {
-    const res = http.get(`${TARGET}${path}`, { responseType: 'none' });
+    const res = http.get(`${TARGET}${path}`, { responseType: 'none', headers: AUTH });
     return res.headers.Etag || res.headers.ETag || '';
   });
 }
@@ -63,7 +66,7 @@ const WINDOWS = ['1m', '5m', '1h'];
 // biome-ignore lint/style/noDefaultExport: k6 runs the default export of a script.
 export default function (etags) {
   if (MODE === 'baseline') {
-    const res = http.get(`${TARGET}/healthz`);
+    const res = http.get(`${TARGET}/healthz`, withAuth);
     if (res.status !== 200) failed.add(1);
     else floor.add(res.timings.duration);
     return;
@@ -71,13 +74,13 @@ export default function (etags) {
   // MODE=cached: only the hot answers and their 304s (the target's "cached" figure).
   const r = MODE === 'cached' ? Math.random() * 0.8 : Math.random();
   if (r < 0.7) {
-    record(http.get(`${TARGET}${hot[Math.floor(Math.random() * hot.length)]}`));
+    record(http.get(`${TARGET}${hot[Math.floor(Math.random() * hot.length)]}`, withAuth));
   } else if (r < 0.8) {
     const i = Math.floor(Math.random() * hot.length);
-    record(http.get(`${TARGET}${hot[i]}`, { headers: { 'If-None-Match': etags[i] } }));
+    record(http.get(`${TARGET}${hot[i]}`, { headers: { ...AUTH, 'If-None-Match': etags[i] } }));
   } else if (r < 0.95) {
     const from = BASE + Math.floor(Math.random() * DAYS * 24) * HOUR;
-    record(http.get(`${TARGET}/v1/streams/ecommerce/windows?from=${from}&to=${from + HOUR}`));
+    record(http.get(`${TARGET}/v1/streams/ecommerce/windows?from=${from}&to=${from + HOUR}`, withAuth));
   } else {
     const from = BASE + Math.floor(Math.random() * (DAYS * 24 - 1) * HOUR);
     const window = WINDOWS[Math.floor(Math.random() * WINDOWS.length)];
@@ -85,6 +88,7 @@ export default function (etags) {
     record(
       http.get(
         `${TARGET}/v1/streams/ecommerce/windows?window=${window}${rollUp}&from=${from}&to=${from + HOUR}`,
+        withAuth,
       ),
     );
   }

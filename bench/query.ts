@@ -24,6 +24,7 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import type { SeededRow } from '../query/test/seed-windows.ts';
 import { writeWindows } from '../query/test/seed-windows.ts';
 import { stackEnv, waitFor } from '../shared/test/harness.ts';
+import { createTestKey } from '../shared/test/keys.ts';
 import { freePort, isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { CATEGORIES, seededRandom } from '../tools/ecommerce-data.ts';
@@ -39,15 +40,17 @@ const { values: args } = parseCliArgs(
       days: { type: 'string', default: '7' },
       rounds: { type: 'string', default: '3' },
       'k6-nice': { type: 'string', default: '10' },
+      'auth-rounds': { type: 'string', default: '2' },
     },
   },
-  './sluice bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N]',
+  './sluice bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-rounds R]',
 );
 const rate = Math.min(Number(args.rate), 50_000);
 const durationS = Math.min(Number(args.duration), 300);
 const days = Math.min(Number(args.days), 30);
 const rounds = Math.max(1, Math.min(Math.floor(Number(args.rounds)) || 1, 9));
 const k6Nice = Math.max(0, Math.min(Math.floor(Number(args['k6-nice'])) || 0, 19));
+const authRounds = Math.max(0, Math.min(Math.floor(Number(args['auth-rounds'])) || 0, 9));
 const stack = stackEnv();
 
 interface TrendSummary {
@@ -137,6 +140,79 @@ async function startBareServer(bytes = 0): Promise<{ url: string; pid: number; s
   });
   if (child.pid === undefined) throw new Error('the bare Bun server did not start');
   return { url, pid: child.pid, stop: () => child.kill() };
+}
+
+/**
+ * Auth on against auth off (issue 21's target: at most 10 % of throughput, at most 0.5 ms of p99):
+ * a second query service on the same data with SLUICE_AUTH=on, asked with a read key that has a
+ * requests-per-second limit far above the rate, so every request is verified and admitted by
+ * Redis (the full cost of auth and rate limiting). Cached rounds alternate off, on, off, on...
+ * so the machine's drift falls on both alike. At a constant arrival rate both usually keep up:
+ * the throughput cost shows as server CPU per request (its inverse is the capacity on one core).
+ */
+async function authComparison(
+  env: Record<string, string>,
+  authOff: { url: string; pid: number | undefined },
+  line: (name: string, t: TrendSummary | undefined) => string,
+  cpu: (run: Run) => string,
+  achieved: (run: Run) => number,
+): Promise<void> {
+  const key = await createTestKey(iso.databaseUrl, {
+    tenant: 'default',
+    scopes: ['windows:read'],
+    name: 'bench',
+    requestsPerSecond: 1_000_000,
+  });
+  const authOn = await startService('query', {
+    ...iso.env,
+    SLUICE_LOG_LEVEL: 'warn',
+    SLUICE_TRACE_SAMPLE_RATIO: '0',
+    SLUICE_AUTH: 'on',
+  });
+  try {
+    const runs: { auth: 'off' | 'on'; run: Run }[] = [];
+    for (let round = 0; round < authRounds; round += 1) {
+      runs.push({
+        auth: 'off',
+        run: await runK6({ ...env, TARGET: authOff.url, MODE: 'cached' }, authOff.pid ?? 0),
+      });
+      runs.push({
+        auth: 'on',
+        run: await runK6({ ...env, TARGET: authOn.url, MODE: 'cached', API_KEY: key.key }, authOn.pid ?? 0),
+      });
+    }
+    console.log(`\n  auth on against auth off, cached only, ${authRounds} alternating round(s) each:`);
+    for (const { auth, run } of runs) {
+      console.log(
+        `\n  auth ${auth}: ${achieved(run).toFixed(0)} req/s (asked ${rate}), failed ${run.summary.metrics.sluice_failed?.count ?? 0}; ${cpu(run)}`,
+      );
+      console.log(line('cache hit (200)', run.summary.metrics.sluice_hit));
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const of = (auth: 'off' | 'on') => runs.filter((r) => r.auth === auth).map((r) => r.run);
+    const p99 = (run: Run) => run.summary.metrics.sluice_hit?.['p(99)'] ?? Number.NaN;
+    const cpuPerRequest = (run: Run) =>
+      run.serverCpu /
+      Math.max(
+        1,
+        ['sluice_hit', 'sluice_not_modified', 'sluice_miss'].reduce(
+          (sum, k) => sum + (run.summary.metrics[k]?.count ?? 0),
+          0,
+        ),
+      );
+    const [off, on] = [of('off'), of('on')];
+    const throughputRatio = mean(on.map(achieved)) / mean(off.map(achieved));
+    const capacityRatio = mean(off.map(cpuPerRequest)) / mean(on.map(cpuPerRequest));
+    const p99Delta = mean(on.map(p99)) - mean(off.map(p99));
+    console.log(
+      `\n  auth on / off: throughput ${throughputRatio.toFixed(3)}, capacity (inverse server CPU per request) ${capacityRatio.toFixed(3)}, hit p99 ${p99Delta >= 0 ? '+' : ''}${p99Delta.toFixed(2)} ms`,
+    );
+    console.log(
+      `  target (at most 10 % of throughput, at most 0.5 ms of p99): ${throughputRatio >= 0.9 && capacityRatio >= 0.9 && p99Delta <= 0.5 ? 'met' : 'not met'}`,
+    );
+  } finally {
+    await authOn.stop();
+  }
 }
 
 const iso = await isolate('bench-query');
@@ -268,6 +344,7 @@ try {
           `  (the answer-sized bare floor itself reads p99 ${sizedFloor['p(99)'].toFixed(2)} ms at this rate with k6 on the same cores)`,
         );
     }
+    if (authRounds > 0) await authComparison(env, query, line, cpu, achieved);
   } finally {
     await query.stop();
   }

@@ -188,7 +188,7 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/dedup.ts "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] | bench dedup [--claims N]" ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench dedup [--claims N]" ;;
   esac
 }
 
