@@ -6,8 +6,8 @@ import { appError, fail, ok } from '../result.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
 import type { BodyLimits } from './parse-body.ts';
 import { DEFAULT_BODY_READ_TIMEOUT_MS, parseBody } from './parse-body.ts';
-import type { Rejection, Verdicts } from './validate.ts';
-import { validateItems } from './validate.ts';
+import type { Rejection, TenantRule, Verdicts } from './validate.ts';
+import { refusedForTenant, TENANT_FROM_BODY, validateItems } from './validate.ts';
 
 export interface IntakeLimits extends BodyLimits {
   readonly maxDepth: number;
@@ -33,6 +33,7 @@ export async function readEvents(
   registry: StreamRegistry,
   limits: IntakeLimits,
   now: number,
+  tenant: TenantRule = TENANT_FROM_BODY,
 ): Promise<Result<Verdicts, AppError>> {
   const body = await parseBody(request, limits);
   if (!body.ok) return body;
@@ -42,14 +43,26 @@ export async function readEvents(
     maxEventBytes: limits.maxEventBytes,
     maxDepth: limits.maxDepth,
     newId: () => crypto.randomUUID(),
+    tenant,
   });
-  if (verdicts.accepted.length === 0) {
-    // Every event was invalid: 400 with the same per-event errors a partial accept reports.
-    return fail(
-      appError('validation_failed', `all ${verdicts.rejected.length} event(s) were rejected`, {
-        details: { accepted: 0, rejected: verdicts.rejected },
-      }),
-    );
-  }
+  if (verdicts.accepted.length === 0) return fail(allRejected(verdicts.rejected));
   return ok(verdicts);
+}
+
+/**
+ * The answer when every event of a request was refused: 403 `forbidden` when any of them named a
+ * tenant other than the key's (issue 21, item 3), else 400; both with the per-event errors a
+ * partial accept reports. With some accepted, the refusals stay per event in the 202.
+ */
+export function allRejected(rejected: readonly Rejection[]): AppError {
+  const details = { accepted: 0, rejected };
+  if (rejected.some(refusedForTenant))
+    return appError(
+      'forbidden',
+      `all ${rejected.length} event(s) were refused: an event's tenant is not the key's`,
+      {
+        details,
+      },
+    );
+  return appError('validation_failed', `all ${rejected.length} event(s) were rejected`, { details });
 }

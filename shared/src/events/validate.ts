@@ -25,8 +25,31 @@ export type RawItem =
   | { readonly index: number; readonly value: unknown; readonly bytes: number }
   | { readonly index: number; readonly parseError: string };
 
+/**
+ * Whose tenant an event is written for (issue 21, item 3: the tenant comes from the key).
+ * - `body`: as the event says, else 'default' (SLUICE_AUTH=off; and an `events:relay` caller, the
+ *   edge, which already put its caller's key's tenant on every event it forwards).
+ * - `key`: the key's; an event naming another tenant is refused (TENANT_REFUSED), one without
+ *   gets the key's.
+ */
+export type TenantRule = { readonly from: 'body' } | { readonly from: 'key'; readonly tenant: string };
+
+export const TENANT_FROM_BODY: TenantRule = { from: 'body' };
+
+/** The error of an event naming a tenant other than its key's; whole requests of these are 403s. */
+export const TENANT_REFUSED: EventError = {
+  path: 'tenant',
+  message: "the event's tenant is not the API key's tenant",
+};
+
+/** Whether a rejection is (also) for naming another tenant than the key's. */
+export const refusedForTenant = (rejection: Rejection): boolean =>
+  rejection.errors.some((e) => e.path === TENANT_REFUSED.path && e.message === TENANT_REFUSED.message);
+
 export interface ValidateOptions {
   readonly registry: StreamRegistry;
+  /** Whose tenant the events are; from the body when absent. */
+  readonly tenant?: TenantRule;
   readonly now: number;
   readonly maxEventBytes: number;
   readonly maxDepth: number;
@@ -82,6 +105,11 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
 
   const envelope = toEnvelope(item.value);
   if (!envelope.ok) return reject(rawId, envelope.errors);
+  const rule = options.tenant ?? TENANT_FROM_BODY;
+  // Checked before the payload: a spoofed tenant is refused whatever else the event holds.
+  if (rule.from === 'key' && envelope.value.tenant !== undefined && envelope.value.tenant !== rule.tenant)
+    return reject(envelope.value.id ?? rawId, [TENANT_REFUSED]);
+  const tenant = rule.from === 'key' ? rule.tenant : (envelope.value.tenant ?? DEFAULT_TENANT);
   const stream = options.registry.get(envelope.value.stream);
   if (stream === undefined) {
     return reject(rawId, [{ path: 'stream', message: `unknown stream '${envelope.value.stream}'` }]);
@@ -102,7 +130,7 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
     event: {
       id,
       stream: stream.name,
-      tenant: envelope.value.tenant ?? DEFAULT_TENANT,
+      tenant,
       ...(envelope.value.source === undefined ? {} : { source: envelope.value.source }),
       time: time.verdict.ms,
       receivedAt: options.now,
