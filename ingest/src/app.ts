@@ -1,6 +1,12 @@
 // The ingest HTTP surface: event intake, health, readiness (Kafka reachable, a producer that can
-// send) and metrics.
+// send) and metrics; for the edge, a key's principal (GET /v1/auth/key: its key cache asks) and
+// admission (POST /v1/admission: the edge's rate limit check of a client's request).
+// Every route needs a key when SLUICE_AUTH=on (ops ones unless SLUICE_OPS_OPEN).
 
+import type { Admission } from '@sluice/shared/auth/admission';
+import type { Auth, AuthVariables } from '@sluice/shared/auth/require-key';
+import { opsAccess, requireScope } from '@sluice/shared/auth/require-key';
+import { SCOPES } from '@sluice/shared/auth/scopes';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
@@ -8,15 +14,18 @@ import type { InflightLimit } from '@sluice/shared/http/inflight-limit';
 import type { HttpMetrics } from '@sluice/shared/http/metrics';
 import type { KafkaAdmin } from '@sluice/shared/kafka/port';
 import type { RenewingProducer } from '@sluice/shared/kafka/renewing-producer';
-import type { Logger } from '@sluice/shared/log';
 import { appError } from '@sluice/shared/result';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { admissionHandler, keyHandler } from './auth-routes.ts';
 import type { EventsRouteDeps } from './events-route.ts';
 import { eventsHandler } from './events-route.ts';
 
 export interface IngestDeps extends EventsRouteDeps {
-  readonly log: Logger;
+  readonly auth: Auth;
+  /** /healthz, /readyz and /metrics without a key (SLUICE_OPS_OPEN). */
+  readonly opsOpen: boolean;
+  readonly admission: Admission;
   readonly admin: KafkaAdmin;
   readonly http: HttpMetrics;
   readonly producer: RenewingProducer;
@@ -24,12 +33,14 @@ export interface IngestDeps extends EventsRouteDeps {
   readonly inflight: InflightLimit;
 }
 
-export type IngestEnv = { Variables: BaseVariables };
+export type IngestEnv = { Variables: BaseVariables & AuthVariables };
 
 export function createIngestApp(deps: IngestDeps): Hono<IngestEnv> {
   const app = new Hono<IngestEnv>();
   applyAppDefaults(app, { onUnexpected: (error) => deps.log.error({ err: error }, 'unhandled error') });
   app.use('*', deps.http.middleware);
+  const ops = opsAccess(deps.auth, deps.opsOpen);
+  for (const path of ['/healthz', '/readyz', '/metrics']) app.use(path, ops);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -48,8 +59,13 @@ export function createIngestApp(deps: IngestDeps): Hono<IngestEnv> {
     const { contentType, body } = await deps.http.render();
     return c.body(body, 200, { 'content-type': contentType });
   });
+  // Any valid key may learn what it is (the edge's key cache asks with its client's key).
+  app.get('/v1/auth/key', requireScope(deps.auth, ...SCOPES), keyHandler);
+  app.post('/v1/admission', requireScope(deps.auth, 'events:write'), admissionHandler(deps));
   app.post(
     '/v1/events',
+    // Before the in-flight bound: a request without a valid key holds no slot and no body bytes.
+    requireScope(deps.auth, 'events:write', 'events:relay'),
     deps.inflight.middleware,
     // A compressed body is bounded on the wire here and again after decompression while parsing.
     bodyLimit({

@@ -1,12 +1,17 @@
 // sluice-ingest configuration: one zod schema over the environment, parsed once in main.ts.
 
 import {
+  authModeEnv,
+  dailyQuotaEnv,
+  databaseUrlEnv,
   hostEnv,
   kafkaBrokersEnv,
   logLevelEnv,
+  opsOpenEnv,
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
+  redisUrlEnv,
   sampleRatioEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
@@ -59,6 +64,21 @@ export const ingestConfigSchema = z
     SLUICE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
     /** Compression of produced batches: less network and disk for more CPU in client and broker. */
     SLUICE_PRODUCE_COMPRESSION: z.enum(PRODUCE_COMPRESSIONS).default('lz4'),
+    /** API keys on POST /v1/events (events:write or the edge's events:relay); `off` only explicitly. */
+    SLUICE_AUTH: authModeEnv,
+    /** /healthz, /readyz and /metrics without a key (else an admin key). */
+    SLUICE_OPS_OPEN: opsOpenEnv,
+    /** A tenant's events per UTC day unless tenant_quotas says otherwise; 0: none. */
+    SLUICE_DAILY_EVENTS_QUOTA: dailyQuotaEnv,
+    /** Where the keys live; connected only when auth is on (the key table, reloaded on NOTIFY). */
+    SLUICE_DATABASE_URL: databaseUrlEnv,
+    /** Rate limits and usage (admission.ts): the same Redis as query's, which reads the usage. */
+    SLUICE_REDIS_URL: redisUrlEnv,
+    /**
+     * Prefix of the admission keys (rates, usage) in Redis: the same variable and default as query's,
+     * so GET /v1/usage there reads what ingest counts here.
+     */
+    SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -83,6 +103,14 @@ export const ingestConfigSchema = z
     maxQueuedRecords: env.SLUICE_MAX_QUEUED_RECORDS,
     lingerMs: env.SLUICE_PRODUCE_LINGER_MS,
     compression: env.SLUICE_PRODUCE_COMPRESSION,
+    auth: {
+      mode: env.SLUICE_AUTH,
+      opsOpen: env.SLUICE_OPS_OPEN,
+      dailyEventsQuota: env.SLUICE_DAILY_EVENTS_QUOTA,
+      databaseUrl: env.SLUICE_DATABASE_URL,
+    },
+    redisUrl: env.SLUICE_REDIS_URL,
+    admissionPrefix: env.SLUICE_CACHE_PREFIX,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

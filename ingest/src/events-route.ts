@@ -1,23 +1,28 @@
-// POST /v1/events: parse, validate per event, produce to Kafka, and answer 202 only once Kafka
-// acknowledged every accepted event.
+// POST /v1/events: parse, validate per event, admit (rate limits and quota of the caller's key),
+// produce to Kafka, and answer 202 only once Kafka acknowledged every accepted event.
 
 import type { Span } from '@opentelemetry/api';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Admission } from '@sluice/shared/auth/admission';
+import type { Principal } from '@sluice/shared/auth/principal';
+import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import type { IntakeLimits, IntakeResponse } from '@sluice/shared/events/intake';
-import { readEvents } from '@sluice/shared/events/intake';
+import { allRejected, readEvents } from '@sluice/shared/events/intake';
 import { countAccepted, countRead } from '@sluice/shared/events/intake-metrics';
 import { recordBytes } from '@sluice/shared/events/record-size';
-import type { Rejection } from '@sluice/shared/events/validate';
+import type { Rejection, TenantRule } from '@sluice/shared/events/validate';
+import { TENANT_FROM_BODY } from '@sluice/shared/events/validate';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { KafkaProducer, OutgoingRecord } from '@sluice/shared/kafka/port';
-import { appError } from '@sluice/shared/result';
+import type { Logger } from '@sluice/shared/log';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { inSpan } from '@sluice/shared/telemetry/spans';
 import { contextFrom, headersFor, validTraceHeaders } from '@sluice/shared/telemetry/trace-context';
 import type { Context } from 'hono';
+import { admitOrRefuse } from './auth-routes.ts';
 import type { IngestMetrics } from './metrics.ts';
 
 const tracer = trace.getTracer('sluice-ingest');
@@ -30,7 +35,27 @@ export interface EventsRouteDeps {
   /** Bytes of value, key and headers per Kafka record (record-size.ts); a per-event 400 beyond. */
   readonly maxRecordBytes: number;
   readonly metrics: IngestMetrics;
+  readonly admission: Admission;
+  readonly log: Logger;
   readonly now: () => number;
+}
+
+type EventsContext = Context<{ Variables: AuthVariables }>;
+
+/**
+ * The edge (an `events:relay` key) put its client's key's tenant on each event and admitted the
+ * request already: trusted as sent. With auth off the principal holds every scope, so the body's
+ * tenant stands as before. Any other caller writes for its key's tenant only.
+ */
+const isRelay = (p: Principal): boolean => p.scopes.includes('events:relay');
+const tenantRule = (p: Principal): TenantRule =>
+  isRelay(p) ? TENANT_FROM_BODY : { from: 'key', tenant: p.tenant };
+
+/** Events per tenant, as usage counts them. */
+function perTenant(events: readonly SluiceEvent[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of events) counts.set(event.tenant, (counts.get(event.tenant) ?? 0) + 1);
+  return counts;
 }
 
 /** The Kafka record of an accepted event, for its stream's topic. */
@@ -86,10 +111,16 @@ function producerSpans(
 
 export function eventsHandler(deps: EventsRouteDeps) {
   const handle = intake(deps);
-  return function postEvents(c: Context): Promise<Response> {
+  return function postEvents(c: EventsContext): Promise<Response> {
     // The client's trace context (W3C traceparent/tracestate), if valid, is this span's parent.
     const parent = contextFrom(clientTraceHeaders(c));
-    const attributes = { 'http.request.method': 'POST', 'http.route': '/v1/events' };
+    // The key's id and tenant, never the key (issue 21: no secrets in traces).
+    const attributes = {
+      'http.request.method': 'POST',
+      'http.route': '/v1/events',
+      'sluice.key_id': c.var.principal.keyId,
+      'sluice.tenant': c.var.principal.tenant,
+    };
     return inSpan(tracer, 'POST /v1/events', { kind: SpanKind.SERVER, attributes, parent }, async (span) => {
       const response = await handle(c);
       span.setAttribute('http.response.status_code', response.status);
@@ -143,8 +174,9 @@ function splitOversized(
 }
 
 function intake(deps: EventsRouteDeps) {
-  return async function handle(c: Context): Promise<Response> {
-    const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now());
+  return async function handle(c: EventsContext): Promise<Response> {
+    const principal = c.var.principal;
+    const read = await readEvents(c.req.raw, deps.streams, deps.limits, deps.now(), tenantRule(principal));
     countRead(deps.metrics, read);
     if (!read.ok) return errorResponse(c, read.error);
     const verdicts = read.value;
@@ -166,12 +198,16 @@ function intake(deps: EventsRouteDeps) {
     if (oversized.length > 0) deps.metrics.rejected.inc({ reason: 'validation_failed' }, oversized.length);
     if (records.length === 0) {
       for (const span of spans) span.end();
-      return errorResponse(
-        c,
-        appError('validation_failed', `all ${rejected.length} event(s) were rejected`, {
-          details: { accepted: 0, rejected },
-        }),
-      );
+      return errorResponse(c, allRejected(rejected));
+    }
+    // Issue 21, item 4: the whole request is admitted or refused before anything is produced, so
+    // nothing of a 429 is ever in Kafka. A relay's request was admitted at the edge already.
+    if (!isRelay(principal)) {
+      const admitted = await admitOrRefuse(c, deps.admission, principal, records.length, deps.log);
+      if (!admitted.ok) {
+        for (const span of spans) span.end();
+        return admitted.response;
+      }
     }
     const started = performance.now();
     const sent = await deps.producer.send(records);
@@ -188,6 +224,11 @@ function intake(deps: EventsRouteDeps) {
     if (!sent.ok) return errorResponse(c, sent.error);
 
     countAccepted(deps.metrics, accepted);
+    // Usage counts what Kafka acknowledged, relayed events included, before the 202: a client
+    // reading GET /v1/usage after its 202 sees its events. Redis failing loses usage, not events.
+    await deps.admission.countAccepted(perTenant(accepted)).catch((error: unknown) => {
+      deps.log.warn({ err: error }, 'could not count accepted events into usage');
+    });
     const body: IntakeResponse = {
       accepted: accepted.length,
       ids: accepted.map((event) => event.id),

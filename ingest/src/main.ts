@@ -1,6 +1,10 @@
-// Composition root of sluice-ingest (Node 24): config, telemetry, Kafka, app, server, drain.
+// Composition root of sluice-ingest (Node 24): config, telemetry, keys, admission, Kafka, app,
+// server, drain.
 
+import { createAdmission } from '@sluice/shared/auth/admission';
+import { startServiceAuth } from '@sluice/shared/auth/service-auth';
 import { loadConfig } from '@sluice/shared/config';
+import { createDb } from '@sluice/shared/db/client';
 import { topicMaxMessageBytes } from '@sluice/shared/events/record-size';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
@@ -12,6 +16,7 @@ import { createLogger } from '@sluice/shared/log';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
+import { Redis } from 'ioredis';
 import { createIngestApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
 import { createIngestMetrics } from './metrics.ts';
@@ -23,6 +28,32 @@ const tracing = startNodeTracing({
   endpoint: config.otlpEndpoint,
   sampleRatio: config.sampleRatio,
 });
+// postgres.js connects on first use: with auth off the database is never reached.
+const keysDb = createDb({
+  url: config.auth.databaseUrl,
+  maxConnections: 2,
+  applicationName: 'sluice-ingest',
+});
+const auth = await startServiceAuth({
+  mode: config.auth.mode,
+  sql: keysDb.sql,
+  dailyEventsQuota: config.auth.dailyEventsQuota,
+  warn: (message) => log.warn(message),
+  onError: (error) => log.warn({ err: error }, 'could not reload the API keys; the last ones stay'),
+});
+// Fails fast rather than queueing: a request waits on admission, not on a Redis reconnect.
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
+// Without a queue a command before the connection fails, so wait for it (bounded: with Redis
+// down ingest still starts; admission answers 503 and usage misses counts until it is back).
+await new Promise<void>((resolve) => {
+  const waited = setTimeout(resolve, 5_000);
+  redis.once('ready', () => {
+    clearTimeout(waited);
+    resolve();
+  });
+});
+const admission = createAdmission(redis, { prefix: config.admissionPrefix });
 const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest', log: kafkaLogTo(log) };
 const clients = await kafkaClients(config.kafkaClient);
 const admin = await clients.admin(kafka);
@@ -48,6 +79,9 @@ const producer = await clients.producer({
 });
 const app = createIngestApp({
   log,
+  auth,
+  opsOpen: config.auth.opsOpen,
+  admission,
   admin,
   http,
   producer,
@@ -74,7 +108,13 @@ onShutdown(
   async () => {
     await server.close();
     await producer.close();
-    await closeAll([() => admin.close(), () => tracing.shutdown()]);
+    await closeAll([
+      () => admin.close(),
+      () => auth.close(),
+      () => keysDb.close(),
+      () => redis.quit(),
+      () => tracing.shutdown(),
+    ]);
   },
   { log: (message, fields) => log.info(fields ?? {}, message) },
 );

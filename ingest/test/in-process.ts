@@ -1,6 +1,7 @@
 // Builds the ingest app in-process (STYLE #11: app.request) around a real Kafka producer and admin,
 // on its own topic prefix, for the ingest tests.
 
+import { createAdmission } from '@sluice/shared/auth/admission';
 import type { IntakeLimits } from '@sluice/shared/events/intake';
 import { DEFAULT_MAX_RECORD_BYTES } from '@sluice/shared/events/record-size';
 import type { InflightLimitOptions } from '@sluice/shared/http/inflight-limit';
@@ -13,8 +14,9 @@ import { createLogger } from '@sluice/shared/log';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
+import { Redis } from 'ioredis';
 import { stackEnv } from '../../shared/test/harness.ts';
-import { deleteTopics } from '../../shared/test/services.ts';
+import { deleteRedisKeys, deleteTopics } from '../../shared/test/services.ts';
 import { createIngestApp } from '../src/app.ts';
 import { DEFAULT_INGEST_KAFKA_CLIENT } from '../src/config.ts';
 import { createIngestMetrics } from '../src/metrics.ts';
@@ -74,8 +76,13 @@ export async function inProcessIngest({
     ...(compression === undefined ? {} : { compression }),
   });
   const http = createHttpMetrics('sluice-ingest-test');
+  // Auth off (the auth tests run ingest as a process); usage still counts into this test's keys.
+  const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
   const app = createIngestApp({
     log: createLogger('test', 'silent'),
+    auth: { mode: 'off', verify: () => undefined },
+    opsOpen: true,
+    admission: createAdmission(redis, { prefix }),
     admin,
     http,
     producer,
@@ -93,6 +100,8 @@ export async function inProcessIngest({
       await producer.close();
       await admin.close();
       await deleteTopics(env.kafkaBrokers, prefix);
+      await deleteRedisKeys(env.redisUrl, `${prefix}*`);
+      await redis.quit();
     },
   };
 }

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Admission } from '@sluice/shared/auth/admission';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { DEFAULT_MAX_RECORD_BYTES } from '@sluice/shared/events/record-size';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
@@ -30,8 +31,17 @@ function ingestWith(state: { reachable: boolean; replacing: boolean }) {
     close: async () => {},
   };
   const http = createHttpMetrics('sluice-ingest-test');
+  // /readyz never admits nor counts: an admission that is never asked.
+  const admission: Admission = {
+    admit: () => Promise.reject(new Error('not used by /readyz')),
+    countAccepted: () => Promise.reject(new Error('not used by /readyz')),
+    usage: () => Promise.reject(new Error('not used by /readyz')),
+  };
   return createIngestApp({
     log: createLogger('test', 'silent'),
+    auth: { mode: 'off', verify: () => undefined },
+    opsOpen: true,
+    admission,
     admin,
     http,
     producer,
