@@ -1,6 +1,14 @@
 // sluice-edge configuration: one zod schema over the environment (Deno.env or process.env).
 
-import { hostEnv, logLevelEnv, portEnv, positiveIntEnv } from '@sluice/shared/config';
+import { keyIdOf } from '@sluice/shared/auth/api-key';
+import {
+  authModeEnv,
+  hostEnv,
+  logLevelEnv,
+  opsOpenEnv,
+  portEnv,
+  positiveIntEnv,
+} from '@sluice/shared/config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { DEFAULT_BODY_READ_TIMEOUT_MS } from '@sluice/shared/events/parse-body';
 import { z } from 'zod';
@@ -20,7 +28,7 @@ export const edgeConfigSchema = z
     SLUICE_EDGE_BATCH_WAIT_MS: positiveIntEnv(5),
     /** Events waiting for ingest at most; past it the edge answers 503 (bounded memory). */
     SLUICE_EDGE_MAX_PENDING: positiveIntEnv(50_000),
-    /** Of those, the events one client (its address: there are no API keys yet) may have waiting. */
+    /** Of those, the events one client (its API key; its address with auth off) may have waiting. */
     SLUICE_EDGE_MAX_PENDING_PER_CLIENT: positiveIntEnv(12_500),
     SLUICE_EDGE_RETRIES: z.coerce.number().int().min(0).default(5),
     SLUICE_EDGE_TIMEOUT_MS: positiveIntEnv(20_000),
@@ -32,7 +40,26 @@ export const edgeConfigSchema = z
     /** Requests and body bytes being read or processed at once; 503 with Retry-After beyond. */
     SLUICE_MAX_INFLIGHT_REQUESTS: positiveIntEnv(512),
     SLUICE_MAX_INFLIGHT_BYTES: positiveIntEnv(256 * 1024 * 1024),
+    /** API keys on POST /v1/events (events:write); `off` only explicitly. */
+    SLUICE_AUTH: authModeEnv,
+    /** /healthz and /metrics without a key (else an admin key). */
+    SLUICE_OPS_OPEN: opsOpenEnv,
+    /**
+     * The edge's own key (scope events:relay), sent to ingest on every forward; ingest then trusts
+     * the tenant on each event, which the edge took from its client's key. Required with auth on.
+     */
+    SLUICE_EDGE_INGEST_KEY: z
+      .string()
+      .refine((key) => keyIdOf(key) !== undefined, 'expected an API key (slk_<id>_<secret>)')
+      .optional(),
+    /** How long a verified key is trusted before ingest is asked again (key-cache.ts). */
+    SLUICE_EDGE_KEY_CACHE_MS: positiveIntEnv(2_000),
     SLUICE_LOG_LEVEL: logLevelEnv,
+  })
+  // Fail fast at start: with auth on, an edge without its relay key could forward nothing.
+  .refine((env) => env.SLUICE_AUTH === 'off' || env.SLUICE_EDGE_INGEST_KEY !== undefined, {
+    path: ['SLUICE_EDGE_INGEST_KEY'],
+    message: 'required when SLUICE_AUTH=on: a key with scope events:relay (./sluice keys create)',
   })
   .transform((env) => ({
     host: env.SLUICE_EDGE_HOST,
@@ -54,6 +81,12 @@ export const edgeConfigSchema = z
       maxEvents: env.SLUICE_MAX_EVENTS_PER_REQUEST,
       maxDepth: DEFAULT_LIMITS.maxDepth,
       bodyReadTimeoutMs: env.SLUICE_BODY_READ_TIMEOUT_MS,
+    },
+    auth: {
+      mode: env.SLUICE_AUTH,
+      opsOpen: env.SLUICE_OPS_OPEN,
+      ingestKey: env.SLUICE_EDGE_INGEST_KEY,
+      keyCacheMs: env.SLUICE_EDGE_KEY_CACHE_MS,
     },
     logLevel: env.SLUICE_LOG_LEVEL,
   }));

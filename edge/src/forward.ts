@@ -18,6 +18,8 @@ export interface ForwardOptions {
   readonly retries: number;
   readonly timeoutMs: number;
   readonly fetch?: typeof fetch;
+  /** The edge's own key (events:relay), sent as Bearer on every forward; none with auth off. */
+  readonly ingestKey?: string;
   /**
    * The runtime propagates trace context on fetch itself (Deno with OTEL_DENO): it adds the active
    * span's traceparent, so setting one here would send two.
@@ -51,6 +53,8 @@ export function toLine(event: SluiceEvent): string {
 export function createForward(options: ForwardOptions): Forward {
   const doFetch = options.fetch ?? fetch;
   const url = new URL('/v1/events', options.ingestUrl).toString();
+  const authorization: Record<string, string> =
+    options.ingestKey === undefined ? {} : { authorization: `Bearer ${options.ingestKey}` };
   return (lines, traceparent) => {
     const body = `${lines.join('\n')}\n`;
     const deadline = Date.now() + options.timeoutMs;
@@ -75,6 +79,7 @@ export function createForward(options: ForwardOptions): Forward {
                 method: 'POST',
                 headers: {
                   'content-type': 'application/x-ndjson',
+                  ...authorization,
                   ...(carried === undefined ? {} : { traceparent: carried }),
                 },
                 body,
@@ -97,6 +102,16 @@ export function createForward(options: ForwardOptions): Forward {
                 appError('unavailable', message, {
                   retryable: true,
                   ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+                }),
+              );
+            }
+            // Ingest refused the edge's own key: the edge's fault, never the client's (whose key was
+            // verified), so not a 401/403 to it; the operator sees it in the edge's error rate.
+            if (response.status === 401 || response.status === 403) {
+              return fail(
+                appError('unavailable', "ingest refused the edge's relay key (SLUICE_EDGE_INGEST_KEY)", {
+                  retryable: false,
+                  retryAfterSeconds: 5,
                 }),
               );
             }

@@ -1,13 +1,15 @@
-// Composition root of sluice-edge on Deno or Bun: config, batcher, app, server, drain.
+// Composition root of sluice-edge on Deno or Bun: config, key cache, batcher, app, server, drain.
 
 import { loadConfig } from '@sluice/shared/config';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { boundFields, boundString } from '@sluice/shared/log-bounds';
 import { streamRegistry } from '@sluice/shared/streams/registry';
+import { createAdmissionClient } from './admission-client.ts';
 import { createEdgeApp } from './app.ts';
 import { createBatcher } from './batcher.ts';
 import { edgeConfigSchema } from './config.ts';
 import { createForward } from './forward.ts';
+import { createKeyCache } from './key-cache.ts';
 import { createEdgeMetrics, timedForward } from './metrics.ts';
 import { detectRuntime } from './runtime.ts';
 
@@ -29,6 +31,12 @@ const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =
       ...(boundFields(fields) as Record<string, unknown>),
     }),
   );
+if (config.auth.mode === 'off')
+  log(
+    'warn',
+    'SLUICE_AUTH=off: every endpoint is open and every caller is the tenant "default" with every scope',
+  );
+const keyCache = createKeyCache({ ingestUrl: config.ingestUrl, ttlMs: config.auth.keyCacheMs });
 const metrics = createEdgeMetrics();
 const batcher = createBatcher(
   timedForward(
@@ -36,6 +44,7 @@ const batcher = createBatcher(
       ingestUrl: config.ingestUrl,
       retries: config.retries,
       timeoutMs: config.timeoutMs,
+      ...(config.auth.ingestKey === undefined ? {} : { ingestKey: config.auth.ingestKey }),
       // Deno with OTEL_DENO adds the traceparent to fetch itself; Bun (SDK from a preload) does not.
       fetchPropagates: runtime.name === 'deno' && runtime.env.OTEL_DENO === 'true',
     }),
@@ -44,6 +53,9 @@ const batcher = createBatcher(
   config.batch,
 );
 const app = createEdgeApp({
+  auth: { mode: config.auth.mode, verify: (key) => keyCache.verify(key) },
+  opsOpen: config.auth.opsOpen,
+  admit: createAdmissionClient({ ingestUrl: config.ingestUrl }),
   streams: streamRegistry(),
   limits: config.limits,
   batcher,
@@ -62,6 +74,7 @@ log('info', 'listening', {
   host: config.host,
   port: config.port,
   ingest: config.ingestUrl,
+  auth: config.auth.mode,
 });
 
 // Drain (guarantee 6): stop accepting, send what is batched, wait for ingest's answers, exit.

@@ -51,6 +51,10 @@ test('merged-batch 413: queued events and a large request reach ingest in batche
   });
   const http = createHttpMetrics('merged-batch-test');
   const edge = createEdgeApp({
+    // Auth off: admission is never asked (no key), so it refuses loudly should it be.
+    auth: { mode: 'off', verify: () => undefined },
+    opsOpen: true,
+    admit: () => Promise.reject(new Error('admission is not asked with auth off')),
     streams: streamRegistry(),
     limits: LIMITS,
     batcher,
