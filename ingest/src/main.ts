@@ -5,6 +5,7 @@ import { createAdmission } from '@sluice/shared/auth/admission';
 import { startServiceAuth } from '@sluice/shared/auth/service-auth';
 import { loadConfig } from '@sluice/shared/config';
 import { createDb } from '@sluice/shared/db/client';
+import { applyMigrations } from '@sluice/shared/db/migrate';
 import { topicMaxMessageBytes } from '@sluice/shared/events/record-size';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
@@ -34,6 +35,9 @@ const keysDb = createDb({
   maxConnections: 2,
   applicationName: 'sluice-ingest',
 });
+// The key table reads api_keys: on a fresh database ingest may start before the processor and
+// query, so it applies the migrations too (drizzle's migrator takes a lock: concurrent starts are safe).
+if (config.auth.mode === 'on') await applyMigrations(keysDb.db);
 const auth = await startServiceAuth({
   mode: config.auth.mode,
   sql: keysDb.sql,
@@ -53,7 +57,10 @@ await new Promise<void>((resolve) => {
     resolve();
   });
 });
-const admission = createAdmission(redis, { prefix: config.admissionPrefix });
+const counting = createAdmission(redis, { prefix: config.admissionPrefix });
+// With auth off there are no keys to limit nor tenants to bill: no Redis round trip per request
+// for usage either (GET /v1/usage then reads 0).
+const admission = config.auth.mode === 'on' ? counting : { ...counting, countAccepted: async () => {} };
 const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest', log: kafkaLogTo(log) };
 const clients = await kafkaClients(config.kafkaClient);
 const admin = await clients.admin(kafka);
