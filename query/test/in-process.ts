@@ -1,6 +1,7 @@
 // The query app in this process (Node) on the real PostgreSQL and Redis of an isolated test
 // database, with window rows the test writes itself: every number in them is known to the test.
 
+import { createAdmission } from '@sluice/shared/auth/admission';
 import { generationKeyPrefix } from '@sluice/shared/cache/window-generations';
 import type { DbHandle } from '@sluice/shared/db/client';
 import { createDb } from '@sluice/shared/db/client';
@@ -163,6 +164,12 @@ export async function startQuery(
     blockMs: 1_000,
     jaegerUiUrl: 'http://127.0.0.1:16686',
     sampleRatio: 1,
+    // The data-path tests run as the services' tests do, with auth off (the default tenant); the
+    // auth tests run the real service with SLUICE_AUTH=on (auth.test.ts).
+    auth: { mode: 'off', verify: () => undefined },
+    admission: createAdmission(redis, { prefix: cachePrefix }),
+    opsOpen: true,
+    keyDb: db.db,
     now: options.now ?? Date.now,
     ready: async () => true,
   });
