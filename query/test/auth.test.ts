@@ -15,6 +15,7 @@ import type { CreatedKey } from '@sluice/shared/auth/key-store';
 import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { feedKey } from '@sluice/shared/live/window-updates';
 import { topicNames } from '@sluice/shared/streams/registry';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Redis } from 'ioredis';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { bearer, createTestKey, revokeTestKey, withKeyDb } from '../../shared/test/keys.ts';
@@ -85,6 +86,8 @@ before(async () => {
     SLUICE_AUTH: 'on',
     SLUICE_OPS_OPEN: 'false',
     SLUICE_QUERY_LIVE_BLOCK_MS: '500',
+    // Per client: with auth on, a client is its key (every test here comes from one address).
+    SLUICE_QUERY_MAX_LIVE_CLIENTS_PER_ADDRESS: '2',
   });
 });
 
@@ -180,6 +183,22 @@ test("each tenant's live updates reach its own keys only", async () => {
   } finally {
     sseA.close();
     sseB.close();
+  }
+});
+
+test('the live cap per client counts keys, not addresses, with auth on', async () => {
+  const live = `${query.url}/v1/streams/ecommerce/live`;
+  const open = [await openSse(live, bearer(key('readA').key)), await openSse(live, bearer(key('readA').key))];
+  try {
+    const third = await fetch(live, { headers: bearer(key('readA').key) });
+    assert.equal(third.status, 429, "readA's third live client is over its cap");
+    await third.body?.cancel();
+    // Tenant B's key, from the same address: a client of its own.
+    const other = await openSse(live, bearer(key('readB').key));
+    open.push(other);
+    await other.next((e) => e.event === 'ready', 5_000);
+  } finally {
+    for (const sse of open) sse.close();
   }
 });
 
@@ -356,4 +375,35 @@ test("the dashboard's page and assets load without a key; its data calls need on
   assert.equal((await get('/v1/streams')).status, 401);
   const page = (await get('/')).text;
   assert.match(page, /id="key-form"/, 'the page asks for a read key');
+});
+
+test('answers of the admin API, usage and the auth errors match the OpenAPI document', async () => {
+  const doc = (await get('/openapi.json')).json() as Record<string, unknown>;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema(doc, 'api');
+  const conforms = (route: string, method: string, status: number, body: unknown) => {
+    const pointer = `/paths/${route.replaceAll('/', '~1')}/${method}/responses/${status}/content/application~1json/schema`;
+    const validate = ajv.getSchema(`api#${encodeURI(pointer)}`);
+    assert.ok(validate, `the document declares ${status} for ${method} ${route}`);
+    assert.ok(validate(body), `${method} ${route} ${status}: ${ajv.errorsText(validate.errors)}`);
+  };
+  const adminA = { ...bearer(key('adminA').key), 'content-type': 'application/json' };
+  const made = await get('/v1/admin/keys', adminA, {
+    method: 'POST',
+    body: JSON.stringify({ scopes: ['admin'] }),
+  });
+  conforms('/v1/admin/keys', 'post', made.status, made.json());
+  const listed = await get('/v1/admin/keys', adminA);
+  conforms('/v1/admin/keys', 'get', listed.status, listed.json());
+  const usage = await get('/v1/usage', bearer(key('readA').key));
+  conforms('/v1/usage', 'get', usage.status, usage.json());
+  const none = await get(WINDOWS);
+  conforms('/v1/streams/{stream}/windows', 'get', 401, none.json());
+  const forbidden = await get('/v1/admin/keys', bearer(key('readA').key));
+  conforms('/v1/admin/keys', 'get', 403, forbidden.json());
+  const missing = await get('/v1/admin/keys/abcdefgh234567ab', adminA, { method: 'DELETE' });
+  conforms('/v1/admin/keys/{id}', 'delete', 404, missing.json());
+  let limited = await get(TOP, bearer(key('limited').key));
+  while (limited.status !== 429) limited = await get(TOP, bearer(key('limited').key));
+  conforms('/v1/streams/{stream}/top', 'get', 429, limited.json());
 });
