@@ -1,11 +1,14 @@
 // The dashboard with auth on, in headless Chromium against the real sluice-query: the page loads
 // without a key and asks for one; with a read key it shows that tenant's windows (never the other
-// tenant's) and its live updates, read by fetch with the key in a header; the key is kept in
+// tenant's) and its live updates, read by fetch with the key in a header and resumed after a cut
+// connection with Last-Event-ID; the key is kept in
 // sessionStorage only and is in no URL; a 401 (the key revoked) brings the form back; and the
 // page's Content-Security-Policy lets everything it needs run (no violation reported).
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { CreatedKey } from '@sluice/shared/auth/key-store';
 import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { feedKey } from '@sluice/shared/live/window-updates';
@@ -19,6 +22,7 @@ import { isolate, startService } from '../../shared/test/services.ts';
 import type { SeededRow } from './seed-windows.ts';
 import { writeWindows } from './seed-windows.ts';
 
+const run = promisify(execFile);
 const A = 'dash-a';
 const B = 'dash-b';
 let iso: Isolation;
@@ -60,6 +64,14 @@ after(async () => {
   await iso?.cleanup();
 });
 
+/**
+ * Cuts every TCP connection to the query service from this machine's clients (the browser's live
+ * stream among them), as a network failure would: `ss -K` destroys the sockets (root only).
+ */
+async function cutConnectionsTo(port: number): Promise<void> {
+  await run('ss', ['-K', 'dst', '127.0.0.1', 'dport', '=', `:${port}`]);
+}
+
 const update = (key: string): WindowUpdate => {
   const start = Math.floor(Date.now() / 60_000) * 60_000;
   return {
@@ -89,12 +101,20 @@ test('the dashboard asks for a read key, shows its tenant only, live, and asks a
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => {
       // The 401 that makes the page ask for a key is logged by Chromium as a failed load.
-      if (message.type() === 'error' && !/status of 401/.test(message.text())) errors.push(message.text());
+      // So is the live stream the test cuts (ERR_CONNECTION_ABORTED).
+      const expected = /status of 401|ERR_CONNECTION_ABORTED/;
+      if (message.type() === 'error' && !expected.test(message.text())) errors.push(message.text());
     });
-    const requests: { url: string; authorization: string | undefined }[] = [];
+    const requests: { url: string; authorization: string | undefined; lastEventId: string | undefined }[] =
+      [];
     page.on('request', (request) =>
-      requests.push({ url: request.url(), authorization: request.headers().authorization }),
+      requests.push({
+        url: request.url(),
+        authorization: request.headers().authorization,
+        lastEventId: request.headers()['last-event-id'],
+      }),
     );
+    const requestsWithHeaders = requests;
 
     const landing = await page.goto(`${query.url}/?stream=ecommerce`);
     assert.match(landing?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
@@ -119,6 +139,16 @@ test('the dashboard asks for a read key, shows its tenant only, live, and asks a
     await page.waitForSelector('#windows tbody tr td:text-is("LiveA")', { timeout: 10_000 });
     assert.equal(await page.textContent('#live-updates'), '1');
     assert.equal(await page.locator('td:text-is("OtherLive")').count(), 0);
+
+    // The live connection drops (its socket destroyed); a commit made before the page reconnects
+    // arrives after it, because the reader resends the last event id as Last-Event-ID (as
+    // EventSource would): without it the server would start at the newest entry.
+    await cutConnectionsTo(query.port);
+    await page.waitForSelector('#live[data-state="error"]', { timeout: 5_000 });
+    await redis.xadd(feedKey(prefix, A, 'ecommerce'), '*', 'u', JSON.stringify([update('WhileAway')]));
+    await page.waitForSelector('#windows tbody tr td:text-is("WhileAway")', { timeout: 15_000 });
+    const resumed = requestsWithHeaders.filter((r) => r.url.includes('/live') && r.lastEventId !== undefined);
+    assert.ok(resumed.length >= 1, 'the reconnect sent Last-Event-ID');
 
     // The key: in sessionStorage only, in a header on every API call, in no URL.
     const storage = await page.evaluate(() => ({
