@@ -1,9 +1,9 @@
 // The dashboard with auth on, in headless Chromium against the real sluice-query: the page loads
 // without a key and asks for one; with a read key it shows that tenant's windows (never the other
 // tenant's) and its live updates, read by fetch with the key in a header and resumed after a cut
-// connection with Last-Event-ID; the key is kept in
-// sessionStorage only and is in no URL; a 401 (the key revoked) brings the form back; and the
-// page's Content-Security-Policy lets everything it needs run (no violation reported).
+// connection with Last-Event-ID; the key is kept in sessionStorage only and is in no URL; a 401
+// (the key revoked) brings the form back; and the page's Content-Security-Policy lets everything
+// it needs run (no violation reported).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
