@@ -12,8 +12,10 @@ import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import type { Db } from '@sluice/shared/db/client';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
 import { appError } from '@sluice/shared/result';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
+import { readFailure } from './read-failure.ts';
 
 /** Largest admin request body: a key spec is a few hundred bytes. */
 export const MAX_ADMIN_BODY_BYTES = 4_096;
@@ -36,13 +38,32 @@ export const NewKeyBody = z
 
 type AdminContext = Context<{ Variables: AuthVariables }>;
 
+/** The admin body's bound, checked while it is read (a larger one is never buffered whole). */
+export const adminBodyLimit: MiddlewareHandler = bodyLimit({
+  maxSize: MAX_ADMIN_BODY_BYTES,
+  onError: (c) =>
+    errorResponse(c, appError('payload_too_large', `the body is over ${MAX_ADMIN_BODY_BYTES} bytes`)),
+});
+
 async function readJson(c: AdminContext): Promise<{ ok: true; value: unknown } | { ok: false }> {
-  const text = await c.req.text();
-  if (new TextEncoder().encode(text).length > MAX_ADMIN_BODY_BYTES) return { ok: false };
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: JSON.parse(await c.req.text()) as unknown };
   } catch {
     return { ok: false };
+  }
+}
+
+/** PostgreSQL away or slow: a 503 with Retry-After (as the reads answer), anything else thrown. */
+async function stored<T>(
+  c: AdminContext,
+  write: () => Promise<T>,
+): Promise<{ value: T } | { response: Response }> {
+  try {
+    return { value: await write() };
+  } catch (error) {
+    const failure = readFailure(error);
+    if (failure === undefined) throw error;
+    return { response: errorResponse(c, failure) };
   }
 }
 
@@ -50,33 +71,37 @@ export function adminHandlers(deps: { readonly keyDb: Db; readonly admission: Ad
   return {
     async createKey(c: AdminContext): Promise<Response> {
       const body = await readJson(c);
-      if (!body.ok)
-        return errorResponse(
-          c,
-          appError('bad_request', `the body must be JSON of ${MAX_ADMIN_BODY_BYTES} bytes at most`),
-        );
+      if (!body.ok) return errorResponse(c, appError('bad_request', 'the body must be JSON'));
       const parsed = NewKeyBody.safeParse(body.value);
       if (!parsed.success) return errorResponse(c, validationError(parsed.error, 'invalid key'));
       const spec = parsed.data;
-      const created = await createKey(deps.keyDb, {
-        tenant: c.var.principal.tenant,
-        scopes: [...new Set(spec.scopes)],
-        ...(spec.name === undefined ? {} : { name: spec.name }),
-        ...(spec.eventsPerSecond === undefined ? {} : { eventsPerSecond: spec.eventsPerSecond }),
-        ...(spec.requestsPerSecond === undefined ? {} : { requestsPerSecond: spec.requestsPerSecond }),
-        ...(spec.expiresAt === undefined ? {} : { expiresAt: new Date(spec.expiresAt) }),
-      });
+      const created = await stored(c, () =>
+        createKey(deps.keyDb, {
+          tenant: c.var.principal.tenant,
+          scopes: [...new Set(spec.scopes)],
+          ...(spec.name === undefined ? {} : { name: spec.name }),
+          ...(spec.eventsPerSecond === undefined ? {} : { eventsPerSecond: spec.eventsPerSecond }),
+          ...(spec.requestsPerSecond === undefined ? {} : { requestsPerSecond: spec.requestsPerSecond }),
+          ...(spec.expiresAt === undefined ? {} : { expiresAt: new Date(spec.expiresAt) }),
+        }),
+      );
+      if ('response' in created) return created.response;
+      // The key is in this answer only: no cache may keep it.
       c.header('Cache-Control', 'no-store');
-      return c.json(created, 201);
+      return c.json(created.value, 201);
     },
     async listKeys(c: AdminContext): Promise<Response> {
-      return c.json({ data: await listKeys(deps.keyDb, c.var.principal.tenant) });
+      const listed = await stored(c, () => listKeys(deps.keyDb, c.var.principal.tenant));
+      return 'response' in listed ? listed.response : c.json({ data: listed.value });
     },
     async revokeKey(c: AdminContext): Promise<Response> {
       const id = c.req.param('id') ?? '';
       // Ids are 16 base32 characters; anything else is no key (and never reaches PostgreSQL).
-      const outcome = isKeyId(id) ? await revokeKey(deps.keyDb, id, c.var.principal.tenant) : 'unknown';
-      if (outcome === 'unknown') return errorResponse(c, appError('not_found', 'no such key'));
+      const revoked = isKeyId(id)
+        ? await stored(c, () => revokeKey(deps.keyDb, id, c.var.principal.tenant))
+        : { value: 'unknown' as const };
+      if ('response' in revoked) return revoked.response;
+      if (revoked.value === 'unknown') return errorResponse(c, appError('not_found', 'no such key'));
       return c.body(null, 204);
     },
     async usage(c: AdminContext): Promise<Response> {

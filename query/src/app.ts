@@ -25,7 +25,7 @@ import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { valueNames } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
-import { adminHandlers } from './admin-route.ts';
+import { adminBodyLimit, adminHandlers } from './admin-route.ts';
 import { dashboardRoutes } from './dashboard-route.ts';
 import { docsPage } from './docs-page.ts';
 import { hitPath } from './hit-path.ts';
@@ -156,7 +156,7 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   app.get('/v1/streams/:stream/top', ...read, topHandler(deps));
   app.get('/v1/streams/:stream/live', ...read, liveHandler(deps));
   const keys = adminHandlers(deps);
-  app.post('/v1/admin/keys', ...admin, keys.createKey);
+  app.post('/v1/admin/keys', ...admin, adminBodyLimit, keys.createKey);
   app.get('/v1/admin/keys', ...admin, keys.listKeys);
   app.delete('/v1/admin/keys/:id', ...admin, keys.revokeKey);
   app.get('/v1/usage', requireScope(deps.auth, 'events:write', 'windows:read', 'admin'), admit, keys.usage);

@@ -347,6 +347,7 @@ export const ROUTES: RouteConfig[] = [
     responses: {
       201: json(CreatedKey, 'The new key (usable within a second on every service)'),
       400: errors[400],
+      413: json(ErrorEnvelope, 'A body over 4 KB'),
       ...authErrors,
     },
   }),

@@ -309,6 +309,25 @@ test("the admin API makes, lists and revokes its own tenant's keys only", async 
     },
   );
   assert.equal(relay.status, 400, 'events:relay is not for an admin key to grant');
+  const big = await get(
+    '/v1/admin/keys',
+    { ...adminA, 'content-type': 'application/json' },
+    {
+      method: 'POST',
+      body: JSON.stringify({ scopes: ['windows:read'], name: 'x'.repeat(5_000) }),
+    },
+  );
+  assert.equal(big.status, 413, 'a body over 4 KB');
+  const notJson = await get(
+    '/v1/admin/keys',
+    { ...adminA, 'content-type': 'application/json' },
+    {
+      method: 'POST',
+      body: '{scopes',
+    },
+  );
+  assert.equal(notJson.status, 400);
+  assert.equal(notJson.json().error.code, 'bad_request');
 
   const listed = await get('/v1/admin/keys', adminA);
   assert.equal(listed.status, 200);
