@@ -2,6 +2,13 @@
 // over the chosen range (provisional windows shaded), a table of the latest windows with links to
 // their traces in Jaeger, and live updates over Server-Sent Events without a reload. It reads only
 // the public API: /v1/streams, /v1/streams/{stream}/windows and /v1/streams/{stream}/live.
+//
+// Auth (issue 21): when the API answers 401 the page asks for a read key, keeps it in this tab's
+// sessionStorage only (never localStorage, a cookie or a URL: it leaves with the tab and is in no
+// history, log or Referer) and sends it as `Authorization: Bearer` on every call. A 401 later (a
+// revoked or expired key) forgets it and asks again. The live updates are read with fetch(), not
+// EventSource, which cannot send a header: the key would have to go in the URL. The reader below
+// parses the same text/event-stream and reconnects with Last-Event-ID as EventSource does.
 /* global uPlot */
 
 const $ = (id) => document.getElementById(id);
@@ -27,10 +34,134 @@ const params = () => ({
 });
 const rowId = (r) => `${r.window_start}|${r.key}`;
 
+const KEY_ITEM = 'sluice.readKey';
+const KEY_SHAPE = /^slk_[a-z2-7]{16}_[A-Za-z0-9_-]{43}$/;
+
+/** The API refused the key (401) or its scope (403): the form asks for another. */
+class KeyRefused extends Error {
+  constructor(status) {
+    super(
+      status === 403
+        ? 'this key may not read windows (it needs the windows:read scope)'
+        : 'a valid read key is needed',
+    );
+    this.status = status;
+  }
+}
+
+/** Headers of every API call: the session's key, when there is one (none with auth off). */
+function withKey(headers = {}) {
+  const key = sessionStorage.getItem(KEY_ITEM);
+  return key === null ? headers : { ...headers, authorization: `Bearer ${key}` };
+}
+
 async function getJson(url) {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: withKey() });
+  if (response.status === 401 || response.status === 403) throw new KeyRefused(response.status);
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
   return response.json();
+}
+
+/** Shows the key form (the data hidden, live updates stopped), with why. */
+function askForKey(message) {
+  state.source?.close();
+  state.source = undefined;
+  sessionStorage.removeItem(KEY_ITEM);
+  $('data').hidden = true;
+  $('forget-key').hidden = true;
+  $('key-form').hidden = false;
+  $('key-message').textContent = message;
+  $('key-input').value = '';
+  $('key-input').focus();
+}
+
+/** Any failure of a load: a refused key brings the form back, anything else shows in the header. */
+function failed(error) {
+  if (error instanceof KeyRefused) {
+    askForKey(sessionStorage.getItem(KEY_ITEM) === null ? '' : error.message);
+    return;
+  }
+  $('live').dataset.state = 'error';
+  $('live').textContent = `error: ${error.message}`;
+}
+
+/**
+ * Reads a text/event-stream with fetch (so the key goes in a header, never in the URL), as
+ * EventSource would: events dispatched on a blank line, `id` kept as the last event id and sent
+ * back as Last-Event-ID on reconnect, `retry` obeyed, comments ignored. 401/403 end it (onRefused);
+ * any other failure reconnects after the retry delay.
+ */
+function liveReader(url, handlers) {
+  const abort = new AbortController();
+  let closed = false;
+  let lastEventId = '';
+  let retryMs = 1_000;
+  const dispatchFrom = (lines) => {
+    let type = 'message';
+    const data = [];
+    let hasData = false;
+    for (const line of lines) {
+      if (line === '' || line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      let value = colon === -1 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'event') type = value;
+      else if (field === 'data') {
+        data.push(value);
+        hasData = true;
+      } else if (field === 'id' && !value.includes('\0')) lastEventId = value;
+      else if (field === 'retry' && /^\d+$/.test(value)) retryMs = Number(value);
+    }
+    if (hasData) handlers.onEvent({ type, data: data.join('\n'), lastEventId });
+  };
+  const read = async (body) => {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let event = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      // A line ends at CRLF, LF or CR; a CR last in the buffer may be half of a CRLF.
+      const lines = buffer.split(/\r\n|\n|\r(?!$)/);
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === '') {
+          dispatchFrom(event);
+          event = [];
+        } else event.push(line);
+      }
+    }
+  };
+  (async () => {
+    while (!closed) {
+      try {
+        const headers = withKey({ accept: 'text/event-stream' });
+        if (lastEventId !== '') headers['last-event-id'] = lastEventId;
+        const response = await fetch(url, { headers, signal: abort.signal, cache: 'no-store' });
+        if (response.status === 401 || response.status === 403) {
+          handlers.onRefused(new KeyRefused(response.status));
+          return;
+        }
+        if (!response.ok || response.body === null) throw new Error(`live: ${response.status}`);
+        handlers.onOpen();
+        await read(response.body);
+      } catch {
+        // The connection failed or ended: reconnect below, unless closed.
+      }
+      if (closed) return;
+      handlers.onError();
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+    }
+  })();
+  return {
+    close() {
+      closed = true;
+      abort.abort();
+    },
+  };
 }
 
 function fillSelect(select, values, selected) {
@@ -59,7 +190,11 @@ function onStreamChange() {
 }
 
 /** Reads every page of the range, then listens for updates. */
-async function reload() {
+function reload() {
+  return load().catch(failed);
+}
+
+async function load() {
   const { stream, window, range } = params();
   state.rows.clear();
   let cursor = null;
@@ -78,19 +213,10 @@ async function reload() {
 function listen() {
   const { stream, window } = params();
   state.source?.close();
-  const source = new EventSource(
-    `/v1/streams/${encodeURIComponent(stream)}/live?window=${encodeURIComponent(window)}`,
-  );
-  state.source = source;
   const live = $('live');
-  source.addEventListener('ready', () => {
-    live.dataset.state = 'open';
-    live.textContent = 'live: connected';
-  });
-  source.addEventListener('gap', () => reload());
-  // One event per processor commit: the window updates it wrote.
-  source.addEventListener('windows', (event) => {
-    for (const update of JSON.parse(event.data)) {
+  // One `windows` event per processor commit: the window updates it wrote.
+  const onWindows = (data) => {
+    for (const update of JSON.parse(data)) {
       const id = rowId(update);
       if (update.removed) state.rows.delete(id);
       else state.rows.set(id, { ...update, updatedAt: Date.now() });
@@ -98,12 +224,26 @@ function listen() {
     }
     $('live-updates').textContent = String(state.updates);
     queueRender();
-  });
-  source.onerror = () => {
-    // EventSource reconnects by itself and sends Last-Event-ID: nothing is missed.
-    live.dataset.state = 'error';
-    live.textContent = 'live: reconnecting';
   };
+  state.source = liveReader(
+    `/v1/streams/${encodeURIComponent(stream)}/live?window=${encodeURIComponent(window)}`,
+    {
+      onOpen: () => {},
+      onEvent: (event) => {
+        if (event.type === 'ready') {
+          live.dataset.state = 'open';
+          live.textContent = 'live: connected';
+        } else if (event.type === 'gap') reload();
+        else if (event.type === 'windows') onWindows(event.data);
+      },
+      onError: () => {
+        // It reconnects by itself and sends Last-Event-ID: nothing is missed.
+        live.dataset.state = 'error';
+        live.textContent = 'live: reconnecting';
+      },
+      onRefused: failed,
+    },
+  );
 }
 
 function queueRender() {
@@ -219,25 +359,47 @@ function renderTable(rows, agg) {
   );
 }
 
-async function main() {
+let started = false;
+
+/** Loads the streams and starts the page; a 401 here (auth on, no key yet) shows the key form. */
+async function start() {
   const { data } = await getJson('/v1/streams');
   state.streams = data;
+  $('key-form').hidden = true;
+  $('data').hidden = false;
+  $('forget-key').hidden = sessionStorage.getItem(KEY_ITEM) === null;
   const wanted = new URLSearchParams(location.search).get('stream');
   fillSelect(
     $('stream'),
     data.map((s) => s.name),
     wanted ?? data[0]?.name,
   );
-  $('stream').addEventListener('change', onStreamChange);
-  $('window').addEventListener('change', reload);
-  $('range').addEventListener('change', reload);
-  $('agg').addEventListener('change', render);
+  if (!started) {
+    started = true;
+    $('stream').addEventListener('change', onStreamChange);
+    $('window').addEventListener('change', reload);
+    $('range').addEventListener('change', reload);
+    $('agg').addEventListener('change', render);
+    // The range is relative to now: read it again now and then so it moves on.
+    setInterval(() => {
+      if ($('key-form').hidden) reload();
+    }, 60_000);
+  }
   onStreamChange();
-  // The range is relative to now: read it again now and then so it moves on.
-  setInterval(reload, 60_000);
 }
 
-main().catch((error) => {
-  $('live').dataset.state = 'error';
-  $('live').textContent = `error: ${error.message}`;
+$('key-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const key = $('key-input').value.trim();
+  $('key-input').value = '';
+  if (!KEY_SHAPE.test(key)) {
+    $('key-message').textContent = 'that is not a sluice key (slk_...)';
+    return;
+  }
+  sessionStorage.setItem(KEY_ITEM, key);
+  $('key-message').textContent = '';
+  start().catch(failed);
 });
+$('forget-key').addEventListener('click', () => askForKey(''));
+
+start().catch(failed);

@@ -1,8 +1,19 @@
-// The query HTTP surface: streams, windows (cached), top-N, live updates (SSE), the OpenAPI
-// document and its docs page, the dashboard, health, readiness and metrics.
+// The query HTTP surface: streams, windows (cached), top-N, live updates (SSE), the admin API
+// and usage, the OpenAPI document and its docs page, the dashboard, health, readiness and metrics.
+//
+// Auth (issue 21): every /v1/streams route needs a windows:read key and reads the key's tenant
+// only (c.var.principal.tenant: 'default' with auth off); /v1/admin/keys needs an admin key;
+// /v1/usage any valid key; /healthz, /readyz and /metrics an admin key unless SLUICE_OPS_OPEN.
+// The OpenAPI document, /docs and the dashboard's page and assets hold no data and stay open (the
+// dashboard asks for a key and sends it on its API calls). A key with limits is admitted per
+// request in Redis (request-admission.ts).
 
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { trace } from '@opentelemetry/api';
+import type { Admission } from '@sluice/shared/auth/admission';
+import type { Auth, AuthVariables } from '@sluice/shared/auth/require-key';
+import { opsAccess, requireScope } from '@sluice/shared/auth/require-key';
+import type { Db } from '@sluice/shared/db/client';
 import type { BaseVariables } from '@sluice/shared/http/app-defaults';
 import { applyAppDefaults } from '@sluice/shared/http/app-defaults';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
@@ -14,6 +25,7 @@ import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { valueNames } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
+import { adminBodyLimit, adminHandlers } from './admin-route.ts';
 import { dashboardRoutes } from './dashboard-route.ts';
 import { docsPage } from './docs-page.ts';
 import { hitPath } from './hit-path.ts';
@@ -21,6 +33,7 @@ import type { LiveRouteDeps } from './live-route.ts';
 import { liveHandler } from './live-route.ts';
 import { OPENAPI_INFO, registerRoutes } from './openapi.ts';
 import { readFailure } from './read-failure.ts';
+import { admitRequests } from './request-admission.ts';
 import { streamParam } from './stream-param.ts';
 import { topHandler } from './top-route.ts';
 import { windowsLookup } from './windows-lookup.ts';
@@ -35,9 +48,17 @@ export interface QueryDeps extends WindowsRouteDeps, Omit<LiveRouteDeps, 'stream
   readonly jaegerUiUrl: string;
   /** The tracing SDK's sampling ratio for new roots (0 to 1). */
   readonly sampleRatio: number;
+  /** Who calls: the key table (auth on) or everyone the default tenant (SLUICE_AUTH=off). */
+  readonly auth: Auth;
+  /** Rate limits and usage in the state Redis. */
+  readonly admission: Admission;
+  /** /healthz, /readyz and /metrics without a key (SLUICE_OPS_OPEN). */
+  readonly opsOpen: boolean;
+  /** Where the admin API writes keys (the api_keys table). */
+  readonly keyDb: Db;
 }
 
-export type QueryEnv = { Variables: BaseVariables };
+export type QueryEnv = { Variables: BaseVariables & AuthVariables };
 
 export function describeStream(stream: StreamDefinition) {
   return {
@@ -81,8 +102,12 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   app.use('*', deps.http.middleware);
   app.use('*', traceRequests(tracer));
   registerRoutes(app);
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) =>
+  const ops = opsAccess(deps.auth, deps.opsOpen);
+  const admit = admitRequests(deps.admission);
+  const read = [requireScope(deps.auth, 'windows:read'), admit] as const;
+  const admin = [requireScope(deps.auth, 'admin'), admit] as const;
+  app.get('/healthz', ops, (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', ops, async (c) =>
     (await deps.ready())
       ? c.json({ status: 'ready' })
       : errorResponse(
@@ -90,12 +115,12 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
           appError('unavailable', 'PostgreSQL or Redis is not reachable', { retryAfterSeconds: 2 }),
         ),
   );
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', ops, async (c) => {
     const { contentType, body } = await deps.http.render();
     return c.body(body, 200, { 'content-type': contentType });
   });
-  app.get('/v1/streams', (c) => c.json({ data: [...deps.streams.values()].map(describeStream) }));
-  app.get('/v1/streams/:stream', async (c) => {
+  app.get('/v1/streams', ...read, (c) => c.json({ data: [...deps.streams.values()].map(describeStream) }));
+  app.get('/v1/streams/:stream', ...read, async (c) => {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
@@ -112,6 +137,9 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return c.json({
       ...describeStream(stream),
+      // The key's tenant: what the stream's windows, top and live routes read for this key. The
+      // watermark and lag below are the processors', shared by every tenant (no tenant's data).
+      tenant: c.var.principal.tenant,
       schema: payloadSchema(stream),
       watermark: iso(watermark),
       lag: {
@@ -124,9 +152,14 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
       },
     });
   });
-  app.get(WINDOWS_ROUTE, windowsHandler(deps, lookup));
-  app.get('/v1/streams/:stream/top', topHandler(deps));
-  app.get('/v1/streams/:stream/live', liveHandler(deps));
+  app.get(WINDOWS_ROUTE, ...read, windowsHandler(deps, lookup));
+  app.get('/v1/streams/:stream/top', ...read, topHandler(deps));
+  app.get('/v1/streams/:stream/live', ...read, liveHandler(deps));
+  const keys = adminHandlers(deps);
+  app.post('/v1/admin/keys', ...admin, adminBodyLimit, keys.createKey);
+  app.get('/v1/admin/keys', ...admin, keys.listKeys);
+  app.delete('/v1/admin/keys/:id', ...admin, keys.revokeKey);
+  app.get('/v1/usage', requireScope(deps.auth, 'events:write', 'windows:read', 'admin'), admit, keys.usage);
   app.doc31('/openapi.json', OPENAPI_INFO);
   app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));
   dashboardRoutes(app, { jaegerUiUrl: deps.jaegerUiUrl });

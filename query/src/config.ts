@@ -1,9 +1,12 @@
 // sluice-query configuration: one zod schema over the environment, parsed once in main.ts.
 
 import {
+  authModeEnv,
+  dailyQuotaEnv,
   databaseUrlEnv,
   hostEnv,
   logLevelEnv,
+  opsOpenEnv,
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
@@ -55,6 +58,12 @@ export const queryConfigSchema = z
     SLUICE_QUERY_LIVE_BLOCK_MS: positiveIntEnv(5_000),
     /** Jaeger's UI, for the dashboard's trace links. */
     SLUICE_JAEGER_UI_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:16686'),
+    /** on (default): every API call needs a key; off: open, everyone the tenant 'default' (a warning). */
+    SLUICE_AUTH: authModeEnv,
+    /** /healthz, /readyz and /metrics without a key (a probe or scraper on a private network). */
+    SLUICE_OPS_OPEN: opsOpenEnv,
+    /** A tenant's events per UTC day when it has no quota of its own (0: none); GET /v1/usage shows it. */
+    SLUICE_DAILY_EVENTS_QUOTA: dailyQuotaEnv,
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -82,6 +91,11 @@ export const queryConfigSchema = z
       blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS,
     },
     jaegerUiUrl: env.SLUICE_JAEGER_UI_URL,
+    auth: {
+      mode: env.SLUICE_AUTH,
+      opsOpen: env.SLUICE_OPS_OPEN,
+      dailyEventsQuota: env.SLUICE_DAILY_EVENTS_QUOTA,
+    },
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

@@ -3,6 +3,9 @@
 
 interface Operation {
   readonly summary?: string;
+  /** What the operation needs (its key scope). */
+  readonly description?: string;
+  readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
   readonly parameters?: readonly { name: string; in: string; description?: string; required?: boolean }[];
   readonly responses?: Readonly<Record<string, { description?: string }>>;
 }
@@ -28,7 +31,11 @@ export function docsPage(doc: Document): string {
           ([status, r]) => `<li><code>${escapeHtml(status)}</code> ${escapeHtml(r.description ?? '')}</li>`,
         )
         .join('');
-      return `<section><h2><code>${method.toUpperCase()} ${escapeHtml(path)}</code></h2><p>${escapeHtml(op.summary ?? '')}</p>${
+      const needs =
+        op.security === undefined || op.security.length === 0
+          ? '<p>Open: no key.</p>'
+          : `<p><strong>Auth:</strong> ${escapeHtml(op.description ?? 'an API key')}</p>`;
+      return `<section><h2><code>${method.toUpperCase()} ${escapeHtml(path)}</code></h2><p>${escapeHtml(op.summary ?? '')}</p>${needs}${
         params === '' ? '' : `<table><tr><th>parameter</th><th>in</th><th>meaning</th></tr>${params}</table>`
       }<ul>${responses}</ul></section>`;
     }),
@@ -39,5 +46,10 @@ table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.25rem .5r
 section{border-top:1px solid #d0d7de;margin-top:1.5rem}code{background:#f6f8fa;padding:0 .2rem}</style></head>
 <body><h1>${escapeHtml(doc.info.title)} <small>${escapeHtml(doc.info.version)}</small></h1><p>${escapeHtml(doc.info.description ?? '')}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Dashboard: <a href="/">/</a>.</p>
+<h2>API keys</h2><p>Send a key as <code>Authorization: Bearer slk_...</code>. A key belongs to one tenant and
+reads that tenant's data only. Make one with <code>./sluice keys create --tenant T --scopes windows:read</code>,
+or with an <code>admin</code> key: <code>curl -X POST -H "Authorization: Bearer $ADMIN_KEY" -H 'content-type: application/json'
+-d '{"scopes":["windows:read"]}' /v1/admin/keys</code> (the key is shown once). No key or a bad one: 401; a key
+without the scope: 403; a key over its requests per second: 429 with Retry-After and RateLimit headers.</p>
 ${operations.join('\n')}</body></html>`;
 }

@@ -9,8 +9,18 @@
 // request counted in the same metrics under the route's label, and the same SERVER span. Anything
 // else (a query string not parsed before, a miss, a stale or unverified answer, another route)
 // goes to Hono: this path only ever declines.
+//
+// Auth (issue 21) costs no I/O here: the key is verified by the in-memory key table (a hash and a
+// map lookup), and the parse and the answer are looked up under the key's tenant, so a tenant is
+// never served another's answer. Any request this path cannot settle alone goes to Hono, which
+// answers it in full: no key or a bad one (401), no windows:read (403), and a key with limits,
+// whose requests are admitted in Redis (request-admission.ts).
 
 import type { Tracer } from '@opentelemetry/api';
+import { bearerKey } from '@sluice/shared/auth/api-key';
+import type { Principal } from '@sluice/shared/auth/principal';
+import { AUTH_OFF_PRINCIPAL, hasLimits } from '@sluice/shared/auth/principal';
+import type { Auth } from '@sluice/shared/auth/require-key';
 import type { HttpMetrics } from '@sluice/shared/http/metrics';
 import { REQUEST_ID_HEADER, requestIdFor } from '@sluice/shared/http/request-id';
 import { traceAnsweredRequest } from '@sluice/shared/http/trace-middleware';
@@ -22,6 +32,7 @@ import { requestTarget } from './windows-lookup.ts';
 import { WINDOWS_ROUTE } from './windows-route.ts';
 
 export interface HitPathDeps {
+  readonly auth: Auth;
   readonly lookup: WindowsLookup;
   readonly cache: ResponseCache;
   readonly http: HttpMetrics;
@@ -38,6 +49,19 @@ const pathOf = (target: string) => {
   return at === -1 ? target : target.slice(0, at);
 };
 
+/**
+ * The principal of a request the hit path may answer: a key that verifies without waiting, holds
+ * windows:read and has no limits to judge; undefined sends the request to Hono.
+ */
+function readerOf(auth: Auth, header: string | null): Principal | undefined {
+  if (auth.mode === 'off') return AUTH_OFF_PRINCIPAL;
+  const key = bearerKey(header);
+  if (key === undefined) return undefined;
+  const principal = auth.verify(key);
+  if (principal === undefined || principal instanceof Promise) return undefined;
+  return principal.scopes.includes('windows:read') && !hasLimits(principal) ? principal : undefined;
+}
+
 /** Answers a request if it is a hit this process can serve at once; undefined declines it. */
 export function hitPath(deps: HitPathDeps): (request: Request) => Response | undefined {
   const peek = deps.cache.peek?.bind(deps.cache);
@@ -49,15 +73,17 @@ export function hitPath(deps: HitPathDeps): (request: Request) => Response | und
     if (request.method !== 'GET') return undefined;
     const started = performance.now();
     // Only the windows route keeps parses, under the target as sent: one found is its request.
+    const headers = request.headers;
+    const reader = readerOf(deps.auth, headers.get('authorization'));
+    if (reader === undefined) return undefined;
     const target = requestTarget(request.url);
-    const asked = deps.lookup.kept(target);
+    const asked = deps.lookup.kept(reader.tenant, target);
     if (asked === undefined) return undefined;
     const resolved = deps.lookup.resolve(asked, deps.now());
     if (!resolved.success) return undefined;
     const answer = peek(resolved.data.request.key);
     if (answer === undefined) return undefined;
 
-    const headers = request.headers;
     const id = requestIdFor(headers.get(REQUEST_ID_HEADER));
     const response = answerResponse(answer, 'hit', headers.get('if-none-match') ?? undefined, (body, own) => {
       own[REQUEST_ID_HEADER] = id;
@@ -68,7 +94,15 @@ export function hitPath(deps: HitPathDeps): (request: Request) => Response | und
       traceAnsweredRequest(
         deps.tracer,
         { method: 'GET', path: pathOf(target), headers },
-        { route: WINDOWS_ROUTE, status: response.status, attributes: { 'sluice.cache': 'hit' } },
+        {
+          route: WINDOWS_ROUTE,
+          status: response.status,
+          attributes: {
+            'sluice.cache': 'hit',
+            'sluice.key_id': reader.keyId,
+            'sluice.tenant': reader.tenant,
+          },
+        },
       );
     counted.record(response.status, (performance.now() - started) / 1000);
     return response;

@@ -4,9 +4,10 @@
 // gets every commit after it that the feed still holds, and a `gap` event first when some were
 // trimmed (then it re-reads the API).
 // Each client holds one Redis connection for its blocking reads; their number is bounded, in all
-// (503) and per client address (429), so one client cannot take every slot (client-address.ts).
+// (503) and per client (429: its key with auth on, else its address), so one client cannot take
+// every slot (client-address.ts). A tenant reads its own feed only: the feed key holds the tenant.
 
-import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
+import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { feedKey } from '@sluice/shared/live/window-updates';
@@ -16,7 +17,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
-import { clientAddress } from './client-address.ts';
+import { clientIdentity } from './client-address.ts';
 import { streamParam } from './stream-param.ts';
 
 export interface LiveRouteDeps {
@@ -24,7 +25,7 @@ export interface LiveRouteDeps {
   readonly redis: Redis;
   readonly cachePrefix: string;
   readonly maxClients: number;
-  /** Live clients of one remote address at most. */
+  /** Live clients of one client (its key, or its remote address with auth off) at most. */
   readonly maxClientsPerAddress: number;
   /** How long one blocking read waits; a keep-alive comment goes out after each empty one. */
   readonly blockMs: number;
@@ -65,12 +66,12 @@ export function liveHandler(deps: LiveRouteDeps) {
     if (left <= 0) perAddress.delete(address);
     else perAddress.set(address, left);
   };
-  const invalid = (c: Context, param: string, message: string) =>
+  const invalid = (c: Context<{ Variables: AuthVariables }>, param: string, message: string) =>
     errorResponse(
       c,
       appError('validation_failed', `${param} ${message}`, { details: [{ path: param, message }] }),
     );
-  return async function getLive(c: Context): Promise<Response> {
+  return async function getLive(c: Context<{ Variables: AuthVariables }>): Promise<Response> {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
@@ -91,14 +92,15 @@ export function liveHandler(deps: LiveRouteDeps) {
     // and per address (one client's burst cannot take every slot).
     if (clients >= deps.maxClients)
       return errorResponse(c, appError('unavailable', 'too many live clients', { retryAfterSeconds: 5 }));
-    const address = clientAddress(c.env, c.req.raw);
+    const { principal } = c.var;
+    const address = clientIdentity(c.env, c.req.raw, principal);
     const ofAddress = perAddress.get(address) ?? 0;
     if (ofAddress >= deps.maxClientsPerAddress)
       return errorResponse(
         c,
         appError(
           'rate_limited',
-          `too many live clients from one address (${deps.maxClientsPerAddress} at most)`,
+          `too many live clients from one client (${deps.maxClientsPerAddress} at most)`,
           {
             retryAfterSeconds: 5,
           },
@@ -108,7 +110,7 @@ export function liveHandler(deps: LiveRouteDeps) {
     clients += 1;
     perAddress.set(address, ofAddress + 1);
     deps.liveClients.set(clients);
-    const key = feedKey(deps.cachePrefix, DEFAULT_TENANT, stream.name);
+    const key = feedKey(deps.cachePrefix, principal.tenant, stream.name);
     // The client's own connection does the first reads too: it queues commands while it connects,
     // where the shared one (no offline queue) would refuse them right after a start.
     const reader = deps.redis.duplicate({ maxRetriesPerRequest: 1, enableOfflineQueue: true });

@@ -1,6 +1,8 @@
 // Composition root of sluice-query (Bun by default, Node works too): config, PostgreSQL, Redis,
 // app, server, drain.
 
+import { createAdmission } from '@sluice/shared/auth/admission';
+import { startServiceAuth } from '@sluice/shared/auth/service-auth';
 import { generationKeyPrefix } from '@sluice/shared/cache/window-generations';
 import { loadConfig } from '@sluice/shared/config';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
@@ -40,6 +42,17 @@ redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis er
 // The response cache's own instance (it evicts): entries only; counters stay in the state Redis.
 const cacheRedis = new Redis(config.cacheRedisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 cacheRedis.on('error', (error: Error) => log.warn({ error: error.message }, 'cache redis error'));
+// Keys from PostgreSQL (in memory, revocations within ~1 s), or everyone 'default' with auth off.
+const auth = await startServiceAuth({
+  mode: config.auth.mode,
+  sql: db.sql,
+  dailyEventsQuota: config.auth.dailyEventsQuota,
+  warn: (message) => log.warn(message),
+  onError: (error) => log.warn({ err: error }, 'key table reload failed'),
+});
+// Rate limits and usage in the STATE Redis (never evicted), under the cache prefix the processors
+// and every other query process share: one budget per key across all of them.
+const admission = createAdmission(redis, { prefix: config.cache.prefix });
 const http = createHttpMetrics('sluice-query');
 // Amendments reach this process's cached answers pushed, so a hit mostly needs no Redis read.
 const watch = config.cache.pushInvalidation
@@ -75,6 +88,10 @@ const app = createQueryApp({
   blockMs: config.live.blockMs,
   jaegerUiUrl: config.jaegerUiUrl,
   sampleRatio: config.sampleRatio,
+  auth,
+  admission,
+  opsOpen: config.auth.opsOpen,
+  keyDb: db.db,
   now: Date.now,
   ready: async () => {
     try {
@@ -93,6 +110,7 @@ onShutdown(
     await server.close();
     await closeAll([
       async () => watch?.close(),
+      () => auth.close(),
       () => db.close(),
       () => redis.quit(),
       () => cacheRedis.quit(),

@@ -2,7 +2,8 @@
 // parameters and the schema of every answer, served at /openapi.json and rendered at /docs.
 // Handlers validate per stream (which windows, keys and aggregates exist depends on the stream),
 // so the document declares the parameters' general shape and the contract test checks that real
-// answers match it.
+// answers match it. Every operation but the document itself, /docs and the dashboard's files
+// declares the bearer scheme (an API key, issue 21) with its 401, 403 and 429 answers.
 
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import { createRoute, z } from '@hono/zod-openapi';
@@ -30,6 +31,48 @@ const ErrorEnvelope = z
     }),
   })
   .openapi('ErrorEnvelope');
+
+const KeyInfo = z
+  .object({
+    id: z.string().openapi({ description: 'The public id (the 16 characters after slk_)' }),
+    tenant: z.string(),
+    name: z.string().nullable(),
+    scopes: z.array(z.string()),
+    eventsPerSecond: z.number().int().nullable(),
+    requestsPerSecond: z.number().int().nullable(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('KeyInfo', { description: 'A key as listed: never the key, never its hash' });
+
+const CreatedKey = KeyInfo.extend({
+  key: z.string().openapi({ description: 'The key itself, shown this once: sluice keeps only its SHA-256' }),
+}).openapi('CreatedKey');
+
+const NewKey = z
+  .object({
+    scopes: z
+      .array(z.enum(['events:write', 'windows:read', 'admin']))
+      .min(1)
+      .openapi({ description: 'What the key may do (events:relay is for an operator to grant)' }),
+    name: z.string().min(1).max(200).optional(),
+    eventsPerSecond: z.number().int().positive().optional(),
+    requestsPerSecond: z.number().int().positive().optional(),
+    expiresAt: z.string().optional().openapi({ description: 'RFC 3339, in the future' }),
+  })
+  .openapi('NewKey', { description: "The new key's tenant is the admin key's own" });
+
+const Usage = z
+  .object({
+    tenant: z.string(),
+    day: z.string().openapi({ description: 'The UTC day, YYYY-MM-DD' }),
+    events: z.number().int().openapi({ description: 'Events accepted today (acknowledged by Kafka)' }),
+    quota: z.number().int().nullable().openapi({ description: 'Events per UTC day; null: none' }),
+    remaining: z.number().int().nullable(),
+    resetsAt: z.string().openapi({ description: 'The next UTC midnight' }),
+  })
+  .openapi('Usage');
 
 const Status = z.enum(['provisional', 'settled', 'amended']).openapi('WindowStatus', {
   description:
@@ -65,6 +108,10 @@ const StreamSummary = z
   .openapi('Stream');
 
 const StreamDetail = StreamSummary.extend({
+  tenant: z.string().openapi({
+    description:
+      "The key's tenant: whose windows the stream's routes read (watermark and lag are the processors', shared)",
+  }),
   schema: z.record(z.string(), z.unknown()).openapi({ description: 'JSON Schema of the payload (`data`)' }),
   watermark: z.string().nullable(),
   lag: z.object({
@@ -133,7 +180,25 @@ const json = (schema: z.ZodType, description: string) => ({
   content: { 'application/json': { schema } },
   description,
 });
+/** The bearer scheme's name in components.securitySchemes. */
+export const BEARER = 'apiKey';
+const bearer = (scope: string) => ({
+  security: [{ [BEARER]: [] }],
+  description: `Needs an API key with the \`${scope}\` scope (Authorization: Bearer slk_...).`,
+});
+const authErrors = {
+  401: json(
+    ErrorEnvelope,
+    'No key, or a malformed, unknown, expired or revoked one (WWW-Authenticate: Bearer)',
+  ),
+  403: json(ErrorEnvelope, 'The key has not the scope this needs'),
+  429: json(
+    ErrorEnvelope,
+    "The key's requests per second are used up (Retry-After, RateLimit-Policy and RateLimit headers)",
+  ),
+};
 const errors = {
+  ...authErrors,
   400: json(ErrorEnvelope, 'Invalid parameters (details name each field)'),
   404: json(ErrorEnvelope, 'Unknown stream or route'),
   503: json(
@@ -142,24 +207,37 @@ const errors = {
   ),
 };
 
+/** Ops endpoints: open with SLUICE_OPS_OPEN (a probe on a private network), else an admin key. */
+const anonymous: Record<string, string[]> = {};
+const ops = {
+  security: [{ [BEARER]: [] }, anonymous],
+  description: 'Needs an `admin` key, unless the service runs with SLUICE_OPS_OPEN=true.',
+};
+
 export const ROUTES: RouteConfig[] = [
   createRoute({
     method: 'get',
     path: '/v1/streams',
     summary: 'Declared streams',
-    responses: { 200: json(z.object({ data: z.array(StreamSummary) }), 'Every stream this service serves') },
+    ...bearer('windows:read'),
+    responses: {
+      200: json(z.object({ data: z.array(StreamSummary) }), 'Every stream this service serves'),
+      ...authErrors,
+    },
   }),
   createRoute({
     method: 'get',
     path: '/v1/streams/{stream}',
     summary: 'One stream: payload schema, windows, aggregations, watermark and lag',
+    ...bearer('windows:read'),
     request: { params: StreamParam },
-    responses: { 200: json(StreamDetail, 'The stream'), 404: errors[404] },
+    responses: { 200: json(StreamDetail, 'The stream'), 404: errors[404], ...authErrors },
   }),
   createRoute({
     method: 'get',
     path: '/v1/streams/{stream}/windows',
-    summary: 'Window rows, by key or rolled up, with status, version and the watermark',
+    summary: "Window rows of the key's tenant, by key or rolled up, with status, version and the watermark",
+    ...bearer('windows:read'),
     request: {
       params: StreamParam,
       query: z.object({
@@ -204,7 +282,8 @@ export const ROUTES: RouteConfig[] = [
   createRoute({
     method: 'get',
     path: '/v1/streams/{stream}/top',
-    summary: 'Top-N keys by one aggregate over a range',
+    summary: "Top-N keys of the key's tenant by one aggregate over a range",
+    ...bearer('windows:read'),
     request: {
       params: StreamParam,
       query: z.object({
@@ -233,7 +312,8 @@ export const ROUTES: RouteConfig[] = [
   createRoute({
     method: 'get',
     path: '/v1/streams/{stream}/live',
-    summary: 'Server-Sent Events: every window update as the processors commit it',
+    summary: "Server-Sent Events: every window update of the key's tenant as the processors commit it",
+    ...bearer('windows:read'),
     request: {
       params: StreamParam,
       query: z.object({
@@ -251,21 +331,96 @@ export const ROUTES: RouteConfig[] = [
         description:
           'event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed})',
       },
-      429: json(ErrorEnvelope, 'Too many live clients from this address (Retry-After)'),
       ...errors,
+      429: json(
+        ErrorEnvelope,
+        "Too many live clients of this key (of this address with auth off), or the key's requests per second used up (Retry-After)",
+      ),
+    },
+  }),
+  createRoute({
+    method: 'post',
+    path: '/v1/admin/keys',
+    summary: "Create a key of the admin key's own tenant; the key is in this answer only",
+    ...bearer('admin'),
+    request: { body: { content: { 'application/json': { schema: NewKey } }, required: true } },
+    responses: {
+      201: json(CreatedKey, 'The new key (usable within a second on every service)'),
+      400: errors[400],
+      413: json(ErrorEnvelope, 'A body over 4 KB'),
+      ...authErrors,
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/v1/admin/keys',
+    summary: "The admin key's tenant's keys (never a key or its hash)",
+    ...bearer('admin'),
+    responses: { 200: json(z.object({ data: z.array(KeyInfo) }), 'Every key of the tenant'), ...authErrors },
+  }),
+  createRoute({
+    method: 'delete',
+    path: '/v1/admin/keys/{id}',
+    summary: 'Revoke a key of the tenant: refused (401) on every service within 5 s',
+    ...bearer('admin'),
+    request: {
+      params: z.object({
+        id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'abcdefgh234567ab' }),
+      }),
+    },
+    responses: {
+      204: { description: 'Revoked (again is not an error)' },
+      404: json(ErrorEnvelope, 'No such key in this tenant'),
+      ...authErrors,
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/v1/usage',
+    summary: "The tenant's events accepted today against its daily quota",
+    security: [{ [BEARER]: [] }],
+    description: 'Any valid key of the tenant (events:write, windows:read or admin).',
+    responses: {
+      200: json(Usage, 'Usage today (UTC)'),
+      401: authErrors[401],
+      403: authErrors[403],
+      429: authErrors[429],
+      503: errors[503],
     },
   }),
   createRoute({
     method: 'get',
     path: '/healthz',
     summary: 'Liveness',
-    responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive') },
+    ...ops,
+    responses: {
+      200: json(z.object({ status: z.literal('ok') }), 'Alive'),
+      401: authErrors[401],
+      403: authErrors[403],
+    },
   }),
   createRoute({
     method: 'get',
     path: '/readyz',
     summary: 'Readiness: PostgreSQL and Redis reachable',
-    responses: { 200: json(z.object({ status: z.literal('ready') }), 'Ready'), 503: errors[503] },
+    ...ops,
+    responses: {
+      200: json(z.object({ status: z.literal('ready') }), 'Ready'),
+      401: authErrors[401],
+      403: authErrors[403],
+      503: errors[503],
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    ...ops,
+    responses: {
+      200: { content: { 'text/plain': { schema: z.string() } }, description: 'Prometheus text format' },
+      401: authErrors[401],
+      403: authErrors[403],
+    },
   }),
 ];
 
@@ -275,11 +430,17 @@ export const OPENAPI_INFO = {
     title: 'sluice query API',
     version: '1.0.0',
     description:
-      'Windowed aggregates of sluice streams, each row with its completeness (status, version) and the watermark. Errors share one envelope with a request id.',
+      "Windowed aggregates of sluice streams, each row with its completeness (status, version) and the watermark. Errors share one envelope with a request id. Every call but this document, /docs and the dashboard's files needs an API key (Authorization: Bearer slk_...), and reads the key's tenant only; create one with `./sluice keys create --tenant T --scopes windows:read` or POST /v1/admin/keys.",
   },
 };
 
 /** Declares every route in the app's OpenAPI registry (the handlers are mounted by app.ts). */
 export function registerRoutes<E extends Env>(app: OpenAPIHono<E>): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER, {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An API key (slk_<id>_<secret>), bound to one tenant, with scopes events:write, windows:read, admin. Auth off (SLUICE_AUTH=off): no key, every caller the tenant "default".',
+  });
   for (const route of ROUTES) app.openAPIRegistry.registerPath(route);
 }

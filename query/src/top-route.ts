@@ -2,8 +2,8 @@
 // aggregate over a range, merged from the stream's finest tumbling window (hopping windows
 // overlap, so merging them would count an event more than once).
 
+import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
-import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
 import { appError, ok } from '@sluice/shared/result';
 import type { AggState } from '@sluice/shared/streams/aggregate';
@@ -121,7 +121,7 @@ export function rankTop(
 }
 
 export function topHandler(deps: WindowsRouteDeps) {
-  return async function getTop(c: Context): Promise<Response> {
+  return async function getTop(c: Context<{ Variables: AuthVariables }>): Promise<Response> {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
@@ -143,7 +143,8 @@ export function topHandler(deps: WindowsRouteDeps) {
     const tooWide = rangeTooWide(range, window.sizeMs, MAX_WINDOWS_IN_RANGE, window.name);
     if (tooWide !== undefined) return errorResponse(c, validationError(tooWide, 'invalid query parameters'));
     const q = { ...parsed.data, by: stream.keyBy.filter((k) => parsed.data.by.includes(k)) };
-    const tenant = DEFAULT_TENANT;
+    // The key's tenant: in the cache key too, so no tenant is ever served another's answer.
+    const { tenant } = c.var.principal;
     // JSON of the normalised parameters: no value can spell another query's key (see windows-lookup.ts).
     const key = JSON.stringify(['top', tenant, stream.name, q.agg, q.by, range.from, range.to, q.n]);
     return cachedAnswer(

@@ -4,11 +4,12 @@
 // and raw query string, for the KEPT_QUERIES most recently asked. Only the parse: relative times
 // are resolved against the clock on every request. The windows route and the hit path (which
 // answers before Hono) share one lookup, so both find the same answer for a query string.
+// Everything is per tenant (the key's, issue 21): a parse is kept under the tenant and the target,
+// and the tenant is in every cache key, so two tenants asking the same URL never share an answer.
 
 import { createHash } from 'node:crypto';
 import type { WindowScope } from '@sluice/shared/cache/window-generations';
 import { generationKeys } from '@sluice/shared/cache/window-generations';
-import { DEFAULT_TENANT } from '@sluice/shared/events/envelope';
 import { lru } from '@sluice/shared/lru';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { z } from 'zod';
@@ -22,6 +23,8 @@ export const KEPT_QUERIES = 1_000;
 
 /** A valid query string as parsed, with what it last resolved to. */
 export interface KeptQuery {
+  /** The tenant that asked (its key's): its answers alone are looked up. */
+  readonly tenant: string;
   readonly stream: StreamDefinition;
   readonly q: WindowsQuery;
   /** What its cache keys hold besides the range (the same for every request of it). */
@@ -51,10 +54,11 @@ type Parsed<T> = { success: true; data: T } | { success: false; error: z.ZodErro
 export const requestTarget = (url: string): string => url.slice(url.indexOf('/', url.indexOf('://') + 3));
 
 export interface WindowsLookup {
-  /** The kept parse of a request target (as sent); undefined if not asked lately. */
-  kept(target: string): KeptQuery | undefined;
+  /** The kept parse of a request target (as sent) of a tenant; undefined if not asked lately. */
+  kept(tenant: string, target: string): KeptQuery | undefined;
   /** Parses a target's query parameters for `stream`, keeping the parse when it is valid. */
   parse(
+    tenant: string,
     target: string,
     stream: StreamDefinition,
     params: Record<string, string | string[]>,
@@ -107,14 +111,16 @@ export function windowsLookup(cachePrefix: string): WindowsLookup {
   // Keyed by the target as sent, which names the stream and the route too: only the windows route
   // keeps parses here, so a target found here is a windows request for that stream.
   // INVARIANT (guarantee 5): keyed by client input, so bounded (least recently asked first out).
+  // A tenant (TENANT_PATTERN) holds no space, so `tenant target` names one pair only.
   const kept = lru<string, KeptQuery>(KEPT_QUERIES);
+  const keptKey = (tenant: string, target: string) => `${tenant} ${target}`;
   return {
-    kept: (target) => kept.get(target),
-    parse(target, stream, params) {
+    kept: (tenant, target) => kept.get(keptKey(tenant, target)),
+    parse(tenant, target, stream, params) {
       const parsed = parseWindowsQuery(stream, params);
       if (!parsed.success) return parsed;
-      const query: KeptQuery = { stream, q: parsed.data, stem: undefined, last: undefined };
-      if (target.length <= MAX_KEPT_TARGET_CHARS) kept.set(target, query);
+      const query: KeptQuery = { tenant, stream, q: parsed.data, stem: undefined, last: undefined };
+      if (target.length <= MAX_KEPT_TARGET_CHARS) kept.set(keptKey(tenant, target), query);
       return { success: true, data: query };
     },
     resolve(asked, now) {
@@ -127,7 +133,7 @@ export function windowsLookup(cachePrefix: string): WindowsLookup {
       const parsed = resolveWindowsParams(stream, asked.q, now);
       if (!parsed.success) return parsed;
       const p = parsed.data;
-      const tenant = DEFAULT_TENANT;
+      const { tenant } = asked;
       const source = sourceRange(p);
       const scope = { tenant, stream: stream.name, window: p.source.name };
       asked.stem ??= keyStem(stream.name, p, tenant);

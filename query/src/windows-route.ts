@@ -3,6 +3,7 @@
 // A hit this process can answer without I/O never gets here: the hit path answers it before Hono
 // (hit-path.ts), with the same lookup (windows-lookup.ts) and the same headers.
 
+import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
 import { ok } from '@sluice/shared/result';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
@@ -48,22 +49,23 @@ export function queryParams(c: Context, repeatable: readonly string[]): Record<s
 export const WINDOWS_ROUTE = '/v1/streams/:stream/windows';
 
 export function windowsHandler(deps: WindowsRouteDeps, lookup: WindowsLookup) {
-  return async function getWindows(c: Context): Promise<Response> {
+  return async function getWindows(c: Context<{ Variables: AuthVariables }>): Promise<Response> {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
+    // The key's tenant (requireScope set it): its windows and its cached answers only.
+    const { tenant } = c.var.principal;
     const target = requestTarget(c.req.url);
-    const known = lookup.kept(target);
+    const known = lookup.kept(tenant, target);
     const query =
       known?.stream === stream
         ? { success: true as const, data: known }
-        : lookup.parse(target, stream, queryParams(c, ['filter']));
+        : lookup.parse(tenant, target, stream, queryParams(c, ['filter']));
     if (!query.success) return errorResponse(c, validationError(query.error, 'invalid query parameters'));
     const resolved = lookup.resolve(query.data, deps.now());
     if (!resolved.success)
       return errorResponse(c, validationError(resolved.error, 'invalid query parameters'));
     const { params: p, request } = resolved.data;
-    const { tenant } = request.scope;
     const range = { from: request.from, to: request.to };
     return cachedAnswer(c, deps, request, async () => {
       const read = await readRange(deps, {

@@ -108,16 +108,36 @@ test('the OpenAPI document is valid OpenAPI 3.1 and names every route the app se
   const paths = Object.keys(doc.paths as object).sort();
   assert.deepEqual(paths, [
     '/healthz',
+    '/metrics',
     '/readyz',
+    '/v1/admin/keys',
+    '/v1/admin/keys/{id}',
     '/v1/streams',
     '/v1/streams/{stream}',
     '/v1/streams/{stream}/live',
     '/v1/streams/{stream}/top',
     '/v1/streams/{stream}/windows',
+    '/v1/usage',
   ]);
+  // Every operation but the ops endpoints needs the bearer key; those may go without (SLUICE_OPS_OPEN).
+  const schemes = (doc.components as { securitySchemes: Record<string, { type: string; scheme: string }> })
+    .securitySchemes;
+  assert.deepEqual(Object.values(schemes), [
+    { ...Object.values(schemes)[0], type: 'http', scheme: 'bearer' },
+  ]);
+  for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>))
+    for (const [method, op] of Object.entries(methods)) {
+      const { security, responses } = op as { security?: object[]; responses: Record<string, unknown> };
+      assert.ok(security !== undefined && security.length > 0, `${method} ${path} declares its security`);
+      assert.ok('401' in responses && '403' in responses, `${method} ${path} declares 401 and 403`);
+      if (path.startsWith('/v1/')) assert.ok('429' in responses, `${method} ${path} declares 429`);
+    }
   const docs = await q.app.request('/docs');
   assert.equal(docs.status, 200);
-  assert.match(await docs.text(), /GET \/v1\/streams\/\{stream\}\/windows/);
+  const page = await docs.text();
+  assert.match(page, /GET \/v1\/streams\/\{stream\}\/windows/);
+  assert.match(page, /POST \/v1\/admin\/keys/);
+  assert.match(page, /Authorization: Bearer/);
 });
 
 test('streams: the list, one stream with its payload schema, watermark and lag, and 404', async () => {

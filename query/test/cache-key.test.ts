@@ -58,7 +58,7 @@ test('cache keys: equal queries share one key however written; different ones ne
   const lookup = windowsLookup('p:');
   const now = T0 + 3_600_000;
   const keyOf = (params: Record<string, string | string[]>) => {
-    const parsed = lookup.parse(`/${JSON.stringify(params)}`, ecommerce, {
+    const parsed = lookup.parse('default', `/${JSON.stringify(params)}`, ecommerce, {
       from: String(T0),
       to: String(now),
       ...params,

@@ -1,6 +1,8 @@
 // The query app in this process (Node) on the real PostgreSQL and Redis of an isolated test
 // database, with window rows the test writes itself: every number in them is known to the test.
 
+import { createAdmission } from '@sluice/shared/auth/admission';
+import type { Auth } from '@sluice/shared/auth/require-key';
 import { generationKeyPrefix } from '@sluice/shared/cache/window-generations';
 import type { DbHandle } from '@sluice/shared/db/client';
 import { createDb } from '@sluice/shared/db/client';
@@ -89,6 +91,8 @@ export async function startQuery(
     wrapRepo?: (repo: WindowsRepo, db: DbHandle) => WindowsRepo;
     /** Wraps the service's cache tiers (a test's fault injection). */
     wrapCache?: (cache: ResponseCache) => ResponseCache;
+    /** Who calls (default: auth off, everyone the tenant 'default'). */
+    auth?: Auth;
   } = {},
 ): Promise<QueryHarness> {
   const iso = await isolate(label);
@@ -163,6 +167,12 @@ export async function startQuery(
     blockMs: 1_000,
     jaegerUiUrl: 'http://127.0.0.1:16686',
     sampleRatio: 1,
+    // The data-path tests run as the services' tests do, with auth off (the default tenant); the
+    // auth tests run the real service with SLUICE_AUTH=on (auth.test.ts).
+    auth: options.auth ?? { mode: 'off', verify: () => undefined },
+    admission: createAdmission(redis, { prefix: cachePrefix }),
+    opsOpen: true,
+    keyDb: db.db,
     now: options.now ?? Date.now,
     ready: async () => true,
   });

@@ -31,6 +31,7 @@ export async function writeWindows(
   db: Db,
   rows: readonly SeededRow[],
   offsets: { group: string; topic: string; watermark: number | null },
+  tenant = 'default',
 ): Promise<void> {
   for (let at = 0; at < rows.length; at += CHUNK) {
     const values = rows.slice(at, at + CHUNK).map((r) => {
@@ -42,7 +43,7 @@ export async function writeWindows(
           product_category: s.category,
         });
       return {
-        tenant: 'default',
+        tenant,
         stream: 'ecommerce',
         window: '1m',
         windowStart: new Date(r.start),

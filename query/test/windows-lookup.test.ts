@@ -15,28 +15,34 @@ const target = (i: number) => `/v1/streams/ecommerce/windows?limit=${1 + (i % 10
 
 test('kept parses are bounded, the least recently asked first out; invalid ones are not kept', () => {
   const lookup = windowsLookup('p:');
-  for (let i = 0; i < KEPT_QUERIES; i += 1) assert.ok(lookup.parse(target(i), ecommerce, {}).success);
-  assert.ok(lookup.kept(target(0)), 'asked again: now the most recent');
-  for (let i = KEPT_QUERIES; i < KEPT_QUERIES + 10; i += 1) lookup.parse(target(i), ecommerce, {});
-  assert.ok(lookup.kept(target(0)));
-  for (let i = 1; i <= 10; i += 1) assert.equal(lookup.kept(target(i)), undefined, `${i} went first`);
-  for (let i = 11; i < KEPT_QUERIES + 10; i += 1) assert.ok(lookup.kept(target(i)));
+  for (let i = 0; i < KEPT_QUERIES; i += 1)
+    assert.ok(lookup.parse('default', target(i), ecommerce, {}).success);
+  assert.ok(lookup.kept('default', target(0)), 'asked again: now the most recent');
+  for (let i = KEPT_QUERIES; i < KEPT_QUERIES + 10; i += 1) lookup.parse('default', target(i), ecommerce, {});
+  assert.ok(lookup.kept('default', target(0)));
+  for (let i = 1; i <= 10; i += 1)
+    assert.equal(lookup.kept('default', target(i)), undefined, `${i} went first`);
+  for (let i = 11; i < KEPT_QUERIES + 10; i += 1) assert.ok(lookup.kept('default', target(i)));
   // Many more: still no more than the bound.
-  for (let i = 0; i < 3 * KEPT_QUERIES; i += 1) lookup.parse(target(10_000 + i), ecommerce, {});
+  for (let i = 0; i < 3 * KEPT_QUERIES; i += 1) lookup.parse('default', target(10_000 + i), ecommerce, {});
   let kept = 0;
-  for (let i = 0; i < 3 * KEPT_QUERIES; i += 1) if (lookup.kept(target(10_000 + i)) !== undefined) kept += 1;
+  for (let i = 0; i < 3 * KEPT_QUERIES; i += 1)
+    if (lookup.kept('default', target(10_000 + i)) !== undefined) kept += 1;
   assert.equal(kept, KEPT_QUERIES);
 
-  const invalid = lookup.parse('/bad', ecommerce, { limit: 'many' });
+  const invalid = lookup.parse('default', '/bad', ecommerce, { limit: 'many' });
   assert.equal(invalid.success, false);
-  assert.equal(lookup.kept('/bad'), undefined);
+  assert.equal(lookup.kept('default', '/bad'), undefined);
 });
 
 test('a resolution is reused for the same range only; a relative range moves with the clock', () => {
   const lookup = windowsLookup('p:');
   const now = Date.parse('2026-06-01T12:00:00.250Z');
-  const absolute = lookup.parse('/a', ecommerce, { from: String(now - 3_600_000), to: String(now) });
-  const relative = lookup.parse('/r', ecommerce, { from: '-15m', to: 'now' });
+  const absolute = lookup.parse('default', '/a', ecommerce, {
+    from: String(now - 3_600_000),
+    to: String(now),
+  });
+  const relative = lookup.parse('default', '/r', ecommerce, { from: '-15m', to: 'now' });
   assert.ok(absolute.success && relative.success);
   const first = lookup.resolve(absolute.data, now);
   const later = lookup.resolve(absolute.data, now + 5_000);
@@ -83,4 +89,24 @@ test('the LRU under every cache keyed by client input keeps its bound, most rece
   cache.set('new', 1);
   assert.equal(cache.get('k9998'), undefined, 'the least recently used went first');
   assert.equal(cache.get('k9997'), 9997);
+});
+
+test('two tenants asking the same target keep two parses and never share a cache key', () => {
+  const lookup = windowsLookup('p:');
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  const target = '/v1/streams/ecommerce/windows?from=-15m';
+  const a = lookup.parse('tenant-a', target, ecommerce, { from: '-15m' });
+  assert.ok(a.success);
+  assert.equal(lookup.kept('tenant-b', target), undefined, "tenant-b does not find tenant-a's parse");
+  const b = lookup.parse('tenant-b', target, ecommerce, { from: '-15m' });
+  assert.ok(b.success);
+  assert.equal(lookup.kept('tenant-a', target), a.data);
+  assert.equal(lookup.kept('tenant-b', target), b.data);
+  const ra = lookup.resolve(a.data, now);
+  const rb = lookup.resolve(b.data, now);
+  assert.ok(ra.success && rb.success);
+  assert.notEqual(ra.data.request.key, rb.data.request.key);
+  assert.equal(ra.data.request.scope.tenant, 'tenant-a');
+  assert.equal(rb.data.request.scope.tenant, 'tenant-b');
+  assert.notDeepEqual(ra.data.request.generationKeys, rb.data.request.generationKeys);
 });

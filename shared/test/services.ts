@@ -112,7 +112,7 @@ export async function startService(
       async () => {
         if (child.exitCode !== null) throw new Error(`sluice-${name} exited with ${child.exitCode}`);
         const response = await fetch(`${url}/healthz`);
-        // 401: up, with its ops endpoints behind a key (SLUICE_OPS_OPEN=false).
+        // 401: up, with its ops endpoints behind a key (SLUICE_OPS_OPEN=false, an auth test).
         return response.ok || response.status === 401 ? true : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250, what: `sluice-${name} on ${runtime}` },
