@@ -30,3 +30,9 @@ export const setTestQuota = (databaseUrl: string, tenant: string, dailyEvents: n
 
 /** The Authorization header of a key. */
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/**
+ * A key's secret: all after `slk_<id>_`. Not `split('_')`: base64url has `_` in its alphabet, and
+ * a fragment of a secret would be a short string that turns up anywhere.
+ */
+export const secretOf = (key: string): string => key.slice('slk_'.length + 16 + 1);
