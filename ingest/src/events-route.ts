@@ -224,8 +224,8 @@ function intake(deps: EventsRouteDeps) {
     if (!sent.ok) return errorResponse(c, sent.error);
 
     countAccepted(deps.metrics, accepted);
-    // Usage counts what Kafka acknowledged, relayed events included, before the 202: a client
-    // reading GET /v1/usage after its 202 sees its events. Redis failing loses usage, not events.
+    // Usage counts what Kafka acknowledged, relayed events included (in main.ts, tallied and added
+    // every 100 ms: usage lags by that much). Redis failing loses usage, not events.
     await deps.admission.countAccepted(perTenant(accepted)).catch((error: unknown) => {
       deps.log.warn({ err: error }, 'could not count accepted events into usage');
     });

@@ -57,7 +57,11 @@ await new Promise<void>((resolve) => {
     resolve();
   });
 });
-const counting = createAdmission(redis, { prefix: config.admissionPrefix });
+const counting = createAdmission(redis, {
+  prefix: config.admissionPrefix,
+  usageFlushMs: 100,
+  onError: (error) => log.warn({ err: error }, 'could not add accepted events to usage'),
+});
 // With auth off there are no keys to limit nor tenants to bill: no Redis round trip per request
 // for usage either (GET /v1/usage then reads 0).
 const admission = config.auth.mode === 'on' ? counting : { ...counting, countAccepted: async () => {} };
@@ -119,7 +123,11 @@ onShutdown(
       () => admin.close(),
       () => auth.close(),
       () => keysDb.close(),
-      () => redis.quit(),
+      async () => {
+        // The usage tally first: what was accepted is counted before Redis closes.
+        await admission.close();
+        await redis.quit();
+      },
       () => tracing.shutdown(),
     ]);
   },

@@ -36,6 +36,7 @@ function ingestWith(state: { reachable: boolean; replacing: boolean }) {
     admit: () => Promise.reject(new Error('not used by /readyz')),
     countAccepted: () => Promise.reject(new Error('not used by /readyz')),
     usage: () => Promise.reject(new Error('not used by /readyz')),
+    close: async () => {},
   };
   return createIngestApp({
     log: createLogger('test', 'silent'),

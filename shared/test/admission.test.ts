@@ -108,6 +108,25 @@ describe('admission', () => {
     assert.equal((await admission.usage(principal('x', {}, 'other-co'))).events, 0);
   });
 
+  it('tallies usage in memory with usageFlushMs and adds it in one round trip, or at close', async () => {
+    const tallying = createAdmission(redis, { prefix, usageFlushMs: 200 });
+    const p = principal('tally', {}, 'tally-co');
+    await tallying.countAccepted(new Map([['tally-co', 3]]));
+    await tallying.countAccepted(
+      new Map([
+        ['tally-co', 4],
+        ['tally-two', 1],
+      ]),
+    );
+    assert.equal((await admission.usage(p)).events, 0, 'not yet added');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.equal((await admission.usage(p)).events, 7);
+    assert.equal((await admission.usage(principal('t2', {}, 'tally-two'))).events, 1);
+    await tallying.countAccepted(new Map([['tally-co', 5]]));
+    await tallying.close();
+    assert.equal((await admission.usage(p)).events, 12, 'close adds what the tally holds');
+  });
+
   it('is shared by every process: two clients of one Redis see one budget', async () => {
     const other = new Redis(stackEnv().redisUrl);
     try {

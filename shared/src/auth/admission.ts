@@ -84,9 +84,27 @@ export interface Usage {
 export interface Admission {
   /** Judges a request against its key's limits; a key without limits is admitted without Redis. */
   admit(principal: Principal, ask: AdmissionAsk): Promise<AdmissionVerdict>;
-  /** Adds events Kafka acknowledged to their tenants' usage today (one round trip). */
+  /**
+   * Adds events Kafka acknowledged to their tenants' usage today: at once (one round trip), or,
+   * with `usageFlushMs`, into a tally that one round trip adds every `usageFlushMs`.
+   */
   countAccepted(byTenant: ReadonlyMap<string, number>): Promise<void>;
   usage(principal: Principal): Promise<Usage>;
+  /** Adds what the tally holds (with `usageFlushMs`); a drain calls it before closing Redis. */
+  close(): Promise<void>;
+}
+
+export interface AdmissionOptions {
+  readonly prefix: string;
+  readonly now?: () => number;
+  /**
+   * Tally accepted events in memory and add them every this many ms: one Redis round trip per
+   * interval instead of per request (a tenth of auth's cost on the intake path in bench e2e).
+   * The price: usage lags by up to this long, and a crash loses at most this long of usage, never
+   * an event; a quota may be overshot by what arrives meanwhile.
+   */
+  readonly usageFlushMs?: number;
+  readonly onError?: (error: unknown) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -122,10 +140,32 @@ function rateHeaders(
     : { 'RateLimit-Policy': policies.join(', '), RateLimit: state.join(', ') };
 }
 
-export function createAdmission(redis: Redis, options: { prefix: string; now?: () => number }): Admission {
+export function createAdmission(redis: Redis, options: AdmissionOptions): Admission {
   const run: RunScript = redisScript(redis, ADMIT_SCRIPT);
   const now = options.now ?? Date.now;
   const prefix = options.prefix;
+  const add = async (byTenant: ReadonlyMap<string, number>) => {
+    if (byTenant.size === 0) return;
+    const day = dayOf(now());
+    // A pipeline, not MULTI: tenants of a batch may live on different Redis Cluster slots.
+    const multi = redis.pipeline();
+    for (const [tenant, n] of byTenant) {
+      const key = usageKey(prefix, tenant, day);
+      multi.incrby(key, n);
+      // Kept past its day, so a usage query near midnight in any zone still finds it.
+      multi.pexpire(key, 3 * DAY_MS);
+    }
+    await multi.exec();
+  };
+  // The tally (usageFlushMs): bounded by the tenants that sent in one interval.
+  let tally = new Map<string, number>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = async () => {
+    timer = undefined;
+    const due = tally;
+    tally = new Map();
+    await add(due).catch((error: unknown) => options.onError?.(error));
+  };
   return {
     async admit(p, ask) {
       const { eventsPerSecond, requestsPerSecond, dailyEvents } = p.limits;
@@ -158,17 +198,13 @@ export function createAdmission(redis: Redis, options: { prefix: string; now?: (
       return { allowed: false, retryAfterMs: Math.max(retryMs, 1), headers, refusedBy };
     },
     async countAccepted(byTenant) {
-      if (byTenant.size === 0) return;
-      const day = dayOf(now());
-      // A pipeline, not MULTI: tenants of a batch may live on different Redis Cluster slots.
-      const multi = redis.pipeline();
-      for (const [tenant, n] of byTenant) {
-        const key = usageKey(prefix, tenant, day);
-        multi.incrby(key, n);
-        // Kept past its day, so a usage query near midnight in any zone still finds it.
-        multi.pexpire(key, 3 * DAY_MS);
-      }
-      await multi.exec();
+      if (options.usageFlushMs === undefined) return add(byTenant);
+      for (const [tenant, n] of byTenant) tally.set(tenant, (tally.get(tenant) ?? 0) + n);
+      timer ??= setTimeout(() => void flush(), options.usageFlushMs);
+    },
+    async close() {
+      if (timer !== undefined) clearTimeout(timer);
+      await flush();
     },
     async usage(p) {
       const at = now();
