@@ -37,6 +37,7 @@ function ingestWith(state: { reachable: boolean; replacing: boolean }) {
     countAccepted: () => Promise.reject(new Error('not used by /readyz')),
     usage: () => Promise.reject(new Error('not used by /readyz')),
     close: async () => {},
+    admitNow: () => undefined,
   };
   return createIngestApp({
     log: createLogger('test', 'silent'),

@@ -12,11 +12,13 @@
 //
 // Auth (issue 21) costs no I/O here: the key is verified by the in-memory key table (a hash and a
 // map lookup), and the parse and the answer are looked up under the key's tenant, so a tenant is
-// never served another's answer. Any request this path cannot settle alone goes to Hono, which
-// answers it in full: no key or a bad one (401), no windows:read (403), and a key with limits,
-// whose requests are admitted in Redis (request-admission.ts).
+// never served another's answer. A key with limits is admitted here only from its lease (leases.ts:
+// units of its shared budget this process already holds), with the RateLimit headers. Any request
+// this path cannot settle alone goes to Hono, which answers it in full: no key or a bad one (401),
+// no windows:read (403), a limited key without a lease (admitted in Redis: request-admission.ts).
 
 import type { Tracer } from '@opentelemetry/api';
+import type { Admission } from '@sluice/shared/auth/admission';
 import { bearerKey } from '@sluice/shared/auth/api-key';
 import type { Principal } from '@sluice/shared/auth/principal';
 import { AUTH_OFF_PRINCIPAL, hasLimits } from '@sluice/shared/auth/principal';
@@ -33,6 +35,7 @@ import { WINDOWS_ROUTE } from './windows-route.ts';
 
 export interface HitPathDeps {
   readonly auth: Auth;
+  readonly admission: Pick<Admission, 'admitNow'>;
   readonly lookup: WindowsLookup;
   readonly cache: ResponseCache;
   readonly http: HttpMetrics;
@@ -50,8 +53,8 @@ const pathOf = (target: string) => {
 };
 
 /**
- * The principal of a request the hit path may answer: a key that verifies without waiting, holds
- * windows:read and has no limits to judge; undefined sends the request to Hono.
+ * The principal of a request the hit path may answer: a key that verifies without waiting and
+ * holds windows:read; undefined sends the request to Hono.
  */
 function readerOf(auth: Auth, header: string | null): Principal | undefined {
   if (auth.mode === 'off') return AUTH_OFF_PRINCIPAL;
@@ -59,7 +62,7 @@ function readerOf(auth: Auth, header: string | null): Principal | undefined {
   if (key === undefined) return undefined;
   const principal = auth.verify(key);
   if (principal === undefined || principal instanceof Promise) return undefined;
-  return principal.scopes.includes('windows:read') && !hasLimits(principal) ? principal : undefined;
+  return principal.scopes.includes('windows:read') ? principal : undefined;
 }
 
 /** Answers a request if it is a hit this process can serve at once; undefined declines it. */
@@ -83,10 +86,16 @@ export function hitPath(deps: HitPathDeps): (request: Request) => Response | und
     if (!resolved.success) return undefined;
     const answer = peek(resolved.data.request.key);
     if (answer === undefined) return undefined;
+    // Last, once the answer is certain: a lease's unit is spent only on a request answered here.
+    const admitted = hasLimits(reader)
+      ? deps.admission.admitNow(reader, { events: 0, requests: 1 })
+      : undefined;
+    if (hasLimits(reader) && admitted === undefined) return undefined;
 
     const id = requestIdFor(headers.get(REQUEST_ID_HEADER));
     const response = answerResponse(answer, 'hit', headers.get('if-none-match') ?? undefined, (body, own) => {
       own[REQUEST_ID_HEADER] = id;
+      if (admitted !== undefined) Object.assign(own, admitted.headers);
       return new Response(body, { status: body === null ? 304 : 200, headers: own });
     });
     // At ratio 0 the SDK would make a root span that records nothing: none is made.

@@ -52,7 +52,8 @@ const auth = await startServiceAuth({
 });
 // Rate limits and usage in the STATE Redis (never evicted), under the cache prefix the processors
 // and every other query process share: one budget per key across all of them.
-const admission = createAdmission(redis, { prefix: config.cache.prefix });
+// Leases (leases.ts): a busy limited key is judged in Redis once per lease, not per request.
+const admission = createAdmission(redis, { prefix: config.cache.prefix, leaseMs: 250 });
 const http = createHttpMetrics('sluice-query');
 // Amendments reach this process's cached answers pushed, so a hit mostly needs no Redis read.
 const watch = config.cache.pushInvalidation

@@ -1,8 +1,9 @@
 // The hit path with auth on, on the real PostgreSQL and Redis: a key that reads, without limits,
 // has its cached hit answered before Hono (no I/O, no route); the same URL of another tenant is
-// never answered from the first tenant's entry; no key, a key without windows:read and a key with
-// limits (admitted in Redis) always go to Hono, which answers 401, 403 or the admitted answer with
-// its RateLimit headers. Keys are verified by a map here: the key table itself has its own test.
+// never answered from the first tenant's entry; no key and a key without windows:read always go to
+// Hono, which answers 401 or 403; a key with limits goes to Hono (admitted in Redis) until its
+// process holds a lease of its budget, then is answered on the hit path too, with its RateLimit
+// headers. Keys are verified by a map here: the key table itself has its own test.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -36,6 +37,7 @@ before(async () => {
   q = await startQuery('hit-path-auth', {
     pushInvalidation: true,
     auth: { mode: 'on', verify: (key) => known.get(key) },
+    leaseMs: 250,
   });
   const rows: SeededRow[] = Array.from({ length: 40 }, (_, m) => ({
     start: T0 + m * 60_000,
@@ -83,12 +85,19 @@ test("a reader's hit is answered before Hono; nothing else is, and no tenant get
   assert.ok(other.routed, "tenant 'other' is never answered from the default tenant's entry");
   assert.equal(other.headers.get('x-cache'), 'miss');
   assert.deepEqual((JSON.parse(other.body) as { data: unknown[] }).data, [], "'other' has no windows");
-  // A key with limits is admitted in Redis by the route, every time, and carries the headers.
-  for (let i = 0; i < 3; i += 1) {
-    const admitted = await ask(bearer(limited.key));
+  // A key with limits: the route admits its first request in Redis and leases this process a
+  // few more units of its budget, which the hit path spends; every answer carries the headers.
+  const limitedAnswers = [];
+  for (let i = 0; i < 12; i += 1) limitedAnswers.push(await ask(bearer(limited.key)));
+  assert.ok(limitedAnswers[0]?.routed, 'the first, without a lease, is judged in Redis by the route');
+  assert.ok(
+    limitedAnswers.some((a) => !a.routed),
+    'later ones are answered from the lease on the hit path',
+  );
+  for (const admitted of limitedAnswers) {
     assert.equal(admitted.status, 200);
-    assert.ok(admitted.routed, 'a limited key is judged on the route, never on the hit path');
     assert.equal(admitted.body, miss.body);
     assert.match(admitted.headers.get('ratelimit-policy') ?? '', /"requests";q=1000;w=1/);
+    assert.match(admitted.headers.get('ratelimit') ?? '', /"requests";r=\d+;t=\d+/);
   }
 });

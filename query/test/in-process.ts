@@ -93,6 +93,8 @@ export async function startQuery(
     wrapCache?: (cache: ResponseCache) => ResponseCache;
     /** Who calls (default: auth off, everyone the tenant 'default'). */
     auth?: Auth;
+    /** Leases of limited keys' budgets, as the service has (none: every limited ask to Redis). */
+    leaseMs?: number;
   } = {},
 ): Promise<QueryHarness> {
   const iso = await isolate(label);
@@ -170,7 +172,10 @@ export async function startQuery(
     // The data-path tests run as the services' tests do, with auth off (the default tenant); the
     // auth tests run the real service with SLUICE_AUTH=on (auth.test.ts).
     auth: options.auth ?? { mode: 'off', verify: () => undefined },
-    admission: createAdmission(redis, { prefix: cachePrefix }),
+    admission: createAdmission(redis, {
+      prefix: cachePrefix,
+      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    }),
     opsOpen: true,
     keyDb: db.db,
     now: options.now ?? Date.now,

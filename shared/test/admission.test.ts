@@ -9,6 +9,7 @@ import { createAdmission } from '../src/auth/admission.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { stackEnv, uniqueName } from './harness.ts';
 import { deleteRedisKeys } from './services.ts';
+import { throwawayRedis } from './throwaway-redis.ts';
 
 const principal = (keyId: string, limits: Principal['limits'], tenant = 'acme'): Principal => ({
   keyId,
@@ -140,6 +141,51 @@ describe('admission', () => {
       assert.equal(answers.filter((a) => a.allowed).length, 5);
     } finally {
       await other.quit();
+    }
+  });
+
+  it('leases a busy key its budget: few Redis calls, and the limit still holds across processes', async () => {
+    const own = await throwawayRedis([]);
+    const other = new Redis(own.url);
+    try {
+      const calls = async () =>
+        Number(/cmdstat_evalsha:calls=(\d+)/.exec(await own.client.info('commandstats'))?.[1] ?? 0);
+      const a = createAdmission(own.client, { prefix, leaseMs: 250 });
+      const b = createAdmission(other, { prefix, leaseMs: 250 });
+      const busy = principal('busy', { requestsPerSecond: 100_000 });
+      const before = await calls();
+      let admitted = 0;
+      for (let i = 0; i < 2_000; i += 1)
+        if ((await a.admit(busy, { events: 0, requests: 1 })).allowed) admitted += 1;
+      assert.equal(admitted, 2_000);
+      const used = (await calls()) - before;
+      assert.ok(used < 100, `${used} Redis calls for 2,000 requests of one key`);
+      assert.ok(a.admitNow(busy, { events: 0, requests: 1 })?.allowed, 'a lease admits without I/O');
+      assert.equal(
+        a.admitNow(principal('cold', { requestsPerSecond: 5 }), { events: 0, requests: 1 }),
+        undefined,
+      );
+
+      // Two processes with leases against one key of 50 requests/s: never more than the budget
+      // (50 of burst, plus what refills while they ask) however the leases fall.
+      const tight = principal('tight', { requestsPerSecond: 50 });
+      const started = Date.now();
+      let total = 0;
+      for (let round = 0; round < 20; round += 1) {
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? a : b).admit(tight, { events: 0, requests: 1 }),
+          ),
+        );
+        total += answers.filter((x) => x.allowed).length;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(total <= 50 + Math.ceil(50 * seconds) + 1, `${total} admitted in ${seconds} s at 50/s`);
+      assert.ok(total >= 40, `${total} admitted: leases must not starve the key`);
+    } finally {
+      other.disconnect();
+      own.stop();
     }
   });
 });

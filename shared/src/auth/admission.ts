@@ -12,48 +12,55 @@
 import type { Redis } from 'ioredis';
 import type { RunScript } from '../redis-script.ts';
 import { redisScript } from '../redis-script.ts';
+import { createLeases } from './leases.ts';
 import type { Principal } from './principal.ts';
 
 // KEYS: events TAT, requests TAT, today's usage. ARGV: events rate (0: none), events asked,
-// requests rate (0: none), requests asked, daily quota (0: none), ms to the end of the UTC day.
+// requests rate (0: none), requests asked, daily quota (0: none), ms to the end of the UTC day,
+// events and requests to lease beside the ask (leases.ts).
 // GCRA (as redis-cell): a key's theoretical arrival time (TAT, µs) moves on by 1/rate per unit;
 // a request fits while TAT - now stays within one second. A request larger than a second's
 // burst passes only when its bucket is full, then waits out its debt (never refused forever).
+// A lease is taken only if the ask and the lease fit together; else the ask alone is judged.
 // Time is Redis's own, one clock for every process. Answer: {allowed, retry ms, events left,
-// events reset ms, requests left, requests reset ms, used today}.
+// events reset ms, requests left, requests reset ms, used today, events leased, requests leased}.
 const ADMIT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local burst = 1000000
-local function judge(key, rate, n)
-  if rate <= 0 then return true, 0, -1, 0, nil end
+local function judge(key, rate, n, lease)
+  if rate <= 0 then return true, 0, -1, 0, nil, 0 end
   local interval = burst / rate
   local tat = tonumber(redis.call('GET', key) or '0')
   if tat < now then tat = now end
-  local new = tat + n * interval
+  local new = tat + (n + lease) * interval
+  if lease > 0 and new - now > burst then
+    lease = 0
+    new = tat + n * interval
+  end
   local fits = new - now <= burst or (tat == now and n > 0)
   if not fits then
     local retry = math.max(new - now - burst, 0)
     if n * interval > burst then retry = tat - now end
-    return false, retry, math.floor((burst - (tat - now)) / interval), tat - now, nil
+    return false, retry, math.floor((burst - (tat - now)) / interval), tat - now, nil, 0
   end
   local left = math.max(math.floor((burst - (new - now)) / interval), 0)
-  return true, 0, left, new - now, new
+  return true, 0, left, new - now, new, lease
 end
 local evRate, evN, rqRate, rqN = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local quota, dayLeftMs = tonumber(ARGV[5]), tonumber(ARGV[6])
-local evOk, evRetry, evLeft, evReset, evNew = judge(KEYS[1], evRate, evN)
-local rqOk, rqRetry, rqLeft, rqReset, rqNew = judge(KEYS[2], rqRate, rqN)
+local evOk, evRetry, evLeft, evReset, evNew, evLease = judge(KEYS[1], evRate, evN, tonumber(ARGV[7]))
+local rqOk, rqRetry, rqLeft, rqReset, rqNew, rqLease = judge(KEYS[2], rqRate, rqN, tonumber(ARGV[8]))
 local used = tonumber(redis.call('GET', KEYS[3]) or '0')
 local quotaOk = quota <= 0 or evN == 0 or used + evN <= quota
 local retry = math.max(evRetry, rqRetry)
 if not quotaOk then retry = math.max(retry, dayLeftMs * 1000) end
 if not (evOk and rqOk and quotaOk) then
-  return {0, math.ceil(retry / 1000), evLeft, math.ceil(evReset / 1000), rqLeft, math.ceil(rqReset / 1000), used}
+  return {0, math.ceil(retry / 1000), evLeft, math.ceil(evReset / 1000), rqLeft, math.ceil(rqReset / 1000), used, 0, 0}
 end
 if evNew then redis.call('SET', KEYS[1], string.format('%.0f', evNew), 'PX', math.ceil((evNew - now) / 1000) + 1000) end
 if rqNew then redis.call('SET', KEYS[2], string.format('%.0f', rqNew), 'PX', math.ceil((rqNew - now) / 1000) + 1000) end
-return {1, 0, evLeft, math.ceil(evReset / 1000), rqLeft, math.ceil(rqReset / 1000), used}
+return {1, 0, evLeft, math.ceil(evReset / 1000), rqLeft, math.ceil(rqReset / 1000), used, evLease, rqLease}
 `;
 
 export interface AdmissionAsk {
@@ -82,8 +89,16 @@ export interface Usage {
 }
 
 export interface Admission {
-  /** Judges a request against its key's limits; a key without limits is admitted without Redis. */
+  /**
+   * Judges a request against its key's limits; a key without limits is admitted without Redis,
+   * and with `leaseMs` a busy key's requests mostly from its lease (leases.ts), without Redis too.
+   */
   admit(principal: Principal, ask: AdmissionAsk): Promise<AdmissionVerdict>;
+  /**
+   * Admits at once, without I/O, what needs no Redis (no limits, or a lease that covers the ask);
+   * undefined when only `admit` can judge. Never refuses.
+   */
+  admitNow(principal: Principal, ask: AdmissionAsk): AdmissionVerdict | undefined;
   /**
    * Adds events Kafka acknowledged to their tenants' usage today: at once (one round trip), or,
    * with `usageFlushMs`, into a tally that one round trip adds every `usageFlushMs`.
@@ -104,6 +119,8 @@ export interface AdmissionOptions {
    * an event; a quota may be overshot by what arrives meanwhile.
    */
   readonly usageFlushMs?: number;
+  /** Lease a busy key's budget for this long (leases.ts); none without it: every ask to Redis. */
+  readonly leaseMs?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -166,17 +183,40 @@ export function createAdmission(redis: Redis, options: AdmissionOptions): Admiss
     tally = new Map();
     await add(due).catch((error: unknown) => options.onError?.(error));
   };
+  const leases = options.leaseMs === undefined ? undefined : createLeases({ leaseMs: options.leaseMs, now });
+  const unlimited = (p: Principal) =>
+    p.limits.eventsPerSecond === undefined &&
+    p.limits.requestsPerSecond === undefined &&
+    p.limits.dailyEvents === undefined;
+  const admitNow = (p: Principal, ask: AdmissionAsk): AdmissionVerdict | undefined => {
+    if (unlimited(p)) return { allowed: true, retryAfterMs: 0, headers: {} };
+    const snapshot = leases?.take(p, ask);
+    if (snapshot === undefined) return undefined;
+    const at = now();
+    return { allowed: true, retryAfterMs: 0, headers: rateHeaders(p, snapshot, DAY_MS - (at % DAY_MS)) };
+  };
   return {
+    admitNow,
     async admit(p, ask) {
+      const local = admitNow(p, ask);
+      if (local !== undefined) return local;
       const { eventsPerSecond, requestsPerSecond, dailyEvents } = p.limits;
-      if (eventsPerSecond === undefined && requestsPerSecond === undefined && dailyEvents === undefined)
-        return { allowed: true, retryAfterMs: 0, headers: {} };
       const at = now();
       const day = dayOf(at);
       const dayLeftMs = DAY_MS - (at % DAY_MS);
+      const lease = leases?.want(p) ?? { events: 0, requests: 0 };
       const answer = (await run(
         [rateKey(prefix, p, 'ev'), rateKey(prefix, p, 'rq'), usageKey(prefix, p.tenant, day)],
-        [eventsPerSecond ?? 0, ask.events, requestsPerSecond ?? 0, ask.requests, dailyEvents ?? 0, dayLeftMs],
+        [
+          eventsPerSecond ?? 0,
+          ask.events,
+          requestsPerSecond ?? 0,
+          ask.requests,
+          dailyEvents ?? 0,
+          dayLeftMs,
+          lease.events,
+          lease.requests,
+        ],
       )) as number[];
       const [
         allowed = 0,
@@ -186,9 +226,21 @@ export function createAdmission(redis: Redis, options: AdmissionOptions): Admiss
         requests = 0,
         requestsReset = 0,
         used = 0,
+        eventsLeased = 0,
+        requestsLeased = 0,
       ] = answer.map(Number);
-      const headers = rateHeaders(p, { events, eventsReset, requests, requestsReset, used }, dayLeftMs);
-      if (allowed === 1) return { allowed: true, retryAfterMs: 0, headers };
+      const snapshot = { events, eventsReset, requests, requestsReset, used };
+      if (allowed === 1) {
+        leases?.grant(p, ask, { events: eventsLeased, requests: requestsLeased }, snapshot);
+        // The leased units are this process's to spend: counted as remaining.
+        const headers = rateHeaders(
+          p,
+          { ...snapshot, events: events + eventsLeased, requests: requests + requestsLeased },
+          dayLeftMs,
+        );
+        return { allowed: true, retryAfterMs: 0, headers };
+      }
+      const headers = rateHeaders(p, snapshot, dayLeftMs);
       const refusedBy =
         dailyEvents !== undefined && ask.events > 0 && used + ask.events > dailyEvents
           ? 'daily'
