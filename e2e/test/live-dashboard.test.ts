@@ -5,15 +5,14 @@
 // without a reload, and saves a screenshot (.artifacts/dashboard.png).
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { EventSourceMessage } from 'eventsource-parser';
-import { chromium } from 'playwright-core';
+import { launchBrowser, screenshot } from '../../shared/test/browser.ts';
 import { waitFor } from '../../shared/test/harness.ts';
 import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
-import { ROOT, testPipeline } from '../../shared/test/services.ts';
+import { testPipeline } from '../../shared/test/services.ts';
 import { openSse } from '../../shared/test/sse-client.ts';
 import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 
@@ -112,10 +111,7 @@ test('the dashboard in headless Chromium: chart and table filled, a new window a
     { timeoutMs: 30_000, what: 'the demo data in its windows' },
   );
 
-  const browser = await chromium.launch({
-    executablePath: process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-background-networking'],
-  });
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
@@ -140,8 +136,7 @@ test('the dashboard in headless Chromium: chart and table filled, a new window a
     await page.waitForSelector('#windows tbody tr td:text-is("Browser")', { timeout: 10_000 });
     const after = Number(await page.textContent('#live-updates'));
     assert.ok(after > before, 'the update came over SSE, without a reload');
-    mkdirSync(`${ROOT}.artifacts`, { recursive: true });
-    await page.screenshot({ path: `${ROOT}.artifacts/dashboard.png`, fullPage: true });
+    await screenshot(page, 'dashboard');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

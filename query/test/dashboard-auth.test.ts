@@ -14,7 +14,7 @@ import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { feedKey } from '@sluice/shared/live/window-updates';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { Redis } from 'ioredis';
-import { chromium } from 'playwright-core';
+import { launchBrowser, screenshot } from '../../shared/test/browser.ts';
 import { stackEnv } from '../../shared/test/harness.ts';
 import { createTestKey, revokeTestKey, withKeyDb } from '../../shared/test/keys.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
@@ -91,10 +91,7 @@ const update = (key: string): WindowUpdate => {
 test('the dashboard asks for a read key, shows its tenant only, live, and asks again after a 401', {
   timeout: 90_000,
 }, async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-background-networking'],
-  });
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
@@ -119,6 +116,7 @@ test('the dashboard asks for a read key, shows its tenant only, live, and asks a
     const landing = await page.goto(`${query.url}/?stream=ecommerce`);
     assert.match(landing?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
     await page.waitForSelector('#key-form:not([hidden])', { timeout: 10_000 });
+    await screenshot(page, 'dashboard-key-form');
     assert.equal(await page.isHidden('#data'), true, 'no data shown without a key');
 
     await page.fill('#key-input', readA.key);
@@ -137,6 +135,7 @@ test('the dashboard asks for a read key, shows its tenant only, live, and asks a
     await redis.xadd(feedKey(prefix, B, 'ecommerce'), '*', 'u', JSON.stringify([update('OtherLive')]));
     await redis.xadd(feedKey(prefix, A, 'ecommerce'), '*', 'u', JSON.stringify([update('LiveA')]));
     await page.waitForSelector('#windows tbody tr td:text-is("LiveA")', { timeout: 10_000 });
+    await screenshot(page, 'dashboard-tenant');
     assert.equal(await page.textContent('#live-updates'), '1');
     assert.equal(await page.locator('td:text-is("OtherLive")').count(), 0);
 
