@@ -1,6 +1,7 @@
 // The ingest HTTP surface: event intake, health, readiness (Kafka reachable, a producer that can
 // send) and metrics; for the edge, a key's principal (GET /v1/auth/key: its key cache asks) and
-// admission (POST /v1/admission: the edge's rate limit check of a client's request).
+// admission (POST /v1/admission: the edge's rate limit check of a client's request); signed
+// webhook deliveries (POST /v1/webhooks/{id}) and, for the edge, their sources.
 // Every route needs a key when SLUICE_AUTH=on (ops ones unless SLUICE_OPS_OPEN).
 
 import type { Admission } from '@sluice/shared/auth/admission';
@@ -20,8 +21,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { admissionHandler, keyHandler } from './auth-routes.ts';
 import type { EventsRouteDeps } from './events-route.ts';
 import { eventsHandler } from './events-route.ts';
+import type { WebhooksRouteDeps } from './webhooks-route.ts';
+import { sourceHandler, webhooksHandler } from './webhooks-route.ts';
 
-export interface IngestDeps extends EventsRouteDeps {
+export interface IngestDeps extends EventsRouteDeps, WebhooksRouteDeps {
   readonly auth: Auth;
   /** /healthz, /readyz and /metrics without a key (SLUICE_OPS_OPEN). */
   readonly opsOpen: boolean;
@@ -77,6 +80,22 @@ export function createIngestApp(deps: IngestDeps): Hono<IngestEnv> {
         ),
     }),
     eventsHandler(deps),
+  );
+  // Issue 22: the edge's relay key may learn a source (with its secrets) to verify deliveries itself.
+  app.get('/v1/webhooks/sources/:id', requireScope(deps.auth, 'events:relay'), sourceHandler(deps.sources));
+  // No key: a provider cannot send one. The id in the URL and the signature are the credentials.
+  app.post(
+    '/v1/webhooks/:id',
+    deps.inflight.middleware,
+    bodyLimit({
+      maxSize: deps.limits.maxEventBytes,
+      onError: (c) =>
+        errorResponse(
+          c,
+          appError('payload_too_large', `a delivery exceeds ${deps.limits.maxEventBytes} bytes`),
+        ),
+    }),
+    webhooksHandler(deps),
   );
   return app;
 }

@@ -13,7 +13,9 @@ import {
   positiveIntEnv,
   redisUrlEnv,
   sampleRatioEnv,
+  secretsKeyEnv,
   topicPrefixEnv,
+  webhooksEnv,
 } from '@sluice/shared/config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { DEFAULT_BODY_READ_TIMEOUT_MS } from '@sluice/shared/events/parse-body';
@@ -79,6 +81,10 @@ export const ingestConfigSchema = z
      * so GET /v1/usage there reads what ingest counts here.
      */
     SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
+    /** POST /v1/webhooks/{id}: sources in PostgreSQL (webhook_sources), delivery ledger in Redis. */
+    SLUICE_WEBHOOKS: webhooksEnv,
+    /** Opens the sources' sealed secrets; unset, no source verifies (and each is logged once). */
+    SLUICE_SECRETS_KEY: secretsKeyEnv,
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -109,6 +115,7 @@ export const ingestConfigSchema = z
       dailyEventsQuota: env.SLUICE_DAILY_EVENTS_QUOTA,
       databaseUrl: env.SLUICE_DATABASE_URL,
     },
+    webhooks: { enabled: env.SLUICE_WEBHOOKS === 'on', secretsKey: env.SLUICE_SECRETS_KEY },
     redisUrl: env.SLUICE_REDIS_URL,
     admissionPrefix: env.SLUICE_CACHE_PREFIX,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,

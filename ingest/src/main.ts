@@ -17,6 +17,9 @@ import { createLogger } from '@sluice/shared/log';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
+import { deliveryLedger } from '@sluice/shared/webhooks/delivery-ledger';
+import { secretBox } from '@sluice/shared/webhooks/secret-box';
+import { NO_SOURCES, startSourceTable } from '@sluice/shared/webhooks/source-table';
 import { Redis } from 'ioredis';
 import { createIngestApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
@@ -35,9 +38,10 @@ const keysDb = createDb({
   maxConnections: 2,
   applicationName: 'sluice-ingest',
 });
-// The key table reads api_keys: on a fresh database ingest may start before the processor and
-// query, so it applies the migrations too (drizzle's migrator takes a lock: concurrent starts are safe).
-if (config.auth.mode === 'on') await applyMigrations(keysDb.db);
+// The key table reads api_keys (and the source table webhook_sources): on a fresh database ingest
+// may start before the processor and query, so it applies the migrations too (drizzle's migrator
+// takes a lock: concurrent starts are safe).
+if (config.auth.mode === 'on' || config.webhooks.enabled) await applyMigrations(keysDb.db);
 const auth = await startServiceAuth({
   mode: config.auth.mode,
   sql: keysDb.sql,
@@ -67,6 +71,20 @@ const counting = createAdmission(redis, {
 // With auth off there are no keys to limit nor tenants to bill: no Redis round trip per request
 // for usage either (GET /v1/usage then reads 0).
 const admission = config.auth.mode === 'on' ? counting : { ...counting, countAccepted: async () => {} };
+const box = secretBox(config.webhooks.secretsKey);
+if (config.webhooks.enabled && !box.ok) log.warn(box.error.message);
+// With webhooks off the table is empty and never loaded: every /v1/webhooks/{id} is a 404.
+const sources = config.webhooks.enabled
+  ? await startSourceTable({
+      sql: keysDb.sql,
+      box: box.ok ? box.value : undefined,
+      defaultDailyEvents: config.auth.dailyEventsQuota,
+      onBadSource: (id, why) => log.error({ source: id }, `webhook source cannot be used: ${why}`),
+      onError: (error) =>
+        log.warn({ err: error }, 'could not reload the webhook sources; the last ones stay'),
+    })
+  : NO_SOURCES;
+const ledger = deliveryLedger(redis, { prefix: config.admissionPrefix });
 const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest', log: kafkaLogTo(log) };
 const clients = await kafkaClients(config.kafkaClient);
 const admin = await clients.admin(kafka);
@@ -104,6 +122,8 @@ const app = createIngestApp({
   maxRecordBytes: config.maxRecordBytes,
   inflight: inflightLimit({ ...config.inflight, unknownBodyBytes: config.limits.maxRequestBytes }),
   metrics,
+  sources,
+  ledger,
   now: Date.now,
 });
 const server = await serveHttp(app.fetch, {
@@ -124,6 +144,7 @@ onShutdown(
     await closeAll([
       () => admin.close(),
       () => auth.close(),
+      () => sources.close(),
       () => keysDb.close(),
       async () => {
         // The usage tally first: what was accepted is counted before Redis closes.

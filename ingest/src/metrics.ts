@@ -10,6 +10,12 @@ export interface IngestMetrics extends IntakeMetrics {
   readonly produceLatency: Histogram<'outcome'>;
   /** Producer clients replaced after a fatal error (each one a burst of 503s). */
   readonly producerRenewals: Counter;
+  readonly webhooks: {
+    /** Verified deliveries by provider and outcome (accepted, redelivered, challenge, invalid). */
+    readonly outcomes: Counter<'provider' | 'outcome'>;
+    /** Refused deliveries by provider and reason (bad_signature, stale_timestamp, ...). */
+    readonly refusals: Counter<'provider' | 'reason'>;
+  };
 }
 
 export function createIngestMetrics(registry: Registry): IngestMetrics {
@@ -27,5 +33,19 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
       help: 'Kafka producer clients replaced after a fatal error',
       registers: [registry],
     }),
+    webhooks: {
+      outcomes: new Counter({
+        name: 'sluice_webhook_deliveries_total',
+        help: 'Verified webhook deliveries by provider and outcome',
+        labelNames: ['provider', 'outcome'] as const,
+        registers: [registry],
+      }),
+      refusals: new Counter({
+        name: 'sluice_webhook_refusals_total',
+        help: 'Webhook deliveries refused by provider and reason',
+        labelNames: ['provider', 'reason'] as const,
+        registers: [registry],
+      }),
+    },
   };
 }

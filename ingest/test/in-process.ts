@@ -14,6 +14,8 @@ import { createLogger } from '@sluice/shared/log';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
+import { deliveryLedger } from '@sluice/shared/webhooks/delivery-ledger';
+import { NO_SOURCES } from '@sluice/shared/webhooks/source-table';
 import { Redis } from 'ioredis';
 import { stackEnv } from '../../shared/test/harness.ts';
 import { deleteRedisKeys, deleteTopics } from '../../shared/test/services.ts';
@@ -92,6 +94,8 @@ export async function inProcessIngest({
     maxRecordBytes,
     inflight: inflightLimit({ ...inflight, unknownBodyBytes: limits.maxRequestBytes }),
     metrics: createIngestMetrics(http.registry),
+    sources: NO_SOURCES,
+    ledger: deliveryLedger(redis, { prefix }),
     now: Date.now,
   });
   return {

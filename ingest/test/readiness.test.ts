@@ -14,6 +14,7 @@ import type { RenewingProducer } from '@sluice/shared/kafka/renewing-producer';
 import { createLogger } from '@sluice/shared/log';
 import { ok } from '@sluice/shared/result';
 import { streamRegistry } from '@sluice/shared/streams/registry';
+import { NO_SOURCES } from '@sluice/shared/webhooks/source-table';
 import { createIngestApp } from '../src/app.ts';
 import { createIngestMetrics } from '../src/metrics.ts';
 
@@ -53,6 +54,9 @@ function ingestWith(state: { reachable: boolean; replacing: boolean }) {
     maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
     inflight: inflightLimit({ maxRequests: 8, maxBytes: 1 << 20, unknownBodyBytes: 1 << 20 }),
     metrics: createIngestMetrics(http.registry),
+    sources: NO_SOURCES,
+    // /readyz records no delivery.
+    ledger: { firstSeen: () => Promise.reject(new Error('not used by /readyz')) },
     now: Date.now,
   });
 }

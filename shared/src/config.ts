@@ -90,3 +90,12 @@ export const opsOpenEnv = z
 
 /** SLUICE_DAILY_EVENTS_QUOTA: a tenant's events per UTC day unless tenant_quotas says; 0: none. */
 export const dailyQuotaEnv = z.coerce.number().int().min(0).default(0);
+
+/**
+ * SLUICE_SECRETS_KEY: 32 bytes, base64, sealing webhook secrets at rest (webhooks/secret-box.ts).
+ * Unset: webhook sources cannot be added nor used (each says so once, in the log).
+ */
+export const secretsKeyEnv = z.string().min(1).optional();
+
+/** SLUICE_WEBHOOKS: the webhook routes (issue 22); on by default, they need PostgreSQL and Redis. */
+export const webhooksEnv = z.enum(['on', 'off']).default('on');

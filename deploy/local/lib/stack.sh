@@ -127,12 +127,26 @@ stack_env_exports() {
   export SLUICE_JAEGER_QUERY_URL="http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
   export SLUICE_K6_BIN="$K6_BIN"
   export SLUICE_KAFKA_HOME="$KAFKA_HOME"
+  export SLUICE_SECRETS_KEY
+  SLUICE_SECRETS_KEY=$(local_secrets_key)
+}
+
+# The key sealing webhook secrets at rest (webhooks/secret-box.ts): 32 random bytes, made once per
+# data directory (0600; never in the repo). A new data directory has new sources, so a new key.
+local_secrets_key() {
+  local file="$SLUICE_DATA/keys/secrets.key"
+  if [[ ! -s $file ]]; then
+    mkdir -p "$SLUICE_DATA/keys"
+    chmod 700 "$SLUICE_DATA/keys"
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$file.tmp" && mv "$file.tmp" "$file")
+  fi
+  cat "$file"
 }
 
 stack_env() {
   stack_env_exports
   local v
-  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_KAFKA_HOME; do
+  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_KAFKA_HOME SLUICE_SECRETS_KEY; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
 }

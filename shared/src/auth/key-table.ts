@@ -1,12 +1,12 @@
 // Every service's view of the live keys: the whole table in memory, so a request is verified by a
-// SHA-256 and a map lookup, never a database round trip. It reloads when PostgreSQL NOTIFYs a
-// change (0004_api_keys.sql's trigger: at once) and, as the fallback should a notification be
-// lost, whenever a one-row version check every `reloadMs` sees a change.
+// SHA-256 and a map lookup, never a database round trip. Kept current by db/live-table.ts (NOTIFY
+// from 0004_api_keys.sql's trigger at once; a version poll every `reloadMs` as the fallback).
 // INVARIANT (issue 21, item 2): a revoked key stops verifying here within reloadMs (1 s) of the
 // revocation's commit; the edge's cache of answers from here adds its TTL (2 s): under 5 s.
 // A key unknown here is refused without asking PostgreSQL, so random keys cannot load it.
 
 import type postgres from 'postgres';
+import { startLiveTable } from '../db/live-table.ts';
 import { hashKeySync } from './key-store.ts';
 import type { Principal } from './principal.ts';
 import type { Scope } from './scopes.ts';
@@ -76,61 +76,25 @@ const versionOf = (sql: postgres.Sql) => sql<{ v: string }[]>`
 export async function startKeyTable(options: KeyTableOptions): Promise<KeyTable> {
   const { sql } = options;
   const now = options.now ?? Date.now;
-  const onError = options.onError ?? (() => {});
-  let table = await load(sql, options.defaultDailyEvents);
-  let version = (await versionOf(sql))[0]?.v ?? '';
-  let reloading: Promise<void> | undefined;
-  // Coalesced: a burst of notifications is one reload (and one more if it came mid-reload).
-  let again = false;
-  const reload = (): Promise<void> => {
-    if (reloading !== undefined) {
-      again = true;
-      return reloading;
-    }
-    reloading = (async () => {
-      do {
-        again = false;
-        try {
-          const v = (await versionOf(sql))[0]?.v ?? '';
-          table = await load(sql, options.defaultDailyEvents);
-          version = v;
-        } catch (error) {
-          // The last table stays: a database outage does not lock every caller out.
-          onError(error);
-        }
-      } while (again);
-      reloading = undefined;
-    })();
-    return reloading;
-  };
-  const listener = await sql.listen(
-    'sluice_keys',
-    () => void reload(),
-    () => void reload(),
-  );
-  let closed = false;
-  const poll = setInterval(() => {
-    if (closed || reloading !== undefined) return;
-    versionOf(sql).then((rows) => {
-      if ((rows[0]?.v ?? '') !== version) void reload();
-    }, onError);
-  }, options.reloadMs ?? 1_000);
-  poll.unref();
+  const live = await startLiveTable({
+    sql,
+    channel: 'sluice_keys',
+    load: () => load(sql, options.defaultDailyEvents),
+    version: async () => (await versionOf(sql))[0]?.v ?? '',
+    ...(options.reloadMs === undefined ? {} : { reloadMs: options.reloadMs }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  });
   return {
     verify(key) {
-      const principal = table.get(hashKeySync(key));
+      const principal = live.current.get(hashKeySync(key));
       if (principal === undefined) return undefined;
       // Expiry is checked per request: a key expires on time, not at the next reload.
       if (principal.expiresAt !== null && principal.expiresAt <= now()) return undefined;
       return principal;
     },
     get size() {
-      return table.size;
+      return live.current.size;
     },
-    async close() {
-      closed = true;
-      clearInterval(poll);
-      await listener.unlisten();
-    },
+    close: () => live.close(),
   };
 }

@@ -113,3 +113,28 @@ export const tenantQuotas = pgTable('tenant_quotas', {
   dailyEvents: bigint('daily_events', { mode: 'number' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });
+
+/**
+ * Webhook sources (issue 22): a tenant's endpoint for one provider. The id is the credential in
+ * the URL (`/v1/webhooks/<id>`); the secrets are sealed (webhooks/secret-box.ts), never plain. A
+ * rotation keeps the previous secret until `previous_retires_at`; removal is a tombstone.
+ */
+export const webhookSources = pgTable(
+  'webhook_sources',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    name: text('name'),
+    provider: text('provider').notNull(),
+    stream: text('stream').notNull(),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousRetiresAt: timestamp('previous_retires_at', { withTimezone: true, precision: 3 }),
+    /** Tolerance, the generic HMAC scheme and the mapping (webhooks/source.ts sourceOptionsSchema). */
+    options: jsonb('options').notNull().default({}),
+    removedAt: timestamp('removed_at', { withTimezone: true, precision: 3 }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_sources_tenant_idx').on(t.tenant)],
+);

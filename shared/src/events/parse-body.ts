@@ -80,14 +80,16 @@ export async function parseBody(request: Request, limits: BodyLimits): Promise<R
     format === 'cloudevents' ||
     (encoding === 'identity' && Number.isFinite(declared) && declared < 2 * limits.maxEvents);
   const counter = countless ? undefined : format === 'ndjson' ? ndjsonCounter() : jsonArrayCounter();
-  const read = await readLimited(stream, {
+  const read = await readBodyBytes(stream, {
     maxBytes: limits.maxRequestBytes,
     maxEvents: limits.maxEvents,
     counter,
     timeoutMs: limits.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS,
   });
   if (!read.ok) return read;
-  const text = read.value;
+  const decoded = utf8Text(read.value);
+  if (!decoded.ok) return decoded;
+  const text = decoded.value;
 
   const items = format === 'ndjson' ? splitNdjson(text) : splitJson(text, format, limits.maxEventBytes);
   if (!items.ok) return items;
@@ -109,19 +111,24 @@ function tooLarge(limit: number): AppError {
   });
 }
 
-interface ReadBounds {
+export interface ReadBounds {
   readonly maxBytes: number;
-  readonly maxEvents: number;
-  readonly counter: ItemCounter | undefined;
   readonly timeoutMs: number;
+  /** Counts items as bytes arrive, refusing past `maxEvents` (intake only). */
+  readonly maxEvents?: number;
+  readonly counter?: ItemCounter | undefined;
 }
 
 const TIMED_OUT = Symbol('timed out');
 
-async function readLimited(
+/**
+ * A body's bytes, bounded in size (413), time (408) and, with a counter, items (413). Also the raw
+ * read of a webhook delivery, whose signature is over these exact bytes.
+ */
+export async function readBodyBytes(
   stream: ReadableStream<Uint8Array>,
   bounds: ReadBounds,
-): Promise<Result<string, AppError>> {
+): Promise<Result<Uint8Array, AppError>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -148,8 +155,9 @@ async function readLimited(
       if (done) break;
       total += value.byteLength;
       if (total > bounds.maxBytes) return refuse(tooLarge(bounds.maxBytes));
-      if (bounds.counter !== undefined && bounds.counter.push(value, bounds.maxEvents) > bounds.maxEvents)
-        return refuse(tooManyEvents(bounds.maxEvents));
+      const maxEvents = bounds.maxEvents ?? Number.POSITIVE_INFINITY;
+      if (bounds.counter !== undefined && bounds.counter.push(value, maxEvents) > maxEvents)
+        return refuse(tooManyEvents(maxEvents));
       chunks.push(value);
     }
   } catch {
@@ -163,6 +171,10 @@ async function readLimited(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return ok(bytes);
+}
+
+function utf8Text(bytes: Uint8Array): Result<string, AppError> {
   try {
     return ok(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {

@@ -3,12 +3,14 @@
 import { equipmentMetrics, inventoryUpdates, salesEvents } from './bakery.ts';
 import type { StreamDefinition } from './define.ts';
 import { ecommerce } from './ecommerce.ts';
+import { webhooks } from './webhooks.ts';
 
 export const STREAMS: readonly StreamDefinition[] = [
   ecommerce,
   salesEvents,
   equipmentMetrics,
   inventoryUpdates,
+  webhooks,
 ];
 
 export type StreamRegistry = ReadonlyMap<string, StreamDefinition>;
