@@ -177,6 +177,6 @@ test('query errors use the one envelope', async () => {
   const streams = (await (await fetch(`${query.url}/v1/streams`)).json()) as { data: { name: string }[] };
   assert.deepEqual(
     streams.data.map((s) => s.name),
-    ['ecommerce', 'sales-events', 'equipment-metrics', 'inventory-updates'],
+    ['ecommerce', 'sales-events', 'equipment-metrics', 'inventory-updates', 'webhooks'],
   );
 });

@@ -12,7 +12,7 @@ test('every declared stream by default, or just the ones named', async () => {
   const all = await streamsInUse({ names: [], module: undefined });
   assert.deepEqual(
     all.map((s) => s.name),
-    ['ecommerce', 'sales-events', 'equipment-metrics', 'inventory-updates'],
+    ['ecommerce', 'sales-events', 'equipment-metrics', 'inventory-updates', 'webhooks'],
   );
   const some = await streamsInUse({ names: ['inventory-updates', 'ecommerce'], module: undefined });
   assert.deepEqual(

@@ -54,6 +54,8 @@ export interface ValidateOptions {
   readonly maxEventBytes: number;
   readonly maxDepth: number;
   readonly newId: () => string;
+  /** A verified webhook delivery (webhooks/to-event.ts): may write to a `signedOnly` stream. */
+  readonly signed?: boolean;
 }
 
 export type ItemVerdict =
@@ -114,6 +116,13 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
   if (stream === undefined) {
     return reject(rawId, [{ path: 'stream', message: `unknown stream '${envelope.value.stream}'` }]);
   }
+  if (stream.signedOnly && options.signed !== true)
+    return reject(rawId, [
+      {
+        path: 'stream',
+        message: `stream '${stream.name}' takes signed webhook deliveries only (POST /v1/webhooks/{id})`,
+      },
+    ]);
   const payload = stream.schema.safeParse(envelope.value.data);
   if (!payload.success) {
     return reject(rawId, fieldErrors(payload.error.issues, 'data', ['data']));

@@ -145,6 +145,11 @@ export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
    * window: `quality_score` (share of its events that passed), `rejected` and `rejected_<rule>`.
    */
   readonly rules?: readonly QualityRule<z.output<S>>[];
+  /**
+   * Events only from verified webhook deliveries (POST /v1/webhooks/{id}); POST /v1/events refuses
+   * the stream, so a write key cannot pass off an unsigned event as a provider's delivery.
+   */
+  readonly signedOnly?: boolean;
 }
 
 export interface StreamDefinition<
@@ -166,6 +171,7 @@ export interface StreamDefinition<
   readonly dedupHorizonMs: number;
   readonly retentionMs: number;
   readonly rules: readonly QualityRule[];
+  readonly signedOnly: boolean;
 }
 
 const STREAM_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -202,6 +208,7 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
     dedupHorizonMs: durationMs(input.dedupHorizon ?? '24h'),
     retentionMs: durationMs(input.retention ?? '7d'),
     rules,
+    signedOnly: input.signedOnly ?? false,
   };
 }
 

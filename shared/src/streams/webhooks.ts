@@ -23,6 +23,8 @@ export const webhooks = defineStream({
   keyBy: ['provider', 'type', 'account'],
   windows: [tumbling('1m'), tumbling('1h')],
   aggregations: [count('deliveries')],
+  // Counted deliveries are verified ones: POST /v1/events may not write here.
+  signedOnly: true,
   // Receive times are nearly ordered; a delivery is late only when it waited on a slow edge.
   watermark: '10s',
   allowedLateness: '1h',

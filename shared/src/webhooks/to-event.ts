@@ -78,6 +78,7 @@ export function deliveryToEvent(
       maxDepth: options.maxDepth,
       newId: () => delivery.id,
       tenant: { from: 'key', tenant: source.tenant },
+      signed: true,
     },
   );
 }
