@@ -22,7 +22,7 @@ import { admissionHandler, keyHandler } from './auth-routes.ts';
 import type { EventsRouteDeps } from './events-route.ts';
 import { eventsHandler } from './events-route.ts';
 import type { WebhooksRouteDeps } from './webhooks-route.ts';
-import { sourceHandler, webhooksHandler } from './webhooks-route.ts';
+import { knownSource, sourceHandler, webhooksHandler } from './webhooks-route.ts';
 
 export interface IngestDeps extends EventsRouteDeps, WebhooksRouteDeps {
   readonly auth: Auth;
@@ -86,6 +86,7 @@ export function createIngestApp(deps: IngestDeps): Hono<IngestEnv> {
   // No key: a provider cannot send one. The id in the URL and the signature are the credentials.
   app.post(
     '/v1/webhooks/:id',
+    knownSource(deps.sources),
     deps.inflight.middleware,
     bodyLimit({
       maxSize: deps.limits.maxEventBytes,

@@ -21,7 +21,7 @@ import { SOURCE_ID_PATTERN } from '@sluice/shared/webhooks/source';
 import type { LiveSource, SourceTable } from '@sluice/shared/webhooks/source-table';
 import { deliveryToEvent } from '@sluice/shared/webhooks/to-event';
 import { verifyDelivery } from '@sluice/shared/webhooks/verify';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { admitOrRefuse } from './auth-routes.ts';
 import { perTenant } from './events-route.ts';
 import type { IngestMetrics } from './metrics.ts';
@@ -49,6 +49,17 @@ export function sourceOf(sources: SourceTable, id: string): LiveSource | undefin
 }
 
 const NO_SOURCE = appError('not_found', 'no such webhook source');
+
+/**
+ * 404 for an unknown source before anything else: no in-flight slot, no body read, and a size or
+ * signature verdict only for a URL that names a source (the order the hostile suite holds).
+ */
+export function knownSource(sources: SourceTable): MiddlewareHandler {
+  return async (c, next) => {
+    if (sourceOf(sources, c.req.param('id') ?? '') === undefined) return errorResponse(c, NO_SOURCE);
+    await next();
+  };
+}
 
 /**
  * The principal a delivery is admitted as: the source, for its tenant's daily quota (webhook
