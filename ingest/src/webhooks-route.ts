@@ -5,16 +5,11 @@
 // GET /v1/webhooks/sources/{id}: a source with its secrets, for the edge's relay key only.
 
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Admission } from '@sluice/shared/auth/admission';
 import type { Principal } from '@sluice/shared/auth/principal';
 import type { AuthVariables } from '@sluice/shared/auth/require-key';
-import type { IntakeLimits } from '@sluice/shared/events/intake';
 import { readBodyBytes } from '@sluice/shared/events/parse-body';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
-import type { KafkaProducer } from '@sluice/shared/kafka/port';
-import type { Logger } from '@sluice/shared/log';
 import { appError } from '@sluice/shared/result';
-import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import { inSpan } from '@sluice/shared/telemetry/spans';
 import type { DeliveryLedger } from '@sluice/shared/webhooks/delivery-ledger';
 import { SOURCE_ID_PATTERN } from '@sluice/shared/webhooks/source';
@@ -23,24 +18,16 @@ import { deliveryToEvent } from '@sluice/shared/webhooks/to-event';
 import { verifyDelivery } from '@sluice/shared/webhooks/verify';
 import type { Context, MiddlewareHandler } from 'hono';
 import { admitOrRefuse } from './auth-routes.ts';
+import type { EventsRouteDeps } from './events-route.ts';
 import { perTenant } from './events-route.ts';
-import type { IngestMetrics } from './metrics.ts';
 import { producerSpans, splitOversized } from './records.ts';
 
 const tracer = trace.getTracer('sluice-ingest');
 
-export interface WebhooksRouteDeps {
+/** What POST /v1/events needs (the same producing path), and the sources and their ledger. */
+export interface WebhooksRouteDeps extends EventsRouteDeps {
   readonly sources: SourceTable;
   readonly ledger: DeliveryLedger;
-  readonly streams: StreamRegistry;
-  readonly producer: KafkaProducer;
-  readonly topicPrefix: string;
-  readonly limits: IntakeLimits;
-  readonly maxRecordBytes: number;
-  readonly metrics: IngestMetrics;
-  readonly admission: Admission;
-  readonly log: Logger;
-  readonly now: () => number;
 }
 
 /** A source by the id in its URL: ids not shaped as ours are not looked up at all. */
