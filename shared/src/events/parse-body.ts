@@ -1,8 +1,8 @@
 // Reads an intake request body into items: JSON (one event or an array), NDJSON, CloudEvents
-// structured, batch and binary mode (cloudevents-binary.ts); gzip when Content-Encoding says so. Every bound is enforced while reading,
-// before anything is parsed: bytes after decompression (a gzip bomb stops at the limit), the number
-// of events (counted as bytes arrive) and the time the body may take (a slow sender gets 408).
-// Web APIs only.
+// structured, batch and binary mode (cloudevents-binary.ts); gzip when Content-Encoding says so.
+// Every bound is enforced while reading, before anything is parsed, whatever the format: bytes
+// after decompression (a gzip bomb stops at the limit), the number of events (counted as bytes
+// arrive) and the time the body may take (a slow sender gets 408). Web APIs only.
 
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
