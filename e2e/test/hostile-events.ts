@@ -428,7 +428,7 @@ export interface MadeEvent {
   readonly recent: boolean;
 }
 
-function combine(verdicts: readonly Verdict[]): Verdict {
+export function combine(verdicts: readonly Verdict[]): Verdict {
   if (verdicts.includes('reject')) return 'reject';
   if (verdicts.includes('either')) return 'either';
   return 'accept';

@@ -1,8 +1,8 @@
 // The hostile suite (issue 20; guarantees 2, 4 and 5): property-based (fast-check) storms of at
 // least 10,000 generated requests against the real edge on Deno, the edge on Bun, ingest and
 // query on one isolated pipeline: malformed and extreme envelopes, times, keys, ids, encodings,
-// content types, trace headers, sizes, nesting, query strings and SSE resumes, 16 in flight, to
-// 127.0.0.1 only. Each family is its own property, so a breach in one still lets the others run,
+// content types, trace headers, CloudEvents binary-mode headers, sizes, nesting, query strings
+// and SSE resumes, 16 in flight, to 127.0.0.1 only. Each family is its own property, so a breach in one still lets the others run,
 // and fast-check shrinks it to a minimal request. After the storm: no 5xx but a 503 with
 // Retry-After under deliberate overload; every process alive with bounded RSS (figures printed);
 // every id that got a 202 counted exactly once; a known workload over every partition of every
@@ -76,7 +76,12 @@ before(async () => {
   services.push(edgeBun);
   targets = { 'edge-deno': edgeDeno, 'edge-bun': edgeBun, ingest };
   // Warm-up (JIT, pools, topic metadata) before the RSS baseline: benign requests at every entry.
-  await storm('warm-up', intakeSpec({ ...NOTHING, media: false, headers: false, size: false }), 20, 10_000);
+  await storm(
+    'warm-up',
+    intakeSpec({ ...NOTHING, media: false, headers: false, size: false, binary: false }),
+    20,
+    10_000,
+  );
   for (const service of services) {
     const status = service.pid === undefined ? undefined : await procStatus(service.pid);
     if (status !== undefined) rssBefore.set(service, status.rssKiB);
@@ -223,6 +228,7 @@ const family = (focus: Partial<RequestFocus>): RequestFocus => ({
   media: false,
   headers: false,
   size: false,
+  binary: false,
   ...focus,
 });
 
@@ -250,6 +256,16 @@ test('storm: content types, encodings (gzip, bad gzip, charsets) and corrupt bod
 
 test('storm: trace headers (huge traceparent, garbage tracestate)', { timeout: 300_000 }, async () => {
   await storm('trace headers', intakeSpec(family({ headers: true })), RUNS / 2);
+});
+
+test('storm: CloudEvents binary mode (10 KB ce-id, %-garbage, raw non-ASCII, unknown ce-type, text/plain)', {
+  timeout: 300_000,
+}, async () => {
+  // Every request of this family is binary mode; the others send it as one format of six.
+  const binary = intakeSpec(family({ binary: true, media: true })).map(
+    (s): IntakeSpec => ({ ...s, format: 'cloudevents-binary', events: s.events.slice(0, 1) }),
+  );
+  await storm('CloudEvents binary mode', binary, RUNS / 2);
 });
 
 test('storm: sizes (2,000 and 10,001 events, an event over 1 MiB, a gzip bomb)', {
@@ -287,6 +303,7 @@ test(`storm: everything at once, until ${MIN_REQUESTS} requests were sent`, {
         media: true,
         headers: true,
         size: false,
+        binary: true,
       }) as fc.Arbitrary<unknown>,
     },
     { weight: 1, arbitrary: querySpec as fc.Arbitrary<unknown> },

@@ -27,12 +27,24 @@ export const envelopeSchema = z.object({
 
 export type EnvelopeInput = z.output<typeof envelopeSchema>;
 
-/** CloudEvents 1.0 structured mode (JSON): `type` names the stream, `tenant` is an extension attribute. */
+/** A required CloudEvents attribute, its absence named in both modes (a header in binary mode). */
+const attribute = (name: string) =>
+  z.string({
+    error: (issue) =>
+      issue.input === undefined
+        ? `the CloudEvents attribute '${name}' is required (the ce-${name} header in binary mode)`
+        : undefined,
+  });
+
+/**
+ * CloudEvents 1.0 structured mode (JSON), and binary mode mapped onto it (cloudevents-binary.ts):
+ * `type` names the stream, `tenant` is an extension attribute.
+ */
 export const cloudEventSchema = z.object({
   specversion: z.literal('1.0', { error: "CloudEvents specversion must be '1.0'" }),
-  id: z.string().min(1).max(MAX_EVENT_ID_LENGTH),
-  type: z.string().min(1).max(63),
-  source: z.string().min(1).max(1024),
+  id: attribute('id').min(1).max(MAX_EVENT_ID_LENGTH),
+  type: attribute('type').min(1).max(63),
+  source: attribute('source').min(1).max(1024),
   time: eventTime.optional(),
   datacontenttype: z.string().optional(),
   data: z.custom<unknown>((value) => value !== undefined, {

@@ -1,11 +1,20 @@
 // Reads an intake request body into items: JSON (one event or an array), NDJSON, CloudEvents
-// structured and batch; gzip when Content-Encoding says so. Every bound is enforced while reading,
-// before anything is parsed: bytes after decompression (a gzip bomb stops at the limit), the number
-// of events (counted as bytes arrive) and the time the body may take (a slow sender gets 408).
-// Web APIs only.
+// structured, batch and binary mode (cloudevents-binary.ts); gzip when Content-Encoding says so.
+// Every bound is enforced while reading, before anything is parsed, whatever the format: bytes
+// after decompression (a gzip bomb stops at the limit), the number of events (counted as bytes
+// arrive) and the time the body may take (a slow sender gets 408). Web APIs only.
 
 import type { AppError, Result } from '../result.ts';
 import { appError, fail, ok } from '../result.ts';
+import type { BinaryAttributes } from './cloudevents-binary.ts';
+import {
+  BINARY_DATA_TYPES,
+  binaryAttributes,
+  binaryEvent,
+  binaryEventBytes,
+  isBinaryMode,
+  isJsonMediaType,
+} from './cloudevents-binary.ts';
 import type { ItemCounter } from './item-counter.ts';
 import { jsonArrayCounter, ndjsonCounter } from './item-counter.ts';
 import type { RawItem } from './validate.ts';
@@ -23,9 +32,12 @@ export interface BodyLimits {
 
 export const DEFAULT_BODY_READ_TIMEOUT_MS = 30_000;
 
-export type BodyFormat = 'json' | 'ndjson' | 'cloudevents' | 'cloudevents-batch';
+export type BodyFormat = 'json' | 'ndjson' | 'cloudevents' | 'cloudevents-batch' | 'cloudevents-binary';
 
-const FORMATS: Record<string, BodyFormat> = {
+type BodyType = Exclude<BodyFormat, 'cloudevents-binary'>;
+
+/** The formats a Content-Type names; binary mode is told by its `ce-specversion` header instead. */
+const FORMATS: Record<string, BodyType> = {
   'application/json': 'json',
   'application/x-ndjson': 'ndjson',
   'application/ndjson': 'ndjson',
@@ -42,22 +54,10 @@ export interface ParsedBody {
 }
 
 export async function parseBody(request: Request, limits: BodyLimits): Promise<Result<ParsedBody, AppError>> {
-  // NOTE: no default type. A body without one (or `text/plain`) is what a cross-site form post
-  // sends without a CORS preflight; only the declared JSON types are read as events.
-  const declaredType = request.headers.get('content-type');
-  const contentType = declaredType?.split(';')[0]?.trim().toLowerCase() ?? '';
-  const format = FORMATS[contentType];
-  if (format === undefined) {
-    return fail(
-      appError(
-        'unsupported_media_type',
-        declaredType === null
-          ? 'a Content-Type is required'
-          : `unsupported content type '${contentType.slice(0, 100)}'`,
-        { details: { supported: SUPPORTED_CONTENT_TYPES } },
-      ),
-    );
-  }
+  const chosen = chooseFormat(request.headers);
+  if (!chosen.ok) return chosen;
+  const mode = chosen.value;
+  const { format } = mode;
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limits.maxRequestBytes)
     return fail(tooLarge(limits.maxRequestBytes));
@@ -78,8 +78,10 @@ export async function parseBody(request: Request, limits: BodyLimits): Promise<R
   // twice the limit cannot pass it, and is not counted.
   const countless =
     format === 'cloudevents' ||
+    format === 'cloudevents-binary' ||
     (encoding === 'identity' && Number.isFinite(declared) && declared < 2 * limits.maxEvents);
   const counter = countless ? undefined : format === 'ndjson' ? ndjsonCounter() : jsonArrayCounter();
+  // The same bounds for every format, binary mode included (bytes after gzip, items, time).
   const read = await readBodyBytes(stream, {
     maxBytes: limits.maxRequestBytes,
     maxEvents: limits.maxEvents,
@@ -91,12 +93,64 @@ export async function parseBody(request: Request, limits: BodyLimits): Promise<R
   if (!decoded.ok) return decoded;
   const text = decoded.value;
 
-  const items = format === 'ndjson' ? splitNdjson(text) : splitJson(text, format, limits.maxEventBytes);
+  if (mode.format === 'cloudevents-binary') {
+    const data = parseJson(text);
+    if (!data.ok) return data;
+    // One event per request: a JSON array here is the event's data (which no stream takes).
+    const value = binaryEvent(mode.attributes, data.value);
+    const bytes = binaryEventBytes(mode.attributes, read.value.byteLength);
+    return ok({ format, items: [{ index: 0, value, bytes }] });
+  }
+  const items =
+    mode.format === 'ndjson' ? splitNdjson(text) : splitJson(text, mode.format, limits.maxEventBytes);
   if (!items.ok) return items;
   if (items.value.length === 0) return fail(appError('bad_request', 'request holds no events'));
   // The counter already refused more; this holds the limit even where it counted loosely.
   if (items.value.length > limits.maxEvents) return fail(tooManyEvents(limits.maxEvents));
   return ok({ format, items: items.value });
+}
+
+type Chosen =
+  | { readonly format: BodyType }
+  | { readonly format: 'cloudevents-binary'; readonly attributes: BinaryAttributes };
+
+/** The body's format from its headers, before a byte of it is read. */
+function chooseFormat(headers: Headers): Result<Chosen, AppError> {
+  // NOTE: no default type. A body without one (or `text/plain`) is what a cross-site form post
+  // sends without a CORS preflight; only the declared JSON types are read as events.
+  const declaredType = headers.get('content-type');
+  const contentType = declaredType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const format = FORMATS[contentType];
+  // A cloudevents+json body is structured (or batch) mode whatever ce-* headers come with it
+  // (CloudEvents HTTP binding 3: structured wins); other types with ce-specversion are binary mode.
+  if (isBinaryMode(headers) && format !== 'cloudevents' && format !== 'cloudevents-batch') {
+    if (!isJsonMediaType(contentType)) {
+      return fail(
+        appError(
+          'unsupported_media_type',
+          declaredType === null
+            ? 'a Content-Type is required: CloudEvents binary mode takes JSON data'
+            : `CloudEvents binary mode takes JSON data, not '${contentType.slice(0, 100)}'`,
+          { details: { supported: BINARY_DATA_TYPES } },
+        ),
+      );
+    }
+    const attributes = binaryAttributes(headers);
+    if (!attributes.ok) return attributes;
+    return ok({ format: 'cloudevents-binary', attributes: attributes.value });
+  }
+  if (format === undefined) {
+    return fail(
+      appError(
+        'unsupported_media_type',
+        declaredType === null
+          ? 'a Content-Type is required'
+          : `unsupported content type '${contentType.slice(0, 100)}'`,
+        { details: { supported: SUPPORTED_CONTENT_TYPES } },
+      ),
+    );
+  }
+  return ok({ format });
 }
 
 function tooManyEvents(limit: number): AppError {
@@ -184,10 +238,9 @@ function utf8Text(bytes: Uint8Array): Result<string, AppError> {
 
 const encoder = new TextEncoder();
 
-function splitJson(text: string, format: BodyFormat, maxEventBytes: number): Result<RawItem[], AppError> {
-  let parsed: unknown;
+function parseJson(text: string): Result<unknown, AppError> {
   try {
-    parsed = JSON.parse(text);
+    return ok(JSON.parse(text));
   } catch (error) {
     return fail(
       appError(
@@ -196,6 +249,12 @@ function splitJson(text: string, format: BodyFormat, maxEventBytes: number): Res
       ),
     );
   }
+}
+
+function splitJson(text: string, format: BodyType, maxEventBytes: number): Result<RawItem[], AppError> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const parsed = json.value;
   if (format === 'cloudevents' && Array.isArray(parsed)) {
     return fail(
       appError(
