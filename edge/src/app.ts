@@ -2,6 +2,7 @@
 // then micro-batched forwarding to ingest; a request is answered once ingest acked its events.
 // With SLUICE_AUTH=on a request needs an events:write key (verified through key-cache.ts), its
 // events are the key's tenant's, and a key with limits is admitted by ingest before forwarding.
+// POST /v1/webhooks/{id} (no key; verified at the edge, then relayed) is webhooks-route.ts.
 
 import { context, trace } from '@opentelemetry/api';
 import { bearerKey } from '@sluice/shared/auth/api-key';
@@ -29,6 +30,8 @@ import { Hono } from 'hono';
 import type { AdmitAtIngest } from './admission-client.ts';
 import type { Batcher } from './batcher.ts';
 import { KeyCheckUnavailable } from './key-cache.ts';
+import type { WebhookDeps, WebhookVariables } from './webhooks-route.ts';
+import { mountWebhooks } from './webhooks-route.ts';
 
 const tracer = trace.getTracer('sluice-edge');
 
@@ -46,6 +49,8 @@ export interface EdgeDeps {
   readonly inflight: InflightLimit;
   /** Prometheus metrics; the edge's code only counts into them (main.ts makes them). */
   readonly metrics: { readonly http: HttpMetrics; readonly intake: IntakeMetrics };
+  /** POST /v1/webhooks/{id}: sources, the relay to ingest, refusal counts (webhooks-route.ts). */
+  readonly webhooks: WebhookDeps;
   readonly now: () => number;
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -55,7 +60,10 @@ export interface EdgeBindings {
   readonly remoteAddress?: string;
 }
 
-export type EdgeEnv = { Bindings: EdgeBindings; Variables: BaseVariables & AuthVariables };
+export type EdgeEnv = {
+  Bindings: EdgeBindings;
+  Variables: BaseVariables & AuthVariables & WebhookVariables;
+};
 
 /**
  * Who a request is from, for the per-client share of the batcher's pending bound: its API key's
@@ -162,5 +170,7 @@ export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
     const body: IntakeResponse = { accepted: forwarded.value.ids.length, ids: forwarded.value.ids, rejected };
     return c.json(body, 202);
   });
+  // Issue 22: signed deliveries, no key (the id and the signature are the credentials).
+  mountWebhooks(app, deps);
   return app;
 }

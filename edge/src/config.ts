@@ -54,6 +54,8 @@ export const edgeConfigSchema = z
       .optional(),
     /** How long a verified key is trusted before ingest is asked again (key-cache.ts). */
     SLUICE_EDGE_KEY_CACHE_MS: positiveIntEnv(2_000),
+    /** How long a webhook source is trusted before ingest is asked again (webhook-sources.ts). */
+    SLUICE_EDGE_SOURCE_CACHE_MS: positiveIntEnv(2_000),
     SLUICE_LOG_LEVEL: logLevelEnv,
   })
   // Fail fast at start: with auth on, an edge without its relay key could forward nothing.
@@ -87,6 +89,7 @@ export const edgeConfigSchema = z
       opsOpen: env.SLUICE_OPS_OPEN,
       ingestKey: env.SLUICE_EDGE_INGEST_KEY,
       keyCacheMs: env.SLUICE_EDGE_KEY_CACHE_MS,
+      sourceCacheMs: env.SLUICE_EDGE_SOURCE_CACHE_MS,
     },
     logLevel: env.SLUICE_LOG_LEVEL,
   }));

@@ -1,4 +1,5 @@
-// Composition root of sluice-edge on Deno or Bun: config, key cache, batcher, app, server, drain.
+// Composition root of sluice-edge on Deno or Bun: config, key and source caches, batcher, app,
+// server, drain.
 
 import { loadConfig } from '@sluice/shared/config';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
@@ -12,6 +13,8 @@ import { createForward } from './forward.ts';
 import { createKeyCache } from './key-cache.ts';
 import { createEdgeMetrics, timedForward } from './metrics.ts';
 import { detectRuntime } from './runtime.ts';
+import { createRelay } from './webhook-relay.ts';
+import { createSourceCache } from './webhook-sources.ts';
 
 const runtime = detectRuntime();
 const config = loadConfig('sluice-edge', edgeConfigSchema, {
@@ -38,15 +41,17 @@ if (config.auth.mode === 'off')
   );
 const keyCache = createKeyCache({ ingestUrl: config.ingestUrl, ttlMs: config.auth.keyCacheMs });
 const metrics = createEdgeMetrics();
+const ingestKey = config.auth.ingestKey === undefined ? {} : { ingestKey: config.auth.ingestKey };
+// Deno with OTEL_DENO adds the traceparent to fetch itself; Bun (SDK from a preload) does not.
+const fetchPropagates = runtime.name === 'deno' && runtime.env.OTEL_DENO === 'true';
 const batcher = createBatcher(
   timedForward(
     createForward({
       ingestUrl: config.ingestUrl,
       retries: config.retries,
       timeoutMs: config.timeoutMs,
-      ...(config.auth.ingestKey === undefined ? {} : { ingestKey: config.auth.ingestKey }),
-      // Deno with OTEL_DENO adds the traceparent to fetch itself; Bun (SDK from a preload) does not.
-      fetchPropagates: runtime.name === 'deno' && runtime.env.OTEL_DENO === 'true',
+      ...ingestKey,
+      fetchPropagates,
     }),
     metrics,
   ),
@@ -61,6 +66,15 @@ const app = createEdgeApp({
   batcher,
   inflight: inflightLimit({ ...config.inflight, unknownBodyBytes: config.limits.maxRequestBytes }),
   metrics,
+  webhooks: {
+    sources: createSourceCache({
+      ingestUrl: config.ingestUrl,
+      ttlMs: config.auth.sourceCacheMs,
+      ...ingestKey,
+    }),
+    relay: createRelay({ ingestUrl: config.ingestUrl, retries: config.retries, fetchPropagates }),
+    refusals: metrics.webhookRefusals,
+  },
   now: Date.now,
   logError: (msg, error) =>
     log('error', msg, { error: error instanceof Error ? error.message : String(error) }),

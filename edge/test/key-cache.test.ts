@@ -14,6 +14,7 @@ import { ok } from '@sluice/shared/result';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { createEdgeApp } from '../src/app.ts';
 import { createKeyCache, KeyCheckUnavailable } from '../src/key-cache.ts';
+import { NO_WEBHOOKS } from './no-webhooks.ts';
 
 const principal = (expiresAt: number | null = null) => ({
   keyId: 'abcdefghijklmnop',
@@ -135,6 +136,7 @@ test('at the edge, ingest unreachable for a key check is a 503 with Retry-After,
     batcher: { submit: async () => ok({ ids: [], rejected: [] }), close: async () => {} },
     inflight: inflightLimit({ maxRequests: 8, maxBytes: 1 << 20, unknownBodyBytes: 1 << 20 }),
     metrics: { http, intake: createIntakeMetrics(http.registry) },
+    webhooks: NO_WEBHOOKS,
     now: Date.now,
     logError: () => {},
   });

@@ -18,6 +18,7 @@ import type { AdmitAtIngest } from '../src/admission-client.ts';
 import { createEdgeApp } from '../src/app.ts';
 import { createBatcher } from '../src/batcher.ts';
 import type { Forward } from '../src/forward.ts';
+import { NO_WEBHOOKS } from './no-webhooks.ts';
 
 const A = generateKey();
 const B = generateKey();
@@ -62,6 +63,7 @@ function edgeWith(forward: Forward, admit: AdmitAtIngest) {
     }),
     inflight: inflightLimit({ maxRequests: 64, maxBytes: 64 << 20, unknownBodyBytes: 1 << 20 }),
     metrics: { http, intake: createIntakeMetrics(http.registry) },
+    webhooks: NO_WEBHOOKS,
     now: Date.now,
     logError: () => {},
   });

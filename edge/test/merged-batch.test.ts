@@ -17,6 +17,7 @@ import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-d
 import { createEdgeApp } from '../src/app.ts';
 import { createBatcher } from '../src/batcher.ts';
 import { createForward } from '../src/forward.ts';
+import { NO_WEBHOOKS } from './no-webhooks.ts';
 
 const LIMITS = { maxRequestBytes: 64 * 1024, maxEventBytes: 4 * 1024, maxEvents: 100, maxDepth: 32 };
 const prefix = `${uniqueName('merged')}.`;
@@ -64,6 +65,7 @@ test('merged-batch 413: queued events and a large request reach ingest in batche
       unknownBodyBytes: LIMITS.maxRequestBytes,
     }),
     metrics: { http, intake: createIntakeMetrics(http.registry) },
+    webhooks: NO_WEBHOOKS,
     now: Date.now,
     logError: () => {},
   });

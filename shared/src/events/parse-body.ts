@@ -182,7 +182,7 @@ const TIMED_OUT = Symbol('timed out');
 export async function readBodyBytes(
   stream: ReadableStream<Uint8Array>,
   bounds: ReadBounds,
-): Promise<Result<Uint8Array, AppError>> {
+): Promise<Result<Uint8Array<ArrayBuffer>, AppError>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

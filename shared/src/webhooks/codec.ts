@@ -3,9 +3,9 @@
 
 const encoder = new TextEncoder();
 
-export const utf8Bytes = (text: string): Uint8Array => encoder.encode(text);
+export const utf8Bytes = (text: string): Uint8Array<ArrayBuffer> => encoder.encode(text);
 
-export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -17,7 +17,7 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
-export function fromHex(text: string): Uint8Array | undefined {
+export function fromHex(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!HEX.test(text)) return undefined;
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
@@ -32,7 +32,7 @@ export function toHex(bytes: Uint8Array): string {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export function fromBase64(text: string): Uint8Array | undefined {
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!BASE64.test(text)) return undefined;
   const binary = atob(text);
   const out = new Uint8Array(binary.length);

@@ -7,7 +7,7 @@ import type { WebhookSource } from './source.ts';
 /** The raw delivery: its headers and the exact bytes the provider signed (never re-serialised). */
 export interface RawDelivery {
   readonly headers: Headers;
-  readonly body: Uint8Array;
+  readonly body: Uint8Array<ArrayBuffer>;
 }
 
 export type MacAlgorithm = 'sha256' | 'sha512';
@@ -15,7 +15,7 @@ export type MacAlgorithm = 'sha256' | 'sha512';
 /** What to MAC and what the provider sent to compare with (one or several candidate MACs). */
 export interface SignedContent {
   readonly algorithm: MacAlgorithm;
-  readonly content: Uint8Array;
+  readonly content: Uint8Array<ArrayBuffer>;
   readonly candidates: readonly Uint8Array[];
   /** The signed timestamp (seconds), when the scheme signs one: checked against the tolerance. */
   readonly timestampSeconds?: number;

@@ -10,7 +10,7 @@ const HASH: Record<MacAlgorithm, string> = { sha256: 'SHA-256', sha512: 'SHA-512
 type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
 /** The key material of a secret: Standard Webhooks' is the base64 after `whsec_`, others' UTF-8. */
-export function secretBytes(provider: Provider, secret: string): Uint8Array {
+export function secretBytes(provider: Provider, secret: string): Uint8Array<ArrayBuffer> {
   if (provider === 'standard-webhooks') return fromBase64(secret.replace(/^whsec_/, '')) ?? new Uint8Array();
   return utf8Bytes(secret);
 }
@@ -44,7 +44,7 @@ export async function macs(
   provider: Provider,
   secrets: readonly SourceSecret[],
   algorithm: MacAlgorithm,
-  content: Uint8Array,
+  content: Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array[]> {
   return Promise.all(
     secrets.map(async (secret) => {
