@@ -127,7 +127,7 @@ export function createRelay(options: RelayOptions): RelayDelivery {
                 appError(
                   'unavailable',
                   `ingest unreachable: ${error instanceof Error ? error.message : String(error)}`,
-                  { retryable: true, retryAfterSeconds: 1 },
+                  { retryable: true },
                 ),
               );
             }
@@ -141,7 +141,7 @@ export function createRelay(options: RelayOptions): RelayDelivery {
             return fail(
               appError('unavailable', 'the delivery cannot be recorded right now; retry later', {
                 retryable: true,
-                retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
+                ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
               }),
             );
           },
@@ -153,6 +153,10 @@ export function createRelay(options: RelayOptions): RelayDelivery {
             code: SpanStatusCode.ERROR,
             message: result.ok ? 'ingest 5xx' : result.error.code,
           });
+        // Out of budget: the provider is told when to come back (ingest's Retry-After, else 1 s);
+        // it redelivers the same id, counted once.
+        if (!result.ok)
+          return fail({ ...result.error, retryAfterSeconds: result.error.retryAfterSeconds ?? 1 });
         return result;
       },
     );
