@@ -13,6 +13,7 @@ import type { IntakeLimits } from '@sluice/shared/events/intake';
 import { readBodyBytes } from '@sluice/shared/events/parse-body';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { InflightLimit } from '@sluice/shared/http/inflight-limit';
+import { REQUEST_ID_HEADER } from '@sluice/shared/http/request-id';
 import { appError } from '@sluice/shared/result';
 import type { RefusalReason } from '@sluice/shared/webhooks/scheme';
 import type { Provider, WebhookSource } from '@sluice/shared/webhooks/source';
@@ -67,14 +68,24 @@ function knownSource(sources: SourceCache): MiddlewareHandler<EdgeEnv> {
   };
 }
 
+/**
+ * One event per delivery: the per-event size bounds the raw body. A declared length past it is a
+ * 413 at once, before the in-flight bound weighs it (a huge declared length is a 413, not a 503).
+ */
+function declaredWithin(maxBytes: number): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    const declared = Number(c.req.header('content-length') ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > maxBytes)
+      return errorResponse(c, appError('payload_too_large', `a delivery exceeds ${maxBytes} bytes`));
+    await next();
+  };
+}
+
 async function receive(deps: WebhookRouteDeps, c: Context<EdgeEnv>): Promise<Response> {
   const source = c.var.webhookSource;
-  // One event per delivery: the per-event size bounds the raw body, declared (at once) or read.
-  const declared = Number(c.req.header('content-length') ?? Number.NaN);
-  const tooLarge = appError('payload_too_large', `a delivery exceeds ${deps.limits.maxEventBytes} bytes`);
-  if (Number.isFinite(declared) && declared > deps.limits.maxEventBytes) return errorResponse(c, tooLarge);
   const empty = appError('bad_request', 'request body is empty');
   if (c.req.raw.body === null) return errorResponse(c, empty);
+  // Read whole under the size (413) and time (408) bounds: the signature is over these bytes.
   const body = await readBodyBytes(c.req.raw.body, {
     maxBytes: deps.limits.maxEventBytes,
     timeoutMs: deps.limits.bodyReadTimeoutMs ?? 30_000,
@@ -92,15 +103,24 @@ async function receive(deps: WebhookRouteDeps, c: Context<EdgeEnv>): Promise<Res
       appError(status === 401 ? 'unauthorized' : 'bad_request', message, { details: { reason } }),
     );
   }
-  const relayed = await deps.webhooks.relay(source.id, c.req.raw.headers, body.value);
+  // Ingest answers with the edge's request id, so the provider's log and both services' agree.
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(REQUEST_ID_HEADER, c.var.requestId);
+  const relayed = await deps.webhooks.relay(source.id, headers, body.value);
   if (!relayed.ok) return errorResponse(c, relayed.error);
-  const { status, body: text, headers } = relayed.value;
-  return c.body(text, status as ContentfulStatusCode, headers);
+  // Ingest's answer as it is; this route always answers with a body (JSON), so the status is one
+  // that carries content.
+  const answer = relayed.value;
+  return c.body(answer.body, answer.status as ContentfulStatusCode, answer.headers);
 }
 
 /** Mounts the route on the edge's app, after its metrics and tracing middleware. */
 export function mountWebhooks(app: Hono<EdgeEnv>, deps: WebhookRouteDeps): void {
-  app.post('/v1/webhooks/:id', knownSource(deps.webhooks.sources), deps.inflight.middleware, (c) =>
-    receive(deps, c),
+  app.post(
+    '/v1/webhooks/:id',
+    knownSource(deps.webhooks.sources),
+    declaredWithin(deps.limits.maxEventBytes),
+    deps.inflight.middleware,
+    (c) => receive(deps, c),
   );
 }

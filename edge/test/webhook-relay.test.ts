@@ -198,10 +198,12 @@ test('at the app: a verified delivery whose relay fails is a 503 with Retry-Afte
     options: sourceOptionsSchema.parse({ hmac: {} }),
   };
   const relayed: Uint8Array[] = [];
+  const requestIds: (string | null)[] = [];
   const app = appWith({
     sources: { get: async (id) => ok(id === source.id ? source : undefined), size: 1 },
-    relay: async (_id, _headers, bytes) => {
+    relay: async (_id, headers, bytes) => {
       relayed.push(bytes);
+      requestIds.push(headers.get('x-request-id'));
       return fail(outage);
     },
     refusals: { inc: () => {} },
@@ -216,4 +218,7 @@ test('at the app: a verified delivery whose relay fails is a 503 with Retry-Afte
   assert.equal(res.status, 503);
   assert.equal(res.headers.get('retry-after'), '1');
   assert.deepEqual(relayed, [new TextEncoder().encode(payload)]);
+  // Ingest is asked with the edge's request id, so its envelope names the id the provider got.
+  assert.deepEqual(requestIds, [res.headers.get('x-request-id')]);
+  assert.ok(requestIds[0]);
 });
