@@ -1,13 +1,15 @@
 // POST /v1/webhooks/{id} at the edge on Deno and on Bun (issue 22, item 2), real processes before a
 // real ingest with auth on (the edge learns sources with its relay key): a GitHub delivery signed
 // by @octokit/webhooks-methods and a Stripe one signed by stripe's own test header are 200 and land
-// in Kafka as the source's tenant's events; a wrong signature, a missing one, a stale one and a
+// in Kafka as the source's tenant's events; Slack's url_verification gets its challenge back; a
+// wrong signature, a missing one, a stale one and a
 // body changed after signing are 401 at the edge and never reach ingest (the edge counts them,
 // ingest's refusal counter never moves and it accepted exactly the valid deliveries); an unknown
-// source is 404, an oversized body 413, and a removed source is 404 at the edge within ~3 s.
+// source is 404, an oversized body 413, and a removed source is 404 at the edge within ~3 s; no
+// secret nor key in any service's output.
 
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
@@ -25,6 +27,7 @@ const TENANT = 'acme';
 const MAX_EVENT_BYTES = 64 * 1024;
 const GITHUB_SECRET = "It's a Secret to Everybody";
 const STRIPE_SECRET = `whsec_${'s'.repeat(32)}`;
+const SLACK_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const stripe = new Stripe('sk_test_x');
 
 let p: TestPipeline;
@@ -32,6 +35,7 @@ let relay: CreatedKey;
 let ingest: ServiceHandle;
 let github: SourceInfo;
 let stripeSource: SourceInfo;
+let slack: SourceInfo;
 const edges = new Map<Runtime, ServiceHandle>();
 /** Every delivery an edge answered 200, by its id: what Kafka must hold, each once. */
 const delivered = new Map<string, { provider: string; type: string; account: string }>();
@@ -63,6 +67,7 @@ before(async () => {
     provider: 'stripe',
     secret: STRIPE_SECRET,
   });
+  slack = await addTestSource(p.iso.databaseUrl, { tenant: TENANT, provider: 'slack', secret: SLACK_SECRET });
   const limits = { SLUICE_MAX_EVENT_BYTES: String(MAX_EVENT_BYTES), SLUICE_LOG_LEVEL: 'info' };
   ingest = await p.start('ingest', { SLUICE_AUTH: 'on', SLUICE_OPS_OPEN: 'true', ...limits });
   for (const runtime of RUNTIMES) {
@@ -82,6 +87,7 @@ before(async () => {
   }
   await visible(github.id);
   await visible(stripeSource.id);
+  await visible(slack.id);
 });
 
 after(async () => {
@@ -191,6 +197,20 @@ for (const runtime of RUNTIMES) {
       assert.equal(answer.status, 200, JSON.stringify(answer.json));
       assert.equal(answer.json.id, id);
       delivered.set(id, { provider: 'stripe', type: 'charge.succeeded', account: 'acct_1' });
+    });
+
+    test("Slack's url_verification, verified at the edge, is answered with its challenge (by ingest)", async () => {
+      const challenge = `challenge-${runtime}-${randomUUID()}`;
+      const body = JSON.stringify({ token: 'legacy', challenge, type: 'url_verification' });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      // Slack's documented scheme, computed here with node:crypto: v0= HMAC-SHA256 of v0:ts:body.
+      const mac = createHmac('sha256', SLACK_SECRET).update(`v0:${timestamp}:${body}`).digest('hex');
+      const answer = await deliver(edgeOf(runtime).url, slack.id, body, {
+        'x-slack-signature': `v0=${mac}`,
+        'x-slack-request-timestamp': timestamp,
+      });
+      assert.equal(answer.status, 200, JSON.stringify(answer.json));
+      assert.deepEqual(answer.json, { challenge });
     });
 
     test('wrong, missing and stale signatures and a body changed after signing are 401 at the edge', async () => {
@@ -337,4 +357,12 @@ test('no refused delivery reached ingest: its refusal counter never moved, it ac
   ))
     accepted += Number(match[1]);
   assert.equal(accepted, delivered.size);
+});
+
+test('no secret and no relay key in any service output', () => {
+  for (const service of p.services) {
+    const output = service.output();
+    for (const secret of [GITHUB_SECRET, STRIPE_SECRET, SLACK_SECRET, relay.key])
+      assert.ok(!output.includes(secret), `${service.name}: a secret in its output`);
+  }
 });
