@@ -11,7 +11,7 @@ import type { Result } from '../src/result.ts';
 import { streamRegistry } from '../src/streams/registry.ts';
 import type { Delivery, Refusal } from '../src/webhooks/scheme.ts';
 import type { Provider, SourceOptions, SourceSecret, WebhookSource } from '../src/webhooks/source.ts';
-import { PROVIDERS, sourceOptionsSchema } from '../src/webhooks/source.ts';
+import { PROVIDERS, secretProblem, sourceOptionsSchema } from '../src/webhooks/source.ts';
 import { deliveryToEvent } from '../src/webhooks/to-event.ts';
 import { verifyDelivery } from '../src/webhooks/verify.ts';
 import type { DeliveryFacts } from './webhook-deliveries.ts';
@@ -450,5 +450,33 @@ describe('deliveryToEvent', () => {
       !viaMapping.ok || viaMapping.event.tenant === 'acme',
       'a mapped tenant field is not the tenant',
     );
+  });
+});
+
+describe('Standard Webhooks secrets', () => {
+  const { body, facts } = SAMPLES['standard-webhooks'];
+  const key = Buffer.alloc(32, 7);
+
+  it('one without base64 padding, as accepted when added, verifies what it signs', async () => {
+    // 32 bytes: 43 base64 characters and one `=`; the padding is optional in what a source takes.
+    const secret = `whsec_${key.toString('base64').replace(/=+$/, '')}`;
+    assert.equal(secretProblem('standard-webhooks', secret), undefined);
+    const source = sourceOf('standard-webhooks', [{ value: secret, retiresAt: null }]);
+    const { createHmac } = await import('node:crypto');
+    const mac = createHmac('sha256', key).update(`${facts.id}.${SECONDS}.${body}`).digest('base64');
+    const headers = {
+      'webhook-id': facts.id,
+      'webhook-timestamp': String(SECONDS),
+      'webhook-signature': `v1,${mac}`,
+    };
+    const result = await verify(source, headers, body);
+    assert.ok(result.ok, JSON.stringify(result.ok ? '' : result.error));
+  });
+
+  it('one that is not base64 at all is refused when added, never a key of zero bytes', () => {
+    // 33 characters: no base64 decodes to it, though its length says ~24 bytes.
+    assert.notEqual(secretProblem('standard-webhooks', `whsec_${'A'.repeat(33)}`), undefined);
+    assert.notEqual(secretProblem('standard-webhooks', `whsec_${'A'.repeat(32)}=A`), undefined);
+    assert.equal(secretProblem('standard-webhooks', `whsec_${key.toString('base64')}`), undefined);
   });
 });
