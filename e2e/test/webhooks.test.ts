@@ -40,14 +40,26 @@ const TENANT = 'acme';
 const OTHER = 'bigco';
 const QUOTA_TENANT = 'metered';
 
-interface EntryPoint {
-  readonly name: string;
-  /** The base URL deliveries are posted to, once the pipeline's services are up. */
-  url: string;
+/** What an entry point is started with: the pipeline, its ingest and the edge's relay key. */
+interface Started {
+  readonly pipeline: TestPipeline;
+  readonly ingest: ServiceHandle;
+  readonly relayKey: string;
 }
 
-/** Where deliveries enter: ingest; the edges (Deno, Bun) join here with their URLs. */
-const ENTRY_POINTS: EntryPoint[] = [{ name: 'ingest', url: '' }];
+interface EntryPoint {
+  readonly name: string;
+  /** Starts what it needs and gives the base URL deliveries are posted to. */
+  start(started: Started): Promise<string>;
+}
+
+/**
+ * Where deliveries enter. The edges join with entries such as
+ * `{ name: 'edge-deno', start: async ({ pipeline, ingest, relayKey }) => (await pipeline.start('edge',
+ * { SLUICE_INGEST_URL: ingest.url, SLUICE_EDGE_INGEST_KEY: relayKey }, 'deno')).url }`.
+ */
+const ENTRY_POINTS: readonly EntryPoint[] = [{ name: 'ingest', start: async ({ ingest }) => ingest.url }];
+const entryUrls = new Map<string, string>();
 
 let pipeline: TestPipeline;
 let ingest: ServiceHandle;
@@ -81,7 +93,9 @@ before(async () => {
   ingest = await pipeline.start('ingest');
   await pipeline.start('processor');
   query = await pipeline.start('query');
-  for (const entry of ENTRY_POINTS) if (entry.name === 'ingest') entry.url = ingest.url;
+  const relay = await createTestKey(pipeline.iso.databaseUrl, { tenant: 'sluice', scopes: ['events:relay'] });
+  for (const entry of ENTRY_POINTS)
+    entryUrls.set(entry.name, await entry.start({ pipeline, ingest, relayKey: relay.key }));
 });
 
 after(async () => {
@@ -154,6 +168,7 @@ function delivery(
 
 for (const entry of ENTRY_POINTS) {
   describe(`deliveries through ${entry.name}`, () => {
+    const base = () => entryUrls.get(entry.name) ?? assert.fail(`${entry.name} did not start`);
     for (const provider of PROVIDERS) {
       it(`${provider}: valid once, redelivered once, forgeries refused, secrets rotated`, {
         timeout: 60_000,
@@ -165,7 +180,7 @@ for (const entry of ENTRY_POINTS) {
           secret: old,
           ...(provider === 'hmac' ? { options: { hmac: HMAC_SCHEME } } : {}),
         });
-        const url = `${entry.url}${source.url}`;
+        const url = `${base()}${source.url}`;
         await untilKnown(url);
         const typeOf = (what: string) => `${tag}.${entry.name}.${what}`;
         const now = () => Math.floor(Date.now() / 1000);
@@ -283,7 +298,7 @@ for (const entry of ENTRY_POINTS) {
         provider: 'slack',
         secret,
       });
-      const url = `${entry.url}${source.url}`;
+      const url = `${base()}${source.url}`;
       await untilKnown(url);
       const challenge = `${tag}-challenge-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P`;
       const body = JSON.stringify({ token: 'x', challenge, type: 'url_verification' });
@@ -330,12 +345,13 @@ describe('the webhooks windows', () => {
     }, async () => {
       const want = new Map([...counted].map(([key, ids]) => [key, ids.size]));
       assert.ok(want.size >= PROVIDERS.length * 2, 'deliveries of every provider were accepted');
-      for (const provider of PROVIDERS)
-        assert.equal(
-          want.get(keyOf(provider, `${tag}.ingest.main`, delivery(provider, '', '').account)),
-          1,
-          `${provider}: the valid delivery and its redelivery are one`,
-        );
+      for (const entry of ENTRY_POINTS)
+        for (const provider of PROVIDERS)
+          assert.equal(
+            want.get(keyOf(provider, `${tag}.${entry.name}.main`, delivery(provider, '', '').account)),
+            1,
+            `${provider} through ${entry.name}: the valid delivery and its redelivery are one`,
+          );
       const got = await waitFor(
         async () => {
           const rows = await windows('webhooks', window, reader, '&group_by=provider,type,account');
