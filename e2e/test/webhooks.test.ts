@@ -467,5 +467,22 @@ describe('the daily quota', () => {
     const body = (await refused.json()) as { error: { code: string } };
     assert.equal(body.error.code, 'rate_limited');
     assert.ok(Number(refused.headers.get('retry-after')) > 0, 'Retry-After is set');
+    // The refused delivery, retried once the quota allows it (raised here; a new day in life), is
+    // a first delivery: a 429 records no first-seen time, which would make it a "redelivery" of
+    // nothing, with an event time as old as the refusal (hours, for Stripe's retries: late).
+    await setTestQuota(pipeline.iso.databaseUrl, QUOTA_TENANT, 100);
+    const retried = delivery('github', 'push', `${tag}-quota-2`);
+    const accepted = await waitFor(
+      async () => {
+        const sent = await post(
+          url,
+          await signDelivery('github', secret, retried.body, retried.facts),
+          retried.body,
+        );
+        return sent.status === 200 ? sent : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 200, what: 'the raised quota' },
+    );
+    assert.equal(accepted.body.redelivery, false, 'a delivery refused with 429 is not a redelivery later');
   });
 });
