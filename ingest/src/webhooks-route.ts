@@ -109,6 +109,11 @@ async function receive(
     outcomes.inc({ provider: source.provider, outcome: 'challenge' });
     return c.json({ challenge: delivery.challenge });
   }
+  // Admitted before the first receive time is recorded: a delivery refused for the tenant's quota
+  // (429) is retried by its provider later, and must then be a first copy at that receive time,
+  // not a "redelivery" of nothing with the refusal's event time (late, for a retry hours after).
+  const admitted = await admitOrRefuse(c, deps.admission, sourcePrincipal(live), 1, deps.log);
+  if (!admitted.ok) return admitted.response;
   let firstSeenMs: number;
   try {
     const horizonMs = deps.streams.get(source.stream)?.dedupHorizonMs ?? 24 * 3600 * 1000;
@@ -136,8 +141,6 @@ async function receive(
       }),
     );
   }
-  const admitted = await admitOrRefuse(c, deps.admission, sourcePrincipal(live), 1, deps.log);
-  if (!admitted.ok) return admitted.response;
   const { records: encoded, spans } = producerSpans([verdict.event], deps.topicPrefix, {});
   const { records } = splitOversized(encoded, [verdict.event], [0], deps.maxRecordBytes);
   if (records.length === 0) {

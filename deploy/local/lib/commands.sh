@@ -188,7 +188,14 @@ bench_cmd() {
       cd "$SLUICE_ROOT"
       node bench/dedup.ts "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench dedup [--claims N]" ;;
+    webhooks)
+      ensure_toolchain
+      stack_up
+      stack_env_exports
+      cd "$SLUICE_ROOT"
+      node bench/webhooks.ts "$@"
+      ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench dedup [--claims N] | bench webhooks [--iterations N] [--rounds R] [--round-seconds S] [--concurrency C]" ;;
   esac
 }
 

@@ -1,9 +1,10 @@
 // HMAC keys of a source's secrets, imported once per secret and algorithm (Web Crypto), so a
 // delivery costs its MACs, not a key import each. Web APIs only.
 
-import { fromBase64, utf8Bytes } from './codec.ts';
+import { utf8Bytes } from './codec.ts';
 import type { MacAlgorithm } from './scheme.ts';
 import type { Provider, SourceSecret } from './source.ts';
+import { standardSecretBytes } from './source.ts';
 
 const HASH: Record<MacAlgorithm, string> = { sha256: 'SHA-256', sha512: 'SHA-512' };
 
@@ -11,7 +12,7 @@ type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
 /** The key material of a secret: Standard Webhooks' is the base64 after `whsec_`, others' UTF-8. */
 export function secretBytes(provider: Provider, secret: string): Uint8Array<ArrayBuffer> {
-  if (provider === 'standard-webhooks') return fromBase64(secret.replace(/^whsec_/, '')) ?? new Uint8Array();
+  if (provider === 'standard-webhooks') return standardSecretBytes(secret) ?? new Uint8Array();
   return utf8Bytes(secret);
 }
 

@@ -3,6 +3,7 @@
 // Web APIs only: the edge holds sources too (asked of ingest, see edge/src/webhook-sources.ts).
 
 import { z } from 'zod';
+import { fromBase64 } from './codec.ts';
 
 export const PROVIDERS = ['github', 'stripe', 'standard-webhooks', 'shopify', 'slack', 'hmac'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -96,13 +97,22 @@ export const liveSecrets = (source: WebhookSource, nowMs: number): SourceSecret[
   source.secrets.filter((s) => s.retiresAt === null || s.retiresAt > nowMs);
 
 /**
+ * The key of a Standard Webhooks secret: the base64 after `whsec_`, its padding optional (a secret
+ * taken without it must verify too), or undefined when it is not base64 at all.
+ */
+export function standardSecretBytes(secret: string): Uint8Array<ArrayBuffer> | undefined {
+  const text = /^whsec_([A-Za-z0-9+/]+)={0,2}$/.exec(secret)?.[1];
+  return text === undefined ? undefined : fromBase64(text.padEnd(Math.ceil(text.length / 4) * 4, '='));
+}
+
+/**
  * Whether a secret suits its provider: Standard Webhooks secrets are `whsec_` and base64 of 24 to
- * 64 bytes; every other is 8 to 512 printable ASCII characters, used as its bytes.
+ * 64 bytes (decoded as verification decodes them: what passes here is never a key of zero bytes);
+ * every other is 8 to 512 printable ASCII characters, used as its bytes.
  */
 export function secretProblem(provider: Provider, secret: string): string | undefined {
   if (provider === 'standard-webhooks') {
-    const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
-    const bytes = match?.[1] === undefined ? 0 : Math.floor((match[1].replace(/=+$/, '').length * 3) / 4);
+    const bytes = standardSecretBytes(secret)?.length ?? 0;
     return bytes >= 24 && bytes <= 64
       ? undefined
       : 'a Standard Webhooks secret is whsec_ and base64 of 24-64 bytes';
