@@ -12,8 +12,8 @@
 // And: Slack's url_verification answers the challenge and counts nothing; a source mapped onto
 // `ecommerce` lands a valid ecommerce event; the tenant's daily quota applies to deliveries (429).
 //
-// ENTRY_POINTS is where deliveries are posted: ingest here; the edge on Deno and on Bun join by
-// adding entries (each gets its own delivery types, so their windows are asserted apart).
+// ENTRY_POINTS is where deliveries are posted: ingest, and the edge on Deno and on Bun (each gets
+// its own delivery types, so their windows are asserted apart).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -53,12 +53,24 @@ interface EntryPoint {
   start(started: Started): Promise<string>;
 }
 
-/**
- * Where deliveries enter. The edges join with entries such as
- * `{ name: 'edge-deno', start: async ({ pipeline, ingest, relayKey }) => (await pipeline.start('edge',
- * { SLUICE_INGEST_URL: ingest.url, SLUICE_EDGE_INGEST_KEY: relayKey }, 'deno')).url }`.
- */
-const ENTRY_POINTS: readonly EntryPoint[] = [{ name: 'ingest', start: async ({ ingest }) => ingest.url }];
+/** An edge on `runtime` in front of the pipeline's ingest, with the relay key it asks sources with. */
+const edge =
+  (runtime: 'deno' | 'bun'): EntryPoint['start'] =>
+  async ({ pipeline, ingest, relayKey }) =>
+    (
+      await pipeline.start(
+        'edge',
+        { SLUICE_INGEST_URL: ingest.url, SLUICE_EDGE_INGEST_KEY: relayKey },
+        runtime,
+      )
+    ).url;
+
+/** Where deliveries enter: ingest, and the edge on Deno and on Bun (which verifies, then relays). */
+const ENTRY_POINTS: readonly EntryPoint[] = [
+  { name: 'ingest', start: async ({ ingest }) => ingest.url },
+  { name: 'edge-deno', start: edge('deno') },
+  { name: 'edge-bun', start: edge('bun') },
+];
 const entryUrls = new Map<string, string>();
 
 let pipeline: TestPipeline;
