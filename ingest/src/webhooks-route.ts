@@ -156,7 +156,15 @@ async function receive(
     span.end();
   }
   // INVARIANT (guarantee 1): 2xx only after acks=all; the provider retries a 503 (same id: dedup).
-  if (!sent.ok) return errorResponse(c, sent.error);
+  if (!sent.ok) {
+    // A first copy Kafka did not take was never accepted: its retry is a first copy too, at its own
+    // receive time (else it would carry this one's, late by however long the provider waited).
+    if (firstSeenMs === now)
+      await deps.ledger.forget(source.id, delivery.id, firstSeenMs).catch((error: unknown) => {
+        deps.log.warn({ source: source.id, err: error }, 'could not forget an unaccepted delivery');
+      });
+    return errorResponse(c, sent.error);
+  }
   const duplicate = firstSeenMs !== now;
   outcomes.inc({ provider: source.provider, outcome: duplicate ? 'redelivered' : 'accepted' });
   await deps.admission.countAccepted(perTenant([verdict.event])).catch((error: unknown) => {

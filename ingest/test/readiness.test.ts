@@ -56,7 +56,10 @@ function ingestWith(state: { reachable: boolean; replacing: boolean }) {
     metrics: createIngestMetrics(http.registry),
     sources: NO_SOURCES,
     // /readyz records no delivery.
-    ledger: { firstSeen: () => Promise.reject(new Error('not used by /readyz')) },
+    ledger: {
+      firstSeen: () => Promise.reject(new Error('not used by /readyz')),
+      forget: () => Promise.reject(new Error('not used by /readyz')),
+    },
     now: Date.now,
   });
 }

@@ -19,23 +19,40 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]
 `;
 
+// KEYS[1]: the delivery's key. ARGV[1]: the receive time this attempt set. Deletes the entry only
+// if it is still that one (a concurrent copy that set it stays).
+const FORGET_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
 export interface DeliveryLedger {
   /**
    * The first receive time of this source's delivery `deliveryId` (now, for a first copy),
    * remembered for `horizonMs` (the target stream's dedup horizon).
    */
   firstSeen(sourceId: string, deliveryId: string, nowMs: number, horizonMs: number): Promise<number>;
+  /**
+   * Forgets a first copy Kafka did not take (recorded at `firstSeenMs`): it was never accepted, so
+   * the provider's retry is a first copy at its own receive time (guarantee 1, not "late").
+   */
+  forget(sourceId: string, deliveryId: string, firstSeenMs: number): Promise<void>;
 }
 
 export function deliveryLedger(redis: Redis, options: { prefix: string }): DeliveryLedger {
   const run = redisScript(redis, FIRST_SEEN_SCRIPT);
+  const forget = redisScript(redis, FORGET_SCRIPT);
+  // Hashed: the delivery id is the sender's text, of any length within the event id's bound.
+  const keyOf = (sourceId: string, deliveryId: string) =>
+    `${options.prefix}wh:${sourceId}:${createHash('sha256').update(deliveryId).digest('base64url').slice(0, 22)}`;
   return {
     async firstSeen(sourceId, deliveryId, nowMs, horizonMs) {
-      // Hashed: the delivery id is the sender's text, of any length within the event id's bound.
-      const digest = createHash('sha256').update(deliveryId).digest('base64url').slice(0, 22);
-      const answer = await run([`${options.prefix}wh:${sourceId}:${digest}`], [nowMs, horizonMs]);
+      const answer = await run([keyOf(sourceId, deliveryId)], [nowMs, horizonMs]);
       const first = Number(answer);
       return Number.isFinite(first) ? first : nowMs;
+    },
+    async forget(sourceId, deliveryId, firstSeenMs) {
+      await forget([keyOf(sourceId, deliveryId)], [firstSeenMs]);
     },
   };
 }
