@@ -45,7 +45,7 @@ export const adminBodyLimit: MiddlewareHandler = bodyLimit({
     errorResponse(c, appError('payload_too_large', `the body is over ${MAX_ADMIN_BODY_BYTES} bytes`)),
 });
 
-async function readJson(c: AdminContext): Promise<{ ok: true; value: unknown } | { ok: false }> {
+export async function readJson(c: AdminContext): Promise<{ ok: true; value: unknown } | { ok: false }> {
   try {
     return { ok: true, value: JSON.parse(await c.req.text()) as unknown };
   } catch {
@@ -54,7 +54,7 @@ async function readJson(c: AdminContext): Promise<{ ok: true; value: unknown } |
 }
 
 /** PostgreSQL away or slow: a 503 with Retry-After (as the reads answer), anything else thrown. */
-async function stored<T>(
+export async function stored<T>(
   c: AdminContext,
   write: () => Promise<T>,
 ): Promise<{ value: T } | { response: Response }> {

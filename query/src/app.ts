@@ -20,12 +20,15 @@ import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { HttpMetrics } from '@sluice/shared/http/metrics';
 import { traceRequests } from '@sluice/shared/http/trace-middleware';
 import type { Logger } from '@sluice/shared/log';
+import type { AppError, Result } from '@sluice/shared/result';
 import { appError } from '@sluice/shared/result';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { valueNames } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
+import type { SecretBox } from '@sluice/shared/webhooks/secret-box';
 import { z } from 'zod';
 import { adminBodyLimit, adminHandlers } from './admin-route.ts';
+import { adminWebhookHandlers } from './admin-webhooks-route.ts';
 import { dashboardRoutes } from './dashboard-route.ts';
 import { docsPage } from './docs-page.ts';
 import { hitPath } from './hit-path.ts';
@@ -54,8 +57,10 @@ export interface QueryDeps extends WindowsRouteDeps, Omit<LiveRouteDeps, 'stream
   readonly admission: Admission;
   /** /healthz, /readyz and /metrics without a key (SLUICE_OPS_OPEN). */
   readonly opsOpen: boolean;
-  /** Where the admin API writes keys (the api_keys table). */
+  /** Where the admin API writes keys (the api_keys table) and webhook sources. */
   readonly keyDb: Db;
+  /** Seals webhook secrets (SLUICE_SECRETS_KEY), or why it cannot: add and rotate answer 503. */
+  readonly secretBox: Result<SecretBox, AppError>;
 }
 
 export type QueryEnv = { Variables: BaseVariables & AuthVariables };
@@ -159,6 +164,12 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   app.post('/v1/admin/keys', ...admin, adminBodyLimit, keys.createKey);
   app.get('/v1/admin/keys', ...admin, keys.listKeys);
   app.delete('/v1/admin/keys/:id', ...admin, keys.revokeKey);
+  const sources = adminWebhookHandlers(deps);
+  app.post('/v1/admin/webhooks', ...admin, adminBodyLimit, sources.add);
+  app.get('/v1/admin/webhooks', ...admin, sources.list);
+  app.delete('/v1/admin/webhooks/:id', ...admin, sources.remove);
+  app.post('/v1/admin/webhooks/:id/rotate', ...admin, adminBodyLimit, sources.rotate);
+  app.post('/v1/admin/webhooks/:id/retire', ...admin, sources.retire);
   app.get('/v1/usage', requireScope(deps.auth, 'events:write', 'windows:read', 'admin'), admit, keys.usage);
   app.doc31('/openapi.json', OPENAPI_INFO);
   app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));

@@ -12,6 +12,7 @@ import {
   positiveIntEnv,
   redisUrlEnv,
   sampleRatioEnv,
+  secretsKeyEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
 import { z } from 'zod';
@@ -64,6 +65,8 @@ export const queryConfigSchema = z
     SLUICE_OPS_OPEN: opsOpenEnv,
     /** A tenant's events per UTC day when it has no quota of its own (0: none); GET /v1/usage shows it. */
     SLUICE_DAILY_EVENTS_QUOTA: dailyQuotaEnv,
+    /** Seals the secrets /v1/admin/webhooks is given; unset, sources cannot be added nor rotated. */
+    SLUICE_SECRETS_KEY: secretsKeyEnv,
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
@@ -91,6 +94,7 @@ export const queryConfigSchema = z
       blockMs: env.SLUICE_QUERY_LIVE_BLOCK_MS,
     },
     jaegerUiUrl: env.SLUICE_JAEGER_UI_URL,
+    secretsKey: env.SLUICE_SECRETS_KEY,
     auth: {
       mode: env.SLUICE_AUTH,
       opsOpen: env.SLUICE_OPS_OPEN,

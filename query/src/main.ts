@@ -11,6 +11,7 @@ import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifec
 import { createLogger } from '@sluice/shared/log';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
+import { secretBox } from '@sluice/shared/webhooks/secret-box';
 import { Redis } from 'ioredis';
 import { createQueryApp } from './app.ts';
 import { coalescedReads } from './coalesced-reads.ts';
@@ -93,6 +94,7 @@ const app = createQueryApp({
   admission,
   opsOpen: config.auth.opsOpen,
   keyDb: db.db,
+  secretBox: secretBox(config.secretsKey),
   now: Date.now,
   ready: async () => {
     try {

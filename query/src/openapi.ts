@@ -7,6 +7,7 @@
 
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import { createRoute, z } from '@hono/zod-openapi';
+import { PROVIDERS } from '@sluice/shared/webhooks/source';
 import type { Env } from 'hono';
 import { MAX_LIMIT } from './windows-params.ts';
 
@@ -62,6 +63,59 @@ const NewKey = z
     expiresAt: z.string().optional().openapi({ description: 'RFC 3339, in the future' }),
   })
   .openapi('NewKey', { description: "The new key's tenant is the admin key's own" });
+
+const WebhookSourceInfo = z
+  .object({
+    id: z.string().openapi({ example: 'wh_abcdefghijklmnopqrstuvwxyz' }),
+    url: z.string().openapi({ description: 'The path a provider posts to, on the edge or ingest' }),
+    tenant: z.string(),
+    name: z.string().nullable(),
+    provider: z.enum(PROVIDERS),
+    stream: z.string(),
+    options: z.record(z.string(), z.unknown()),
+    previousSecretRetiresAt: z
+      .string()
+      .nullable()
+      .openapi({ description: 'While rotating: when the previous secret stops verifying' }),
+    removedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('WebhookSource', { description: 'A webhook source as listed: never a secret' });
+
+const NewWebhookSource = z
+  .object({
+    provider: z.enum(PROVIDERS),
+    secret: z.string().min(1).max(512).openapi({
+      description:
+        "The provider's signing secret (Standard Webhooks: whsec_<base64>); sealed at rest, never shown again",
+    }),
+    stream: z
+      .string()
+      .optional()
+      .openapi({ description: 'Default `webhooks`; another stream needs options.mapping' }),
+    name: z.string().min(1).max(200).optional(),
+    options: z.record(z.string(), z.unknown()).optional().openapi({
+      description:
+        'toleranceSeconds (default 300); hmac {header, algorithm, encoding, prefix, timestampHeader, idHeader, typeHeader, signedContent} for provider hmac; mapping {field: JSON pointer into {provider, type, account, delivery_id, payload}}',
+    }),
+  })
+  .openapi('NewWebhookSource', { description: "The source's tenant is the admin key's own" });
+
+const RotateWebhookSecret = z
+  .object({
+    secret: z.string().min(1).max(512),
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: 'How long the old secret keeps verifying (default 86400)' }),
+  })
+  .openapi('RotateWebhookSecret');
+
+const sourceId = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'wh_abcdefghijklmnopqrstuvwxyz' }),
+});
 
 const Usage = z
   .object({
@@ -371,6 +425,72 @@ export const ROUTES: RouteConfig[] = [
     responses: {
       204: { description: 'Revoked (again is not an error)' },
       404: json(ErrorEnvelope, 'No such key in this tenant'),
+      ...authErrors,
+    },
+  }),
+  createRoute({
+    method: 'post',
+    path: '/v1/admin/webhooks',
+    summary: "Declare a webhook source of the admin key's tenant (the secret is sealed, never shown again)",
+    ...bearer('admin'),
+    request: { body: { content: { 'application/json': { schema: NewWebhookSource } }, required: true } },
+    responses: {
+      201: json(WebhookSourceInfo, 'The new source; providers post to its url within a second'),
+      400: errors[400],
+      413: json(ErrorEnvelope, 'A body over 4 KB'),
+      503: json(ErrorEnvelope, 'SLUICE_SECRETS_KEY is not set on the query service, or PostgreSQL is away'),
+      ...authErrors,
+    },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/v1/admin/webhooks',
+    summary: "The admin key's tenant's webhook sources (never a secret)",
+    ...bearer('admin'),
+    responses: {
+      200: json(z.object({ data: z.array(WebhookSourceInfo) }), 'Every source of the tenant'),
+      ...authErrors,
+    },
+  }),
+  createRoute({
+    method: 'delete',
+    path: '/v1/admin/webhooks/{id}',
+    summary: 'Remove a webhook source: its url answers 404 within seconds',
+    ...bearer('admin'),
+    request: { params: sourceId },
+    responses: {
+      204: { description: 'Removed' },
+      404: json(ErrorEnvelope, 'No such live source in this tenant'),
+      ...authErrors,
+    },
+  }),
+  createRoute({
+    method: 'post',
+    path: '/v1/admin/webhooks/{id}/rotate',
+    summary: 'Make a new secret current; the old one keeps verifying for the overlap',
+    ...bearer('admin'),
+    request: {
+      params: sourceId,
+      body: { content: { 'application/json': { schema: RotateWebhookSecret } }, required: true },
+    },
+    responses: {
+      200: json(WebhookSourceInfo, 'Rotated'),
+      400: errors[400],
+      404: json(ErrorEnvelope, 'No such live source in this tenant'),
+      413: json(ErrorEnvelope, 'A body over 4 KB'),
+      503: json(ErrorEnvelope, 'SLUICE_SECRETS_KEY is not set on the query service, or PostgreSQL is away'),
+      ...authErrors,
+    },
+  }),
+  createRoute({
+    method: 'post',
+    path: '/v1/admin/webhooks/{id}/retire',
+    summary: 'Stop the previous secret verifying now (the end of a rotation)',
+    ...bearer('admin'),
+    request: { params: sourceId },
+    responses: {
+      200: json(WebhookSourceInfo, 'Only the current secret verifies'),
+      404: json(ErrorEnvelope, 'No such live source in this tenant'),
       ...authErrors,
     },
   }),

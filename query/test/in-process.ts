@@ -10,6 +10,7 @@ import { applyMigrations } from '@sluice/shared/db/migrate';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { createLogger } from '@sluice/shared/log';
 import { streamRegistry, topicNames } from '@sluice/shared/streams/registry';
+import { secretBox } from '@sluice/shared/webhooks/secret-box';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
@@ -178,6 +179,7 @@ export async function startQuery(
     }),
     opsOpen: true,
     keyDb: db.db,
+    secretBox: secretBox(process.env.SLUICE_SECRETS_KEY),
     now: options.now ?? Date.now,
     ready: async () => true,
   });

@@ -93,9 +93,12 @@ export const dailyQuotaEnv = z.coerce.number().int().min(0).default(0);
 
 /**
  * SLUICE_SECRETS_KEY: 32 bytes, base64, sealing webhook secrets at rest (webhooks/secret-box.ts).
- * Unset: webhook sources cannot be added nor used (each says so once, in the log).
+ * Unset or empty: webhook sources cannot be added nor used (each says so once, in the log).
  */
-export const secretsKeyEnv = z.string().min(1).optional();
+export const secretsKeyEnv = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
 
 /** SLUICE_WEBHOOKS: the webhook routes (issue 22); on by default, they need PostgreSQL and Redis. */
 export const webhooksEnv = z.enum(['on', 'off']).default('on');

@@ -219,3 +219,15 @@ keys_cmd() {
   cd "$SLUICE_ROOT"
   node tools/keys.ts "$@"
 }
+
+# ./sluice webhooks ...: a tenant's webhook sources, straight in PostgreSQL (tools/webhooks.ts),
+# their secrets sealed with SLUICE_SECRETS_KEY (the local stack's, unless one is set).
+webhooks_cmd() {
+  ensure_toolchain
+  if [[ -z ${SLUICE_DATABASE_URL:-} ]]; then
+    stack_up >&2
+    stack_env_exports
+  fi
+  cd "$SLUICE_ROOT"
+  node tools/webhooks.ts "$@"
+}
