@@ -59,8 +59,9 @@ Every endpoint needs an API key (Authorization: Bearer <key>). The demo tenant "
   PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
   Kafka         kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -C -t ecommerce -c 5
   logs          ./sluice stack logs [kafka|postgres|redis|redis-cache|jaeger|ingest|processor|query|edge|generator|bakery-generator]
-  stop          ./sluice down      (wipe all data: ./sluice stack reset)
 DEMO
+  demo_webhooks
+  echo "  stop          ./sluice down      (wipe all data: ./sluice stack reset)"
 }
 
 send_cmd() {
