@@ -433,6 +433,41 @@ describe('deliveryToEvent', () => {
     assert.equal(bad.ok, false);
   });
 
+  it('a mapping may read received_at: the first receive time, for a required event-time field', async () => {
+    const source = sourceOf('stripe', [{ value: 'whsec_x', retiresAt: null }], {
+      mapping: {
+        transaction_id: '/payload/data/object/id',
+        user_id: '/payload/data/object/customer',
+        product_category: '/payload/data/object/metadata/category',
+        product_name: '/payload/data/object/description',
+        amount: '/payload/data/object/amount',
+        timestamp: '/received_at',
+        payment_method: '/payload/data/object/payment_method_types/0',
+      },
+    });
+    const payload = stripeEvent('evt_map_2');
+    const delivery: Delivery = { id: 'evt_map_2', type: 'payment_intent.succeeded', account: '', payload };
+    const firstSeenMs = NOW - 30_000;
+    const verdict = deliveryToEvent({ ...source, stream: 'ecommerce' }, delivery, 2_000, {
+      ...options,
+      firstSeenMs,
+    });
+    assert.ok(verdict.ok, JSON.stringify(verdict.ok ? '' : verdict.rejection));
+    assert.equal(verdict.event.data.timestamp, new Date(firstSeenMs).toISOString());
+    assert.equal(verdict.event.time, firstSeenMs);
+    // The webhooks stream's own payload does not carry it (the event time does).
+    const own = deliveryToEvent(
+      sourceOf('stripe', [{ value: 'whsec_x', retiresAt: null }]),
+      delivery,
+      2_000,
+      {
+        ...options,
+        firstSeenMs,
+      },
+    );
+    assert.ok(own.ok && !('received_at' in own.event.data));
+  });
+
   it('keeps the source tenant whatever the payload says', async () => {
     const source = sourceOf('hmac', [{ value: 'irrelevant-secret', retiresAt: null }]);
     const payload = { tenant: 'bigco', order: { id: 'o-2' } };

@@ -60,7 +60,7 @@ export const hmacSchemeSchema = z
   .strict();
 export type HmacScheme = z.output<typeof hmacSchemeSchema>;
 
-/** Event field -> JSON pointer into `{provider, type, account, delivery_id, payload}`. */
+/** Event field -> JSON pointer into `{provider, type, account, delivery_id, payload, received_at}`. */
 export const mappingSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), pointer)
   .refine((m) => Object.keys(m).length > 0 && Object.keys(m).length <= 64, '1 to 64 fields');

@@ -1,6 +1,6 @@
 // A verified delivery becomes an event (issue 22, item 4): in the `webhooks` stream as
 // `{provider, type, account, delivery_id, payload}`, or in the stream the source targets through
-// its mapping (event field <- JSON pointer into that same record). Then it is judged as any event
+// its mapping (event field <- JSON pointer into that same record, plus `received_at`). Then it is judged as any event
 // of POST /v1/events is (validate.ts): the stream's schema, storable text, depth, size, the
 // tenant (the source's), the event time bounds. Web APIs only.
 
@@ -20,7 +20,7 @@ export interface ToEventOptions {
   readonly maxDepth: number;
 }
 
-/** The record a mapping reads from, and the `webhooks` stream's payload. */
+/** The `webhooks` stream's payload, and (with `received_at`) the record a mapping reads from. */
 export function deliveryRecord(source: WebhookSource, delivery: Delivery): Record<string, unknown> {
   return {
     provider: source.provider,
@@ -59,7 +59,15 @@ export function deliveryToEvent(
   options: ToEventOptions,
 ): ItemVerdict & { readonly event?: SluiceEvent } {
   const record = deliveryRecord(source, delivery);
-  const data = source.options.mapping === undefined ? record : mapped(source.options.mapping, record);
+  // A mapping may also read `received_at`: the first receive time, RFC 3339, for a stream whose
+  // event-time field is required and a provider whose payload holds no time of its own.
+  const data =
+    source.options.mapping === undefined
+      ? record
+      : mapped(source.options.mapping, {
+          ...record,
+          received_at: new Date(options.firstSeenMs).toISOString(),
+        });
   const value = {
     id: delivery.id,
     stream: source.stream,
