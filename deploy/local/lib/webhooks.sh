@@ -26,7 +26,7 @@ webhook_example() {
       cat <<EXAMPLE
 body='{"zen":"Design for failure.","hook_id":1,"repository":{"full_name":"demo/app"}}'
 sig=\$(printf %s "\$body" | openssl dgst -sha256 -hmac '$secret' | sed 's/^.* //')
-curl -sS -X POST $base/v1/webhooks/$id -H 'content-type: application/json' -H "X-Hub-Signature-256: sha256=\$sig" -H 'X-GitHub-Event: ping' -H "X-GitHub-Delivery: \$(cat /proc/sys/kernel/random/uuid)" -d "\$body"
+curl -sS -X POST $base/v1/webhooks/$id -H 'content-type: application/json' -H "X-Hub-Signature-256: sha256=\$sig" -H 'X-GitHub-Event: ping' -H "X-GitHub-Delivery: \$(uuidgen 2>/dev/null || cat /proc/sys/kernel/random/uuid)" -d "\$body"
 EXAMPLE
       ;;
     stripe)
@@ -50,7 +50,8 @@ demo_webhooks() {
                 send each a signed test delivery (openssl signs as the provider does):
 $(webhook_example github "$base" "$SLUICE_KEYS_DIR/webhook-github.json" | sed 's/^/                  /')
 $(webhook_example stripe "$base" "$SLUICE_KEYS_DIR/webhook-stripe.json" | sed 's/^/                  /')
-                counted per provider, type and account: http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/webhooks/windows?window=1m&from=-15m&group_by=provider,type,account
+                counted per provider, type and account (with the read key):
+                  curl -sS -H "Authorization: Bearer \$(cat $SLUICE_KEYS_DIR/demo-read.key)" 'http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/webhooks/windows?window=1m&from=-15m&group_by=provider,type,account'
                 more sources: ./sluice webhooks add --tenant T --provider github|stripe|standard-webhooks|shopify|slack|hmac --secret-file F
 DEMO
 }
