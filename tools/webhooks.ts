@@ -13,7 +13,7 @@
 // With --json the last line of stdout is JSON ({id, url} for add). Secrets are sealed with
 // SLUICE_SECRETS_KEY before they are written; none is ever printed back.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { TENANT_PATTERN } from '@sluice/shared/auth/key-store';
 import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
@@ -104,7 +104,10 @@ async function secretOption(): Promise<string> {
     return Buffer.concat(chunks).toString('utf8').trim();
   }
   if (values.secret !== undefined) return values.secret;
-  if (file !== undefined) return (await readFile(file, 'utf8')).trim();
+  if (file !== undefined) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    return text === undefined ? usageError(`--secret-file ${file}: cannot be read`) : text.trim();
+  }
   return usageError('a secret is required: --secret S, --secret-file F or --secret - (stdin)');
 }
 
@@ -236,9 +239,16 @@ try {
       if (file === undefined) usageError('--file is required');
       const tenant = tenantOption();
       const provider = providerOption();
-      const held = await readFile(file, 'utf8').then(
-        (text) => JSON.parse(text) as { id?: string },
-        () => ({}) as { id?: string },
+      // A missing or unreadable file is no source yet: a fresh one replaces it.
+      const held: { id?: unknown } = await readFile(file, 'utf8').then(
+        (text): { id?: unknown } => {
+          try {
+            return JSON.parse(text) as { id?: unknown };
+          } catch {
+            return {};
+          }
+        },
+        () => ({}),
       );
       const live = (await listSources(db.db, tenant)).find((s) => s.id === held.id && s.removedAt === null);
       if (live !== undefined) {
@@ -257,6 +267,9 @@ try {
           name: `demo ${provider}`,
         }),
       );
+      // writeFile's mode applies only to a new file: chmod first, so an old file's looser mode never
+      // holds the new secret.
+      await chmod(file, 0o600).catch(() => undefined);
       await writeFile(file, `${JSON.stringify({ id: added.id, url: added.url, provider, secret })}\n`, {
         mode: 0o600,
       });

@@ -101,6 +101,7 @@ describe('./sluice webhooks', () => {
       ['add', '--tenant', 'acme', '--provider', 'github', '--secret', 'short'],
       ['add', '--tenant', 'acme', '--provider', 'standard-webhooks', '--secret', 'whsec_!!'],
       ['add', '--tenant', 'acme', '--provider', 'github'],
+      ['add', '--tenant', 'acme', '--provider', 'github', '--secret-file', join(dir, 'absent.secret')],
       ['add', '--tenant', 'acme', '--provider', 'github', '--secret', SECRET, '--stream', 'ecommerce'],
       ['add', '--tenant', 'a b', '--provider', 'github', '--secret', SECRET],
       ['rotate', 'not-an-id', '--secret', SECRET],
@@ -109,6 +110,15 @@ describe('./sluice webhooks', () => {
     const unknown = await refused('remove', `wh_${'a'.repeat(26)}`);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no webhook source/);
+    // A demo file that is not JSON (cut short, edited) is no source: ensure adds a fresh one.
+    const broken = join(dir, 'webhook-broken.json');
+    await writeFile(broken, '{"id": "wh_', { mode: 0o644 });
+    const fresh = (
+      await webhooks('ensure', '--file', broken, '--tenant', 'demo', '--provider', 'github')
+    ).trim();
+    assert.match(fresh, /^wh_[a-z2-7]{26}$/);
+    assert.equal((JSON.parse(await readFile(broken, 'utf8')) as { id: string }).id, fresh);
+    assert.equal((await stat(broken)).mode & 0o777, 0o600, 'the secret is never in a looser file');
   });
 
   it("the demo's printed curl + openssl commands deliver to GitHub and Stripe sources (200)", async () => {
