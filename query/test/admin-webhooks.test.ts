@@ -128,6 +128,17 @@ test('401 without a key, 403 without admin, 400 for invalid bodies, 404 for ids 
     assert.ok(refused.status === 400, `${JSON.stringify(body)}: ${refused.status} ${refused.text}`);
     assert.equal(typeof (refused.json().error as { code?: unknown })?.code, 'string');
   }
+  // Bodies are bounded before they are parsed: over 4 KB (add or rotate) is a 413.
+  const big = { provider: 'github', secret: SECRET, options: { mapping: { x: `/${'a'.repeat(5_000)}` } } };
+  assert.equal((await call('POST', '/v1/admin/webhooks', keys.adminA, big)).status, 413);
+  assert.equal(
+    (
+      await call('POST', `/v1/admin/webhooks/wh_${'a'.repeat(26)}/rotate`, keys.adminA, {
+        secret: 'x'.repeat(5_000),
+      })
+    ).status,
+    413,
+  );
   for (const id of ['wh_', 'x'.repeat(300), "wh_' or 1=1 --"])
     assert.equal(
       (await call('DELETE', `/v1/admin/webhooks/${encodeURIComponent(id)}`, keys.adminA)).status,
