@@ -1,5 +1,6 @@
 // ./sluice bench webhooks (issue 22's closing figures):
 // (a) the CPU cost of verifying a delivery: verifyDelivery in this process, N times per provider,
+//     with the edge's MACs (Web Crypto) and ingest's (node:crypto),
 //     on deliveries signed by the providers' own packages (shared/test/webhook-deliveries.ts): a
 //     ~7 KB published GitHub push example, a Stripe event, and the other schemes; accepted and
 //     refused (wrong signature) alike, µs of CPU per delivery (process.cpuUsage, every thread).
@@ -12,6 +13,8 @@
 // that every request of a round was answered as it should be.
 
 import { randomUUID } from 'node:crypto';
+import { nodeMacs } from '../shared/src/webhooks/node-macs.ts';
+import { macs } from '../shared/src/webhooks/signing-keys.ts';
 import type { Provider, WebhookSource } from '../shared/src/webhooks/source.ts';
 import { PROVIDERS, sourceOptionsSchema } from '../shared/src/webhooks/source.ts';
 import { verifyDelivery } from '../shared/src/webhooks/verify.ts';
@@ -101,21 +104,27 @@ async function verificationCost(): Promise<Record<string, string>> {
     const bytes = encoder.encode(body);
     const valid = new Headers(await signDelivery(provider, secret, body, facts));
     const forged = new Headers(await signDelivery(provider, freshSecret(provider), body, facts));
-    for (const [what, headers, wantOk] of [
-      ['accepted', valid, true],
-      ['refused', forged, false],
-    ] as const) {
-      // Warm: the key import (once per secret), the JIT.
-      for (let i = 0; i < 200; i++) await verifyDelivery(source, { headers, body: bytes }, Date.now());
-      const before = process.cpuUsage();
-      for (let i = 0; i < iterations; i++) {
-        const result = await verifyDelivery(source, { headers, body: bytes }, Date.now());
-        if (result.ok !== wantOk) throw new Error(`${provider} ${what}: unexpected verdict`);
+    // The edge's MACs (Web Crypto) and ingest's (node:crypto), each on the same deliveries.
+    for (const [who, macsOf] of [
+      ['edge', macs],
+      ['ingest', nodeMacs],
+    ] as const)
+      for (const [what, headers, wantOk] of [
+        ['accepted', valid, true],
+        ['refused', forged, false],
+      ] as const) {
+        // Warm: the key import (once per secret), the JIT.
+        for (let i = 0; i < 200; i++)
+          await verifyDelivery(source, { headers, body: bytes }, Date.now(), macsOf);
+        const before = process.cpuUsage();
+        for (let i = 0; i < iterations; i++) {
+          const result = await verifyDelivery(source, { headers, body: bytes }, Date.now(), macsOf);
+          if (result.ok !== wantOk) throw new Error(`${provider} ${what}: unexpected verdict`);
+        }
+        const used = process.cpuUsage(before);
+        const us = (used.user + used.system) / iterations;
+        report[`${provider} ${what} (${bytes.length} B body), ${who}`] = `${us.toFixed(1)} µs CPU/delivery`;
       }
-      const used = process.cpuUsage(before);
-      const us = (used.user + used.system) / iterations;
-      report[`${provider} ${what} (${bytes.length} B body)`] = `${us.toFixed(1)} µs CPU/delivery`;
-    }
   }
   return report;
 }

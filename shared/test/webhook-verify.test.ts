@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Result } from '../src/result.ts';
 import { streamRegistry } from '../src/streams/registry.ts';
+import { nodeMacs } from '../src/webhooks/node-macs.ts';
 import type { Delivery, Refusal } from '../src/webhooks/scheme.ts';
+import { macs } from '../src/webhooks/signing-keys.ts';
 import type { Provider, SourceOptions, SourceSecret, WebhookSource } from '../src/webhooks/source.ts';
 import { PROVIDERS, secretProblem, sourceOptionsSchema } from '../src/webhooks/source.ts';
 import { deliveryToEvent } from '../src/webhooks/to-event.ts';
@@ -235,6 +237,45 @@ for (const provider of PROVIDERS) {
     });
   });
 }
+
+describe("ingest's node:crypto MACs", () => {
+  it("equal Web Crypto's for every provider and algorithm, and verify what they sign", async () => {
+    const content = encoder.encode(SAMPLES.github.body);
+    for (const provider of PROVIDERS)
+      for (const algorithm of ['sha256', 'sha512'] as const) {
+        const secrets = [
+          { value: freshSecret(provider), retiresAt: null },
+          { value: freshSecret(provider), retiresAt: null },
+        ];
+        assert.deepEqual(
+          await nodeMacs(provider, secrets, algorithm, content),
+          await macs(provider, secrets, algorithm, content),
+          `${provider} ${algorithm}`,
+        );
+      }
+    for (const provider of PROVIDERS) {
+      const secret = freshSecret(provider);
+      const source = sourceOf(provider, [{ value: secret, retiresAt: null }]);
+      const { body, facts } = SAMPLES[provider];
+      const headers = await signDelivery(provider, secret, body, facts);
+      const verdict = await verifyDelivery(
+        source,
+        { headers: new Headers(headers), body: encoder.encode(body) },
+        NOW,
+        nodeMacs,
+      );
+      assert.ok(verdict.ok, provider);
+      const forged = await signDelivery(provider, freshSecret(provider), body, facts);
+      const refusal = await verifyDelivery(
+        source,
+        { headers: new Headers(forged), body: encoder.encode(body) },
+        NOW,
+        nodeMacs,
+      );
+      refused(refusal, 'bad_signature');
+    }
+  });
+});
 
 describe('several signatures in one delivery', () => {
   it('Stripe: one of several v1 entries matching is enough, none matching is refused', async () => {

@@ -40,7 +40,19 @@ function keyOf(provider: Provider, secret: SourceSecret, algorithm: MacAlgorithm
   return key;
 }
 
-/** The MAC of `content` under each secret, in order. */
+/**
+ * How the MACs of a delivery are made: Web Crypto by default (the edge's runtimes); ingest passes
+ * node:crypto's synchronous HMAC (node-macs.ts), ~10x less CPU than `subtle.sign`'s promise and
+ * thread hop per MAC (./sluice bench webhooks measures both).
+ */
+export type MacsOf = (
+  provider: Provider,
+  secrets: readonly SourceSecret[],
+  algorithm: MacAlgorithm,
+  content: Uint8Array<ArrayBuffer>,
+) => Promise<Uint8Array[]>;
+
+/** The MAC of `content` under each secret, in order (Web Crypto). */
 export async function macs(
   provider: Provider,
   secrets: readonly SourceSecret[],
