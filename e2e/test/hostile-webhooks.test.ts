@@ -11,7 +11,7 @@
 // Bounded: ~300 requests, 8 in flight, to 127.0.0.1 only.
 
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import type { CreatedKey } from '../../shared/src/auth/key-store.ts';
@@ -20,6 +20,7 @@ import { uniqueName, waitFor } from '../../shared/test/harness.ts';
 import { bearer, createTestKey } from '../../shared/test/keys.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { isolate, startService } from '../../shared/test/services.ts';
+import { freshSecret, HMAC_SCHEME, SIGNATURE_HEADER, TIMED } from '../../shared/test/webhook-deliveries.ts';
 import { addTestSource, retireTestSecret, rotateTestSource } from '../../shared/test/webhook-sources.ts';
 
 const RUNS = 300;
@@ -41,27 +42,6 @@ interface Source {
   readonly retired: string;
 }
 const sources: Source[] = [];
-
-/** Secrets as the providers issue them (Standard Webhooks: whsec_ + base64 of 32 bytes). */
-function freshSecret(provider: Provider): string {
-  const bytes = randomBytes(32).toString('base64');
-  return provider === 'standard-webhooks'
-    ? `whsec_${bytes}`
-    : provider === 'stripe'
-      ? `whsec_${bytes}`
-      : bytes;
-}
-
-const HMAC_SCHEME = {
-  header: 'x-signature',
-  algorithm: 'sha512',
-  encoding: 'base64',
-  prefix: 'sha512=',
-  timestampHeader: 'x-timestamp',
-  idHeader: 'x-delivery',
-  typeHeader: 'x-event',
-  signedContent: '{timestamp}.{body}',
-} as const;
 
 before(async () => {
   iso = await isolate('hostilewh');
@@ -164,9 +144,6 @@ const delivery: fc.Arbitrary<Delivery> = fc.record({
   deliverySlot: fc.nat(30),
   note: fc.string({ maxLength: 40 }),
 });
-
-/** Providers that sign a timestamp: their deliveries can be stale or from the future. */
-const TIMED = new Set<Provider>(['stripe', 'standard-webhooks', 'slack', 'hmac']);
 
 /** What the provider's delivery of this id is about: fixed per id, as a real provider's is. */
 function aboutOf(provider: Provider, id: string): { type: string; account: string } {
@@ -281,7 +258,7 @@ function sign(source: Source, id: string, body: Buffer, secret: string, seconds:
       };
     }
     case 'hmac': {
-      const m = mac('sha512', secret, at(`${seconds}.`));
+      const m = mac('sha512', secret, at(`${id}.${seconds}.`));
       return {
         headers: {
           'x-signature': `sha512=${m.toString('base64')}`,
@@ -294,16 +271,6 @@ function sign(source: Source, id: string, body: Buffer, secret: string, seconds:
     }
   }
 }
-
-/** The signature header each provider's scheme reads: the one the mangled signings replace. */
-const SIGNATURE_HEADER: Record<Provider, string> = {
-  github: 'x-hub-signature-256',
-  stripe: 'stripe-signature',
-  'standard-webhooks': 'webhook-signature',
-  shopify: 'x-shopify-hmac-sha256',
-  slack: 'x-slack-signature',
-  hmac: 'x-signature',
-};
 
 interface Request {
   readonly url: string;
