@@ -126,7 +126,8 @@ export function createRelay(options: RelayOptions): RelayDelivery {
               return fail(
                 appError(
                   'unavailable',
-                  `ingest unreachable: ${error instanceof Error ? error.message : String(error)}`,
+                  // Not the error's text: it names ingest's address, which is no provider's business.
+                  `ingest unreachable${error instanceof Error && error.name === 'TimeoutError' ? ' (timed out)' : ''}`,
                   { retryable: true },
                 ),
               );

@@ -64,6 +64,9 @@ const sourceSchema = z.object({
     .max(4),
 });
 
+/** Asks of ingest at once, at most: beyond, a 503 (the provider retries). */
+export const MAX_ASKING = 256;
+
 const unavailable = (why: string): AppError =>
   appError('unavailable', `webhook sources cannot be checked right now (${why})`, {
     retryable: true,
@@ -79,7 +82,10 @@ export function createSourceCache(options: SourceCacheOptions): SourceCache {
   const headers: Record<string, string> =
     options.ingestKey === undefined ? {} : { authorization: `Bearer ${options.ingestKey}` };
   const entries = lru<string, Entry>(options.maxEntries ?? 10_000);
-  // Bounded by the requests in flight (the route's in-flight limit): one ask per id at a time.
+  // Unknown ids apart: a flood of random well-shaped ids cannot push the live sources out.
+  const unknown = lru<string, Entry>(options.maxEntries ?? 10_000);
+  // One ask per id at a time, and at most MAX_ASKING at once (guarantee 5: the lookup runs before
+  // the route's in-flight bound, so random ids must not open asks to ingest without limit).
   const asking = new Map<string, Promise<Result<WebhookSource | null, AppError>>>();
 
   const ask = async (id: string): Promise<Result<WebhookSource | null, AppError>> => {
@@ -89,10 +95,9 @@ export function createSourceCache(options: SourceCacheOptions): SourceCache {
         headers,
         signal: AbortSignal.timeout(timeoutMs),
       });
-    } catch (error) {
-      return fail(
-        unavailable(`ingest unreachable: ${error instanceof Error ? error.message : String(error)}`),
-      );
+    } catch {
+      // Not the error's text: it names ingest's address, which is no provider's business.
+      return fail(unavailable('ingest unreachable'));
     }
     if (response.status === 404) {
       await response.body?.cancel();
@@ -111,15 +116,14 @@ export function createSourceCache(options: SourceCacheOptions): SourceCache {
 
   const lookUp = (id: string): Promise<Result<WebhookSource | null, AppError>> => {
     let pending = asking.get(id);
+    if (pending === undefined && asking.size >= MAX_ASKING) return Promise.resolve(fail(unavailable('busy')));
     if (pending === undefined) {
       pending = ask(id)
         .then((answer) => {
           // An outage caches nothing: the next request asks again.
-          if (answer.ok)
-            entries.set(id, {
-              source: answer.value,
-              until: now() + (answer.value === null ? negativeTtlMs : ttlMs),
-            });
+          if (answer.ok && answer.value === null)
+            unknown.set(id, { source: null, until: now() + negativeTtlMs });
+          else if (answer.ok) entries.set(id, { source: answer.value, until: now() + ttlMs });
           return answer;
         })
         .finally(() => asking.delete(id));
@@ -131,13 +135,13 @@ export function createSourceCache(options: SourceCacheOptions): SourceCache {
   return {
     async get(id) {
       if (!SOURCE_ID_PATTERN.test(id)) return ok(undefined);
-      const entry = entries.get(id);
+      const entry = entries.get(id) ?? unknown.get(id);
       if (entry !== undefined && entry.until > now()) return ok(entry.source ?? undefined);
       const answer = await lookUp(id);
       return answer.ok ? ok(answer.value ?? undefined) : answer;
     },
     get size() {
-      return entries.size;
+      return entries.size + unknown.size;
     },
   };
 }

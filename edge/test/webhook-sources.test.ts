@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newSourceId } from '@sluice/shared/webhooks/source';
-import { createSourceCache } from '../src/webhook-sources.ts';
+import { createSourceCache, MAX_ASKING } from '../src/webhook-sources.ts';
 
 const sourceJson = (id: string) => ({
   id,
@@ -134,4 +134,34 @@ test('a flood of random ids keeps the cache within its bound', async () => {
   for (let i = 0; i < 1_000; i++) await cache.get(newSourceId());
   assert.equal(cache.size, 100);
   assert.equal(ingest.asked.length, 1_000);
+});
+
+test('asks of ingest at once are bounded (a 503 beyond), and unknown ids never push live sources out', async () => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const live = newSourceId();
+  const ingest = fakeIngest(async (id) => {
+    if (id === live) return Response.json(sourceJson(id));
+    await held;
+    return notFound();
+  });
+  const cache = createSourceCache({
+    ingestUrl: 'http://ingest',
+    ingestKey: 'k',
+    fetch: ingest.fetch,
+    maxEntries: 4,
+  });
+  assert.ok((await cache.get(live)).ok);
+  const flood = Array.from({ length: MAX_ASKING }, () => cache.get(newSourceId()));
+  const beyond = await cache.get(newSourceId());
+  assert.equal(beyond.ok, false, 'past MAX_ASKING asks at once: unavailable, not another ask');
+  assert.equal(ingest.asked.length, 1 + MAX_ASKING);
+  release();
+  await Promise.all(flood);
+  // Hundreds of unknown ids later, the live source is still cached: no new ask for it.
+  const again = await cache.get(live);
+  assert.ok(again.ok && again.value?.id === live);
+  assert.equal(ingest.asked.filter((id) => id === live).length, 1);
 });

@@ -9,9 +9,10 @@ import type { Principal } from '@sluice/shared/auth/principal';
 import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import { readBodyBytes } from '@sluice/shared/events/parse-body';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
+import type { AppError } from '@sluice/shared/result';
 import { appError } from '@sluice/shared/result';
 import { inSpan } from '@sluice/shared/telemetry/spans';
-import type { DeliveryLedger } from '@sluice/shared/webhooks/delivery-ledger';
+import type { DeliveryLedger, FirstSeen } from '@sluice/shared/webhooks/delivery-ledger';
 import { nodeMacs } from '@sluice/shared/webhooks/node-macs';
 import { SOURCE_ID_PATTERN } from '@sluice/shared/webhooks/source';
 import type { LiveSource, SourceTable } from '@sluice/shared/webhooks/source-table';
@@ -93,6 +94,8 @@ async function receive(
     timeoutMs: deps.limits.bodyReadTimeoutMs ?? 30_000,
   });
   if (!body.ok) return errorResponse(c, body.error);
+  // As the edge answers it: nothing was signed, so nothing to verify.
+  if (body.value.byteLength === 0) return errorResponse(c, appError('bad_request', 'request body is empty'));
   const now = deps.now();
   // node:crypto's HMAC: a tenth of Web Crypto's CPU per MAC (node-macs.ts; the edge keeps Web Crypto).
   const verified = await verifyDelivery(
@@ -121,10 +124,10 @@ async function receive(
   // not a "redelivery" of nothing with the refusal's event time (late, for a retry hours after).
   const admitted = await admitOrRefuse(c, deps.admission, sourcePrincipal(live), 1, deps.log);
   if (!admitted.ok) return admitted.response;
-  let firstSeenMs: number;
+  let seen: FirstSeen;
   try {
     const horizonMs = deps.streams.get(source.stream)?.dedupHorizonMs ?? 24 * 3600 * 1000;
-    firstSeenMs = await deps.ledger.firstSeen(source.id, delivery.id, now, horizonMs);
+    seen = await deps.ledger.firstSeen(source.id, delivery.id, now, horizonMs);
   } catch (error) {
     deps.log.warn({ source: source.id, err: error }, 'delivery ledger unreachable');
     return errorResponse(
@@ -132,6 +135,18 @@ async function receive(
       appError('unavailable', 'deliveries cannot be recorded right now', { retryAfterSeconds: 1 }),
     );
   }
+  const { firstSeenMs, recorded } = seen;
+  // A first copy that is not accepted (refused below, or not taken by Kafka) is forgotten: the
+  // provider's retry (after a fix, or hours later) is a first copy at its own receive time, not a
+  // "redelivery" carrying this one's, late by however long the provider waited. Only the attempt
+  // that recorded it forgets it: a concurrent accepted copy's entry stays.
+  const refuse = async (error: AppError): Promise<Response> => {
+    if (recorded)
+      await deps.ledger.forget(source.id, delivery.id, firstSeenMs).catch((failure: unknown) => {
+        deps.log.warn({ source: source.id, err: failure }, 'could not forget an unaccepted delivery');
+      });
+    return errorResponse(c, error);
+  };
   const verdict = deliveryToEvent(source, delivery, body.value.byteLength, {
     registry: deps.streams,
     firstSeenMs,
@@ -141,8 +156,7 @@ async function receive(
   });
   if (!verdict.ok) {
     outcomes.inc({ provider: source.provider, outcome: 'invalid' });
-    return errorResponse(
-      c,
+    return refuse(
       appError('validation_failed', 'the delivery does not make a valid event of its stream', {
         details: { errors: verdict.rejection.errors },
       }),
@@ -152,8 +166,7 @@ async function receive(
   const { records } = splitOversized(encoded, [verdict.event], [0], deps.maxRecordBytes);
   if (records.length === 0) {
     for (const span of spans) span.end();
-    return errorResponse(
-      c,
+    return refuse(
       appError('payload_too_large', `the delivery's Kafka record exceeds ${deps.maxRecordBytes} bytes`),
     );
   }
@@ -163,16 +176,8 @@ async function receive(
     span.end();
   }
   // INVARIANT (guarantee 1): 2xx only after acks=all; the provider retries a 503 (same id: dedup).
-  if (!sent.ok) {
-    // A first copy Kafka did not take was never accepted: its retry is a first copy too, at its own
-    // receive time (else it would carry this one's, late by however long the provider waited).
-    if (firstSeenMs === now)
-      await deps.ledger.forget(source.id, delivery.id, firstSeenMs).catch((error: unknown) => {
-        deps.log.warn({ source: source.id, err: error }, 'could not forget an unaccepted delivery');
-      });
-    return errorResponse(c, sent.error);
-  }
-  const duplicate = firstSeenMs !== now;
+  if (!sent.ok) return refuse(sent.error);
+  const duplicate = !recorded;
   outcomes.inc({ provider: source.provider, outcome: duplicate ? 'redelivered' : 'accepted' });
   await deps.admission.countAccepted(perTenant([verdict.event])).catch((error: unknown) => {
     deps.log.warn({ err: error }, 'could not count an accepted delivery into usage');

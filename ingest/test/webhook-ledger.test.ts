@@ -122,3 +122,68 @@ test("a delivery whose produce failed is a first copy when retried, at the retry
   assert.deepEqual(await again.json(), { id: `${prefix}d-1`, stream: 'webhooks', redelivery: true });
   assert.equal((JSON.parse(String(sent[1]?.value)) as { time: number }).time, now - 60_000);
 });
+
+/** Ingest in-process with auth `mode`, the stub source, the real ledger and a producer that takes all. */
+function ingestWith(mode: 'on' | 'off', now: () => number, sent: OutgoingRecord[]) {
+  const producer: RenewingProducer = {
+    replacing: false,
+    send: async (records) => {
+      sent.push(...records);
+      return ok(undefined);
+    },
+    close: async () => {},
+  };
+  const http = createHttpMetrics('sluice-ingest-test');
+  return createIngestApp({
+    log: createLogger('test', 'silent'),
+    auth: { mode, verify: () => undefined },
+    opsOpen: true,
+    admission: createAdmission(redis, { prefix }),
+    admin: { ensureTopics: async () => ok(undefined), ping: async () => true, close: async () => {} },
+    http,
+    producer,
+    streams: streamRegistry(),
+    topicPrefix: prefix,
+    limits: DEFAULT_LIMITS,
+    maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+    inflight: inflightLimit({ maxRequests: 8, maxBytes: 1 << 20, unknownBodyBytes: 1 << 20 }),
+    metrics: createIngestMetrics(http.registry),
+    sources,
+    ledger: deliveryLedger(redis, { prefix }),
+    now,
+  });
+}
+
+const signedDelivery = (id: string, body: string) => ({
+  method: 'POST',
+  headers: {
+    'content-type': 'application/json',
+    'x-github-delivery': id,
+    'x-github-event': 'ping',
+    'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+  },
+  body,
+});
+
+test("a refused delivery (400) is forgotten too: its fixed retry is a first copy at the retry's time", async () => {
+  const sent: OutgoingRecord[] = [];
+  let now = Date.parse('2026-12-04T12:00:00Z');
+  const app = ingestWith('off', () => now, sent);
+  const id = `${prefix}d-refused`;
+  // Signed, but text PostgreSQL cannot store: a 400 after the ledger recorded it.
+  const refused = await app.request(`/v1/webhooks/${SOURCE_ID}`, signedDelivery(id, '{"zen":"a\\u0000b"}'));
+  assert.equal(refused.status, 400);
+  now += 2 * 3_600_000;
+  const fixed = await app.request(`/v1/webhooks/${SOURCE_ID}`, signedDelivery(id, '{"zen":"ab"}'));
+  assert.deepEqual(await fixed.json(), { id, stream: 'webhooks', redelivery: false });
+  assert.equal((JSON.parse(String(sent[0]?.value)) as { time: number }).time, now);
+});
+
+test('with auth off, no one learns a source and its secrets from ingest (404); with auth on, only a relay key', async () => {
+  const off = ingestWith('off', Date.now, []);
+  const asked = await off.request(`/v1/webhooks/sources/${SOURCE_ID}`);
+  assert.equal(asked.status, 404);
+  assert.ok(!(await asked.text()).includes(SECRET));
+  const on = ingestWith('on', Date.now, []);
+  assert.equal((await on.request(`/v1/webhooks/sources/${SOURCE_ID}`)).status, 401);
+});

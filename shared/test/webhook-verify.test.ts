@@ -11,9 +11,9 @@ import type { Result } from '../src/result.ts';
 import { streamRegistry } from '../src/streams/registry.ts';
 import { nodeMacs } from '../src/webhooks/node-macs.ts';
 import type { Delivery, Refusal } from '../src/webhooks/scheme.ts';
-import { macs } from '../src/webhooks/signing-keys.ts';
+import { macs, secretBytes } from '../src/webhooks/signing-keys.ts';
 import type { Provider, SourceOptions, SourceSecret, WebhookSource } from '../src/webhooks/source.ts';
-import { PROVIDERS, secretProblem, sourceOptionsSchema } from '../src/webhooks/source.ts';
+import { hmacSchemeSchema, PROVIDERS, secretProblem, sourceOptionsSchema } from '../src/webhooks/source.ts';
 import { deliveryToEvent } from '../src/webhooks/to-event.ts';
 import { verifyDelivery } from '../src/webhooks/verify.ts';
 import type { DeliveryFacts } from './webhook-deliveries.ts';
@@ -554,5 +554,45 @@ describe('Standard Webhooks secrets', () => {
     assert.notEqual(secretProblem('standard-webhooks', `whsec_${'A'.repeat(33)}`), undefined);
     assert.notEqual(secretProblem('standard-webhooks', `whsec_${'A'.repeat(32)}=A`), undefined);
     assert.equal(secretProblem('standard-webhooks', `whsec_${key.toString('base64')}`), undefined);
+  });
+});
+
+describe('failing closed', () => {
+  it('a secret that makes no key verifies nothing, not even a MAC made with an empty key', async () => {
+    assert.equal(secretBytes('standard-webhooks', 'whsec_'), undefined);
+    assert.equal(secretBytes('standard-webhooks', 'whsec_!!!!'), undefined);
+    const bad = [{ value: 'whsec_', retiresAt: null }];
+    assert.deepEqual(await nodeMacs('standard-webhooks', bad, 'sha256', encoder.encode('x')), []);
+    assert.deepEqual(await macs('standard-webhooks', bad, 'sha256', encoder.encode('x')), []);
+    const source = sourceOf('standard-webhooks', bad);
+    const { body, facts } = SAMPLES['standard-webhooks'];
+    const { createHmac } = await import('node:crypto');
+    const emptyKeyMac = createHmac('sha256', Buffer.alloc(0))
+      .update(`${facts.id}.${SECONDS}.${body}`)
+      .digest('base64');
+    const headers = {
+      'webhook-id': facts.id,
+      'webhook-timestamp': String(SECONDS),
+      'webhook-signature': `v1,${emptyKeyMac}`,
+    };
+    for (const macsOf of [macs, nodeMacs])
+      refused(
+        await verifyDelivery(
+          source,
+          { headers: new Headers(headers), body: encoder.encode(body) },
+          NOW,
+          macsOf,
+        ),
+        'bad_signature',
+      );
+  });
+
+  it('a generic scheme may not check a timestamp it does not sign, nor sign two bodies', () => {
+    assert.equal(hmacSchemeSchema.safeParse({ timestampHeader: 'x-ts' }).success, false);
+    assert.equal(
+      hmacSchemeSchema.safeParse({ timestampHeader: 'x-ts', signedContent: '{timestamp}.{body}' }).success,
+      true,
+    );
+    assert.equal(hmacSchemeSchema.safeParse({ signedContent: '{body}.{body}' }).success, false);
   });
 });

@@ -10,13 +10,13 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisScript } from '../redis-script.ts';
 
-// KEYS[1]: the delivery's key. ARGV: this receive time (ms), the horizon (ms). Answer: the first
-// receive time, set now when this is the first copy.
+// KEYS[1]: the delivery's key. ARGV: this receive time (ms), the horizon (ms). Answer: {the first
+// receive time, 1 when this call recorded it (this is the first copy) else 0}.
 const FIRST_SEEN_SCRIPT = `
 local first = redis.call('GET', KEYS[1])
-if first then return first end
+if first then return {first, 0} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ARGV[1]
+return {ARGV[1], 1}
 `;
 
 // KEYS[1]: the delivery's key. ARGV[1]: the receive time this attempt set. Deletes the entry only
@@ -28,15 +28,22 @@ return 1
 
 export interface DeliveryLedger {
   /**
-   * The first receive time of this source's delivery `deliveryId` (now, for a first copy),
-   * remembered for `horizonMs` (the target stream's dedup horizon).
+   * The first receive time of this source's delivery `deliveryId` (now, for a first copy, which
+   * this call recorded: `recorded`), remembered for `horizonMs` (the stream's dedup horizon).
    */
-  firstSeen(sourceId: string, deliveryId: string, nowMs: number, horizonMs: number): Promise<number>;
+  firstSeen(sourceId: string, deliveryId: string, nowMs: number, horizonMs: number): Promise<FirstSeen>;
   /**
-   * Forgets a first copy Kafka did not take (recorded at `firstSeenMs`): it was never accepted, so
-   * the provider's retry is a first copy at its own receive time (guarantee 1, not "late").
+   * Forgets a first copy that was not accepted (refused, or not taken by Kafka), recorded at
+   * `firstSeenMs` by this very attempt: the provider's retry is then a first copy at its own
+   * receive time (guarantee 1, not "late"). A copy recorded by another attempt stays.
    */
   forget(sourceId: string, deliveryId: string, firstSeenMs: number): Promise<void>;
+}
+
+export interface FirstSeen {
+  readonly firstSeenMs: number;
+  /** This call recorded it: the first copy. */
+  readonly recorded: boolean;
 }
 
 export function deliveryLedger(redis: Redis, options: { prefix: string }): DeliveryLedger {
@@ -48,8 +55,12 @@ export function deliveryLedger(redis: Redis, options: { prefix: string }): Deliv
   return {
     async firstSeen(sourceId, deliveryId, nowMs, horizonMs) {
       const answer = await run([keyOf(sourceId, deliveryId)], [nowMs, horizonMs]);
-      const first = Number(answer);
-      return Number.isFinite(first) ? first : nowMs;
+      const [first, recorded] = Array.isArray(answer) ? answer : [];
+      const firstSeenMs = Number(first);
+      return {
+        firstSeenMs: Number.isFinite(firstSeenMs) ? firstSeenMs : nowMs,
+        recorded: Number(recorded) === 1,
+      };
     },
     async forget(sourceId, deliveryId, firstSeenMs) {
       await forget([keyOf(sourceId, deliveryId)], [firstSeenMs]);

@@ -4,10 +4,9 @@
 
 import { createHmac } from 'node:crypto';
 import type { MacsOf } from './signing-keys.ts';
-import { secretBytes } from './signing-keys.ts';
+import { usableSecrets } from './signing-keys.ts';
 
 export const nodeMacs: MacsOf = async (provider, secrets, algorithm, content) =>
-  secrets.map(
-    (secret) =>
-      new Uint8Array(createHmac(algorithm, secretBytes(provider, secret.value)).update(content).digest()),
+  usableSecrets(provider, secrets).map(
+    ({ bytes }) => new Uint8Array(createHmac(algorithm, bytes).update(content).digest()),
   );

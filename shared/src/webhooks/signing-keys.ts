@@ -10,17 +10,35 @@ const HASH: Record<MacAlgorithm, string> = { sha256: 'SHA-256', sha512: 'SHA-512
 
 type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
-/** The key material of a secret: Standard Webhooks' is the base64 after `whsec_`, others' UTF-8. */
-export function secretBytes(provider: Provider, secret: string): Uint8Array<ArrayBuffer> {
-  if (provider === 'standard-webhooks') return standardSecretBytes(secret) ?? new Uint8Array();
-  return utf8Bytes(secret);
+/**
+ * The key material of a secret: Standard Webhooks' is the base64 after `whsec_`, others' UTF-8.
+ * Undefined for one that makes no key (fails closed: an empty key is a MAC anyone can compute).
+ */
+export function secretBytes(provider: Provider, secret: string): Uint8Array<ArrayBuffer> | undefined {
+  const bytes = provider === 'standard-webhooks' ? standardSecretBytes(secret) : utf8Bytes(secret);
+  return bytes === undefined || bytes.length === 0 ? undefined : bytes;
+}
+
+/** The secrets that make a key, with their key material: what any MAC is computed with. */
+export function usableSecrets(
+  provider: Provider,
+  secrets: readonly SourceSecret[],
+): { readonly secret: SourceSecret; readonly bytes: Uint8Array<ArrayBuffer> }[] {
+  return secrets.flatMap((secret) => {
+    const bytes = secretBytes(provider, secret.value);
+    return bytes === undefined ? [] : [{ secret, bytes }];
+  });
 }
 
 // Keyed by the secret object: a reloaded source table holds new objects, and the old keys go with
 // the old objects (no growth across reloads).
 const imported = new WeakMap<SourceSecret, Map<MacAlgorithm, Promise<HmacKey>>>();
 
-function keyOf(provider: Provider, secret: SourceSecret, algorithm: MacAlgorithm): Promise<HmacKey> {
+function keyOf(
+  secret: SourceSecret,
+  bytes: Uint8Array<ArrayBuffer>,
+  algorithm: MacAlgorithm,
+): Promise<HmacKey> {
   let byAlgorithm = imported.get(secret);
   if (byAlgorithm === undefined) {
     byAlgorithm = new Map();
@@ -28,13 +46,7 @@ function keyOf(provider: Provider, secret: SourceSecret, algorithm: MacAlgorithm
   }
   let key = byAlgorithm.get(algorithm);
   if (key === undefined) {
-    key = crypto.subtle.importKey(
-      'raw',
-      secretBytes(provider, secret.value),
-      { name: 'HMAC', hash: HASH[algorithm] },
-      false,
-      ['sign'],
-    );
+    key = crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: HASH[algorithm] }, false, ['sign']);
     byAlgorithm.set(algorithm, key);
   }
   return key;
@@ -60,8 +72,8 @@ export async function macs(
   content: Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array[]> {
   return Promise.all(
-    secrets.map(async (secret) => {
-      const key = await keyOf(provider, secret, algorithm);
+    usableSecrets(provider, secrets).map(async ({ secret, bytes }) => {
+      const key = await keyOf(secret, bytes, algorithm);
       return new Uint8Array(await crypto.subtle.sign('HMAC', key, content));
     }),
   );

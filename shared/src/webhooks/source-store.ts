@@ -145,8 +145,9 @@ export async function rotateSource(
     .update(webhookSources)
     .set({
       secret: box.seal(secret, id),
-      // Still sealed with this source's id: the old secret moves column, its box stays valid.
-      previousSecret: found.secret,
+      // The row's own current secret, in the same statement: two rotations at once each retire
+      // the secret current when they ran, never one read earlier (still sealed with this id).
+      previousSecret: sql`${webhookSources.secret}`,
       previousRetiresAt: sql`now() + ${`${overlapMs} milliseconds`}::interval`,
       updatedAt: sql`now()`,
     })

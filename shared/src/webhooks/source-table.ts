@@ -8,7 +8,7 @@ import type postgres from 'postgres';
 import { startLiveTable } from '../db/live-table.ts';
 import type { SecretBox } from './secret-box.ts';
 import type { SourceSecret, WebhookSource } from './source.ts';
-import { isProvider, sourceOptionsSchema } from './source.ts';
+import { isProvider, secretProblem, sourceOptionsSchema } from './source.ts';
 
 export interface LiveSource {
   readonly source: WebhookSource;
@@ -68,10 +68,18 @@ async function load(options: SourceTableOptions): Promise<Map<string, LiveSource
       why(current.error.message);
       continue;
     }
+    // Fails closed: a stored secret its provider would not take (a row written past the store's
+    // check) verifies nothing.
+    const problem = secretProblem(row.provider, current.value);
+    if (problem !== undefined) {
+      why(`its secret does not suit ${row.provider}: ${problem}`);
+      continue;
+    }
     const secrets: SourceSecret[] = [{ value: current.value, retiresAt: null }];
     if (row.previous_secret !== null && row.previous_retires_ms !== null) {
       const previous = options.box.open(row.previous_secret, row.id);
-      if (previous.ok) secrets.push({ value: previous.value, retiresAt: Number(row.previous_retires_ms) });
+      if (previous.ok && secretProblem(row.provider, previous.value) === undefined)
+        secrets.push({ value: previous.value, retiresAt: Number(row.previous_retires_ms) });
     }
     const daily = row.daily_events === null ? options.defaultDailyEvents : Number(row.daily_events);
     table.set(row.id, {

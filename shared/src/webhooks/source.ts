@@ -54,10 +54,16 @@ export const hmacSchemeSchema = z
     signedContent: z
       .string()
       .max(128)
-      .refine((t) => t.includes('{body}'), 'the signed content must include {body}')
+      .refine((t) => t.split('{body}').length === 2, 'the signed content must include {body} once')
       .default('{body}'),
   })
-  .strict();
+  .strict()
+  // A timestamp header checked against the tolerance is worth nothing unless it is signed: a
+  // replayed body would pass with a fresh one. (An id header may go unsigned, as GitHub's does.)
+  .refine((s) => s.timestampHeader === undefined || s.signedContent.includes('{timestamp}'), {
+    message: 'a timestampHeader needs {timestamp} in signedContent (else it is not signed)',
+    path: ['signedContent'],
+  });
 export type HmacScheme = z.output<typeof hmacSchemeSchema>;
 
 /** Event field -> JSON pointer into `{provider, type, account, delivery_id, payload, received_at}`. */
