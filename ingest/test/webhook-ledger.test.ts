@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { DEFAULT_MAX_RECORD_BYTES } from '@sluice/shared/events/record-size';
 import { inflightLimit } from '@sluice/shared/http/inflight-limit';
 import { createHttpMetrics } from '@sluice/shared/http/metrics';
-import type { KafkaAdmin, OutgoingRecord } from '@sluice/shared/kafka/port';
+import type { OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { RenewingProducer } from '@sluice/shared/kafka/renewing-producer';
 import { createLogger } from '@sluice/shared/log';
 import { appError, fail, ok } from '@sluice/shared/result';
@@ -55,44 +55,8 @@ const sources: SourceTable = {
 
 test("a delivery whose produce failed is a first copy when retried, at the retry's time", async () => {
   const sent: OutgoingRecord[] = [];
-  let failNext = true;
-  const producer: RenewingProducer = {
-    replacing: false,
-    send: async (records) => {
-      if (failNext) {
-        failNext = false;
-        return fail(appError('unavailable', 'Kafka is away', { retryAfterSeconds: 1 }));
-      }
-      sent.push(...records);
-      return ok(undefined);
-    },
-    close: async () => {},
-  };
-  const admin: KafkaAdmin = {
-    ensureTopics: async () => ok(undefined),
-    ping: async () => true,
-    close: async () => {},
-  };
-  const http = createHttpMetrics('sluice-ingest-test');
   let now = Date.parse('2026-12-04T10:00:00Z');
-  const app = createIngestApp({
-    log: createLogger('test', 'silent'),
-    auth: { mode: 'off', verify: () => undefined },
-    opsOpen: true,
-    admission: createAdmission(redis, { prefix }),
-    admin,
-    http,
-    producer,
-    streams: streamRegistry(),
-    topicPrefix: prefix,
-    limits: DEFAULT_LIMITS,
-    maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
-    inflight: inflightLimit({ maxRequests: 8, maxBytes: 1 << 20, unknownBodyBytes: 1 << 20 }),
-    metrics: createIngestMetrics(http.registry),
-    sources,
-    ledger: deliveryLedger(redis, { prefix }),
-    now: () => now,
-  });
+  const app = ingestWith('off', () => now, sent, { failFirst: true });
   const body = JSON.stringify({ zen: 'Keep it logically awesome.', repository: { full_name: 'octo/hello' } });
   const deliver = () =>
     app.request(`/v1/webhooks/${SOURCE_ID}`, {
@@ -123,11 +87,21 @@ test("a delivery whose produce failed is a first copy when retried, at the retry
   assert.equal((JSON.parse(String(sent[1]?.value)) as { time: number }).time, now - 60_000);
 });
 
-/** Ingest in-process with auth `mode`, the stub source, the real ledger and a producer that takes all. */
-function ingestWith(mode: 'on' | 'off', now: () => number, sent: OutgoingRecord[]) {
+/** Ingest in-process with auth `mode`, the stub source, the real ledger and a producer that takes all (bar the first send, with failFirst). */
+function ingestWith(
+  mode: 'on' | 'off',
+  now: () => number,
+  sent: OutgoingRecord[],
+  { failFirst = false }: { failFirst?: boolean } = {},
+) {
+  let failNext = failFirst;
   const producer: RenewingProducer = {
     replacing: false,
     send: async (records) => {
+      if (failNext) {
+        failNext = false;
+        return fail(appError('unavailable', 'Kafka is away', { retryAfterSeconds: 1 }));
+      }
       sent.push(...records);
       return ok(undefined);
     },
