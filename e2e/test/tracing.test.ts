@@ -6,8 +6,10 @@
 // sluice-query trace whose span says whether the cache answered.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
@@ -224,3 +226,60 @@ test('through the edge on Bun (its SDK from a preload) the trace goes on the sam
   const forward = edgeSpans.find((s) => s.name === 'POST ingest /v1/events');
   assert.equal(forward?.parentSpanId, server?.spanId, 'the forwarded batch is a child of its first request');
 });
+
+// Issue 23, item 2: header names are case-insensitive, and Python's urllib sends `Traceparent`
+// (it capitalises every name it is given). The client's trace must go on through the edge on both
+// runtimes however the name is written; Python itself sends it, so the bytes are a real client's.
+const pythonPost = promisify(execFile);
+const PYTHON_SEND = `
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], data=sys.argv[3].encode(), method="POST")
+req.add_header("content-type", "application/json")
+req.add_header("traceparent", sys.argv[2])
+print(urllib.request.urlopen(req).status)
+`;
+
+for (const [runtime, edgeOf] of [
+  ['Deno', () => edge],
+  ['Bun', () => bunEdge],
+] as const) {
+  test(`a client sending "Traceparent" (Python's urllib) has its trace continued by the edge on ${runtime}`, {
+    timeout: 60_000,
+  }, async () => {
+    const tp = traceparent();
+    const clientSpanId = tp.header.split('-')[2] ?? '';
+    const transaction = makeTransaction(
+      seededRandom(7),
+      `py-traced-${runtime}-${tp.traceId.slice(0, 8)}`,
+      Date.now() - 120_000,
+    );
+    const sent = await pythonPost('python3', [
+      '-c',
+      PYTHON_SEND,
+      `${edgeOf().url}/v1/events`,
+      tp.header,
+      JSON.stringify(envelope(transaction)),
+    ]);
+    assert.equal(sent.stdout.trim(), '202');
+    // Deno exports the edge's spans when the response is sent, after ingest's: wait for both.
+    const spans = await traceSpans(
+      tp.traceId,
+      (found) =>
+        found.some((s) => s.service === 'sluice-ingest' && s.name === 'POST /v1/events') &&
+        found.some((s) => s.service === 'sluice-edge' && s.parentSpanId?.toLowerCase() === clientSpanId),
+    ).catch(() => []);
+    const edgeSpans = spans.filter((s) => s.service === 'sluice-edge');
+    assert.ok(
+      edgeSpans.some((s) => s.parentSpanId?.toLowerCase() === clientSpanId),
+      `an edge span is a child of the client's span (edge spans in the trace: ${edgeSpans.map((s) => s.name).join(', ') || 'none'})`,
+    );
+    // The forward's request is ingest's parent, or Deno's own fetch span under it is.
+    const forward = edgeSpans.find((s) => s.name === 'POST ingest /v1/events');
+    const ingestRequest = spans.find((s) => s.service === 'sluice-ingest' && s.name === 'POST /v1/events');
+    const parent = edgeSpans.find((s) => s.spanId === ingestRequest?.parentSpanId);
+    assert.ok(
+      forward !== undefined && (parent === forward || parent?.parentSpanId === forward.spanId),
+      "ingest's request is a child of the edge's forward",
+    );
+  });
+}

@@ -20,19 +20,32 @@ status_cmd() {
   status_footer
 }
 
+# The demo's critical path is what its first window needs: the Debian packages the pipeline runs
+# on, Node/Bun/Deno with the npm dependencies, Kafka's jars, PostgreSQL, Redis and the services.
+# Jaeger (and its UI build) comes up in the background; librdkafka's addon, Biome, k6 and the test
+# browser are built or installed by the commands that use them.
 demo_cmd() {
-  up_cmd
+  local started=$SECONDS
+  log "demo: 1/4 the toolchain (Debian packages, Node $NODE_VERSION, Bun $BUN_VERSION, Deno $DENO_VERSION, npm dependencies)"
+  ensure_apt run
+  ensure_npm_deps
+  log "demo: 2/4 the stack (Kafka, PostgreSQL, Redis; Jaeger follows in the background)"
+  stack_up --fast
+  log "demo: 3/4 the services (ingest, processor, query, edge)"
+  services_up
   stop_pid generator 10
   stop_pid bakery-generator 10
   local rate=${SLUICE_DEMO_RATE:-50} duration=${SLUICE_DEMO_DURATION:-3600}
   local bakery_rate=$(((rate + 1) / 2))
-  log "starting the synthetic workloads through the edge for ${duration}s: ecommerce $rate events/s, bakery $bakery_rate events/s"
+  log "demo: 4/4 the synthetic workloads through the edge for ${duration}s: ecommerce $rate events/s, bakery $bakery_rate events/s"
   SLUICE_API_KEY="$(local_key demo-write)"
   export SLUICE_API_KEY
   (cd "$SLUICE_ROOT" && spawn generator node "$SLUICE_ROOT/tools/gen.ts" ecommerce --rate "$rate" --duration "$duration" \
     --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
   (cd "$SLUICE_ROOT" && spawn bakery-generator node "$SLUICE_ROOT/tools/gen.ts" bakery --rate "$bakery_rate" \
     --duration "$duration" --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
+  log "demo: events flowing $((SECONDS - started))s after start; the first one-minute window settles about two minutes after that"
+  jaeger_up_background
   cat <<DEMO
 
 sluice demo is running: $rate synthetic ecommerce transactions and $bakery_rate bakery events per second
@@ -55,7 +68,7 @@ Every endpoint needs an API key (Authorization: Bearer <key>). The demo tenant "
   live (SSE)    curl -N -H "Authorization: Bearer $(local_key demo-read)" http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/live
   usage         curl -H "Authorization: Bearer $(local_key demo-read)" http://127.0.0.1:$SLUICE_QUERY_PORT/v1/usage
   metrics       http://127.0.0.1:$SLUICE_EDGE_PORT/metrics  http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
-  traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/api/v3/services  (Jaeger query API)
+  traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/   (Jaeger UI; the dashboard's trace links open it; $(jaeger_ui_state))
   PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
   Kafka         kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -C -t ecommerce -c 5
   logs          ./sluice stack logs [kafka|postgres|redis|redis-cache|jaeger|ingest|processor|query|edge|generator|bakery-generator]
@@ -141,6 +154,7 @@ test_cmd() {
 # Type-check both configs (the edge without Node types) and lint; the same gate `test` runs first.
 lint_cmd() {
   ensure_npm_deps
+  ensure_biome
   cd "$SLUICE_ROOT"
   log "type-checking (tsc) and linting (biome)"
   tsc -p tsconfig.json
@@ -150,6 +164,7 @@ lint_cmd() {
 
 fmt_cmd() {
   ensure_npm_deps
+  ensure_biome
   cd "$SLUICE_ROOT"
   biome check --write .
 }

@@ -4,15 +4,24 @@
 STACK_SERVICES=(kafka postgres redis redis-cache jaeger)
 
 stack_install() {
-  ensure_apt
+  ensure_apt all
   ensure_dirs
   kafka_install
   jaeger_install
   k6_install
 }
 
+# stack_up [--fast]: every stack service, healthy. --fast (the demo) waits for what the pipeline
+# needs only: Jaeger is left to jaeger_up_background and k6 to the commands that run it.
 stack_up() {
-  stack_install
+  local fast=${1:-}
+  if [[ $fast == --fast ]]; then
+    ensure_apt run
+    ensure_dirs
+    kafka_install
+  else
+    stack_install
+  fi
   ensure_dirs
   # Kafka's JVM is the slowest to come up: start it first and bring the others up meanwhile.
   local kafka_job rc=0
@@ -21,10 +30,14 @@ stack_up() {
   postgres_up
   redis_up
   redis_cache_up
-  jaeger_up
+  [[ $fast == --fast ]] || jaeger_up
   wait "$kafka_job" || rc=$?
   ((rc == 0)) || die "Kafka failed to start (exit $rc); see $SLUICE_LOGS/kafka.log"
-  log "stack is up ($(ok_word healthy)): Kafka 127.0.0.1:$SLUICE_KAFKA_PORT, PostgreSQL 127.0.0.1:$SLUICE_PG_PORT, Redis 127.0.0.1:$SLUICE_REDIS_PORT (cache 127.0.0.1:$SLUICE_CACHE_REDIS_PORT), Jaeger 127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
+  if [[ $fast == --fast ]]; then
+    log "stack is up ($(ok_word healthy)): Kafka 127.0.0.1:$SLUICE_KAFKA_PORT, PostgreSQL 127.0.0.1:$SLUICE_PG_PORT, Redis 127.0.0.1:$SLUICE_REDIS_PORT (cache 127.0.0.1:$SLUICE_CACHE_REDIS_PORT)"
+  else
+    log "stack is up ($(ok_word healthy)): Kafka 127.0.0.1:$SLUICE_KAFKA_PORT, PostgreSQL 127.0.0.1:$SLUICE_PG_PORT, Redis 127.0.0.1:$SLUICE_REDIS_PORT (cache 127.0.0.1:$SLUICE_CACHE_REDIS_PORT), Jaeger 127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
+  fi
 }
 
 stack_down() {
@@ -62,7 +75,19 @@ stack_rows() {
   _status_row jaeger "$SLUICE_JAEGER_QUERY_PORT" "$(pid_of jaeger || true)" "$(_health jaeger_healthy)"
 }
 
+# One phrase on the Jaeger UI: running, being built, or missing (and why).
+jaeger_ui_state() {
+  if pid_of jaeger-setup >/dev/null; then
+    printf 'being built in the background, ./sluice stack logs jaeger-setup'
+  elif jaeger_has_ui; then
+    printf 'UI built in'
+  else
+    printf 'no UI: the query API only'
+  fi
+}
+
 status_footer() {
+  printf '%-12s %s\n' jaeger-ui "$(jaeger_ui_state)"
   if [[ -x $K6_BIN ]]; then
     printf '%-12s %s\n' k6 "$K6_BIN ($K6_VERSION)"
   else

@@ -3,30 +3,33 @@
 # Debian packages, Node 24 / Bun / Deno from npm into $SLUICE_CACHE, and the project's npm
 # dependencies with @confluentinc/kafka-javascript built from source once per version and ABI.
 
-# Debian packages by the command or file that proves they are present.
-_APT_NEEDS=(
+# Debian packages by the command or file that proves they are present. The first list is what the
+# pipeline itself runs on (the demo waits for these only); the second builds and tests it (Jaeger
+# and k6 from Go, librdkafka's addon, the browser tests), installed by `test`, `install` and the
+# demo's background Jaeger build.
+_APT_RUN=(
   "java:openjdk-17-jre-headless"
   "mvn:maven"
-  "go:golang-go"
   "redis-server:redis-server"
   "redis-cli:redis-tools"
   "kcat:kcat"
   "curl:curl"
+  "setsid:util-linux"
+  "ps:procps"
+  "runuser:util-linux"
+)
+_APT_BUILD=(
+  "go:golang-go"
   "patch:patch"
   "make:build-essential"
   "g++:g++"
   "python3:python3"
-  "setsid:util-linux"
-  "ps:procps"
-  "runuser:util-linux"
   # The dashboard's browser test drives Debian's Chromium with playwright-core.
   "chromium:chromium"
 )
-# -dev packages the librdkafka build links against, plus PostgreSQL server binaries.
-_APT_PKGS=(
-  zlib1g-dev libssl-dev libzstd-dev libcurl4-openssl-dev libsasl2-dev liblz4-dev
-  ca-certificates
-)
+# -dev packages the librdkafka build links against.
+_APT_BUILD_PKGS=(zlib1g-dev libssl-dev libzstd-dev libcurl4-openssl-dev libsasl2-dev liblz4-dev)
+_APT_RUN_PKGS=(ca-certificates)
 
 _pg_bindir() {
   local d
@@ -34,13 +37,21 @@ _pg_bindir() {
   [[ -n $d && -x $d/initdb && -x $d/pg_ctl ]] && printf '%s' "$d"
 }
 
+# ensure_apt [run|all]: the Debian packages the pipeline runs on (run), or those plus what builds
+# and tests it (all, the default).
 ensure_apt() {
-  local missing=() entry cmd pkg
-  for entry in "${_APT_NEEDS[@]}"; do
+  local which=${1:-all} missing=() entry cmd pkg needs pkgs
+  needs=("${_APT_RUN[@]}")
+  pkgs=("${_APT_RUN_PKGS[@]}")
+  if [[ $which == all ]]; then
+    needs+=("${_APT_BUILD[@]}")
+    pkgs+=("${_APT_BUILD_PKGS[@]}")
+  fi
+  for entry in "${needs[@]}"; do
     cmd=${entry%%:*} pkg=${entry#*:}
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   done
-  for pkg in "${_APT_PKGS[@]}"; do
+  for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
   _pg_bindir >/dev/null || missing+=(postgresql)
@@ -50,8 +61,9 @@ ensure_apt() {
     die "missing Debian packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})"
   fi
   log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another ./sluice (the demo's background build) may hold the dpkg lock: wait for it.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # nginx is the native floor of `./sluice bench query` only (the best any HTTP server does on this
@@ -102,8 +114,13 @@ ensure_runtimes() {
   export PATH="$NODE_DIST/bin:$PATH"
   _npm_prefix_install "$BUN_HOME" "bun@$BUN_VERSION" "$BUN_HOME/node_modules/.bin/bun"
   _npm_prefix_install "$DENO_HOME" "deno@$DENO_VERSION" "$DENO_HOME/node_modules/.bin/deno"
-  _npm_prefix_install "$BIOME_HOME" "@biomejs/biome@$BIOME_VERSION" "$BIOME_HOME/node_modules/.bin/biome"
   export PATH="$SLUICE_ROOT/node_modules/.bin:$PATH:$BUN_HOME/node_modules/.bin:$DENO_HOME/node_modules/.bin:$BIOME_HOME/node_modules/.bin"
+}
+
+# Biome lints and formats; only lint, fmt and test need it.
+ensure_biome() {
+  ensure_runtimes
+  _npm_prefix_install "$BIOME_HOME" "@biomejs/biome@$BIOME_VERSION" "$BIOME_HOME/node_modules/.bin/biome"
 }
 
 _ckjs_dir() { printf '%s/node_modules/@confluentinc/kafka-javascript' "$SLUICE_ROOT"; }
@@ -144,7 +161,6 @@ _ensure_ckjs_build() {
   return 0
 }
 
-# ensure_npm_deps: node_modules matches package-lock.json (stamped), and the Kafka addon is built.
 # Fixes to dependencies for defects upstream has not released yet, one file per package version
 # (deploy/local/patches/<package>@<version>.patch, paths relative to the package). Applied after
 # every install, skipped when already applied; a version bump makes the patch inapplicable on
@@ -165,6 +181,9 @@ _apply_npm_patches() {
   done
 }
 
+# ensure_npm_deps: node_modules matches package-lock.json (stamped). The librdkafka addon is not
+# built here: ingest and the processor default to @platformatic/kafka, so the demo never waits for
+# its build (ensure_kafka_addon, for the tools and tests that use it).
 ensure_npm_deps() {
   ensure_runtimes
   mkdir -p "$SLUICE_CACHE/logs"
@@ -173,17 +192,21 @@ ensure_npm_deps() {
   if [[ ! -f $stamp || $(<"$stamp") != "$want" ]]; then
     log "installing npm dependencies (npm ci)"
     # NOTE: scripts are off for the whole tree; the one dependency that needs its install script,
-    # the Kafka addon, is built (or restored from the cache) explicitly below.
+    # the Kafka addon, is built (or restored from the cache) by ensure_kafka_addon.
     (cd "$SLUICE_ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
-    _ensure_ckjs_build
     printf '%s' "$want" >"$stamp"
-  else
-    _ensure_ckjs_build
   fi
   _apply_npm_patches
 }
 
-ensure_toolchain() {
-  ensure_apt
+ensure_kafka_addon() {
   ensure_npm_deps
+  _ensure_ckjs_build
+}
+
+# Everything: what `install`, `test` and the tools need.
+ensure_toolchain() {
+  ensure_apt all
+  ensure_kafka_addon
+  ensure_biome
 }

@@ -2,31 +2,37 @@
 // (Bun.serve and Deno.serve bypass node:http): the client's traceparent is the parent, the matched
 // route names the span, the status is an attribute, a 5xx is an error. @opentelemetry/api only.
 
-import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { inSpan } from '../telemetry/spans.ts';
 import { contextFrom } from '../telemetry/trace-context.ts';
 import { methodLabel } from './metrics.ts';
 
-/** What a request's span starts with: its parent, kind and first attributes. */
+/** What a request's span starts with: its parent, kind, first attributes and links. */
 function requestSpanStart(
   method: string,
   path: string,
   header: (name: string) => string | undefined,
-): { parent: Context; kind: SpanKind; attributes: Attributes } {
+): { parent: Context; kind: SpanKind; attributes: Attributes; links?: Link[] } {
+  const attributes = { 'http.request.method': method, 'url.path': path };
+  // Header names are case-insensitive (Fetch's Headers and Hono's header() read them so): a
+  // client's `Traceparent` (Python's urllib) is its traceparent.
+  const client = contextFrom({ traceparent: header('traceparent'), tracestate: header('tracestate') });
+  const clientSpan = trace.getSpanContext(client);
   // A runtime that instruments its server itself (Deno with OTEL_DENO) has already started the
   // request's span from the client's traceparent: the route span nests in it. Elsewhere this is
   // the request's SERVER span, a child of the client's context.
   const serverSpan = trace.getActiveSpan();
-  return {
-    parent:
-      serverSpan === undefined
-        ? contextFrom({ traceparent: header('traceparent'), tracestate: header('tracestate') })
-        : context.active(),
-    kind: serverSpan === undefined ? SpanKind.SERVER : SpanKind.INTERNAL,
-    attributes: { 'http.request.method': method, 'url.path': path },
-  };
+  if (serverSpan === undefined) return { parent: client, kind: SpanKind.SERVER, attributes };
+  // Deno's own extraction misses a traceparent whose name is not written in lower case, and
+  // starts a new trace: the client's trace goes on from here instead (this span is then the
+  // request's SERVER span in it), linked to the runtime's span so neither is lost.
+  const runtimeSpan = serverSpan.spanContext();
+  if (clientSpan !== undefined && clientSpan.traceId !== runtimeSpan.traceId) {
+    return { parent: client, kind: SpanKind.SERVER, attributes, links: [{ context: runtimeSpan }] };
+  }
+  return { parent: context.active(), kind: SpanKind.INTERNAL, attributes };
 }
 
 /** Names a request's span for its matched route and marks its status (a 5xx is an error). */
@@ -63,7 +69,15 @@ export function traceAnsweredRequest(
 ): void {
   const method = methodLabel(request.method);
   const start = requestSpanStart(method, request.path, (name) => request.headers.get(name) ?? undefined);
-  const span = tracer.startSpan(method, { kind: start.kind, attributes: start.attributes }, start.parent);
+  const span = tracer.startSpan(
+    method,
+    {
+      kind: start.kind,
+      attributes: start.attributes,
+      ...(start.links === undefined ? {} : { links: start.links }),
+    },
+    start.parent,
+  );
   span.setAttributes(answered.attributes);
   finishRequestSpan(span, method, answered.route, answered.status);
   span.end();
