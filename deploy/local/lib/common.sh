@@ -132,4 +132,29 @@ wait_until() {
   return 1
 }
 
+# with_progress WHAT CMD...: run CMD, saying every 15 s that WHAT is still going (a first run's
+# installs take minutes, and a silent terminal looks hung). CMD's exit status is returned.
+with_progress() {
+  local what=$1 pid rc=0 waited=0
+  shift
+  "$@" &
+  pid=$!
+  while ! wait_for_pid_exit "$pid" 15; do
+    waited=$((waited + 15))
+    log "... still $what (${waited}s)"
+  done
+  wait "$pid" || rc=$?
+  return "$rc"
+}
+
+# wait_for_pid_exit PID SECONDS: whether the child PID exited within SECONDS.
+wait_for_pid_exit() {
+  local pid=$1 i
+  for ((i = 0; i < $2 * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 is_root() { [[ $EUID -eq 0 ]]; }

