@@ -52,7 +52,11 @@ function load(args: string[]): Promise<{ code: number | null; output: string }> 
         readKeyFile,
         ...args,
       ],
-      { cwd: ROOT, env: { ...process.env, SLUICE_K6_BIN: stackEnv().k6Bin }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: ROOT,
+        env: { ...process.env, SLUICE_K6_BIN: stackEnv().k6Bin },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -72,7 +76,8 @@ const summaryOf = async (path: string) => JSON.parse(await readFile(path, 'utf8'
 function thresholds(summary: Summary): Map<string, boolean> {
   const out = new Map<string, boolean>();
   for (const [name, metric] of Object.entries(summary.metrics))
-    for (const [expression, t] of Object.entries(metric?.thresholds ?? {})) out.set(`${name} ${expression}`, t.ok);
+    for (const [expression, t] of Object.entries(metric?.thresholds ?? {}))
+      out.set(`${name} ${expression}`, t.ok);
   return out;
 }
 
@@ -99,7 +104,14 @@ after(async () => {
 describe('./sluice load', () => {
   it('runs the smoke profile on ecommerce with every threshold passed, and the windows count it', async () => {
     const summaryPath = join(dir, 'smoke.json');
-    const { code, output } = await load(['--profile', 'smoke', '--duration', '20s', '--summary', summaryPath]);
+    const { code, output } = await load([
+      '--profile',
+      'smoke',
+      '--duration',
+      '20s',
+      '--summary',
+      summaryPath,
+    ]);
     assert.equal(code, 0, `k6 exited ${code}:\n${output}`);
     const summary = await summaryOf(summaryPath);
     const results = thresholds(summary);
