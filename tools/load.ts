@@ -89,6 +89,19 @@ const readKeyValue = await readKey(values['read-key-file'], '--read-key-file');
 const k6Bin = process.env.SLUICE_K6_BIN;
 if (k6Bin === undefined || k6Bin === '') usage('SLUICE_K6_BIN is not set (./sluice load sets it)');
 
+// A run against services that are not there would only measure refused connections.
+for (const url of [target, values['query-url']]) {
+  const up = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3_000) }).then(
+    // 401: up, with its health endpoint behind a key.
+    (response) => response.ok || response.status === 401,
+    () => false,
+  );
+  if (!up) {
+    console.error(`sluice load: nothing answers at ${url} (start the services: ./sluice up)`);
+    process.exit(2);
+  }
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'sluice-load-'));
 let code: number;
 try {

@@ -1,10 +1,10 @@
 // `./sluice load` (tools/load.ts and its k6 scenarios) against real services with SLUICE_AUTH=on:
-// - the smoke profile on ecommerce passes every threshold (k6 exits 0), each sent event was
+// - the smoke profile on ecommerce, through the edge on Deno, passes every threshold (k6 exits 0), each sent event was
 //   accepted, and the windows count exactly the events sent (each copy got a fresh id, so dedup
 //   swallowed none, under the key's tenant);
-// - an impossible threshold (a request p99 of a microsecond) fails the run: k6 exits 99, so the
+// - an impossible threshold (a request p99 of a microsecond, straight to ingest) fails the run: k6 exits 99, so the
 //   thresholds can fail;
-// - a rate beyond the cap is refused before k6 starts.
+// - a rate beyond the cap, or a stream POST /v1/events may not write, is refused before k6 starts.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -20,6 +20,7 @@ import { ROOT, testPipeline } from '../../../shared/test/services.ts';
 const TENANT = 'loadtest';
 let pipeline: TestPipeline;
 let ingest: ServiceHandle;
+let edge: ServiceHandle;
 let query: ServiceHandle;
 let dir: string;
 let writeKeyFile: string;
@@ -40,8 +41,8 @@ function load(args: string[]): Promise<{ code: number | null; output: string }> 
         `${ROOT}tools/load.ts`,
         '--stream',
         'ecommerce',
-        '--to',
-        'ingest',
+        '--edge-url',
+        edge.url,
         '--ingest-url',
         ingest.url,
         '--query-url',
@@ -87,6 +88,13 @@ before(async () => {
   ingest = await pipeline.start('ingest', env);
   await pipeline.start('processor');
   query = await pipeline.start('query', env);
+  // The edge (on Deno) forwards to ingest with its relay key, as `./sluice up` runs it.
+  const relay = await createTestKey(pipeline.iso.databaseUrl, { tenant: 'sluice', scopes: ['events:relay'] });
+  edge = await pipeline.start('edge', {
+    ...env,
+    SLUICE_INGEST_URL: ingest.url,
+    SLUICE_EDGE_INGEST_KEY: relay.key,
+  });
   dir = await mkdtemp(join(tmpdir(), 'sluice-load-test-'));
   const write = await createTestKey(pipeline.iso.databaseUrl, { tenant: TENANT, scopes: ['events:write'] });
   const read = await createTestKey(pipeline.iso.databaseUrl, { tenant: TENANT, scopes: ['windows:read'] });
@@ -143,6 +151,8 @@ describe('./sluice load', () => {
   it('fails (k6 exit 99) when a threshold cannot hold', async () => {
     const summaryPath = join(dir, 'impossible.json');
     const { code, output } = await load([
+      '--to',
+      'ingest',
       '--profile',
       'smoke',
       '--duration',
@@ -163,5 +173,11 @@ describe('./sluice load', () => {
     const { code, output } = await load(['--profile', 'average', '--rate', '1000000']);
     assert.equal(code, 2);
     assert.match(output, /--rate must be 1 to 20000 events per second/);
+  });
+
+  it('refuses a stream that only takes signed webhook deliveries', async () => {
+    const { code, output } = await load(['--stream', 'webhooks']);
+    assert.equal(code, 2);
+    assert.match(output, /'webhooks' takes only signed webhook deliveries/);
   });
 });
