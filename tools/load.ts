@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { parseCliArgs } from './cli-args.ts';
@@ -105,7 +105,8 @@ for (const url of [target, values['query-url']]) {
 const dir = await mkdtemp(join(tmpdir(), 'sluice-load-'));
 let code: number;
 try {
-  const summaryPath = values.summary ?? join(dir, 'summary.json');
+  // k6 writes it relative to its working directory: made absolute against the caller's.
+  const summaryPath = values.summary === undefined ? join(dir, 'summary.json') : resolve(values.summary);
   const planPath = join(dir, 'plan.json');
   const poolPath = join(dir, 'pool.json');
   const plan = {
@@ -140,10 +141,11 @@ try {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  // Ctrl-C stops k6 (it ends its scenarios and still writes the summary), not this process first.
-  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-  process.on('SIGINT', forward('SIGINT'));
-  process.on('SIGTERM', forward('SIGTERM'));
+  // Ctrl-C reaches k6 from the terminal (one process group): k6 ends its scenarios and still
+  // writes the summary, so this process waits for it instead of dying first. A second SIGINT
+  // forwarded from here would make k6 abort without one. SIGTERM is sent to this process alone.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGINT'));
   code = await new Promise<number>((resolve) => {
     child.once('error', (error) => {
       console.error(`sluice load: could not run k6: ${error.message}`);

@@ -208,8 +208,8 @@ load_cmd() {
   ensure_toolchain
   stack_up
   stack_env_exports
-  cd "$SLUICE_ROOT"
-  node tools/load.ts --edge-url "http://127.0.0.1:$SLUICE_EDGE_PORT" \
+  # From the caller's directory, so a relative --summary or --key-file is theirs.
+  node "$SLUICE_ROOT/tools/load.ts" --edge-url "http://127.0.0.1:$SLUICE_EDGE_PORT" \
     --ingest-url "http://127.0.0.1:$SLUICE_INGEST_PORT" --query-url "http://127.0.0.1:$SLUICE_QUERY_PORT" \
     --key-file "$SLUICE_KEYS_DIR/demo-write.key" --read-key-file "$SLUICE_KEYS_DIR/demo-read.key" "$@"
 }
