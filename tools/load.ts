@@ -65,7 +65,7 @@ const settings = loadSettings(stream, profile, {
 if (!settings.ok) usage(settings.error);
 const target = values.to === 'edge' ? values['edge-url'] : values['ingest-url'];
 for (const url of [target, values['query-url']])
-  if (new URL(url).hostname !== '127.0.0.1')
+  if (!URL.canParse(url) || new URL(url).hostname !== '127.0.0.1')
     usage(`load goes to 127.0.0.1 only (the services this machine runs), not ${url}`);
 
 const pool = samplePool(stream, Number(values.seed));

@@ -4,7 +4,8 @@
 //   swallowed none, under the key's tenant);
 // - an impossible threshold (a request p99 of a microsecond, straight to ingest) fails the run: k6 exits 99, so the
 //   thresholds can fail;
-// - a rate beyond the cap, or a stream POST /v1/events may not write, is refused before k6 starts.
+// - a rate beyond the cap, another host than 127.0.0.1, or a stream POST /v1/events may not
+//   write, is refused before k6 starts.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -173,6 +174,12 @@ describe('./sluice load', () => {
     const { code, output } = await load(['--profile', 'average', '--rate', '1000000']);
     assert.equal(code, 2);
     assert.match(output, /--rate must be 1 to 20000 events per second/);
+  });
+
+  it('refuses a target other than 127.0.0.1', async () => {
+    const { code, output } = await load(['--query-url', 'http://example.com:8081']);
+    assert.equal(code, 2);
+    assert.match(output, /load goes to 127\.0\.0\.1 only/);
   });
 
   it('refuses a stream that only takes signed webhook deliveries', async () => {
