@@ -215,6 +215,20 @@ bench_cmd() {
   esac
 }
 
+# ./sluice load --stream S --profile smoke|average|spike|soak ...: the shipped k6 scenarios
+# (tools/load/) against the services `./sluice up` runs, with the demo tenant's write and read keys
+# unless --key-file / --read-key-file name others (the options given last win). Exits as k6 does:
+# 0 when every threshold held, 99 when one failed.
+load_cmd() {
+  ensure_toolchain
+  stack_up
+  stack_env_exports
+  # From the caller's directory, so a relative --summary or --key-file is theirs.
+  node "$SLUICE_ROOT/tools/load.ts" --edge-url "http://127.0.0.1:$SLUICE_EDGE_PORT" \
+    --ingest-url "http://127.0.0.1:$SLUICE_INGEST_PORT" --query-url "http://127.0.0.1:$SLUICE_QUERY_PORT" \
+    --key-file "$SLUICE_KEYS_DIR/demo-write.key" --read-key-file "$SLUICE_KEYS_DIR/demo-read.key" "$@"
+}
+
 # ./sluice replay late --stream S: re-inject a stream's late topic as a backfill that amends windows.
 replay_cmd() {
   ensure_toolchain

@@ -19,6 +19,7 @@ import {
   tumbling,
 } from './define.ts';
 import { eventTimeField as eventTime, idField as id } from './fields.ts';
+import { makeReading, makeSale, makeUpdate } from './samples/bakery.ts';
 
 // Quantities and prices are plain numbers here: a negative quantity is a data-quality finding for
 // the window (rule `non_negative_quantity`), not a malformed request.
@@ -77,6 +78,8 @@ export const salesEvents = defineStream({
     rule<BakerySale>('non_negative_quantity', (s) => s.quantity >= 0),
     rule<BakerySale>('non_negative_price', (s) => s.unit_price >= 0),
   ],
+  // On-time sales that pass the rules: a load measures the pipeline, not the DLQ.
+  sample: (random, now, index) => makeSale(random, `sample-${index}`, now),
 });
 
 export const equipmentMetrics = defineStream({
@@ -93,6 +96,7 @@ export const equipmentMetrics = defineStream({
   watermark: '1m',
   allowedLateness: '1h',
   rules: [rule<EquipmentReading>('plausible_value', (r) => r.value >= -50 && r.value <= 400)],
+  sample: (random, now, index) => makeReading(random, `sample-${index}`, now),
 });
 
 export const inventoryUpdates = defineStream({
@@ -108,4 +112,5 @@ export const inventoryUpdates = defineStream({
   watermark: '1m',
   allowedLateness: '1h',
   rules: [rule<InventoryUpdate>('non_negative_stock', (u) => u.stock_after >= 0)],
+  sample: (random, now, index) => makeUpdate(random, `sample-${index}`, now),
 });

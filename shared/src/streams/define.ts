@@ -62,6 +62,12 @@ export interface QualityRule<T = Record<string, unknown>> {
   check(data: T): boolean;
 }
 
+/**
+ * Makes one plausible payload of a stream, for load tests (`./sluice load`): `random` is seeded,
+ * so a pool is reproducible; `now` is the event time to write; `index` numbers the samples.
+ */
+export type SampleGenerator<T = unknown> = (random: () => number, now: number, index: number) => T;
+
 export const rule = <T>(name: string, check: (data: T) => boolean): QualityRule<T> => ({ name, check });
 
 export const count = (name = 'count'): AggSpec => ({ fn: 'count', name });
@@ -150,6 +156,11 @@ export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
    * the stream, so a write key cannot pass off an unsigned event as a provider's delivery.
    */
   readonly signedOnly?: boolean;
+  /**
+   * Realistic payloads for load tests; absent, `./sluice load` derives them from `schema`. Every
+   * sample must parse with `schema` (the load tool checks), so a load measures accepted events.
+   */
+  readonly sample?: SampleGenerator<z.input<S>>;
 }
 
 export interface StreamDefinition<
@@ -172,6 +183,7 @@ export interface StreamDefinition<
   readonly retentionMs: number;
   readonly rules: readonly QualityRule[];
   readonly signedOnly: boolean;
+  readonly sample: SampleGenerator<z.input<S>> | undefined;
 }
 
 const STREAM_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -209,6 +221,7 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
     retentionMs: durationMs(input.retention ?? '7d'),
     rules,
     signedOnly: input.signedOnly ?? false,
+    sample: input.sample,
   };
 }
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { avg, count, defineStream, distinct, max, min, quantiles, sum, tumbling } from './define.ts';
 import { eventTimeField, idField } from './fields.ts';
+import { makeTransaction } from './samples/ecommerce.ts';
 
 export const ecommerceTransaction = z.object({
   transaction_id: idField,
@@ -44,4 +45,6 @@ export const ecommerce = defineStream({
   // Late events within 5 minutes of the watermark amend their window (Flink's allowed lateness);
   // older ones go to ecommerce.late and can be replayed with `./sluice replay late`.
   allowedLateness: '5m',
+  // The seed's data model (six categories, three payment methods), as `./sluice gen` sends it.
+  sample: (random, now, index) => makeTransaction(random, `sample-${index}`, now),
 });
