@@ -15,7 +15,6 @@ import { durationMs } from '@sluice/shared/streams/duration';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
-import { printable } from '../processor/src/failure-kind.ts';
 import type { DeadLetter, Verdict } from '../processor/src/replay-dlq.ts';
 import {
   judge,
@@ -84,18 +83,23 @@ const since = values.since === undefined ? undefined : parseSince(values.since);
 const limit = parseCount(values.limit ?? (command === 'list' ? '100' : '10000'), '--limit');
 const tenant = values.tenant;
 const topics = topicNames(definition.name, config.SLUICE_TOPIC_PREFIX);
-const dlq = await openDlqTopic({
-  brokers: config.SLUICE_KAFKA_BROKERS,
-  topic: topics.dlq,
-  // One group per prefix and stream: the replay position of this stream's DLQ.
-  groupId: `${config.SLUICE_TOPIC_PREFIX}sluice-dlq-replay.${definition.name}`,
-});
-try {
-  if (command === 'list') await list(dlq);
-  else if (command === 'show') await show(dlq);
-  else await replay(dlq, definition, topics);
-} finally {
-  await dlq.close();
+// Control characters (C0, C1, line and paragraph separators, bidi overrides) as \u escapes, the
+// rest as is, bounded: a dead letter may hold anything, and its text goes to a terminal.
+const unsafe = (c: number) =>
+  c < 0x20 ||
+  (c >= 0x7f && c <= 0x9f) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  (c >= 0x202a && c <= 0x202e) ||
+  (c >= 0x2066 && c <= 0x2069);
+function printable(text: string, max: number): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  let out = '';
+  for (let i = 0; i < cut.length; i++) {
+    const c = cut.charCodeAt(i);
+    out += unsafe(c) ? `\\u${c.toString(16).padStart(4, '0')}` : cut[i];
+  }
+  return out;
 }
 
 function parseSince(text: string): number {
@@ -291,7 +295,7 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
     const next = nextPosition(run.position, run.judged, run.fromPosition);
     if (!dryRun && (next !== run.position || nextSeen(run.seen, run.judged) !== run.seen))
       topic.commit(run.partition, next, nextSeen(run.seen, run.judged));
-    moved.push(`${run.partition}:${run.position}->${dryRun ? run.position : next}`);
+    moved.push(`${run.partition}:${run.position}->${next}`);
   }
 
   const verb = dryRun ? 'would re-inject' : 're-injected';
@@ -321,5 +325,22 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
       `  not re-sent ${count('beyond-horizon')}: an earlier replay may have re-injected them more than the dedup horizon ago`,
     );
   if (count('other-tenant') > 0) console.log(`  other tenants' ${count('other-tenant')} left alone`);
-  console.log(`  replay position ${moved.join(' ') || 'none (no dead letter yet)'}`);
+  console.log(
+    `  replay position ${moved.join(' ') || 'none (no dead letter yet)'}${dryRun ? ' (dry run: not moved)' : ''}`,
+  );
+}
+
+// Last: the helpers above are initialised by now.
+const dlq = await openDlqTopic({
+  brokers: config.SLUICE_KAFKA_BROKERS,
+  topic: topics.dlq,
+  // One group per prefix and stream: the replay position of this stream's DLQ.
+  groupId: `${config.SLUICE_TOPIC_PREFIX}sluice-dlq-replay.${definition.name}`,
+});
+try {
+  if (command === 'list') await list(dlq);
+  else if (command === 'show') await show(dlq);
+  else await replay(dlq, definition, topics);
+} finally {
+  await dlq.close();
 }
