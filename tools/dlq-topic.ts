@@ -23,6 +23,8 @@ export interface ReplayPosition {
   readonly position: bigint | undefined;
   /** One past the highest offset ever re-injected (0n: none). */
   readonly seen: bigint;
+  /** Where the next run reads on, left by a run that stopped at its limit (0n: none). */
+  readonly cursor: bigint;
 }
 
 export interface DlqTopic {
@@ -34,7 +36,7 @@ export interface DlqTopic {
   position(partition: number): Promise<ReplayPosition>;
   /** Reads each range in offset order, at most `limit` records in all (the earliest of each range). */
   read(ranges: readonly PartitionRange[], limit: number): Promise<IncomingRecord[]>;
-  commit(partition: number, position: bigint, seen: bigint): void;
+  commit(partition: number, at: { position: bigint; seen: bigint; cursor: bigint }): void;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,20 @@ function toRecord(message: RdKafka.Message): IncomingRecord {
 }
 
 const INVALID_OFFSET = -1001;
+
+/** `seen` and the cursor from a commit's metadata; none (0n) when absent or not ours. */
+function metadataOf(text: string | null | undefined): { seen: bigint; cursor: bigint } {
+  const read = (value: unknown) =>
+    typeof value === 'string' && /^\d{1,19}$/.test(value) ? BigInt(value) : 0n;
+  try {
+    const meta: unknown = JSON.parse(text ?? '{}');
+    if (typeof meta !== 'object' || meta === null) return { seen: 0n, cursor: 0n };
+    const fields = meta as Record<string, unknown>;
+    return { seen: read(fields.seen), cursor: read(fields.cursor) };
+  } catch {
+    return { seen: 0n, cursor: 0n };
+  }
+}
 
 export async function openDlqTopic(options: {
   readonly brokers: readonly string[];
@@ -110,18 +126,12 @@ export async function openDlqTopic(options: {
         consumer.committed([{ topic, partition }], TIMEOUT_MS, done),
       );
       const offset = found?.offset;
-      let seen = 0n;
-      try {
-        const meta: unknown = JSON.parse(found?.metadata ?? '{}');
-        if (typeof meta === 'object' && meta !== null && 'seen' in meta && typeof meta.seen === 'string')
-          seen = BigInt(meta.seen);
-      } catch {
-        // No metadata (or not ours): nothing is known to be re-injected.
-      }
+      const meta = metadataOf(found?.metadata);
       return {
         position:
           offset === undefined || offset === INVALID_OFFSET || offset < 0 ? undefined : BigInt(offset),
-        seen,
+        seen: meta.seen,
+        cursor: meta.cursor,
       };
     },
     async read(ranges, limit) {
@@ -155,11 +165,11 @@ export async function openDlqTopic(options: {
       }
       return out.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
     },
-    commit(partition, position, seen) {
-      // The position as the group's committed offset; `seen` with it, in the same commit.
-      consumer.commitSync([
-        { topic, partition, offset: Number(position), metadata: JSON.stringify({ seen: seen.toString() }) },
-      ]);
+    commit(partition, { position, seen, cursor }) {
+      // The position as the group's committed offset; `seen` and the cursor with it, in the same
+      // commit. commitSync returns once the coordinator stored it (or throws).
+      const metadata = JSON.stringify({ seen: seen.toString(), cursor: cursor.toString() });
+      consumer.commitSync([{ topic, partition, offset: Number(position), metadata }]);
     },
     close: () => call<unknown>((done) => consumer.disconnect(done)).then(() => undefined),
   };

@@ -18,10 +18,12 @@ import { z } from 'zod';
 import type { DeadLetter, Verdict } from '../processor/src/replay-dlq.ts';
 import {
   judge,
+  nextCursor,
   nextPosition,
   nextSeen,
   readDeadLetter,
   replayedRecord,
+  runStart,
 } from '../processor/src/replay-dlq.ts';
 import { streamsInUse } from '../processor/src/streams-in-use.ts';
 import { parseCliArgs } from './cli-args.ts';
@@ -227,6 +229,8 @@ interface PartitionRun {
   readonly partition: number;
   readonly position: bigint;
   readonly seen: bigint;
+  /** The end offset when the run began. */
+  readonly end: bigint;
   readonly fromPosition: boolean;
   readonly judged: { readonly offset: bigint; readonly dead: DeadLetter; readonly verdict: Verdict }[];
 }
@@ -240,10 +244,10 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
     const { low, high } = await topic.bounds(partition);
     const stored = await topic.position(partition);
     const position = stored.position === undefined || stored.position < low ? low : stored.position;
-    const after = since === undefined ? position : await topic.offsetAt(partition, since);
-    const fromPosition = after <= position;
-    ranges.push({ partition, from: fromPosition ? position : after, to: high });
-    runs.push({ partition, position, seen: stored.seen, fromPosition, judged: [] });
+    const after = since === undefined ? undefined : await topic.offsetAt(partition, since);
+    const { from, fromPosition } = runStart(position, stored.cursor, after);
+    ranges.push({ partition, from, to: high });
+    runs.push({ partition, position, seen: stored.seen, end: high, fromPosition, judged: [] });
   }
   for (const record of await topic.read(ranges, limit)) {
     const run = runs.find((r) => r.partition === record.partition);
@@ -266,7 +270,7 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
     // so a run that dies after sending never leaves a copy the next run takes for new.
     for (const run of runs) {
       const seen = nextSeen(run.seen, run.judged);
-      if (seen > run.seen) topic.commit(run.partition, run.position, seen);
+      if (seen > run.seen) topic.commit(run.partition, { position: run.position, seen, cursor: 0n });
     }
     const producer = await createConfluentProducer({
       brokers: config.SLUICE_KAFKA_BROKERS,
@@ -293,9 +297,12 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
   const moved: string[] = [];
   for (const run of runs) {
     const next = nextPosition(run.position, run.judged, run.fromPosition);
-    if (!dryRun && (next !== run.position || nextSeen(run.seen, run.judged) !== run.seen))
-      topic.commit(run.partition, next, nextSeen(run.seen, run.judged));
-    moved.push(`${run.partition}:${run.position}->${next}`);
+    const cursor = nextCursor(run.judged.at(-1)?.offset, run.end);
+    if (!dryRun)
+      topic.commit(run.partition, { position: next, seen: nextSeen(run.seen, run.judged), cursor });
+    moved.push(
+      `${run.partition}:${run.position}->${next}${cursor > 0n ? ` (the next run reads on from ${cursor})` : ''}`,
+    );
   }
 
   const verb = dryRun ? 'would re-inject' : 're-injected';

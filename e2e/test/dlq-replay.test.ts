@@ -259,14 +259,20 @@ test('dead letters listed with reasons, replayed exactly once after a schema fix
   });
 
   // A second replay adds nothing: the position keeps what is done; the tail past the broken one
-  // goes again and the event-id dedup takes the copies as duplicates.
-  const second = await dlq(['replay']);
-  assert.match(second, /examined 3 dead letter/);
+  // goes again and the event-id dedup takes the copies as duplicates. Two runs of --limit 2: the
+  // first stops at its limit and leaves a cursor, the second reads on from it to the end.
+  const second = await dlq(['replay', '--limit', '2']);
+  assert.match(second, /examined 2 dead letter.*\(the --limit of 2: run again for more\)/);
   assert.match(
     second,
-    /re-injected 2 .*\(2 may be copies of an earlier replay's: the event-id dedup counts them once\)/,
+    /re-injected 1 .*\(1 may be copies of an earlier replay's: the event-id dedup counts them once\)/,
   );
-  assert.match(second, /replay position 0:8->8\n/);
+  assert.match(second, /still failing 1 .*\n {4}0\/8 {2}broken-0/);
+  assert.match(second, /replay position 0:8->8 \(the next run reads on from 10\)\n/);
+  const third = await dlq(['replay', '--limit', '2']);
+  assert.match(third, /examined 1 dead letter/);
+  assert.match(third, /re-injected 1 .*may be copies/);
+  assert.match(third, /replay position 0:8->8\n/);
   await drained();
   await waitFor(
     async () => {

@@ -18,6 +18,10 @@
 //      re-injected: below it, a dead letter older than the horizon (less a margin) is not re-sent
 //      (its first copy's claim may be gone, and the copy would count twice); at or above it,
 //      nothing was ever re-injected.
+// - Bounded runs that still progress: a run reads at most --limit dead letters. One that stops at
+//   its limit leaves a cursor (in the same commit), and the next run reads on from there; once a
+//   run reaches the end, the next starts at the position again. So a dead letter that still fails
+//   near the position neither blocks the ones behind it nor escapes being judged again.
 // - Tenants: a record is re-injected byte for byte, so its tenant (which ingest took from the
 //   writer's key) is the one it was written with; `--tenant T` narrows a run to T's dead letters,
 //   and one whose tenant cannot be read is in no tenant's run.
@@ -196,4 +200,20 @@ export function nextSeen(
   for (const { offset, verdict } of judged)
     if (verdict.kind === 'replay' && offset + 1n > next) next = offset + 1n;
   return next;
+}
+
+/** Where a partition's run reads from: the position, or the cursor a run at its limit left, or --since. */
+export function runStart(
+  position: bigint,
+  cursor: bigint,
+  since: bigint | undefined,
+): { readonly from: bigint; readonly fromPosition: boolean } {
+  let from = cursor > position ? cursor : position;
+  if (since !== undefined && since > from) from = since;
+  return { from, fromPosition: from === position };
+}
+
+/** The cursor a run leaves: past what it read when it stopped short of `end`, else none (0n). */
+export function nextCursor(lastRead: bigint | undefined, end: bigint): bigint {
+  return lastRead !== undefined && lastRead + 1n < end ? lastRead + 1n : 0n;
 }

@@ -12,10 +12,12 @@ import type { JudgeContext, Verdict } from '../src/replay-dlq.ts';
 import {
   HORIZON_MARGIN_MS,
   judge,
+  nextCursor,
   nextPosition,
   nextSeen,
   readDeadLetter,
   replayedRecord,
+  runStart,
 } from '../src/replay-dlq.ts';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
@@ -187,4 +189,18 @@ test('the position moves over done dead letters only, and stops at the first tha
   assert.equal(nextSeen(0n, judged), 14n);
   assert.equal(nextSeen(20n, judged), 20n);
   assert.equal(nextSeen(3n, [{ offset: 12n, verdict: fails }]), 3n);
+});
+
+test('bounded runs progress: a run at its limit leaves a cursor, the next reads on, then wraps', () => {
+  // No cursor: from the position, which it may move.
+  assert.deepEqual(runStart(8n, 0n, undefined), { from: 8n, fromPosition: true });
+  // A cursor past the position: read on from there; the position cannot move this run.
+  assert.deepEqual(runStart(8n, 10n, undefined), { from: 10n, fromPosition: false });
+  // --since later than both wins; earlier than the position changes nothing.
+  assert.deepEqual(runStart(8n, 10n, 20n), { from: 20n, fromPosition: false });
+  assert.deepEqual(runStart(8n, 0n, 3n), { from: 8n, fromPosition: true });
+  // Stopped short of the end: the cursor is past what it read. Reached the end: none.
+  assert.equal(nextCursor(9n, 11n), 10n);
+  assert.equal(nextCursor(10n, 11n), 0n);
+  assert.equal(nextCursor(undefined, 11n), 0n);
 });
