@@ -165,6 +165,8 @@ async function list(topic: DlqTopic): Promise<void> {
 async function show(topic: DlqTopic): Promise<void> {
   if (values.offset === undefined) usageError('show needs --offset (and --partition, default 0)');
   const partition = Number(values.partition);
+  if (!Number.isSafeInteger(partition) || partition < 0)
+    usageError(`--partition ${values.partition}: a partition number`);
   let offset: bigint;
   try {
     offset = BigInt(values.offset);
@@ -200,7 +202,7 @@ async function show(topic: DlqTopic): Promise<void> {
     `  tenant    ${tenantOf(d)}`,
     `  event id  ${idOf(d)}`,
     `  key       ${record.key === null ? '-' : printable(new TextDecoder().decode(record.key), 300)}`,
-    `  replay    ${position !== undefined && offset < position ? 'done (below the replay position)' : describe(verdict)}`,
+    `  replay    ${position !== undefined && offset < position && verdict.kind === 'replay' ? 'done: replayed (below the replay position)' : describe(verdict)}`,
     '  headers',
     ...Object.entries(record.headers).map(([k, v]) => `    ${printable(k, 100)}: ${printable(v, 1000)}`),
     '  value',
