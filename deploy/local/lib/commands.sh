@@ -238,6 +238,17 @@ replay_cmd() {
   node tools/replay.ts "$@"
 }
 
+# ./sluice dlq list|show|replay --stream S: a stream's dead letters with their reasons, and the replay
+# of those that pass the stream's check now (tools/dlq.ts). The processor's SLUICE_STREAMS_MODULE, if
+# set, is the stream definition a replay judges by.
+dlq_cmd() {
+  ensure_toolchain
+  stack_up >&2
+  stack_env_exports
+  cd "$SLUICE_ROOT"
+  node tools/dlq.ts "$@"
+}
+
 # ./sluice keys ...: API keys and tenant quotas, straight in PostgreSQL (tools/keys.ts).
 # With SLUICE_DATABASE_URL set, the keys of that database (another deployment's); else the local stack's.
 keys_cmd() {
