@@ -381,6 +381,7 @@ export function createProcessor(given: ProcessorDeps): Processor {
     for (const { topic, partition } of revoked) {
       partitions.delete(tpKey(topic, partition));
       deps.metrics.consumerLag.remove({ topic, partition: String(partition) });
+      deps.metrics.watermarkLag.remove({ topic, partition: String(partition) });
     }
     deps.metrics.assigned.dec(revoked.length);
   };
@@ -401,9 +402,18 @@ export function createProcessor(given: ProcessorDeps): Processor {
     for (const { topic, partition } of assigned) load(topic, partition, false);
   };
 
-  // Consumer lag per owned partition, from the client's cached end offsets: no broker call.
+  // Consumer lag per owned partition, from the client's cached end offsets: no broker call. The
+  // watermark lag is refreshed here too, not only when a batch commits: a partition whose commits
+  // stopped (a store refusing writes, a stuck batch) shows a lag that keeps growing, which is what
+  // the "watermark stalled" alert (deploy/monitoring) reads, instead of the last commit's value.
   const reportLag = () => {
     for (const state of partitions.values()) {
+      if (state.watermark !== null) {
+        deps.metrics.watermarkLag.set(
+          { topic: state.topic, partition: String(state.partition) },
+          (deps.now() - state.watermark) / 1000,
+        );
+      }
       const end = deps.consumer.highWatermark(state.topic, state.partition);
       if (end === undefined || state.nextOffset === null) continue;
       const lag = end > state.nextOffset ? Number(end - state.nextOffset) : 0;
