@@ -136,6 +136,8 @@ _test_files() {
 
 test_cmd() {
   ensure_toolchain
+  # The monitoring tests run promtool on the alerting rules (deploy/monitoring).
+  promtool_install
   stack_up
   stack_env_exports
   cd "$SLUICE_ROOT"

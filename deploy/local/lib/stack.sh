@@ -93,6 +93,11 @@ status_footer() {
   else
     printf '%-12s %s\n' k6 "not built yet (./sluice stack up builds it)"
   fi
+  if [[ -x $PROMTOOL_BIN ]]; then
+    printf '%-12s %s\n' promtool "$PROMTOOL_BIN ($PROMTOOL_VERSION)"
+  else
+    printf '%-12s %s\n' promtool "not built yet (./sluice test builds it)"
+  fi
   printf 'data: %s\n' "$SLUICE_DATA"
 }
 
@@ -151,6 +156,7 @@ stack_env_exports() {
   export SLUICE_OTLP_ENDPOINT="http://127.0.0.1:$SLUICE_JAEGER_OTLP_HTTP_PORT"
   export SLUICE_JAEGER_QUERY_URL="http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
   export SLUICE_K6_BIN="$K6_BIN"
+  export SLUICE_PROMTOOL_BIN="$PROMTOOL_BIN"
   export SLUICE_KAFKA_HOME="$KAFKA_HOME"
   export SLUICE_SECRETS_KEY
   SLUICE_SECRETS_KEY=$(local_secrets_key)
@@ -171,7 +177,7 @@ local_secrets_key() {
 stack_env() {
   stack_env_exports
   local v
-  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_KAFKA_HOME SLUICE_SECRETS_KEY; do
+  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_PROMTOOL_BIN SLUICE_KAFKA_HOME SLUICE_SECRETS_KEY; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
 }
