@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { ServiceHandle, TestPipeline } from '../../../shared/test/services.ts';
 import { ROOT, testPipeline } from '../../../shared/test/services.ts';
@@ -106,60 +106,65 @@ test("the Grafana dashboard's PromQL parses (checked by promtool as recording ru
   }
 });
 
-// Against the four real services: names the files read exist, names the services export are shown.
-let p: TestPipeline;
-const services: Record<string, ServiceHandle> = {};
-before(async () => {
-  p = await testPipeline('monitoring', { SLUICE_STREAMS: 'ecommerce', SLUICE_OPS_OPEN: 'true' });
-  services.ingest = await p.start('ingest');
-  services.processor = await p.start('processor');
-  services.query = await p.start('query');
-  services.edge = await p.start('edge', { SLUICE_INGEST_URL: services.ingest.url });
-});
-after(() => p.close());
+describe('against the four running services (edge, ingest, processor, query)', () => {
+  // The rules and the dashboard read only what the services export; the dashboard shows all of it.
+  let p: TestPipeline;
+  const services: Record<string, ServiceHandle> = {};
+  before(async () => {
+    p = await testPipeline('monitoring', { SLUICE_STREAMS: 'ecommerce', SLUICE_OPS_OPEN: 'true' });
+    services.ingest = await p.start('ingest');
+    services.processor = await p.start('processor');
+    services.query = await p.start('query');
+    services.edge = await p.start('edge', { SLUICE_INGEST_URL: services.ingest.url });
+  });
+  after(() => p.close());
 
-/** Every metric family each service exposes, by name, with its type (`# TYPE` lines). */
-const exported = async () => {
-  const types = new Map<string, string>();
-  for (const [name, service] of Object.entries(services)) {
-    const response = await fetch(`${service.url}/metrics`);
-    assert.equal(response.status, 200, `${name} /metrics`);
-    for (const m of (await response.text()).matchAll(/^# TYPE (\S+) (\S+)$/gm))
-      if (m[1] !== undefined && m[2] !== undefined) types.set(m[1], m[2]);
-  }
-  return types;
-};
-const exists = (types: Map<string, string>, name: string) => {
-  if (types.has(name) || PROMETHEUS_OWN.has(name)) return true;
-  const series = /^(.+)_(bucket|sum|count)$/.exec(name);
-  const family = series?.[1] === undefined ? undefined : types.get(series[1]);
-  return family === 'histogram' || family === 'summary';
-};
+  /** Every metric family each service exposes, by name, with its type (`# TYPE` lines). */
+  const exported = async () => {
+    const types = new Map<string, string>();
+    for (const [name, service] of Object.entries(services)) {
+      const response = await fetch(`${service.url}/metrics`);
+      assert.equal(response.status, 200, `${name} /metrics`);
+      for (const m of (await response.text()).matchAll(/^# TYPE (\S+) (\S+)$/gm))
+        if (m[1] !== undefined && m[2] !== undefined) types.set(m[1], m[2]);
+    }
+    return types;
+  };
+  const exists = (types: Map<string, string>, name: string) => {
+    if (types.has(name) || PROMETHEUS_OWN.has(name)) return true;
+    const series = /^(.+)_(bucket|sum|count)$/.exec(name);
+    const family = series?.[1] === undefined ? undefined : types.get(series[1]);
+    return family === 'histogram' || family === 'summary';
+  };
 
-test('every metric the rules and the dashboard read is exported by a running service', async () => {
-  const types = await exported();
-  assert.ok(types.has('sluice_http_requests_total') && types.has('sluice_consumer_lag'), 'scraped all four');
-  const read = new Map<string, string>();
-  for (const expr of ruleExpressions(await readFile(RULES, 'utf8')))
-    for (const name of metricNames(expr)) read.set(name, `alerts.yml: ${expr}`);
-  for (const { where, expr } of dashboardExpressions(await readDashboard()))
-    for (const name of metricNames(expr)) read.set(name, `sluice.json ${where}: ${expr}`);
-  assert.ok(read.size >= 20, `names read: ${[...read.keys()].join(', ')}`);
-  const missing = [...read]
-    .filter(([name]) => !exists(types, name))
-    .map(([name, where]) => `${name} (${where})`);
-  assert.deepEqual(missing, [], 'metrics no service exports');
-});
+  test('every metric the rules and the dashboard read is exported by a running service', async () => {
+    const types = await exported();
+    assert.ok(
+      types.has('sluice_http_requests_total') && types.has('sluice_consumer_lag'),
+      'scraped all four',
+    );
+    const read = new Map<string, string>();
+    for (const expr of ruleExpressions(await readFile(RULES, 'utf8')))
+      for (const name of metricNames(expr)) read.set(name, `alerts.yml: ${expr}`);
+    for (const { where, expr } of dashboardExpressions(await readDashboard()))
+      for (const name of metricNames(expr)) read.set(name, `sluice.json ${where}: ${expr}`);
+    assert.ok(read.size >= 20, `names read: ${[...read.keys()].join(', ')}`);
+    const missing = [...read]
+      .filter(([name]) => !exists(types, name))
+      .map(([name, where]) => `${name} (${where})`);
+    assert.deepEqual(missing, [], 'metrics no service exports');
+  });
 
-test('every sluice metric the services export has a panel on the dashboard', async () => {
-  const types = await exported();
-  const shown = new Set<string>();
-  for (const { expr } of dashboardExpressions(await readDashboard()))
-    for (const name of metricNames(expr)) shown.add(name.replace(/_(bucket|sum|count)$/, ''));
-  const unshown = [...types.keys()].filter((name) => name.startsWith('sluice_') && !shown.has(name));
-  assert.deepEqual(
-    unshown,
-    [],
-    'exported sluice metrics without a panel in deploy/monitoring/grafana/sluice.json',
-  );
+  test('every sluice metric the services export has a panel on the dashboard', async () => {
+    const types = await exported();
+    const shown = new Set<string>();
+    for (const { expr } of dashboardExpressions(await readDashboard()))
+      for (const name of metricNames(expr)) shown.add(name.replace(/_(bucket|sum|count)$/, ''));
+    const unshown = [...types.keys()].filter((name) => name.startsWith('sluice_') && !shown.has(name));
+    assert.deepEqual(
+      unshown,
+      [],
+      'exported sluice metrics without a panel in deploy/monitoring/grafana/sluice.json',
+    );
+  });
 });
