@@ -19,7 +19,11 @@ promtool_install() {
   work=$(mktemp -d)
   cp -r "$src/." "$work/"
   chmod -R u+w "$work"
-  (cd "$work" && GOWORK=off GOFLAGS=-mod=mod nice -n 10 go build -trimpath -o "$PROMTOOL_HOME.tmp/promtool" ./cmd/promtool) \
+  # `promtool --version` names the Prometheus release (the module's VERSION file), as its release
+  # builds do through the same -X flag.
+  (cd "$work" && GOWORK=off GOFLAGS=-mod=mod nice -n 10 go build -trimpath \
+    -ldflags "-X github.com/prometheus/common/version.Version=$(cat VERSION)" \
+    -o "$PROMTOOL_HOME.tmp/promtool" ./cmd/promtool) \
     >"$SLUICE_CACHE/logs/promtool-build.log" 2>&1 ||
     { rm -rf "$work"; die "building promtool failed; see $SLUICE_CACHE/logs/promtool-build.log"; }
   rm -rf "$work" "$PROMTOOL_HOME"
