@@ -6,18 +6,22 @@
 K6_HOME="$SLUICE_CACHE/k6-$K6_VERSION"
 K6_BIN="$K6_HOME/k6"
 
+_k6_go() {
+  (
+    cd "$1"
+    go mod init sluice.local/k6build
+    GOFLAGS=-mod=mod go get "go.k6.io/k6/v2@$K6_VERSION"
+    GOFLAGS=-mod=mod go build -trimpath -o "$K6_HOME.tmp/k6" go.k6.io/k6/v2
+  ) >"$SLUICE_CACHE/logs/k6-build.log" 2>&1
+}
+
 k6_install() {
   [[ -x $K6_BIN ]] && return 0
   log "building k6 $K6_VERSION from its Go module (once, a few minutes)"
   mkdir -p "$SLUICE_CACHE/logs"
   local work
   work=$(mktemp -d)
-  (
-    cd "$work"
-    go mod init sluice.local/k6build
-    GOFLAGS=-mod=mod go get "go.k6.io/k6/v2@$K6_VERSION"
-    GOFLAGS=-mod=mod go build -trimpath -o "$K6_HOME.tmp/k6" go.k6.io/k6/v2
-  ) >"$SLUICE_CACHE/logs/k6-build.log" 2>&1 ||
+  with_progress "building k6" _k6_go "$work" ||
     { rm -rf "$work"; die "building k6 failed; see $SLUICE_CACHE/logs/k6-build.log"; }
   rm -rf "$work" "$K6_HOME"
   mv "$K6_HOME.tmp" "$K6_HOME"

@@ -8,6 +8,12 @@
 PROMTOOL_HOME="$SLUICE_CACHE/promtool-$PROMTOOL_VERSION"
 PROMTOOL_BIN="$PROMTOOL_HOME/promtool"
 
+_promtool_go() {
+  (cd "$1" && GOWORK=off GOFLAGS=-mod=mod nice -n 10 go build -trimpath \
+    -ldflags "-X github.com/prometheus/common/version.Version=$(cat VERSION)" \
+    -o "$PROMTOOL_HOME.tmp/promtool" ./cmd/promtool) >"$SLUICE_CACHE/logs/promtool-build.log" 2>&1
+}
+
 promtool_install() {
   [[ -x $PROMTOOL_BIN ]] && return 0
   log "building promtool $PROMTOOL_VERSION from the Prometheus Go module (once, several minutes)"
@@ -21,10 +27,7 @@ promtool_install() {
   chmod -R u+w "$work"
   # `promtool --version` names the Prometheus release (the module's VERSION file), as its release
   # builds do through the same -X flag.
-  (cd "$work" && GOWORK=off GOFLAGS=-mod=mod nice -n 10 go build -trimpath \
-    -ldflags "-X github.com/prometheus/common/version.Version=$(cat VERSION)" \
-    -o "$PROMTOOL_HOME.tmp/promtool" ./cmd/promtool) \
-    >"$SLUICE_CACHE/logs/promtool-build.log" 2>&1 ||
+  with_progress "building promtool" _promtool_go "$work" ||
     { rm -rf "$work"; die "building promtool failed; see $SLUICE_CACHE/logs/promtool-build.log"; }
   rm -rf "$work" "$PROMTOOL_HOME"
   mv "$PROMTOOL_HOME.tmp" "$PROMTOOL_HOME"
