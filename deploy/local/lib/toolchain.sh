@@ -125,6 +125,14 @@ ensure_biome() {
 
 _ckjs_dir() { printf '%s/node_modules/@confluentinc/kafka-javascript' "$SLUICE_ROOT"; }
 
+_ckjs_compile() {
+  (
+    cd "$1"
+    export CKJS_LINKING=dynamic npm_config_build_from_source=true
+    npx --no-install node-pre-gyp install --build-from-source --fallback-to-build >"$SLUICE_CACHE/logs/ckjs-build.log" 2>&1
+  )
+}
+
 # The native addon is the slow part (librdkafka from source, ~3 min on 2 cores): build it once per
 # package version and Node ABI and keep the addon with the librdkafka it was linked against (found
 # through its RUNPATH $ORIGIN/../deps) in the cache; each fresh clone gets a copy of those two.
@@ -137,11 +145,7 @@ _ensure_ckjs_build() {
   cache="$SLUICE_CACHE/ckjs-$ver-abi$abi-linux-x64"
   if [[ ! -f $cache/Release/confluent-kafka-javascript.node || ! -f $cache/deps/librdkafka.so.1 ]]; then
     log "building @confluentinc/kafka-javascript $ver from source for Node ABI $abi (about 3 minutes, once)"
-    (
-      cd "$dir"
-      export CKJS_LINKING=dynamic npm_config_build_from_source=true
-      npx --no-install node-pre-gyp install --build-from-source --fallback-to-build >"$SLUICE_CACHE/logs/ckjs-build.log" 2>&1
-    ) || die "building @confluentinc/kafka-javascript failed; see $SLUICE_CACHE/logs/ckjs-build.log"
+    with_progress "building librdkafka and its addon" _ckjs_compile "$dir" || die "building @confluentinc/kafka-javascript failed; see $SLUICE_CACHE/logs/ckjs-build.log"
     rm -rf "$cache.tmp"
     mkdir -p "$cache.tmp/Release" "$cache.tmp/deps"
     cp -a "$dir/build/Release/confluent-kafka-javascript.node" "$cache.tmp/Release/"
