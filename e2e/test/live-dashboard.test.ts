@@ -6,7 +6,8 @@
 // labels are whole (read back, they reach the data's peak, and each fits the axis's width); the
 // bars show the latest settled window by key as the API has it; the table is filled; a new window
 // arrives live without a reload. At a phone's width (390x844) nothing is wider than the screen.
-// Screenshots: .artifacts/dashboard.png and .artifacts/dashboard-phone.png.
+// A stream with data-quality rules shows its score (the share of readings that passed).
+// Screenshots: .artifacts/dashboard.png, dashboard-phone.png and dashboard-quality.png.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -14,11 +15,12 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import type { Page } from 'playwright-core';
 import { launchBrowser, screenshot } from '../../shared/test/browser.ts';
 import { waitFor } from '../../shared/test/harness.ts';
-import { postTransactions } from '../../shared/test/ingest-client.ts';
+import { postEvents, postTransactions } from '../../shared/test/ingest-client.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
 import { testPipeline } from '../../shared/test/services.ts';
 import { openSse } from '../../shared/test/sse-client.ts';
+import { makeReading } from '../../tools/bakery-data.ts';
 import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 
 let p: TestPipeline;
@@ -28,7 +30,7 @@ const random = seededRandom(21);
 let sequence = 0;
 
 before(async () => {
-  p = await testPipeline('live', { SLUICE_STREAMS: 'ecommerce' });
+  p = await testPipeline('live', { SLUICE_STREAMS: 'ecommerce,equipment-metrics' });
   ingest = await p.start('ingest');
   const processor = await p.start('processor');
   query = await p.start('query');
@@ -236,8 +238,18 @@ test('the dashboard in headless Chromium: health row, both charts and the table 
       .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status')));
     assert.ok(statuses.every((s) => s === 'provisional' || s === 'settled' || s === 'amended'));
 
-    // The health row is what the API answers (the processors' partition_health reports).
+    // The health row is what the API answers (the processors' partition_health reports), once the
+    // processor's reports (every 2 s) count every record sent so far and it has caught up.
     await page.waitForSelector('#health[data-as-of]', { timeout: 10_000 });
+    await waitFor(
+      async () => {
+        const h = await getJson<Health>(`${query.url}/v1/streams/ecommerce/health`);
+        return h.per_stream.processed >= sequence + demo.length && h.per_stream.consumer_lag === 0
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the reports to count every record sent' },
+    );
     let api: Health | undefined;
     let wrong: string[] = [];
     await waitFor(
@@ -250,12 +262,12 @@ test('the dashboard in headless Chromium: health row, both charts and the table 
     ).catch(() => assert.fail(`the health row differs from the API: ${wrong.join('; ')}`));
     assert.ok(api !== undefined);
     assert.equal(api.per_stream.partitions_reporting, api.per_stream.partitions, 'every partition reports');
-    assert.ok(api.per_stream.processed >= demo.length, `${api.per_stream.processed} processed`);
+    assert.equal(api.per_stream.processed, sequence + demo.length, 'every record sent, once');
     assert.equal(api.per_stream.consumer_lag, 0, 'caught up');
     const shown = await shownHealth(page);
     assert.equal(shown['h-consumer-lag']?.text, '0');
     assert.equal(shown['h-dlq']?.text, String(api.per_stream.dlq));
-    assert.equal(shown['h-quality']?.text, '–', 'ecommerce declares no rules: no score');
+    assert.equal(shown['h-quality']?.text, 'no rules', 'ecommerce declares no rules: no score');
     // Live: health events keep coming over the same connection (one every 5 s).
     const healthBefore = Number((await page.getAttribute('#health', 'data-updates')) ?? 0);
     await waitFor(
@@ -283,7 +295,7 @@ test('the dashboard in headless Chromium: health row, both charts and the table 
     assert.ok(top >= peak * 0.5 && top <= peak * 1.1, `the top label ${top} is near the peak ${peak}`);
     assert.ok(fit.widest + 10 <= fit.axis, `labels ${fit.widest} px wide fit the ${fit.axis} px axis`);
     const xLabels = JSON.parse((await page.getAttribute('#chart', 'data-x-labels')) ?? '[]') as string[];
-    assert.ok(xLabels.length >= 2 && xLabels.every((l) => /^\d{2}:\d{2}$/.test(l)), `x labels: ${xLabels}`);
+    assert.ok(xLabels.length >= 2 && xLabels.every((l) => /\d{2}:\d{2}$/.test(l)), `x labels: ${xLabels}`);
 
     // The bars: the latest settled window, each key's value as the API has it, nothing cut.
     const settledStart = windows
@@ -349,6 +361,47 @@ test('the dashboard in headless Chromium: health row, both charts and the table 
     assert.ok(phoneFit.widest + 10 <= phoneFit.axis, 'the y labels fit on a phone too');
     await screenshot(phone, 'dashboard-phone');
     assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a stream with data-quality rules: the health row shows its score as the API has it', {
+  timeout: 90_000,
+}, async () => {
+  // 40 readings of the last few minutes, 4 of them implausible (the `plausible_value` rule).
+  const now = Date.now();
+  const readings = Array.from({ length: 40 }, (_, i) =>
+    makeReading(random, `quality-${i}`, now - 4 * 60_000 + i * 5_000, i % 10 === 0),
+  );
+  await postEvents(
+    ingest.url,
+    readings.map((data) => ({ stream: 'equipment-metrics', data })),
+  );
+  let api: Health | undefined;
+  await waitFor(
+    async () => {
+      api = await getJson<Health>(`${query.url}/v1/streams/equipment-metrics/health`);
+      return api.per_tenant.quality_score === 36 / 40 ? true : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the readings judged in their windows' },
+  );
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`${query.url}/?stream=equipment-metrics`);
+    await page.waitForSelector('#health[data-as-of]', { timeout: 15_000 });
+    await page.waitForSelector('#chart canvas', { timeout: 15_000 });
+    assert.equal(await page.getAttribute('#h-quality', 'data-value'), String(36 / 40));
+    assert.equal(await page.textContent('#h-quality'), '90.0 %');
+    // Counts on the axis are whole numbers, compact.
+    const fit = await axisFits(page);
+    assert.ok(
+      fit.labels.every((l) => /^\d+(\.\d+)?[KM]?$/.test(l)),
+      `count labels: ${fit.labels.join(', ')}`,
+    );
+    assert.ok(fit.widest + 10 <= fit.axis);
+    await screenshot(page, 'dashboard-quality');
   } finally {
     await browser.close();
   }

@@ -12,6 +12,26 @@ import { formatNumber, formatTick, formatTime } from './dashboard-format.js';
 const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bf8700', '#1b7c83', '#bc4c00', '#6e7781'];
 const AXIS_FONT = '12px system-ui, sans-serif';
 const MAX_BARS = 12;
+const M = 60;
+const TIME_STEPS = [
+  1,
+  5,
+  15,
+  30,
+  M,
+  2 * M,
+  3 * M,
+  5 * M,
+  10 * M,
+  15 * M,
+  30 * M,
+  60 * M,
+  120 * M,
+  180 * M,
+  360 * M,
+  720 * M,
+  1440 * M,
+];
 
 /** An axis's size from its labels: the widest measured in the axis font, plus ticks and gap. */
 function axisSize(u, values, axisIdx, cycleNum) {
@@ -83,7 +103,9 @@ export function drawLineChart(element, previous, rows, agg, unit) {
       axes: [
         {
           font: AXIS_FONT,
-          space: narrow ? 70 : 90,
+          space: narrow ? 50 : 80,
+          // Whole minutes and hours (2 and 3 among them, so a phone gets several labels, not one).
+          incrs: TIME_STEPS,
           values: (_u, splits) => splits.map((s) => formatTime(s * 1000)),
           size: axisSize,
         },

@@ -20,14 +20,19 @@ const FIGURES = [
 
 const $ = (id) => document.getElementById(id);
 
-/** Shows one health answer (from the route or a live `health` event). */
-export function showHealth(health) {
+/** Shows one health answer (from the route or a live `health` event) of a stream with or without rules. */
+export function showHealth(health, hasRules) {
   for (const [id, pick, format] of FIGURES) {
     const output = $(id);
     const value = pick(health);
     output.textContent = format(value);
     output.dataset.value = value === null || value === undefined ? '' : String(value);
   }
+  // A stream without rules has no score to show (null then means "none declared", not "no events").
+  if (!hasRules) {
+    $('h-quality').textContent = 'no rules';
+    $('h-quality').title = 'this stream declares no data-quality rules';
+  } else $('h-quality').title = '';
   const s = health.per_stream;
   // Lag or dead letters draw the eye; a stream with no reporting partition says so.
   $('h-consumer-lag').closest('.stat').dataset.level = (s.consumer_lag ?? 0) > 1_000 ? 'warn' : 'ok';

@@ -37,6 +37,10 @@ const params = () => ({
   agg: $('agg').value,
   range: $('range').value,
 });
+/** Whether the stream shown declares data-quality rules (its windows then have a score). */
+const hasRules = () =>
+  state.streams.find((s) => s.name === params().stream)?.aggregations.some((a) => a.fn === 'quality') ??
+  false;
 const rowId = (r) => `${r.window_start}|${r.key}`;
 
 const KEY_ITEM = 'sluice.readKey';
@@ -200,8 +204,20 @@ function reload() {
 }
 
 async function load() {
+  const { stream } = params();
+  // Together, so that a refusal of either is handled once (no rejection left unawaited).
+  const [health] = await Promise.all([
+    getJson(`/v1/streams/${encodeURIComponent(stream)}/health`),
+    readWindows(),
+  ]);
+  showHealth(health, hasRules());
+  render();
+  listen();
+}
+
+/** Every page of the chosen window and range into state.rows. */
+async function readWindows() {
   const { stream, window, range } = params();
-  const health = getJson(`/v1/streams/${encodeURIComponent(stream)}/health`);
   state.rows.clear();
   let cursor = null;
   do {
@@ -213,9 +229,6 @@ async function load() {
     $('watermark').title = page.watermark ?? '';
     cursor = page.next_cursor;
   } while (cursor !== null);
-  showHealth(await health);
-  render();
-  listen();
 }
 
 function listen() {
@@ -244,7 +257,7 @@ function listen() {
         } else if (event.type === 'gap') reload();
         else if (event.type === 'windows') onWindows(event.data);
         else if (event.type === 'health') {
-          showHealth(JSON.parse(event.data));
+          showHealth(JSON.parse(event.data), hasRules());
           state.healthUpdates += 1;
           $('health').dataset.updates = String(state.healthUpdates);
         }
@@ -285,6 +298,7 @@ function render() {
 
 function renderTable(rows, agg, unit) {
   $('agg-head').textContent = agg;
+  $('table-agg').textContent = `· ${agg}`;
   const latest = rows
     .sort((a, b) =>
       a.window_start === b.window_start
