@@ -296,11 +296,14 @@ test('the dashboard in headless Chromium: health row, both charts and the table 
     assert.ok(fit.widest + 10 <= fit.axis, `labels ${fit.widest} px wide fit the ${fit.axis} px axis`);
     const xLabels = JSON.parse((await page.getAttribute('#chart', 'data-x-labels')) ?? '[]') as string[];
     assert.ok(xLabels.length >= 2 && xLabels.every((l) => /\d{2}:\d{2}$/.test(l)), `x labels: ${xLabels}`);
+    assert.equal(new Set(xLabels).size, xLabels.length, `no time twice: ${xLabels}`);
 
     // The bars: the latest settled window, each key's value as the API has it, nothing cut.
+    // The latest start at which no key's row is provisional.
+    const open = new Set(windows.filter((w) => w.status === 'provisional').map((w) => w.window_start));
     const settledStart = windows
-      .filter((w) => w.status !== 'provisional')
       .map((w) => w.window_start)
+      .filter((start) => !open.has(start))
       .sort()
       .at(-1);
     assert.ok(settledStart !== undefined, 'a settled window exists');
@@ -401,6 +404,8 @@ test('a stream with data-quality rules: the health row shows its score as the AP
       `count labels: ${fit.labels.join(', ')}`,
     );
     assert.ok(fit.widest + 10 <= fit.axis);
+    const xLabels = JSON.parse((await page.getAttribute('#chart', 'data-x-labels')) ?? '[]') as string[];
+    assert.equal(new Set(xLabels).size, xLabels.length, `no time twice: ${xLabels}`);
     await screenshot(page, 'dashboard-quality');
   } finally {
     await browser.close();

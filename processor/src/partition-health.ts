@@ -79,9 +79,10 @@ export function healthWriteTo(db: Db): HealthWrite {
   };
 }
 
+/** A partition's offsets at one write (each may be unknown: its rate then starts at the next). */
 interface Sample {
-  readonly end: bigint;
-  readonly next: bigint;
+  readonly end: bigint | undefined;
+  readonly next: bigint | undefined;
   readonly at: number;
 }
 
@@ -134,7 +135,7 @@ export function createPartitionHealthReporter(options: {
         const end = endOffset(p.topic, p.partition);
         const before = samples.get(k);
         const seconds = before === undefined ? 0 : (at - before.at) / 1000;
-        if (end !== undefined && p.nextOffset !== null) samples.set(k, { end, next: p.nextOffset, at });
+        samples.set(k, { end, next: p.nextOffset ?? undefined, at });
         const counts = taken.get(k)?.counts ?? ZERO;
         rows.push({
           topic: p.topic,

@@ -14,10 +14,6 @@ const AXIS_FONT = '12px system-ui, sans-serif';
 const MAX_BARS = 12;
 const M = 60;
 const TIME_STEPS = [
-  1,
-  5,
-  15,
-  30,
   M,
   2 * M,
   3 * M,
@@ -104,7 +100,8 @@ export function drawLineChart(element, previous, rows, agg, unit) {
         {
           font: AXIS_FONT,
           space: narrow ? 50 : 80,
-          // Whole minutes and hours (2 and 3 among them, so a phone gets several labels, not one).
+          // Whole minutes and hours (2 and 3 among them, so a phone gets several labels, not one;
+          // none under a minute, which hh:mm labels could not tell apart).
           incrs: TIME_STEPS,
           values: (_u, splits) => splits.map((s) => formatTime(s * 1000)),
           size: axisSize,
@@ -137,13 +134,15 @@ export function drawLineChart(element, previous, rows, agg, unit) {
 }
 
 /**
- * The latest settled window: its start, and its rows by value (highest first). Settled means the
- * watermark passed its end (status settled, or amended by a late event after that).
+ * The latest settled window: the latest start at which every key's row is settled (the watermark
+ * passed its end; amended rows were settled, then changed by a late event). One key's partition
+ * ahead of another's does not make a window settled while another key's row is provisional.
  */
 export function latestSettled(rows) {
+  const open = new Set(rows.filter((r) => r.status === 'provisional').map((r) => r.window_start));
   let latest = null;
   for (const r of rows)
-    if (r.status !== 'provisional' && (latest === null || r.window_start > latest)) latest = r.window_start;
+    if (!open.has(r.window_start) && (latest === null || r.window_start > latest)) latest = r.window_start;
   return { start: latest, rows: latest === null ? [] : rows.filter((r) => r.window_start === latest) };
 }
 

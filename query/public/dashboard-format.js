@@ -39,11 +39,14 @@ export function formatNumber(value, kind = 'number') {
 export const formatTick = (value, kind) =>
   kind === 'share' ? `${Math.round(value * 100)} %` : COMPACT[2].format(value);
 
-/** A rate per second: 0.5/s, 12/s, 1.2K/s. */
-export const formatRate = (perSecond) =>
-  perSecond === null || perSecond === undefined
-    ? '–'
-    : `${perSecond < 10 && perSecond !== 0 ? perSecond.toFixed(1) : formatNumber(perSecond, 'number')}/s`;
+/** A rate per second: 0.04/s, 0.5/s, 12/s, 1.2K/s. */
+export function formatRate(perSecond) {
+  if (perSecond === null || perSecond === undefined) return '–';
+  if (perSecond === 0) return '0/s';
+  if (perSecond < 1) return `${perSecond.toFixed(2)}/s`;
+  if (perSecond < 10) return `${perSecond.toFixed(1)}/s`;
+  return `${formatNumber(perSecond, 'number')}/s`;
+}
 
 /** A duration from milliseconds: 850 ms, 42 s, 3.5 min, 2.1 h. */
 export function formatDuration(ms) {
