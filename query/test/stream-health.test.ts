@@ -27,6 +27,7 @@ let iso: Isolation;
 let query: ServiceHandle;
 let readA: CreatedKey;
 let readB: CreatedKey;
+let writeA: CreatedKey;
 let group: string;
 let topic: string;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -70,6 +71,8 @@ before(async () => {
   iso = await isolate('stream-health');
   readA = await createTestKey(iso.databaseUrl, { tenant: A, scopes: ['windows:read'] });
   readB = await createTestKey(iso.databaseUrl, { tenant: B, scopes: ['windows:read'] });
+  // Made before the service starts: its key table holds every key made by then.
+  writeA = await createTestKey(iso.databaseUrl, { tenant: A, scopes: ['events:write'] });
   group = iso.env.SLUICE_CONSUMER_GROUP ?? 'sluice-processor';
   topic = topicNames('ecommerce', iso.topicPrefix).events;
   await withKeyDb(iso.databaseUrl, async (db) => {
@@ -276,8 +279,7 @@ test("per-stream figures are the processors' reports: rates, lag and counts; sta
 
 test('health needs a windows:read key and a declared stream', { timeout: 30_000 }, async () => {
   assert.equal((await health('ecommerce', undefined)).status, 401);
-  const write = await createTestKey(iso.databaseUrl, { tenant: A, scopes: ['events:write'] });
-  assert.equal((await health('ecommerce', write)).status, 403);
+  assert.equal((await health('ecommerce', writeA)).status, 403);
   assert.equal((await health('no-such-stream', readA)).status, 404);
 });
 
