@@ -344,10 +344,13 @@ function renderTable(rows, agg, unit) {
         trace.append(a);
       }
       const value = r.values[agg];
+      // Compact to read at a glance; the exact figure on hover.
+      const figure = cell(formatNumber(value, unit.kind), 'num');
+      figure.title = value === null || value === undefined ? '' : String(value);
       tr.append(
         time(r.window_start),
         cell(r.key ?? '(all)', 'key'),
-        cell(formatNumber(value, unit.kind), 'num'),
+        figure,
         status,
         cell(String(r.version), 'num version'),
         trace,
