@@ -31,6 +31,7 @@ import type { Isolated } from './isolate.ts';
 import { dedupWithSteps, isolateRecords, sinkWithSteps, storeWithSteps } from './isolate.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { ProcessorMetrics } from './metrics.ts';
+import type { PartitionHealthReporter } from './partition-health.ts';
 import type { PartitionState } from './partition-state.ts';
 import { windowId } from './partition-state.ts';
 import { resumePartition } from './resume.ts';
@@ -63,6 +64,8 @@ export interface ProcessorDeps {
   readonly now: () => number;
   /** Told of store outages and of commits that land: readiness, metrics, one log line per stall. */
   readonly health: StoreHealth;
+  /** Each owned partition's offsets, rates and outcome counts for the dashboard; absent, none. */
+  readonly partitionHealth?: PartitionHealthReporter;
 }
 
 export interface Processor {
@@ -225,6 +228,7 @@ export function createProcessor(given: ProcessorDeps): Processor {
     if (skipped > 0) deps.metrics.events.inc({ stream, outcome: 'skipped' }, skipped);
     if (duplicates > 0) deps.metrics.events.inc({ stream, outcome: 'duplicate' }, duplicates);
     if (rejected > 0) deps.metrics.events.inc({ stream, outcome: 'rejected' }, rejected);
+    deps.partitionHealth?.counted(state.topic, state.partition, { processed, late, dlq, rejected });
     if (state.watermark !== null) {
       deps.metrics.watermarkLag.set(
         { topic: state.topic, partition: String(state.partition) },
@@ -382,6 +386,7 @@ export function createProcessor(given: ProcessorDeps): Processor {
       partitions.delete(tpKey(topic, partition));
       deps.metrics.consumerLag.remove({ topic, partition: String(partition) });
       deps.metrics.watermarkLag.remove({ topic, partition: String(partition) });
+      deps.partitionHealth?.forget(topic, partition);
     }
     deps.metrics.assigned.dec(revoked.length);
   };
@@ -425,6 +430,10 @@ export function createProcessor(given: ProcessorDeps): Processor {
     void flushCommits();
     void deps.invalidator.flush();
     reportLag();
+    // At most once per interval, one statement for every owned partition (partition-health.ts).
+    void deps.partitionHealth?.report(partitions.values(), (topic, partition) =>
+      deps.consumer.highWatermark(topic, partition),
+    );
     for (const state of partitions.values()) {
       void withLock(tpKey(state.topic, state.partition), async () => {
         if (partitions.get(tpKey(state.topic, state.partition)) !== state) return;

@@ -57,6 +57,8 @@ export const processorConfigSchema = z
     /** A partition with no records this long advances its watermark by wall clock (guarantee 7). */
     SLUICE_IDLE_TIMEOUT_MS: positiveIntEnv(30_000),
     SLUICE_TICK_MS: positiveIntEnv(1_000),
+    /** How often the owned partitions' health rows are written (the dashboard's health row). */
+    SLUICE_HEALTH_INTERVAL_MS: positiveIntEnv(2_000),
     SLUICE_MAX_BATCH: positiveIntEnv(10_000),
     SLUICE_PARTITION_CONCURRENCY: positiveIntEnv(4),
     /** A crashed worker's partitions move to the others after this long without heartbeats. */
@@ -82,6 +84,7 @@ export const processorConfigSchema = z
     statePrefix: `${env.SLUICE_STATE_PREFIX}${env.SLUICE_TOPIC_PREFIX}`,
     idleTimeoutMs: env.SLUICE_IDLE_TIMEOUT_MS,
     tickMs: env.SLUICE_TICK_MS,
+    healthIntervalMs: env.SLUICE_HEALTH_INTERVAL_MS,
     maxBatch: env.SLUICE_MAX_BATCH,
     concurrency: env.SLUICE_PARTITION_CONCURRENCY,
     sessionTimeoutMs: env.SLUICE_SESSION_TIMEOUT_MS,

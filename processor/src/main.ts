@@ -24,6 +24,7 @@ import { processorConfigSchema } from './config.ts';
 import { createDedup } from './dedup.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createProcessorMetrics } from './metrics.ts';
+import { createPartitionHealthReporter, healthWriteTo } from './partition-health.ts';
 import { createWindowSink } from './sink.ts';
 import { createStateStore } from './state-store.ts';
 import { createStoreHealth } from './store-health.ts';
@@ -108,6 +109,13 @@ const processor = createProcessor({
   retryDelayMs: 1_000,
   now: Date.now,
   health: storeHealth,
+  partitionHealth: createPartitionHealthReporter({
+    write: healthWriteTo(db.db),
+    group: config.group,
+    intervalMs: config.healthIntervalMs,
+    now: Date.now,
+    log,
+  }),
 });
 
 const health = new Hono<{ Variables: BaseVariables }>();

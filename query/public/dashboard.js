@@ -1,7 +1,9 @@
-// The sluice dashboard (browser code, no build step): per stream, a chart of one aggregate by key
-// over the chosen range (provisional windows shaded), a table of the latest windows with links to
-// their traces in Jaeger, and live updates over Server-Sent Events without a reload. It reads only
-// the public API: /v1/streams, /v1/streams/{stream}/windows and /v1/streams/{stream}/live.
+// The sluice dashboard (browser code, ES modules, no build step): per stream, a health row (the
+// tenant's rate and data quality, the stream's rates, lags, late and DLQ counts), a chart of one
+// aggregate by key over the chosen range (provisional windows shaded), bars of the latest settled
+// window by key, a table of the latest windows with links to their traces in Jaeger, all updated
+// live over Server-Sent Events without a reload. It reads only the public API: /v1/streams,
+// /v1/streams/{stream}/health, /v1/streams/{stream}/windows and /v1/streams/{stream}/live.
 //
 // Auth (issue 21): when the API answers 401 the page asks for a read key, keeps it in this tab's
 // sessionStorage only (never localStorage, a cookie or a URL: it leaves with the tab and is in no
@@ -9,11 +11,13 @@
 // revoked or expired key) forgets it and asks again. The live updates are read with fetch(), not
 // EventSource, which cannot send a header: the key would have to go in the URL. The reader below
 // parses the same text/event-stream and reconnects with Last-Event-ID as EventSource does.
-/* global uPlot */
+
+import { drawBars, drawLineChart } from './dashboard-charts.js';
+import { formatNumber, formatTime, unitOf } from './dashboard-format.js';
+import { showHealth } from './dashboard-health.js';
 
 const $ = (id) => document.getElementById(id);
 const jaegerUi = document.body.dataset.jaegerUi || 'http://127.0.0.1:16686';
-const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bf8700', '#1b7c83', '#bc4c00', '#6e7781'];
 const TABLE_ROWS = 30;
 
 const state = {
@@ -24,6 +28,7 @@ const state = {
   chart: undefined,
   renderQueued: false,
   updates: 0,
+  healthUpdates: 0,
 };
 
 const params = () => ({
@@ -32,6 +37,10 @@ const params = () => ({
   agg: $('agg').value,
   range: $('range').value,
 });
+/** Whether the stream shown declares data-quality rules (its windows then have a score). */
+const hasRules = () =>
+  state.streams.find((s) => s.name === params().stream)?.aggregations.some((a) => a.fn === 'quality') ??
+  false;
 const rowId = (r) => `${r.window_start}|${r.key}`;
 
 const KEY_ITEM = 'sluice.readKey';
@@ -195,6 +204,19 @@ function reload() {
 }
 
 async function load() {
+  const { stream } = params();
+  // Together, so that a refusal of either is handled once (no rejection left unawaited).
+  const [health] = await Promise.all([
+    getJson(`/v1/streams/${encodeURIComponent(stream)}/health`),
+    readWindows(),
+  ]);
+  showHealth(health, hasRules());
+  render();
+  listen();
+}
+
+/** Every page of the chosen window and range into state.rows. */
+async function readWindows() {
   const { stream, window, range } = params();
   state.rows.clear();
   let cursor = null;
@@ -203,11 +225,10 @@ async function load() {
     if (cursor !== null) q.set('cursor', cursor);
     const page = await getJson(`/v1/streams/${encodeURIComponent(stream)}/windows?${q}`);
     for (const row of page.data) state.rows.set(rowId(row), row);
-    $('watermark').textContent = page.watermark ?? '-';
+    $('watermark').textContent = page.watermark === null ? '-' : formatTime(Date.parse(page.watermark));
+    $('watermark').title = page.watermark ?? '';
     cursor = page.next_cursor;
   } while (cursor !== null);
-  render();
-  listen();
 }
 
 function listen() {
@@ -226,7 +247,7 @@ function listen() {
     queueRender();
   };
   state.source = liveReader(
-    `/v1/streams/${encodeURIComponent(stream)}/live?window=${encodeURIComponent(window)}`,
+    `/v1/streams/${encodeURIComponent(stream)}/live?window=${encodeURIComponent(window)}&health=on`,
     {
       onOpen: () => {},
       onEvent: (event) => {
@@ -235,6 +256,11 @@ function listen() {
           live.textContent = 'live: connected';
         } else if (event.type === 'gap') reload();
         else if (event.type === 'windows') onWindows(event.data);
+        else if (event.type === 'health') {
+          showHealth(JSON.parse(event.data), hasRules());
+          state.healthUpdates += 1;
+          $('health').dataset.updates = String(state.healthUpdates);
+        }
       },
       onError: () => {
         // It reconnects by itself and sends Last-Event-ID: nothing is missed.
@@ -257,59 +283,22 @@ function queueRender() {
 
 function render() {
   const { agg } = params();
+  const stream = state.streams.find((s) => s.name === params().stream);
+  const unit = unitOf(stream, agg);
   const rows = [...state.rows.values()];
-  renderChart(rows, agg);
-  renderTable(rows, agg);
-}
-
-function renderChart(rows, agg) {
-  const starts = [...new Set(rows.map((r) => Date.parse(r.window_start) / 1000))].sort((a, b) => a - b);
-  const keys = [...new Set(rows.map((r) => r.key ?? '(all)'))].sort();
-  const index = new Map(starts.map((t, i) => [t, i]));
-  const series = keys.map(() => starts.map(() => null));
-  const provisional = new Set();
-  for (const r of rows) {
-    const t = Date.parse(r.window_start) / 1000;
-    const i = index.get(t);
-    series[keys.indexOf(r.key ?? '(all)')][i] = r.values[agg] ?? null;
-    if (r.status === 'provisional') provisional.add(i);
-  }
-  const width = Math.max(320, $('chart').clientWidth || 900);
-  const shade = (u) => {
-    // Provisional windows: a band from their start to the next start.
-    const ctx = u.ctx;
-    ctx.save();
-    ctx.fillStyle = 'rgba(255, 196, 0, 0.25)';
-    for (const i of provisional) {
-      const x0 = u.valToPos(starts[i], 'x', true);
-      const next = starts[i + 1] ?? starts[i] + (starts[1] - starts[0] || 60);
-      const x1 = u.valToPos(next, 'x', true);
-      ctx.fillRect(x0, u.bbox.top, Math.max(2, x1 - x0), u.bbox.height);
-    }
-    ctx.restore();
-  };
-  state.chart?.destroy();
   $('chart-title').textContent = `${agg} by key`;
-  $('chart').dataset.points = String(rows.length);
-  $('chart').dataset.provisional = String(provisional.size);
-  state.chart = new uPlot(
-    {
-      width,
-      height: 320,
-      scales: { x: { time: true } },
-      series: [
-        {},
-        ...keys.map((k, i) => ({ label: k, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true })),
-      ],
-      hooks: { drawClear: [shade] },
-    },
-    [starts, ...series],
-    $('chart'),
-  );
+  $('chart-unit').textContent = unit.unit === '' ? '' : `(${unit.unit})`;
+  $('bars-title').textContent = `${agg} by key, latest settled window`;
+  state.chart = drawLineChart($('chart'), state.chart, rows, agg, unit);
+  const max = $('chart').dataset.max;
+  $('chart-peak').textContent = max === '' ? '' : `· peak ${formatNumber(Number(max), unit.kind)}`;
+  drawBars($('bars'), $('bars-caption'), rows, agg, unit);
+  renderTable(rows, agg, unit);
 }
 
-function renderTable(rows, agg) {
+function renderTable(rows, agg, unit) {
   $('agg-head').textContent = agg;
+  $('table-agg').textContent = `· ${agg}`;
   const latest = rows
     .sort((a, b) =>
       a.window_start === b.window_start
@@ -331,6 +320,15 @@ function renderTable(rows, agg) {
         if (cls) td.className = cls;
         return td;
       };
+      const time = (iso) => {
+        const td = document.createElement('td');
+        const t = document.createElement('time');
+        t.dateTime = iso;
+        t.textContent = formatTime(Date.parse(iso));
+        t.title = new Date(iso).toLocaleString();
+        td.append(t);
+        return td;
+      };
       const status = cell('');
       const badge = document.createElement('span');
       badge.className = `status status-${r.status}`;
@@ -346,12 +344,15 @@ function renderTable(rows, agg) {
         trace.append(a);
       }
       const value = r.values[agg];
+      // Compact to read at a glance; the exact figure on hover.
+      const figure = cell(formatNumber(value, unit.kind), 'num');
+      figure.title = value === null || value === undefined ? '' : String(value);
       tr.append(
-        cell(new Date(r.window_start).toLocaleString()),
-        cell(r.key ?? '(all)'),
-        cell(value === null || value === undefined ? '-' : String(value), 'num'),
+        time(r.window_start),
+        cell(r.key ?? '(all)', 'key'),
+        figure,
         status,
-        cell(String(r.version), 'num'),
+        cell(String(r.version), 'num version'),
         trace,
       );
       return tr;
@@ -380,6 +381,13 @@ async function start() {
     $('window').addEventListener('change', reload);
     $('range').addEventListener('change', reload);
     $('agg').addEventListener('change', render);
+    // The charts take the width they are given: drawn again when it changes (a phone turned).
+    let width = window.innerWidth;
+    window.addEventListener('resize', () => {
+      if (window.innerWidth === width) return;
+      width = window.innerWidth;
+      queueRender();
+    });
     // The range is relative to now: read it again now and then so it moves on.
     setInterval(() => {
       if ($('key-form').hidden) reload();

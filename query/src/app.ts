@@ -31,12 +31,14 @@ import { adminBodyLimit, adminHandlers } from './admin-route.ts';
 import { adminWebhookHandlers } from './admin-webhooks-route.ts';
 import { dashboardRoutes } from './dashboard-route.ts';
 import { docsPage } from './docs-page.ts';
+import type { HealthRepo } from './health-repo.ts';
 import { hitPath } from './hit-path.ts';
 import type { LiveRouteDeps } from './live-route.ts';
 import { liveHandler } from './live-route.ts';
 import { OPENAPI_INFO, registerRoutes } from './openapi.ts';
 import { readFailure } from './read-failure.ts';
 import { admitRequests } from './request-admission.ts';
+import { streamHealth } from './stream-health.ts';
 import { streamParam } from './stream-param.ts';
 import { topHandler } from './top-route.ts';
 import { windowsLookup } from './windows-lookup.ts';
@@ -61,6 +63,8 @@ export interface QueryDeps extends WindowsRouteDeps, Omit<LiveRouteDeps, 'stream
   readonly keyDb: Db;
   /** Seals webhook secrets (SLUICE_SECRETS_KEY), or why it cannot: add and rotate answer 503. */
   readonly secretBox: Result<SecretBox, AppError>;
+  /** The health row's reads: partition_health (per stream) and the tenant's windows (per tenant). */
+  readonly healthRepo: HealthRepo;
 }
 
 export type QueryEnv = { Variables: BaseVariables & AuthVariables };
@@ -157,9 +161,28 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
       },
     });
   });
+  const healthDeps = { ...deps, watermarkOf: deps.repo.watermark };
+  // The dashboard's health row: per-tenant figures from the key's tenant's windows, per-stream
+  // operational ones labelled as such (stream-health.ts). Never cached: a few rows per read.
+  app.get('/v1/streams/:stream/health', ...read, async (c) => {
+    const found = streamParam(c, deps.streams);
+    if ('response' in found) return found.response;
+    try {
+      const body = await streamHealth(healthDeps, found.stream, c.var.principal.tenant);
+      return c.json(body, 200, { 'cache-control': 'no-store' });
+    } catch (error) {
+      const failure = readFailure(error);
+      if (failure === undefined) throw error;
+      return errorResponse(c, failure);
+    }
+  });
   app.get(WINDOWS_ROUTE, ...read, windowsHandler(deps, lookup));
   app.get('/v1/streams/:stream/top', ...read, topHandler(deps));
-  app.get('/v1/streams/:stream/live', ...read, liveHandler(deps));
+  app.get(
+    '/v1/streams/:stream/live',
+    ...read,
+    liveHandler({ ...deps, health: (stream, tenant) => streamHealth(healthDeps, stream, tenant) }),
+  );
   const keys = adminHandlers(deps);
   app.post('/v1/admin/keys', ...admin, adminBodyLimit, keys.createKey);
   app.get('/v1/admin/keys', ...admin, keys.listKeys);

@@ -37,6 +37,13 @@ export function dashboardRoutes<E extends Env>(app: Hono<E>, options: DashboardO
       body: read(new URL('../public/dashboard.js', import.meta.url)),
       type: 'text/javascript',
     },
+    // The page's own modules (dashboard.js imports them; the CSP's script-src 'self' covers them).
+    ...Object.fromEntries(
+      ['dashboard-format.js', 'dashboard-charts.js', 'dashboard-health.js'].map((name) => [
+        name,
+        { body: read(new URL(`../public/${name}`, import.meta.url)), type: 'text/javascript' },
+      ]),
+    ),
     'dashboard.css': { body: read(new URL('../public/dashboard.css', import.meta.url)), type: 'text/css' },
     'uPlot.iife.min.js': {
       body: read(require.resolve('uplot/dist/uPlot.iife.min.js')),

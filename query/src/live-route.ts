@@ -6,12 +6,15 @@
 // Each client holds one Redis connection for its blocking reads; their number is bounded, in all
 // (503) and per client (429: its key with auth on, else its address), so one client cannot take
 // every slot (client-address.ts). A tenant reads its own feed only: the feed key holds the tenant.
+// With `?health=on` a `health` event (the stream's health answer for the key's tenant) comes first
+// and every HEALTH_EVERY_MS after, so the dashboard's health row is live over the same connection.
 
 import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { feedKey } from '@sluice/shared/live/window-updates';
 import { appError } from '@sluice/shared/result';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -30,7 +33,15 @@ export interface LiveRouteDeps {
   /** How long one blocking read waits; a keep-alive comment goes out after each empty one. */
   readonly blockMs: number;
   readonly liveClients: Gauge;
+  /**
+   * The stream's health answer for a tenant (stream-health.ts), sent as a `health` event every
+   * HEALTH_EVERY_MS to a client that asks with `?health=on` (the dashboard's health row).
+   */
+  readonly health?: (stream: StreamDefinition, tenant: string) => Promise<unknown>;
 }
+
+/** How often a `health` event goes to a client that asked for them: one small read each time. */
+export const HEALTH_EVERY_MS = 5_000;
 
 const ENTRY_ID = /^(\d{1,20})-(\d{1,20})$/;
 const MAX_ID_PART = 2n ** 64n - 1n;
@@ -75,7 +86,7 @@ export function liveHandler(deps: LiveRouteDeps) {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
-    for (const param of ['window', 'last_event_id'])
+    for (const param of ['window', 'last_event_id', 'health'])
       if ((c.req.queries(param)?.length ?? 0) > 1) return invalid(c, param, 'is given more than once');
     const header = c.req.header('last-event-id');
     const resumeFrom = header ?? c.req.query('last_event_id');
@@ -85,6 +96,10 @@ export function liveHandler(deps: LiveRouteDeps) {
         header === undefined ? 'last_event_id' : 'Last-Event-ID',
         'is not an id this stream gave out',
       );
+    const withHealth = c.req.query('health');
+    if (withHealth !== undefined && withHealth !== 'on' && withHealth !== 'off')
+      return invalid(c, 'health', 'must be on or off');
+    const healthOf = withHealth === 'on' ? deps.health : undefined;
     const onlyWindow = c.req.query('window');
     if (onlyWindow !== undefined && !stream.windows.some((w) => w.name === onlyWindow))
       return invalid(c, 'window', `must be one of: ${stream.windows.map((w) => w.name).join(', ')}`);
@@ -145,8 +160,20 @@ export function liveHandler(deps: LiveRouteDeps) {
       try {
         await sse.writeSSE({ event: 'ready', data: JSON.stringify({ stream: stream.name, after }) });
         if (gap) await sse.writeSSE({ event: 'gap', data: JSON.stringify({ after: resumeFrom }) });
+        let healthAt = Number.NEGATIVE_INFINITY;
         while (open) {
-          const read = (await reader.xread('COUNT', 500, 'BLOCK', deps.blockMs, 'STREAMS', key, after)) as
+          // No id: a health event is a snapshot, nothing to resume; a failed read skips one.
+          if (healthOf !== undefined && Date.now() - healthAt >= HEALTH_EVERY_MS) {
+            healthAt = Date.now();
+            const health = await healthOf(stream, principal.tenant).catch(() => undefined);
+            if (health !== undefined) await sse.writeSSE({ event: 'health', data: JSON.stringify(health) });
+          }
+          // With health events the read waits no longer than the next one is due.
+          const block =
+            healthOf === undefined
+              ? deps.blockMs
+              : Math.max(1, Math.min(deps.blockMs, healthAt + HEALTH_EVERY_MS - Date.now()));
+          const read = (await reader.xread('COUNT', 500, 'BLOCK', block, 'STREAMS', key, after)) as
             | [string, Entries][]
             | null;
           const entries = read?.[0]?.[1] ?? [];

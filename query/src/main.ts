@@ -17,6 +17,7 @@ import { createQueryApp } from './app.ts';
 import { coalescedReads } from './coalesced-reads.ts';
 import { queryConfigSchema } from './config.ts';
 import { watchGenerations } from './generation-watch.ts';
+import { createHealthRepo } from './health-repo.ts';
 import { withLocalTier } from './local-cache.ts';
 import { createQueryMetrics } from './metrics.ts';
 import { createQueryDb } from './query-db.ts';
@@ -79,6 +80,7 @@ const app = createQueryApp({
   http,
   streams: streamRegistry(),
   repo: createWindowsRepo(db.db),
+  healthRepo: createHealthRepo(db.db),
   cache,
   cachePrefix: config.cache.prefix,
   ...createQueryMetrics(http.registry),

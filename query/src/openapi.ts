@@ -183,6 +183,65 @@ const StreamDetail = StreamSummary.extend({
   }),
 }).openapi('StreamDetail');
 
+const rate = (what: string) => z.number().nullable().openapi({ description: what });
+const StreamHealth = z
+  .object({
+    stream: z.string(),
+    tenant: z.string().openapi({ description: "The key's tenant: whose windows `per_tenant` reads" }),
+    as_of: z.string(),
+    per_tenant: z
+      .object({
+        window: z
+          .string()
+          .nullable()
+          .openapi({ description: 'The tumbling window read (null: the stream has none, or no count)' }),
+        since: z.string().nullable().openapi({ description: 'The first window start read (event time)' }),
+        events: z
+          .number()
+          .nullable()
+          .openapi({ description: "Events in the tenant's windows since `since`" }),
+        events_per_second: rate('`events` over the time from `since` to now (by event time)'),
+        rejected: z
+          .number()
+          .nullable()
+          .openapi({ description: 'Events that broke a data-quality rule (null: the stream has no rules)' }),
+        quality_score: rate(
+          'Share of the judged events that passed the rules (null: no rules, or no events)',
+        ),
+      })
+      .openapi({ description: "From the key's tenant's own windows only" }),
+    per_stream: z
+      .object({
+        partitions: z.number().int(),
+        partitions_reporting: z.number().int().openapi({
+          description: 'Partitions whose owner reported in the last 15 s (the others are stale)',
+        }),
+        events_in_per_second: rate('Records appended to the topic per second (reporting partitions)'),
+        events_processed_per_second: rate(
+          'Records the processors committed per second (reporting partitions)',
+        ),
+        consumer_lag: z
+          .number()
+          .nullable()
+          .openapi({ description: 'Records in the topic not yet committed (log end minus next offset)' }),
+        watermark: z.string().nullable(),
+        watermark_lag_ms: z
+          .number()
+          .nullable()
+          .openapi({ description: 'now minus the lowest partition watermark' }),
+        processed: z.number().openapi({ description: 'Records aggregated, since the health table began' }),
+        late: z.number().openapi({ description: 'Records past the allowed lateness (to the late topic)' }),
+        dlq: z.number().openapi({ description: 'Records dead-lettered' }),
+        rejected: z.number().openapi({ description: 'Records that broke a data-quality rule' }),
+        updated_at: z.string().nullable().openapi({ description: "The latest partition report's time" }),
+      })
+      .openapi({
+        description:
+          "Operational figures of the whole stream (every tenant's records share its topic), no tenant's data",
+      }),
+  })
+  .openapi('StreamHealth');
+
 const WindowRow = z
   .object({
     window_start: z.string(),
@@ -289,6 +348,14 @@ export const ROUTES: RouteConfig[] = [
   }),
   createRoute({
     method: 'get',
+    path: '/v1/streams/{stream}/health',
+    summary: "The stream's health: the key's tenant's rates and data quality, the stream's lag and counts",
+    ...bearer('windows:read'),
+    request: { params: StreamParam },
+    responses: { 200: json(StreamHealth, 'The health row (not cached)'), ...errors },
+  }),
+  createRoute({
+    method: 'get',
     path: '/v1/streams/{stream}/windows',
     summary: "Window rows of the key's tenant, by key or rolled up, with status, version and the watermark",
     ...bearer('windows:read'),
@@ -376,6 +443,9 @@ export const ROUTES: RouteConfig[] = [
           .string()
           .optional()
           .openapi({ description: 'Same as the Last-Event-ID header (a Redis Stream id, ms-seq)' }),
+        health: z.enum(['on', 'off']).optional().openapi({
+          description: 'on: a `health` event (data: a StreamHealth) first and every 5 s after',
+        }),
       }),
       headers: z.object({ 'last-event-id': z.string().optional() }),
     },
@@ -383,7 +453,7 @@ export const ROUTES: RouteConfig[] = [
       200: {
         content: { 'text/event-stream': { schema: z.string() } },
         description:
-          'event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed})',
+          'event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed}); with health=on, `health` events (no id; data: a StreamHealth)',
       },
       ...errors,
       429: json(

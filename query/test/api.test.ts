@@ -118,6 +118,7 @@ test('the OpenAPI document is valid OpenAPI 3.1 and names every route the app se
     '/v1/admin/webhooks/{id}/rotate',
     '/v1/streams',
     '/v1/streams/{stream}',
+    '/v1/streams/{stream}/health',
     '/v1/streams/{stream}/live',
     '/v1/streams/{stream}/top',
     '/v1/streams/{stream}/windows',

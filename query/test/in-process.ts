@@ -21,6 +21,7 @@ import { createQueryApp } from '../src/app.ts';
 import { coalescedReads } from '../src/coalesced-reads.ts';
 import type { GenerationWatch } from '../src/generation-watch.ts';
 import { watchGenerations } from '../src/generation-watch.ts';
+import { createHealthRepo } from '../src/health-repo.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import { createQueryMetrics } from '../src/metrics.ts';
 import { createQueryDb } from '../src/query-db.ts';
@@ -157,6 +158,7 @@ export async function startQuery(
     http,
     streams: streamRegistry(),
     repo: options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db),
+    healthRepo: createHealthRepo(db.db),
     cache: countingLookups(options.wrapCache?.(tiers) ?? tiers, () => {
       routeLookups += 1;
     }),

@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -77,6 +78,39 @@ export const sourceOffsets = pgTable(
     epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
     /** The partition's watermark (epoch ms) as of `next_offset`; null before the first event. */
     watermark: bigint('watermark', { mode: 'number' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partition] })],
+);
+
+/**
+ * Each partition's health as its owner last saw it (issue 23, the dashboard's health row): the
+ * log end offset of its last fetch and the next offset it had committed at that moment (their
+ * difference is the consumer lag), the rates of both over the last interval, and running counts of
+ * records by outcome. The processor upserts one row per owned partition on a timer, in one
+ * statement for all of them (never per batch: off the hot path, bounded by the partitions owned).
+ * Stream-wide operational figures, not any tenant's: the records of every tenant share the topic.
+ * The counts are added after a commit lands, so a worker that dies between its commit and its next
+ * write loses those few seconds of counts (they may undercount; they never count a batch twice).
+ */
+export const partitionHealth = pgTable(
+  'partition_health',
+  {
+    consumerGroup: text('consumer_group').notNull(),
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    /** The partition's log end offset (high watermark) the owner's client last saw; null: unknown yet. */
+    endOffset: bigint('end_offset', { mode: 'number' }),
+    /** The owner's committed next offset when it saw `end_offset`. */
+    nextOffset: bigint('next_offset', { mode: 'number' }),
+    /** Records appended to the partition per second over the owner's last interval. */
+    inPerSecond: doublePrecision('in_per_second'),
+    /** Records the owner committed per second over its last interval (processed, late, DLQ alike). */
+    processedPerSecond: doublePrecision('processed_per_second'),
+    processed: bigint('processed', { mode: 'number' }).notNull().default(0),
+    late: bigint('late', { mode: 'number' }).notNull().default(0),
+    dlq: bigint('dlq', { mode: 'number' }).notNull().default(0),
+    rejected: bigint('rejected', { mode: 'number' }).notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partition] })],
