@@ -2,7 +2,6 @@
 // 127.0.0.1 and exits 0; the server counts the requests, so a k6 that did nothing fails the test.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stackEnv } from '../../../shared/test/harness.ts';
+import type { CommandResult } from '../../../shared/test/run-command.ts';
+import { runCommand } from '../../../shared/test/run-command.ts';
 
 const env = stackEnv();
 
@@ -30,23 +31,8 @@ export default function () {
 }
 `;
 
-function run(
-  bin: string,
-  args: string[],
-  childEnv: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
+function run(bin: string, args: string[], childEnv: NodeJS.ProcessEnv): Promise<CommandResult> {
+  return runCommand(bin, args, { env: childEnv });
 }
 
 test('k6 runs a bounded script against a local server and exits 0', async () => {

@@ -8,13 +8,14 @@
 //   write, is refused before k6 starts.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stackEnv, waitFor } from '../../../shared/test/harness.ts';
 import { createTestKey } from '../../../shared/test/keys.ts';
+import type { CommandResult } from '../../../shared/test/run-command.ts';
+import { runCommand } from '../../../shared/test/run-command.ts';
 import type { ServiceHandle, TestPipeline } from '../../../shared/test/services.ts';
 import { ROOT, testPipeline } from '../../../shared/test/services.ts';
 
@@ -34,42 +35,27 @@ interface Summary {
   >;
 }
 
-function load(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'node',
-      [
-        `${ROOT}tools/load.ts`,
-        '--stream',
-        'ecommerce',
-        '--edge-url',
-        edge.url,
-        '--ingest-url',
-        ingest.url,
-        '--query-url',
-        query.url,
-        '--key-file',
-        writeKeyFile,
-        '--read-key-file',
-        readKeyFile,
-        ...args,
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, SLUICE_K6_BIN: stackEnv().k6Bin },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
+function load(args: string[]): Promise<CommandResult> {
+  return runCommand(
+    'node',
+    [
+      `${ROOT}tools/load.ts`,
+      '--stream',
+      'ecommerce',
+      '--edge-url',
+      edge.url,
+      '--ingest-url',
+      ingest.url,
+      '--query-url',
+      query.url,
+      '--key-file',
+      writeKeyFile,
+      '--read-key-file',
+      readKeyFile,
+      ...args,
+    ],
+    { cwd: ROOT, env: { ...process.env, SLUICE_K6_BIN: stackEnv().k6Bin } },
+  );
 }
 
 const summaryOf = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Summary;

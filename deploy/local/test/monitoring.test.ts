@@ -5,12 +5,14 @@
 // exported by the real services' /metrics, while every sluice metric they export has a panel.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import type { CommandResult } from '../../../shared/test/run-command.ts';
+import { runCommand } from '../../../shared/test/run-command.ts';
 import type { ServiceHandle, TestPipeline } from '../../../shared/test/services.ts';
 import { ROOT, testPipeline } from '../../../shared/test/services.ts';
 import type { GrafanaDashboard } from './promql-names.ts';
@@ -43,20 +45,8 @@ async function promtool(...args: string[]): Promise<{ code: number; output: stri
 }
 
 /** `promtool check metrics` on an exposition (read from its standard input). */
-function checkMetrics(exposition: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(promtoolBin(), ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(exposition);
-  });
+function checkMetrics(exposition: string): Promise<CommandResult> {
+  return runCommand(promtoolBin(), ['check', 'metrics'], { input: exposition });
 }
 
 const readDashboard = async () => JSON.parse(await readFile(DASHBOARD, 'utf8')) as GrafanaDashboard;
