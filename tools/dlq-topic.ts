@@ -4,6 +4,7 @@
 // replay's own consumer group with `seen` in the commit's metadata (processor/src/replay-dlq.ts).
 
 import { RdKafka } from '@confluentinc/kafka-javascript';
+import { toRecord } from '@sluice/shared/kafka/confluent';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 
 const TIMEOUT_MS = 10_000;
@@ -42,26 +43,6 @@ export interface DlqTopic {
 
 function call<T>(run: (done: (error: unknown, value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value))));
-}
-
-function headersOf(headers: readonly RdKafka.MessageHeader[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const header of headers ?? [])
-    for (const [name, value] of Object.entries(header)) out[name] ??= value.toString();
-  return out;
-}
-
-function toRecord(message: RdKafka.Message): IncomingRecord {
-  const key = message.key;
-  return {
-    topic: message.topic,
-    partition: message.partition,
-    offset: BigInt(message.offset),
-    key: key === undefined || key === null ? null : typeof key === 'string' ? Buffer.from(key) : key,
-    value: message.value,
-    headers: headersOf(message.headers),
-    timestamp: message.timestamp ?? 0,
-  };
 }
 
 const INVALID_OFFSET = -1001;

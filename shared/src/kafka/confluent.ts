@@ -217,7 +217,8 @@ function headersOf(headers: readonly RdKafka.MessageHeader[] | undefined): Recor
   return out;
 }
 
-function toRecord(message: RdKafka.Message): IncomingRecord {
+/** A librdkafka message as the port's record (also read by tools that consume a topic directly). */
+export function toRecord(message: RdKafka.Message): IncomingRecord {
   const key = message.key;
   return {
     topic: message.topic,
