@@ -126,6 +126,10 @@ export function createSluiceClient(options: SluiceClientOptions): SluiceClient {
     ...doFetch,
     ...options.events,
   });
-  const query = createQueryClient({ url: options.queryUrl ?? 'http://127.0.0.1:8081', ...apiKey, ...doFetch });
+  const query = createQueryClient({
+    url: options.queryUrl ?? 'http://127.0.0.1:8081',
+    ...apiKey,
+    ...doFetch,
+  });
   return { events, query, close: () => events.close() };
 }

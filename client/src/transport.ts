@@ -99,7 +99,10 @@ async function postOnce(
   if (status === 202) {
     const rejected = rejectionsOf(json);
     if (rejected !== undefined) return { kind: 'verdicts', verdicts: verdictsOf(ids, rejected, attempt) };
-    return { kind: 'failed', error: { code: 'bad_answer', message: 'a 202 without `rejected`', status, retryable: false } };
+    return {
+      kind: 'failed',
+      error: { code: 'bad_answer', message: 'a 202 without `rejected`', status, retryable: false },
+    };
   }
   const envelope = envelopeOf(json);
   // A 400 or 403 with per-event verdicts: every event was refused, each for its own reasons.

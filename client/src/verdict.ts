@@ -38,7 +38,12 @@ export type EventVerdict =
       readonly attempts: number;
     }
   /** Its request failed as a whole: the event is not known to be in the pipeline. */
-  | { readonly status: 'failed'; readonly id: string; readonly error: RequestError; readonly attempts: number };
+  | {
+      readonly status: 'failed';
+      readonly id: string;
+      readonly error: RequestError;
+      readonly attempts: number;
+    };
 
 /** One per-event refusal of the intake's answers; `index` is within the request. */
 export interface Rejection {

@@ -19,7 +19,8 @@ function intakeStub(hold?: Promise<void>) {
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const headers = new Headers(init?.headers);
     const raw = new Uint8Array(await new Response(init?.body).arrayBuffer());
-    const text = headers.get('content-encoding') === 'gzip' ? gunzipSync(raw).toString() : new TextDecoder().decode(raw);
+    const text =
+      headers.get('content-encoding') === 'gzip' ? gunzipSync(raw).toString() : new TextDecoder().decode(raw);
     const lines = text
       .split('\n')
       .filter((l) => l !== '')
@@ -45,7 +46,10 @@ const options = (fetch: typeof globalThis.fetch, extra: Partial<EventsOptions> =
   ...extra,
 });
 
-const event = (n: number, data: Record<string, unknown> = {}) => ({ stream: 'ecommerce', data: { n, ...data } });
+const event = (n: number, data: Record<string, unknown> = {}) => ({
+  stream: 'ecommerce',
+  data: { n, ...data },
+});
 
 describe('batching', () => {
   it('sends a batch when it holds maxBatchEvents events, without waiting for the linger', async () => {
@@ -79,7 +83,10 @@ describe('batching', () => {
     await sender.flush();
     assert.ok(stub.seen.length >= 2, `${stub.seen.length} batches`);
     for (const batch of stub.seen) {
-      const bytes = batch.lines.reduce((sum, l) => sum + new TextEncoder().encode(JSON.stringify(l)).byteLength + 1, 0);
+      const bytes = batch.lines.reduce(
+        (sum, l) => sum + new TextEncoder().encode(JSON.stringify(l)).byteLength + 1,
+        0,
+      );
       assert.ok(bytes <= 400, `a batch of ${bytes} bytes`);
     }
     assert.equal(
@@ -204,7 +211,9 @@ describe('bounded buffer', () => {
       release = resolve;
     });
     const stub = intakeStub(held);
-    const sender = createEvents(options(stub.fetch, { maxBatchEvents: 1, maxBufferedBytes: 400, maxInFlight: 4 }));
+    const sender = createEvents(
+      options(stub.fetch, { maxBatchEvents: 1, maxBufferedBytes: 400, maxInFlight: 4 }),
+    );
     const pad = 'y'.repeat(100);
     await sender.send(event(0, { pad }));
     await sender.send(event(1, { pad }));
@@ -216,7 +225,7 @@ describe('bounded buffer', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(thirdIn, false);
     assert.ok(sender.buffered().bytes <= 400, `${sender.buffered().bytes} bytes held`);
-    assert.equal(sender.buffered().events, 2, "each line is over 133 bytes: two fit, a third does not");
+    assert.equal(sender.buffered().events, 2, 'each line is over 133 bytes: two fit, a third does not');
     release();
     await third;
     await sender.flush();

@@ -43,8 +43,15 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 };
 const accept: Answer = (res, ids) => json(res, 202, { accepted: ids.length, ids, rejected: [] });
-const error = (status: number, code: string, headers: Record<string, string> = {}, details?: unknown): Answer => (res) =>
-  json(res, status, { error: { code, message: `${code}!`, requestId: 'r', ...(details === undefined ? {} : { details }) } }, headers);
+const error =
+  (status: number, code: string, headers: Record<string, string> = {}, details?: unknown): Answer =>
+  (res) =>
+    json(
+      res,
+      status,
+      { error: { code, message: `${code}!`, requestId: 'r', ...(details === undefined ? {} : { details }) } },
+      headers,
+    );
 /** No answer: the connection is dropped (a crashed intake, a reset). */
 const drop: Answer = (res) => res.socket?.destroy();
 
@@ -128,7 +135,8 @@ describe('retries', () => {
     for (const v of verdicts) {
       assert.equal(v.status, 'failed');
       assert.equal(v.attempts, 3);
-      if (v.status === 'failed') assert.deepEqual([v.error.code, v.error.status, v.error.retryable], ['unavailable', 503, true]);
+      if (v.status === 'failed')
+        assert.deepEqual([v.error.code, v.error.status, v.error.retryable], ['unavailable', 503, true]);
     }
   });
 
@@ -152,7 +160,11 @@ describe('retries', () => {
   }
 
   it('answers a 400 of per-event verdicts as refusals, not retried', async () => {
-    const rejected = [0, 1, 2].map((index) => ({ index, id: null, errors: [{ path: 'data.amount', message: `bad ${index}` }] }));
+    const rejected = [0, 1, 2].map((index) => ({
+      index,
+      id: null,
+      errors: [{ path: 'data.amount', message: `bad ${index}` }],
+    }));
     script = [error(400, 'validation_failed', {}, { accepted: 0, rejected })];
     const verdicts = await sendAll({});
     assert.equal(received.length, 1);
