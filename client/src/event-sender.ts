@@ -7,7 +7,7 @@
 // send() is slowed to what the pipeline takes); at most `maxWaiting` sends wait at once, and one
 // more is answered at once with a retryable `buffer_full` verdict instead of being held.
 
-import type { QueuedEvent, SluiceEventInput } from './event-input.ts';
+import type { EventInput, QueuedEvent } from './event-input.ts';
 import { queued } from './event-input.ts';
 import type { TransportOptions } from './transport.ts';
 import { sendBatch } from './transport.ts';
@@ -24,7 +24,7 @@ export interface BatchingOptions {
 }
 
 export interface SenderOptions extends TransportOptions, BatchingOptions {
-  readonly newId: () => string;
+  readonly newId: (event: EventInput) => string;
 }
 
 /** A queued event: its id (fixed now, the same on every retry) and its verdict to come. */
@@ -35,7 +35,7 @@ export interface Sent {
 
 export interface EventSender {
   /** Queues one event; resolves once it is in the buffer (waits while the buffer is full). */
-  send(event: SluiceEventInput): Promise<Sent>;
+  send(event: EventInput): Promise<Sent>;
   /** Sends everything queued now and resolves once each of those events has its verdict. */
   flush(): Promise<void>;
   /** Flushes, then refuses further sends (their verdict: `closed`). Idempotent. */

@@ -7,12 +7,13 @@
 //   console.log(await verdict);        // { status: 'accepted', id, attempts }
 //   const { data } = await sluice.query.windows('ecommerce', { from: '-15m' });
 
+import type { EventInput } from './event-input.ts';
 import type { EventSender, SenderOptions } from './event-sender.ts';
 import { createEventSender } from './event-sender.ts';
 import type { QueryClient } from './query-client.ts';
 import { createQueryClient } from './query-client.ts';
 
-export type { SluiceEventInput } from './event-input.ts';
+export type { CloudEventInput, EventInput, SluiceEventInput } from './event-input.ts';
 export type { EventSender, Sent } from './event-sender.ts';
 export { createEventSender } from './event-sender.ts';
 export type {
@@ -61,8 +62,12 @@ export interface EventsOptions {
   /** Each attempt's time to an answer (default 30 s). */
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
-  /** For tests: the id of an event given none (default crypto.randomUUID), sleep, jitter. */
-  readonly newId?: () => string;
+  /**
+   * The id of an event given none, made once when it is queued (default crypto.randomUUID). A
+   * stream that takes its id from a payload field dedups by that field only if this returns it.
+   */
+  readonly newId?: (event: EventInput) => string;
+  /** For tests: sleep and jitter. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
 }

@@ -6,10 +6,14 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { waitFor } from '../../shared/test/harness.ts';
 import { createTestKey } from '../../shared/test/keys.ts';
+import { scrape } from '../../shared/test/prometheus.ts';
 import type { ServiceHandle, TestPipeline } from '../../shared/test/services.ts';
 import { ROOT, testPipeline } from '../../shared/test/services.ts';
 import { queryOpenApiDocument } from '../scripts/openapi-types.ts';
@@ -23,6 +27,7 @@ let pipeline: TestPipeline;
 let edge: ServiceHandle;
 let ingest: ServiceHandle;
 let query: ServiceHandle;
+let processor: ServiceHandle;
 let key: string;
 
 before(async () => {
@@ -39,7 +44,7 @@ before(async () => {
     })
   ).key;
   ingest = await pipeline.start('ingest');
-  await pipeline.start('processor');
+  processor = await pipeline.start('processor');
   query = await pipeline.start('query');
   edge = await pipeline.start(
     'edge',
@@ -174,6 +179,68 @@ describe('the generated types', () => {
   it('come from the very document the running query service serves', async () => {
     const served = await (await fetch(`${query.url}/openapi.json`)).json();
     assert.deepEqual(served, JSON.parse(JSON.stringify(queryOpenApiDocument())));
+  });
+});
+
+describe('./sluice send (tools/send.ts) through the client', () => {
+  it('sends a file, reports refused lines by number, and a second send of it is deduplicated', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-send-'));
+    const file = join(dir, 'events.ndjson');
+    const now = Date.now();
+    // Lines without an envelope id: the tool fixes each one's transaction_id as its id, as the
+    // intake would, so sending the file again is recognised as the same events.
+    const good = Array.from({ length: 60 }, (_, i) =>
+      JSON.stringify({ stream: 'ecommerce', data: transaction('send-tool', i, now - i) }),
+    );
+    await writeFile(
+      file,
+      `${good.slice(0, 30).join('\n')}\nnot json\n${JSON.stringify({ stream: 'ecommerce', data: { amount: 1 } })}\n${good.slice(30).join('\n')}\n`,
+    );
+    const send = () =>
+      run('node', [`${ROOT}tools/send.ts`, file, '--url', ingest.url, '--batch', '25'], {
+        cwd: ROOT,
+        env: { ...process.env, SLUICE_API_KEY: key },
+      });
+    try {
+      const first = await send();
+      assert.deepEqual(JSON.parse(first.stdout), { lines: 62, accepted: 60, rejected: 2, failed: 0 });
+      assert.match(first.stderr, /^line 31: .*not valid JSON/m);
+      assert.match(first.stderr, /^line 32: .*"status":"refused".*"path":"data\.transaction_id"/m);
+      const counted = async () => {
+        const { data } = await createSluiceClient({ queryUrl: query.url, apiKey: key }).query.windows(
+          'ecommerce',
+          {
+            from: new Date(now - 5 * 60_000).toISOString(),
+            to: new Date(now + 60_000).toISOString(),
+            filter: ['product_category=send-tool'],
+          },
+        );
+        return data?.data.reduce((sum, row) => sum + (row.values.count ?? 0), 0) ?? 0;
+      };
+      await waitFor(async () => ((await counted()) === 60 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: '60 events in windows',
+      });
+      const duplicates = async () =>
+        (await scrape(processor.url)).sum('sluice_processor_events_total', {
+          stream: 'ecommerce',
+          outcome: 'duplicate',
+        });
+      const before = await duplicates();
+      const second = await send();
+      assert.equal(JSON.parse(second.stdout).accepted, 60);
+      await waitFor(async () => ((await duplicates()) - before >= 60 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: 'the processor to drop the 60 resent events as duplicates',
+      });
+      assert.equal(await counted(), 60, 'counted once');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
