@@ -1,8 +1,9 @@
 // Integration: @sluice/client against the real services (ingest, processor, query, the edge on
 // Deno) with auth on. In this process (Node): events sent through the edge with a key, verdicts
 // per event, a resend of the same ids counted once, windows, top, stream and usage read through
-// the generated types. Then the same script (send-and-read.ts) run on Node, Bun and Deno, each
-// asserting its events landed in windows.
+// the generated types; `./sluice send`'s tool. Then the same script (send-and-read.ts) run on
+// Node, Bun and Deno, and the client bundled into a page in headless Chromium (browser-page.ts),
+// each asserting its events landed in windows.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { launchBrowser } from '../../shared/test/browser.ts';
 import { waitFor } from '../../shared/test/harness.ts';
 import { createTestKey } from '../../shared/test/keys.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
@@ -19,6 +21,7 @@ import { ROOT, testPipeline } from '../../shared/test/services.ts';
 import { queryOpenApiDocument } from '../scripts/openapi-types.ts';
 import type { EventVerdict } from '../src/index.ts';
 import { createSluiceClient } from '../src/index.ts';
+import { servePage } from './browser-page.ts';
 
 const run = promisify(execFile);
 const TENANT = 'client-co';
@@ -277,4 +280,31 @@ describe('the same script on Node, Bun and Deno', () => {
       assert.equal(seen.counted, 100, `${name}: every event in windows`);
     });
   }
+});
+
+describe('the client in a browser (headless Chromium)', () => {
+  it('sends and reads its windows back from a page, bundled from the same sources', {
+    timeout: 120_000,
+  }, async () => {
+    const page = await servePage(edge.url, query.url);
+    const browser = await launchBrowser();
+    try {
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (error) => errors.push(error.message));
+      await tab.goto(page.url);
+      await tab.waitForFunction('window.ready === true');
+      const seen = (await tab.evaluate(
+        `window.sendAndRead(${JSON.stringify({ apiKey: key, category: 'browser', count: 100 })})`,
+      )) as { runtime: string; accepted: number; refused: number | string; counted: number };
+      assert.match(seen.runtime, /Chrome/);
+      assert.equal(seen.accepted, 100);
+      assert.ok(typeof seen.refused === 'number' && seen.refused > 0, `refused: ${seen.refused}`);
+      assert.equal(seen.counted, 100, 'every event in windows');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await page.close();
+    }
+  });
 });
