@@ -159,9 +159,10 @@ export function createEventSender(options: SenderOptions): EventSender {
     async send(event) {
       const entry = queued(event, options.newId);
       if (closed) return refusedAtOnce(entry.id, 'closed', 'the sender is closed');
+      // Only a newcomer is turned away: a send already in line waits again when woken too early.
+      if (!fits(entry.bytes) && waiting.length >= options.maxWaiting)
+        return refusedAtOnce(entry.id, 'buffer_full', 'the buffer and its waiting line are full');
       while (!fits(entry.bytes)) {
-        if (waiting.length >= options.maxWaiting)
-          return refusedAtOnce(entry.id, 'buffer_full', 'the buffer and its waiting line are full');
         await new Promise<void>((resume) => waiting.push(resume));
         if (closed) return refusedAtOnce(entry.id, 'closed', 'the sender is closed');
       }

@@ -74,7 +74,21 @@ export interface EventsOptions {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+const COUNTS = [
+  'maxBatchEvents',
+  'maxBatchBytes',
+  'maxInFlight',
+  'maxBufferedEvents',
+  'maxBufferedBytes',
+] as const;
+
 export function senderOptions(options: EventsOptions): SenderOptions {
+  // A zero here would stall the sender for good (no batch could ever leave): refused at once.
+  for (const name of COUNTS) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1))
+      throw new RangeError(`${name} must be a whole number of at least 1, not ${value}`);
+  }
   return {
     url: options.url,
     ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),

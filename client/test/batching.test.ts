@@ -134,6 +134,19 @@ describe('batching', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses a bound that would stall the sender (a zero batch, buffer or flight)', () => {
+    for (const name of [
+      'maxBatchEvents',
+      'maxBatchBytes',
+      'maxInFlight',
+      'maxBufferedEvents',
+      'maxBufferedBytes',
+    ])
+      assert.throws(() => createEvents(options(intakeStub().fetch, { [name]: 0 })), RangeError, name);
+  });
+});
+
 describe('ids and verdicts', () => {
   it('gives an event without an id a UUID once, keeps a given id, and answers each event', async () => {
     const stub = intakeStub();
