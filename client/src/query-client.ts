@@ -44,6 +44,8 @@ export function createQueryClient(options: QueryClientOptions) {
       }),
     top: (stream: string, query: TopQuery = {}) =>
       api.GET('/v1/streams/{stream}/top', { params: { path: { stream }, query } }),
+    /** The stream's health row: rates, lag, late and DLQ counts, data quality (not cached). */
+    health: (stream: string) => api.GET('/v1/streams/{stream}/health', { params: { path: { stream } } }),
     usage: () => api.GET('/v1/usage'),
   };
 }

@@ -146,6 +146,8 @@ describe('the client on Node, in this process', () => {
     );
     const stream = await sluice.query.stream('ecommerce');
     assert.equal(stream.data?.tenant, TENANT, "reads are the key's tenant's");
+    const health = await sluice.query.health('ecommerce');
+    assert.equal(health.response.status, 200, JSON.stringify(health.error));
     const usage = await sluice.query.usage();
     assert.equal(usage.data?.tenant, TENANT);
     assert.ok(

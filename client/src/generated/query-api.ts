@@ -958,6 +958,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/streams/{stream}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stream's health: the key's tenant's rates and data quality, the stream's lag and counts
+         * @description Needs an API key with the `windows:read` scope (Authorization: Bearer slk_...).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    stream: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The health row (not cached) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StreamHealth"];
+                    };
+                };
+                /** @description Invalid parameters (details name each field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description No key, or a malformed, unknown, expired or revoked one (WWW-Authenticate: Bearer) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description The key has not the scope this needs */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Unknown stream or route */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description The key's requests per second are used up (Retry-After, RateLimit-Policy and RateLimit headers) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description PostgreSQL or Redis unreachable, or a read past the statement timeout (Retry-After) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/streams/{stream}/live": {
         parameters: {
             query?: never;
@@ -972,6 +1067,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description on: a `health` event (data: a StreamHealth) first and every 5 s after */
+                    health?: "on" | "off";
                     /** @description Same as the Last-Event-ID header (a Redis Stream id, ms-seq) */
                     last_event_id?: string;
                     /** @description Only updates of this declared window */
@@ -987,7 +1084,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed}) */
+                /** @description event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed}); with health=on, `health` events (no id; data: a StreamHealth) */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1480,6 +1577,52 @@ export interface components {
             /** @description The key's tenant: whose windows the stream's routes read (watermark and lag are the processors', shared) */
             tenant: string;
             watermark: string | null;
+        };
+        StreamHealth: {
+            as_of: string;
+            /** @description Operational figures of the whole stream (every tenant's records share its topic), no tenant's data */
+            per_stream: {
+                /** @description Records in the topic not yet committed (log end minus next offset) */
+                consumer_lag: number | null;
+                /** @description Records dead-lettered */
+                dlq: number;
+                /** @description Records appended to the topic per second (reporting partitions) */
+                events_in_per_second: number | null;
+                /** @description Records the processors committed per second (reporting partitions) */
+                events_processed_per_second: number | null;
+                /** @description Records past the allowed lateness (to the late topic) */
+                late: number;
+                partitions: number;
+                /** @description Partitions whose owner reported in the last 15 s (the others are stale) */
+                partitions_reporting: number;
+                /** @description Records aggregated, since the health table began */
+                processed: number;
+                /** @description Records that broke a data-quality rule */
+                rejected: number;
+                /** @description The latest partition report's time */
+                updated_at: string | null;
+                watermark: string | null;
+                /** @description now minus the lowest partition watermark */
+                watermark_lag_ms: number | null;
+            };
+            /** @description From the key's tenant's own windows only */
+            per_tenant: {
+                /** @description Events in the tenant's windows since `since` */
+                events: number | null;
+                /** @description `events` over the time from `since` to now (by event time) */
+                events_per_second: number | null;
+                /** @description Share of the judged events that passed the rules (null: no rules, or no events) */
+                quality_score: number | null;
+                /** @description Events that broke a data-quality rule (null: the stream has no rules) */
+                rejected: number | null;
+                /** @description The first window start read (event time) */
+                since: string | null;
+                /** @description The tumbling window read (null: the stream has none, or no count) */
+                window: string | null;
+            };
+            stream: string;
+            /** @description The key's tenant: whose windows `per_tenant` reads */
+            tenant: string;
         };
         TopResponse: {
             agg: string;
