@@ -1,17 +1,18 @@
 // End to end: known ecommerce events (several categories, several minutes, some out of order
 // within the watermark) go in through the edge on Deno, the edge on Bun and ingest directly; the
 // query API must show every window settled with exactly the count, sum, min, max and avg computed
-// here.
+// here. NDJSON (plain and gzip) is sent and every answer read with @sluice/client, as a user
+// would; JSON arrays and CloudEvents batches, bodies the client does not make, are posted raw.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import type { EventSender, QueryClient } from '@sluice/client';
+import { createEvents, createQueryClient } from '@sluice/client';
 import { waitFor } from '../../shared/test/harness.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { isolate, startService } from '../../shared/test/services.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
-import type { ApiRow } from './expected.ts';
 import { expectedWindows, mismatch } from './expected.ts';
 
 const BASE = Date.parse('2026-03-01T12:00:00.000Z');
@@ -24,6 +25,7 @@ let ingest: ServiceHandle;
 let query: ServiceHandle;
 let edgeDeno: ServiceHandle;
 let edgeBun: ServiceHandle;
+let reads: QueryClient;
 
 before(async () => {
   iso = await isolate('e2e');
@@ -41,6 +43,7 @@ before(async () => {
   services.push(edgeDeno);
   edgeBun = await startService('edge', edgeEnv, 'bun');
   services.push(edgeBun);
+  reads = createQueryClient({ url: query.url });
 });
 
 after(async () => {
@@ -59,6 +62,19 @@ function workload(): Transaction[] {
   });
 }
 
+/** Sends a chunk with the client and waits for its verdicts: every event accepted. */
+async function sendChunk(sender: EventSender, events: readonly ReturnType<typeof envelope>[]) {
+  const sent = [];
+  for (const event of events) sent.push(await sender.send(event));
+  await sender.flush();
+  const verdicts = await Promise.all(sent.map((s) => s.verdict));
+  assert.deepEqual(
+    verdicts.filter((v) => v.status !== 'accepted'),
+    [],
+  );
+  return verdicts.length;
+}
+
 async function post(url: string, body: string | Uint8Array, headers: Record<string, string>) {
   const response = await fetch(`${url}/v1/events`, { method: 'POST', headers, body });
   const json = (await response.json()) as { accepted: number; rejected: unknown[] };
@@ -73,23 +89,22 @@ test('windows from edge (Deno and Bun) and ingest settle with exact aggregates',
   const sent = workload();
   let accepted = 0;
   const chunk = 50;
-  // Chunks go one after another, rotating through the entry points and the body formats.
+  // Chunks go one after another, rotating through the entry points and the body formats; the
+  // client's ids travel with its events (the stream's transaction_id would do as well).
+  const plain = new Map<ServiceHandle, EventSender>();
+  const zipped = new Map<ServiceHandle, EventSender>();
+  for (const target of [edgeDeno, edgeBun, ingest]) {
+    plain.set(target, createEvents({ url: target.url, gzip: false }));
+    zipped.set(target, createEvents({ url: target.url, gzip: true }));
+  }
   for (let i = 0; i < sent.length; i += chunk) {
     const slice = sent.slice(i, i + chunk).map(envelope);
     const target = [edgeDeno, edgeBun, ingest][(i / chunk) % 3] ?? ingest;
     const format = (i / chunk) % 4;
     if (format === 0)
       accepted += await post(target.url, JSON.stringify(slice), { 'content-type': 'application/json' });
-    if (format === 1) {
-      const ndjson = `${slice.map((e) => JSON.stringify(e)).join('\n')}\n`;
-      accepted += await post(target.url, ndjson, { 'content-type': 'application/x-ndjson' });
-    }
-    if (format === 2) {
-      accepted += await post(target.url, gzipSync(JSON.stringify(slice)), {
-        'content-type': 'application/json',
-        'content-encoding': 'gzip',
-      });
-    }
+    const sender = (format === 1 ? plain : zipped).get(target);
+    if ((format === 1 || format === 2) && sender !== undefined) accepted += await sendChunk(sender, slice);
     if (format === 3) {
       const batch = slice.map((e) => ({
         specversion: '1.0',
@@ -103,6 +118,7 @@ test('windows from edge (Deno and Bun) and ingest settle with exact aggregates',
       });
     }
   }
+  await Promise.all([...plain.values(), ...zipped.values()].map((sender) => sender.close()));
   assert.equal(accepted, EVENTS);
 
   const expected = expectedWindows(sent);
@@ -110,12 +126,9 @@ test('windows from edge (Deno and Bun) and ingest settle with exact aggregates',
   const to = new Date(BASE + (MINUTES + 1) * 60_000).toISOString();
   const rows = await waitFor(
     async () => {
-      const response = await fetch(
-        `${query.url}/v1/streams/ecommerce/windows?from=${from}&to=${to}&limit=1000`,
-      );
-      const body = (await response.json()) as { data: ApiRow[] };
-      const settled = body.data.filter((r) => r.status === 'settled');
-      return settled.length === expected.size ? body.data : undefined;
+      const { data } = await reads.windows('ecommerce', { from, to, limit: 1000 });
+      const settled = data?.data.filter((r) => r.status === 'settled') ?? [];
+      return settled.length === expected.size ? data?.data : undefined;
     },
     { timeoutMs: 90_000, intervalMs: 500, what: `${expected.size} settled windows` },
   );
@@ -130,13 +143,9 @@ test('windows from edge (Deno and Bun) and ingest settle with exact aggregates',
   }
 
   // Rolled up over categories: one row per minute with the totals of that minute.
-  const rolled = (await (
-    await fetch(`${query.url}/v1/streams/ecommerce/windows?from=${from}&to=${to}&group_by=none`)
-  ).json()) as {
-    data: ApiRow[];
-  };
-  assert.equal(rolled.data.length, MINUTES);
-  for (const row of rolled.data) {
+  const rolled = await reads.windows('ecommerce', { from, to, group_by: 'none' });
+  assert.equal(rolled.data?.data.length, MINUTES);
+  for (const row of rolled.data?.data ?? []) {
     const start = Date.parse(row.window_start);
     const inMinute = sent.filter((t) => {
       const time = Date.parse(t.timestamp);
@@ -148,35 +157,33 @@ test('windows from edge (Deno and Bun) and ingest settle with exact aggregates',
 });
 
 test('window responses carry ETag and X-Watermark, and If-None-Match answers 304', async () => {
-  const url = `${query.url}/v1/streams/ecommerce/windows?from=2026-03-01T12:00:00Z&to=2026-03-01T12:06:00Z`;
-  const first = await fetch(url);
-  assert.equal(first.status, 200);
-  const etag = first.headers.get('etag');
+  const range = { from: '2026-03-01T12:00:00Z', to: '2026-03-01T12:06:00Z' };
+  const first = await reads.windows('ecommerce', range);
+  assert.equal(first.response.status, 200);
+  const etag = first.response.headers.get('etag');
   assert.ok(etag);
   assert.ok(
-    Date.parse(first.headers.get('x-watermark') ?? '') > Date.parse('2026-03-01T12:05:00Z'),
+    Date.parse(first.response.headers.get('x-watermark') ?? '') > Date.parse('2026-03-01T12:05:00Z'),
     'watermark past the range',
   );
-  await first.arrayBuffer();
-  const second = await fetch(url, { headers: { 'If-None-Match': etag } });
-  assert.equal(second.status, 304);
-  const changed = await fetch(url, { headers: { 'If-None-Match': '"stale"' } });
-  assert.equal(changed.status, 200);
-  await changed.arrayBuffer();
+  const second = await reads.windows('ecommerce', range, { ifNoneMatch: etag });
+  assert.equal(second.response.status, 304);
+  const changed = await reads.windows('ecommerce', range, { ifNoneMatch: '"stale"' });
+  assert.equal(changed.response.status, 200);
 });
 
 test('query errors use the one envelope', async () => {
-  const unknown = await fetch(`${query.url}/v1/streams/nope/windows`);
-  assert.equal(unknown.status, 404);
-  assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found');
-  const invalid = await fetch(`${query.url}/v1/streams/ecommerce/windows?window=90s&limit=0`);
-  assert.equal(invalid.status, 400);
-  const body = (await invalid.json()) as { error: { code: string; details: { path: string }[] } };
-  assert.equal(body.error.code, 'validation_failed');
-  assert.deepEqual(body.error.details.map((d) => d.path).sort(), ['limit', 'window']);
-  const streams = (await (await fetch(`${query.url}/v1/streams`)).json()) as { data: { name: string }[] };
+  const unknown = await reads.windows('nope');
+  assert.equal(unknown.response.status, 404);
+  assert.equal(unknown.error?.error.code, 'not_found');
+  const invalid = await reads.windows('ecommerce', { window: '90s', limit: 0 });
+  assert.equal(invalid.response.status, 400);
+  assert.equal(invalid.error?.error.code, 'validation_failed');
+  const details = invalid.error?.error.details as { path: string }[];
+  assert.deepEqual(details.map((d) => d.path).sort(), ['limit', 'window']);
+  const streams = await reads.streams();
   assert.deepEqual(
-    streams.data.map((s) => s.name),
+    streams.data?.data.map((s) => s.name),
     ['ecommerce', 'sales-events', 'equipment-metrics', 'inventory-updates', 'webhooks'],
   );
 });

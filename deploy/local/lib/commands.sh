@@ -127,10 +127,10 @@ gen_cmd() {
     node "$SLUICE_ROOT/tools/gen.ts" "$stream" --url "http://127.0.0.1:$port" "${args[@]}"
 }
 
-# Test files: every *.test.ts under a service's or the stack's test/ folder.
+# Test files: every *.test.ts under a service's, the client's or the stack's test/ folder.
 _test_files() {
   find "$SLUICE_ROOT/shared" "$SLUICE_ROOT/edge" "$SLUICE_ROOT/ingest" "$SLUICE_ROOT/processor" \
-    "$SLUICE_ROOT/query" "$SLUICE_ROOT/e2e" "$SLUICE_ROOT/deploy" -path '*/node_modules' -prune -o \
+    "$SLUICE_ROOT/query" "$SLUICE_ROOT/e2e" "$SLUICE_ROOT/deploy" "$SLUICE_ROOT/client" -path '*/node_modules' -prune -o \
     -path '*/test/*' -name '*.test.ts' -print | sort
 }
 
@@ -153,7 +153,8 @@ test_cmd() {
   node --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"
 }
 
-# Type-check both configs (the edge without Node types) and lint; the same gate `test` runs first.
+# Type-check the three configs (the edge and the client without Node types) and lint; the same
+# gate `test` runs first.
 lint_cmd() {
   ensure_npm_deps
   ensure_biome
@@ -161,6 +162,7 @@ lint_cmd() {
   log "type-checking (tsc) and linting (biome)"
   tsc -p tsconfig.json
   tsc -p edge/tsconfig.json
+  tsc -p client/tsconfig.json
   biome check --error-on-warnings .
 }
 
