@@ -80,7 +80,7 @@ jaeger_ui_state() {
   if pid_of jaeger-setup >/dev/null; then
     printf 'being built in the background, ./sluice stack logs jaeger-setup'
   elif jaeger_has_ui; then
-    printf 'UI built in'
+    printf 'with its UI built in'
   else
     printf 'no UI: the query API only'
   fi
