@@ -133,28 +133,26 @@ wait_until() {
 }
 
 # with_progress WHAT CMD...: run CMD, saying every 15 s that WHAT is still going (a first run's
-# installs take minutes, and a silent terminal looks hung). CMD's exit status is returned.
+# installs take minutes, and a silent terminal looks hung). CMD runs in the foreground, so Ctrl-C
+# stops it; the ticker stops with CMD, or by itself once this shell is gone. CMD's status returns.
 with_progress() {
-  local what=$1 pid rc=0 waited=0
+  local what=$1 ticker rc=0 parent=$$
   shift
-  "$@" &
-  pid=$!
-  while ! wait_for_pid_exit "$pid" 15; do
-    waited=$((waited + 15))
-    log "... still $what (${waited}s)"
-  done
-  wait "$pid" || rc=$?
+  (
+    waited=0
+    while sleep 15 && kill -0 "$parent" 2>/dev/null; do
+      waited=$((waited + 15))
+      log "... still $what (${waited}s)"
+    done
+  ) &
+  ticker=$!
+  "$@" || rc=$?
+  # Its sleep first (that ends the loop), so no orphaned sleep holds this output open; SIGPIPE, a
+  # death bash does not report.
+  pkill -PIPE -P "$ticker" sleep 2>/dev/null || true
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
   return "$rc"
-}
-
-# wait_for_pid_exit PID SECONDS: whether the child PID exited within SECONDS.
-wait_for_pid_exit() {
-  local pid=$1 i
-  for ((i = 0; i < $2 * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  return 1
 }
 
 is_root() { [[ $EUID -eq 0 ]]; }

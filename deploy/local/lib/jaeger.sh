@@ -36,7 +36,7 @@ _sha256_ok() { [[ $(sha256sum "$1" | cut -d' ' -f1) == "$2" ]]; }
 _jaeger_download_release() {
   local work name="jaeger-$JAEGER_V2_VERSION-linux-amd64" want
   [[ $(uname -m) == x86_64 ]] || return 1
-  work=$(mktemp -d)
+  work=$(mktemp -d "$SLUICE_CACHE/tmp/jaeger.XXXXXX")
   if ! curl -fsSL --connect-timeout 5 --max-time 300 -o "$work/$name.tar.gz" "$_JAEGER_RELEASE_URL/$name.tar.gz" 2>/dev/null; then
     rm -rf "$work"
     return 1
@@ -45,9 +45,14 @@ _jaeger_download_release() {
   if [[ -z $want ]]; then
     want=$(curl -fsSL --connect-timeout 5 --max-time 60 "$_JAEGER_RELEASE_URL/jaeger-$JAEGER_V2_VERSION.sha256sum.txt" 2>/dev/null |
       awk -v f="$name.tar.gz" '$2 == f || $2 == "*" f { print $1 }')
+    if [[ -z $want ]]; then
+      warn "no checksum for the Jaeger release archive (none pinned, none published beside it); building from source instead"
+      rm -rf "$work"
+      return 1
+    fi
   fi
-  if [[ -z $want ]] || ! _sha256_ok "$work/$name.tar.gz" "$want"; then
-    warn "the Jaeger release archive did not match its checksum; building from source instead"
+  if ! _sha256_ok "$work/$name.tar.gz" "$want"; then
+    warn "the Jaeger release archive does not match its checksum; building from source instead"
     rm -rf "$work"
     return 1
   fi
@@ -104,7 +109,7 @@ _jaeger_ui_build() {
   archive=$(_jaeger_ui_source)
   [[ -n $archive ]] || return 1
   log "building the Jaeger UI $JAEGER_UI_VERSION from source (npm ci + vite build; once, about 2 minutes)"
-  work=$(mktemp -d)
+  work=$(mktemp -d "$SLUICE_CACHE/tmp/jaeger.XXXXXX")
   tar -xzf "$archive" -C "$work" || { rm -rf "$work"; die "$archive is not a readable tar.gz"; }
   top=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -n 1)
   [[ -f $top/packages/jaeger-ui/package.json ]] || { rm -rf "$work"; die "$archive holds no packages/jaeger-ui"; }
@@ -126,7 +131,7 @@ _jaeger_go_build() {
   src=$(GOFLAGS=-mod=mod go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || die "downloading the Jaeger module failed"
   [[ -d $src ]] || die "the Jaeger module source was not found after download"
-  work=$(mktemp -d)
+  work=$(mktemp -d "$SLUICE_CACHE/tmp/jaeger.XXXXXX")
   cp -r "$src/." "$work/"
   chmod -R u+w "$work"
   if [[ -n $ui ]]; then
@@ -145,20 +150,43 @@ _jaeger_go_build() {
 
 jaeger_install() {
   jaeger_has_ui && return 0
-  # A build needs Go, Node and npm (this may run as the demo's background job, before anything else).
-  ensure_apt all
-  ensure_runtimes
-  mkdir -p "$SLUICE_CACHE/logs"
-  _jaeger_download_release && return 0
-  if _jaeger_ui_build; then
-    log "building Jaeger $JAEGER_VERSION (v2 release commit ${JAEGER_COMMIT:0:8}) with the UI embedded (once, a few minutes)"
-    _jaeger_go_build "$JAEGER_UI_HOME" "$JAEGER_UI_BUILD"
+  mkdir -p "$SLUICE_CACHE/logs" "$SLUICE_CACHE/tmp"
+  # A local UI source that is not the pinned archive is an error now, not a Jaeger without its UI.
+  case ${SLUICE_JAEGER_UI_SRC:-} in
+    '' | http://* | https://*) ;;
+    *)
+      [[ -s $SLUICE_JAEGER_UI_SRC ]] || die "SLUICE_JAEGER_UI_SRC=$SLUICE_JAEGER_UI_SRC: no such file"
+      _sha256_ok "$SLUICE_JAEGER_UI_SRC" "$JAEGER_UI_SRC_SHA256" ||
+        die "$SLUICE_JAEGER_UI_SRC is not the jaeger-ui $JAEGER_UI_VERSION source release (its sha256 is not $JAEGER_UI_SRC_SHA256)"
+      ;;
+  esac
+  # One install at a time (the demo's background job and a `test` may both get here): the second
+  # waits, then finds the binary built. The lock goes with the process.
+  local lock
+  exec {lock}>"$SLUICE_CACHE/jaeger.lock"
+  flock "$lock"
+  if jaeger_has_ui; then
+    exec {lock}>&-
     return 0
   fi
-  warn "no Jaeger release binary and no jaeger-ui source (set SLUICE_JAEGER_UI_SRC to its archive): Jaeger runs without its UI"
-  [[ -x $JAEGER_PLAIN_HOME/jaeger ]] && return 0
-  log "building Jaeger $JAEGER_VERSION from its Go module, without the UI (once, a few minutes)"
-  _jaeger_go_build "$JAEGER_PLAIN_HOME"
+  # Work directories of an install that was stopped half-way (nothing else holds the lock).
+  rm -rf "$SLUICE_CACHE"/tmp/jaeger.*
+  ensure_runtimes
+  if ! _jaeger_download_release; then
+    # A build needs Go (and Node, above) only.
+    ensure_apt_for go:golang-go
+    if _jaeger_ui_build; then
+      log "building Jaeger $JAEGER_VERSION (v2 release commit ${JAEGER_COMMIT:0:8}) with the UI embedded (once, a few minutes)"
+      _jaeger_go_build "$JAEGER_UI_HOME" "$JAEGER_UI_BUILD"
+    else
+      warn "no Jaeger release binary and no jaeger-ui source (set SLUICE_JAEGER_UI_SRC to its archive): Jaeger runs without its UI"
+      if [[ ! -x $JAEGER_PLAIN_HOME/jaeger ]]; then
+        log "building Jaeger $JAEGER_VERSION from its Go module, without the UI (once, a few minutes)"
+        _jaeger_go_build "$JAEGER_PLAIN_HOME"
+      fi
+    fi
+  fi
+  exec {lock}>&-
 }
 
 jaeger_healthy() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$SLUICE_JAEGER_HEALTH_PORT/status"; }
@@ -209,6 +237,7 @@ jaeger_up_background() {
 }
 
 jaeger_down() {
-  stop_pid jaeger-setup 5
+  # The background install may be in apt-get or dpkg: give it time to end a step cleanly.
+  stop_pid jaeger-setup 60
   stop_pid jaeger 30
 }

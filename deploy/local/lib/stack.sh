@@ -79,7 +79,9 @@ stack_rows() {
 jaeger_ui_state() {
   if pid_of jaeger-setup >/dev/null; then
     printf 'being built in the background, ./sluice stack logs jaeger-setup'
-  elif jaeger_has_ui; then
+  elif ! pid_of jaeger >/dev/null; then
+    printf 'not running (the build log: ./sluice stack logs jaeger-setup)'
+  elif _jaeger_running_is_best && jaeger_has_ui; then
     printf 'with its UI built in'
   else
     printf 'no UI: the query API only'

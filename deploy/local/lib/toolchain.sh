@@ -14,13 +14,15 @@ _APT_RUN=(
   "redis-cli:redis-tools"
   "kcat:kcat"
   "curl:curl"
+  # npm dependency fixes (deploy/local/patches) are applied after every npm ci, the demo's too.
+  "patch:patch"
+  "flock:util-linux"
   "setsid:util-linux"
   "ps:procps"
   "runuser:util-linux"
 )
 _APT_BUILD=(
   "go:golang-go"
-  "patch:patch"
   "make:build-essential"
   "g++:g++"
   "python3:python3"
@@ -55,8 +57,22 @@ ensure_apt() {
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
   _pg_bindir >/dev/null || missing+=(postgresql)
-  ((${#missing[@]} == 0)) && return 0
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  _apt_install "${missing[@]}"
+}
+
+# ensure_apt_for CMD:PKG...: the Debian packages that provide these commands, and nothing else.
+ensure_apt_for() {
+  local missing=() entry
+  for entry in "$@"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+  done
+  _apt_install "${missing[@]}"
+}
+
+_apt_install() {
+  (($# == 0)) && return 0
+  local missing
+  mapfile -t missing < <(printf '%s\n' "$@" | sort -u)
   if ! is_root; then
     die "missing Debian packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})"
   fi
