@@ -416,7 +416,10 @@ export function checkQuery(
       return `400 with a body that is not JSON: ${text.slice(0, 200)}`;
     }
     const details = Array.isArray(answer.error?.details) ? (answer.error.details as { path?: string }[]) : [];
-    const named = new Set(details.map((d) => d.path));
+    // A repeatable parameter's issue is at its index (`filter.0`): that names `filter`.
+    const named = new Set(
+      details.flatMap((d) => (d.path === undefined ? [] : [d.path, d.path.split('.')[0]])),
+    );
     const message = answer.error?.message ?? '';
     const names = (name: string) =>
       named.has(name) || message.toLowerCase().includes(name.replaceAll('_', '-')) || message.includes(name);
