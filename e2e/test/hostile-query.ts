@@ -184,7 +184,7 @@ const lastEventId = oneOf(
   ].map((v) => p('last-event-id', 'either', v)),
 );
 
-export type Route = 'windows' | 'top' | 'live' | 'streams' | 'stream' | 'openapi' | 'method';
+export type Route = 'windows' | 'top' | 'live' | 'health' | 'streams' | 'stream' | 'openapi' | 'method';
 
 export interface QuerySpec {
   readonly route: Route;
@@ -251,8 +251,20 @@ const liveParams = fc
     fc.option(oneOf([p('window', 'ok', '1m')], [p('window', 'bad', '5m'), p('window', 'bad', 'nope')]), {
       nil: undefined,
     }),
+    // The dashboard's live health events (issue 23): on or off, anything else refused.
+    fc.option(
+      oneOf(
+        [p('health', 'ok', 'on'), p('health', 'ok', 'off')],
+        [p('health', 'bad', 'yes'), p('health', 'bad', ''), p('health', 'bad', 'on'.repeat(3_000))],
+      ),
+      { nil: undefined },
+    ),
   )
-  .map(([id, window]) => (window === undefined ? [id] : [id, window]));
+  .map(([id, window, health]) => [
+    id,
+    ...(window === undefined ? [] : [window]),
+    ...(health === undefined ? [] : [health]),
+  ]);
 
 export const querySpec: fc.Arbitrary<QuerySpec> = fc.oneof(
   {
@@ -291,7 +303,7 @@ export const querySpec: fc.Arbitrary<QuerySpec> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({
-      route: fc.constantFrom<Route>('streams', 'stream', 'openapi'),
+      route: fc.constantFrom<Route>('streams', 'stream', 'health', 'openapi'),
       stream: streamParam,
       params: fc.constant([]),
       header: fc.constant(false),
