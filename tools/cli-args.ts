@@ -4,6 +4,7 @@
 
 import type { ParseArgsConfig } from 'node:util';
 import { parseArgs } from 'node:util';
+import { TENANT_PATTERN } from '@sluice/shared/auth/key-store';
 
 export function parseCliArgs<T extends ParseArgsConfig>(
   config: T,
@@ -22,4 +23,17 @@ export function parseCliArgs<T extends ParseArgsConfig>(
     process.exit(0);
   }
   return parsed;
+}
+
+/** A usage mistake found after parsing: the reason and the usage, exit 2. */
+export function exitWithUsage(usage: string, message: string): never {
+  console.error(`${message}\nusage: ${usage}`);
+  process.exit(2);
+}
+
+/** A required --tenant, in the tenant alphabet keys and sources share. */
+export function tenantArg(tenant: string | undefined, usage: string): string {
+  if (tenant === undefined) return exitWithUsage(usage, '--tenant is required');
+  if (!TENANT_PATTERN.test(tenant)) return exitWithUsage(usage, '--tenant: 1 to 64 of A-Z a-z 0-9 _ . -');
+  return tenant;
 }

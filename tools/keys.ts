@@ -11,14 +11,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { isKeyId } from '@sluice/shared/auth/api-key';
-import {
-  createKey,
-  hashKeySync,
-  listKeys,
-  revokeKey,
-  setDailyQuota,
-  TENANT_PATTERN,
-} from '@sluice/shared/auth/key-store';
+import { createKey, hashKeySync, listKeys, revokeKey, setDailyQuota } from '@sluice/shared/auth/key-store';
 import type { Scope } from '@sluice/shared/auth/scopes';
 import { isScope, SCOPES } from '@sluice/shared/auth/scopes';
 import { createDb } from '@sluice/shared/db/client';
@@ -27,7 +20,7 @@ import { apiKeys } from '@sluice/shared/db/schema';
 import type { Duration } from '@sluice/shared/streams/duration';
 import { durationMs } from '@sluice/shared/streams/duration';
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
-import { parseCliArgs } from './cli-args.ts';
+import { exitWithUsage, parseCliArgs, tenantArg } from './cli-args.ts';
 
 const USAGE = `./sluice keys create --tenant T --scopes ${SCOPES.join('|')}[,...] [--name N] [--events-per-second N] [--requests-per-second N] [--expires 30d|ISO-8601] [--json]
        ./sluice keys list [--tenant T] [--json]
@@ -54,15 +47,11 @@ const { values, positionals } = parseCliArgs(
 );
 
 function usageError(message: string): never {
-  console.error(`${message}\nusage: ${USAGE}`);
-  process.exit(2);
+  return exitWithUsage(USAGE, message);
 }
 
 function tenantOption(): string {
-  const tenant = values.tenant;
-  if (tenant === undefined) return usageError('--tenant is required');
-  if (!TENANT_PATTERN.test(tenant)) return usageError('--tenant: 1 to 64 of A-Z a-z 0-9 _ . -');
-  return tenant;
+  return tenantArg(values.tenant, USAGE);
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {

@@ -14,7 +14,6 @@
 // SLUICE_SECRETS_KEY before they are written; none is ever printed back.
 
 import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { TENANT_PATTERN } from '@sluice/shared/auth/key-store';
 import { createDb } from '@sluice/shared/db/client';
 import { applyMigrations } from '@sluice/shared/db/migrate';
 import type { AppError, Result } from '@sluice/shared/result';
@@ -31,7 +30,7 @@ import {
   retirePrevious,
   rotateSource,
 } from '@sluice/shared/webhooks/source-store';
-import { parseCliArgs } from './cli-args.ts';
+import { exitWithUsage, parseCliArgs, tenantArg } from './cli-args.ts';
 
 const USAGE = `./sluice webhooks add --tenant T --provider ${PROVIDERS.join('|')} (--secret S | --secret-file F | --secret -)
            [--stream S] [--name N] [--tolerance SECONDS] [--map field=/json/pointer ...]
@@ -72,8 +71,7 @@ const { values, positionals } = parseCliArgs(
 );
 
 function usageError(message: string): never {
-  console.error(`${message}\nusage: ${USAGE}`);
-  process.exit(2);
+  return exitWithUsage(USAGE, message);
 }
 
 /** A refusal of the store: validation is a usage error (2), an unknown source 1. */
@@ -84,10 +82,7 @@ function orExit<T>(result: Result<T, AppError>): T {
 }
 
 function tenantOption(): string {
-  const tenant = values.tenant;
-  if (tenant === undefined) return usageError('--tenant is required');
-  if (!TENANT_PATTERN.test(tenant)) return usageError('--tenant: 1 to 64 of A-Z a-z 0-9 _ . -');
-  return tenant;
+  return tenantArg(values.tenant, USAGE);
 }
 
 function providerOption(): Provider {
