@@ -99,8 +99,10 @@ export function healthWriteTo(db: Db): HealthWrite {
         late = h.late + excluded.late,
         dlq = h.dlq + excluded.dlq,
         rejected = h.rejected + excluded.rejected,
-        -- now() is the statement's: only an owner's row carries it, a counts-only row keeps the time.
-        updated_at = case when excluded.updated_at = now() then now() else h.updated_at end`);
+        -- An owner's row carries now() (to the column's ms), a counts-only row an hour before it:
+        -- only the owner moves the time that says the partition is reporting.
+        updated_at = case when excluded.updated_at > now() - interval '1 minute' then excluded.updated_at
+                          else h.updated_at end`);
   };
 }
 
