@@ -53,7 +53,7 @@ go in at the edge (bakery: some sales uploaded hours late, some rule breakers, a
 Every endpoint needs an API key (Authorization: Bearer <key>). The demo tenant "$DEMO_TENANT" has:
   write key     $(local_key demo-write)   (events:write; the generators use it)
   read key      $(local_key demo-read)   (windows:read; paste it into the dashboard)
-  ops key       $(local_key demo-ops)   (windows:read,admin; paste it instead for the operator's view: the stream's figures of all tenants)
+  ops key       $(local_key demo-ops)   (windows:read,admin; paste it instead to see the stream's figures of all tenants)
   admin key     $(local_key demo-admin)   (admin: /v1/admin/keys)
   (kept in $SLUICE_KEYS_DIR; more with ./sluice keys create --tenant T --scopes ...)
   the URLs below need the read key: curl -H "Authorization: Bearer \$(cat $SLUICE_KEYS_DIR/demo-read.key)" URL
