@@ -44,7 +44,10 @@ export function createQueryClient(options: QueryClientOptions) {
       }),
     top: (stream: string, query: TopQuery = {}) =>
       api.GET('/v1/streams/{stream}/top', { params: { path: { stream }, query } }),
-    /** The stream's health row: rates, lag, late and DLQ counts, data quality (not cached). */
+    /**
+     * The stream's health row (not cached): the key's tenant's rate and data quality; with a key
+     * that also holds `admin`, `per_stream` (rates, lag, late and DLQ counts of all tenants), else null.
+     */
     health: (stream: string) => api.GET('/v1/streams/{stream}/health', { params: { path: { stream } } }),
     usage: () => api.GET('/v1/usage'),
   };

@@ -108,6 +108,7 @@ interface WindowRow {
 
 interface Health {
   per_tenant: { events_per_second: number | null; quality_score: number | null };
+  /** Present here: with auth off every request holds every scope (the operator's view). */
   per_stream: {
     partitions: number;
     partitions_reporting: number;
@@ -268,6 +269,9 @@ test('the dashboard in headless Chromium: health row, both charts and the table 
     assert.equal(shown['h-consumer-lag']?.text, '0');
     assert.equal(shown['h-dlq']?.text, String(api.per_stream.dlq));
     assert.equal(shown['h-quality']?.text, 'no rules', 'ecommerce declares no rules: no score');
+    // Auth off: every scope, so the operator's stream-wide group shows and its note does not.
+    assert.equal(await page.isVisible('#h-stream'), true);
+    assert.equal(await page.isHidden('#h-stream-absent'), true);
     // Live: health events keep coming over the same connection (one every 5 s).
     const healthBefore = Number((await page.getAttribute('#health', 'data-updates')) ?? 0);
     await waitFor(

@@ -24,7 +24,7 @@ import { processorConfigSchema } from './config.ts';
 import { createDedup } from './dedup.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createProcessorMetrics } from './metrics.ts';
-import { createPartitionHealthReporter, healthWriteTo } from './partition-health.ts';
+import { createPartitionHealthReporter, healthPruneTo, healthWriteTo } from './partition-health.ts';
 import { createWindowSink } from './sink.ts';
 import { createStateStore } from './state-store.ts';
 import { createStoreHealth } from './store-health.ts';
@@ -111,6 +111,8 @@ const processor = createProcessor({
   health: storeHealth,
   partitionHealth: createPartitionHealthReporter({
     write: healthWriteTo(db.db),
+    // Rows nobody reported for a week: deleted on the first tick after start, then hourly.
+    prune: healthPruneTo(db.db),
     group: config.group,
     intervalMs: config.healthIntervalMs,
     now: Date.now,

@@ -1,13 +1,15 @@
 // The partition health reporter as a unit (its SQL is exercised on PostgreSQL by
 // query/test/stream-health.test.ts): at most one write per interval and none while one is in
 // flight; a failed write keeps its counts for the next; the counts of a partition that moved away
-// after its commit still land; a partition's rates start afresh after it was forgotten.
+// after its commit still land (marked not the owner's, so they replace nothing of the new owner's);
+// a partition's rates start afresh after it was forgotten; old rows are pruned on the first report
+// and at most once per hour after, one prune at a time.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '@sluice/shared/log';
 import type { HealthRow, OwnedPartition } from '../src/partition-health.ts';
-import { createPartitionHealthReporter } from '../src/partition-health.ts';
+import { createPartitionHealthReporter, PRUNE_EVERY_MS } from '../src/partition-health.ts';
 
 const T = 'sluice.ecommerce';
 
@@ -106,13 +108,62 @@ test('a failed write keeps its counts; a partition gone since its commit still g
   await h.reporter.report([owned(0, 5n)], h.end);
   const rows = h.writes[0] ?? [];
   assert.deepEqual(
-    rows.map((r) => [r.partition, r.processed, r.dlq, r.end]),
+    rows.map((r) => [r.partition, r.processed, r.dlq, r.end, r.owner]),
     [
-      [0, 5, 1, 5],
-      [1, 7, 0, null],
+      [0, 5, 1, 5, true],
+      [1, 7, 0, null, false],
     ],
   );
   h.advance(2_000);
   await h.reporter.report([owned(0, 5n)], h.end);
   assert.equal(h.writes[1]?.[0]?.processed, 0, 'counts written once');
+});
+
+test('old rows are pruned on the first report, then at most hourly, one prune at a time', async () => {
+  let now = 1_000_000;
+  let prunes = 0;
+  let fail = false;
+  let hold: Promise<void> | undefined;
+  const lines: { level: string; msg: string }[] = [];
+  const log = createLogger('test', 'info', { write: (line: string) => lines.push(JSON.parse(line)) });
+  const reporter = createPartitionHealthReporter({
+    write: async () => {},
+    prune: async () => {
+      prunes += 1;
+      await hold;
+      if (fail) throw new Error('postgres away');
+      return 3;
+    },
+    group: 'g',
+    intervalMs: 2_000,
+    now: () => now,
+    log,
+  });
+  const tick = () => reporter.report([owned(0, 1n)], () => 1n);
+  await tick();
+  assert.equal(prunes, 1, 'the first report after start prunes');
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.msg]),
+    [['info', 'deleted long-unreported partition health rows']],
+  );
+  now += 10 * 60_000;
+  await tick();
+  assert.equal(prunes, 1, 'not again within the hour');
+  now += PRUNE_EVERY_MS;
+  let release: () => void = () => {};
+  hold = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const slow = tick();
+  now += PRUNE_EVERY_MS;
+  await tick();
+  assert.equal(prunes, 2, 'none while one is in flight');
+  release();
+  await slow;
+  hold = undefined;
+  fail = true;
+  now += PRUNE_EVERY_MS;
+  await tick();
+  assert.equal(prunes, 3);
+  assert.deepEqual(lines.at(-1)?.msg, 'deleting old partition health rows failed; will retry');
 });

@@ -1,5 +1,6 @@
 // The sluice dashboard (browser code, ES modules, no build step): per stream, a health row (the
-// tenant's rate and data quality, the stream's rates, lags, late and DLQ counts), a chart of one
+// tenant's rate and data quality; for a key that also holds admin, the stream's rates, lags, late
+// and DLQ counts of all tenants), a chart of one
 // aggregate by key over the chosen range (provisional windows shaded), bars of the latest settled
 // window by key, a table of the latest windows with links to their traces in Jaeger, all updated
 // live over Server-Sent Events without a reload. It reads only the public API: /v1/streams,

@@ -32,10 +32,12 @@ import { adminWebhookHandlers } from './admin-webhooks-route.ts';
 import { dashboardRoutes } from './dashboard-route.ts';
 import { docsPage } from './docs-page.ts';
 import type { HealthRepo } from './health-repo.ts';
+import { healthSnapshots } from './health-snapshots.ts';
 import { hitPath } from './hit-path.ts';
 import type { LiveRouteDeps } from './live-route.ts';
-import { liveHandler } from './live-route.ts';
+import { HEALTH_EVERY_MS, liveHandler } from './live-route.ts';
 import { OPENAPI_INFO, registerRoutes } from './openapi.ts';
+import { seesWholeStream } from './operator-view.ts';
 import { readFailure } from './read-failure.ts';
 import { admitRequests } from './request-admission.ts';
 import { streamHealth } from './stream-health.ts';
@@ -100,8 +102,12 @@ function payloadSchema(stream: StreamDefinition): unknown {
   return schema;
 }
 
-const readStream = (deps: QueryDeps, topic: string) =>
-  Promise.all([deps.repo.partitions(deps.group, topic), deps.repo.watermark(deps.group, topic)]);
+/** The stream's watermark; its partitions' positions only for an operator (operator-view.ts). */
+const readStream = (deps: QueryDeps, topic: string, operator: boolean) =>
+  Promise.all([
+    operator ? deps.repo.partitions(deps.group, topic) : null,
+    deps.repo.watermark(deps.group, topic),
+  ]);
 
 export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   const app = new OpenAPIHono<QueryEnv>();
@@ -136,7 +142,7 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
     const topic = topicNames(stream.name, deps.topicPrefix).events;
     let read: Awaited<ReturnType<typeof readStream>>;
     try {
-      read = await readStream(deps, topic);
+      read = await readStream(deps, topic, seesWholeStream(c.var.principal));
     } catch (error) {
       const failure = readFailure(error);
       if (failure === undefined) throw error;
@@ -147,28 +153,31 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
     return c.json({
       ...describeStream(stream),
       // The key's tenant: what the stream's windows, top and live routes read for this key. The
-      // watermark and lag below are the processors', shared by every tenant (no tenant's data).
+      // watermark and its lag are the stream's progress, shared by every tenant (no tenant's data);
+      // the partitions' next offsets add up every tenant's volume: an operator's only, else null.
       tenant: c.var.principal.tenant,
       schema: payloadSchema(stream),
       watermark: iso(watermark),
       lag: {
         watermark_lag_ms: watermark === null ? null : deps.now() - watermark,
-        partitions: partitions.map((p) => ({
-          partition: p.partition,
-          watermark: iso(p.watermark),
-          next_offset: p.nextOffset,
-        })),
+        partitions:
+          partitions?.map((p) => ({
+            partition: p.partition,
+            watermark: iso(p.watermark),
+            next_offset: p.nextOffset,
+          })) ?? null,
       },
     });
   });
   const healthDeps = { ...deps, watermarkOf: deps.repo.watermark };
-  // The dashboard's health row: per-tenant figures from the key's tenant's windows, per-stream
-  // operational ones labelled as such (stream-health.ts). Never cached: a few rows per read.
+  // The dashboard's health row: per-tenant figures from the key's tenant's windows, the stream's
+  // operational ones for an operator's key only (stream-health.ts). Never cached: a few rows per read.
   app.get('/v1/streams/:stream/health', ...read, async (c) => {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
+    const { principal } = c.var;
     try {
-      const body = await streamHealth(healthDeps, found.stream, c.var.principal.tenant);
+      const body = await streamHealth(healthDeps, found.stream, principal.tenant, seesWholeStream(principal));
       return c.json(body, 200, { 'cache-control': 'no-store' });
     } catch (error) {
       const failure = readFailure(error);
@@ -178,11 +187,16 @@ export function createQueryApp(deps: QueryDeps): OpenAPIHono<QueryEnv> {
   });
   app.get(WINDOWS_ROUTE, ...read, windowsHandler(deps, lookup));
   app.get('/v1/streams/:stream/top', ...read, topHandler(deps));
-  app.get(
-    '/v1/streams/:stream/live',
-    ...read,
-    liveHandler({ ...deps, health: (stream, tenant) => streamHealth(healthDeps, stream, tenant) }),
-  );
+  // Live `health` events: one snapshot per (stream, tenant, operator) per interval, shared by
+  // every connection; a live client needs at most one, so maxClients of them bound the map.
+  const snapshots = healthSnapshots({
+    compute: (stream, tenant, operator) => streamHealth(healthDeps, stream, tenant, operator),
+    everyMs: HEALTH_EVERY_MS,
+    maxEntries: Math.max(1, deps.maxClients),
+    now: Date.now,
+    log: deps.log,
+  });
+  app.get('/v1/streams/:stream/live', ...read, liveHandler({ ...deps, health: snapshots.get }));
   const keys = adminHandlers(deps);
   app.post('/v1/admin/keys', ...admin, adminBodyLimit, keys.createKey);
   app.get('/v1/admin/keys', ...admin, keys.listKeys);

@@ -6,8 +6,10 @@
 // Each client holds one Redis connection for its blocking reads; their number is bounded, in all
 // (503) and per client (429: its key with auth on, else its address), so one client cannot take
 // every slot (client-address.ts). A tenant reads its own feed only: the feed key holds the tenant.
-// With `?health=on` a `health` event (the stream's health answer for the key's tenant) comes first
-// and every HEALTH_EVERY_MS after, so the dashboard's health row is live over the same connection.
+// With `?health=on` a `health` event (the stream's health answer for the key's tenant, its
+// stream-wide part for an operator's key only) comes first and every HEALTH_EVERY_MS after, so the
+// dashboard's health row is live over the same connection; every connection of a (stream, tenant,
+// operator or not) gets the same snapshot, read at most once per interval (health-snapshots.ts).
 
 import type { AuthVariables } from '@sluice/shared/auth/require-key';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
@@ -21,6 +23,7 @@ import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
 import { clientIdentity } from './client-address.ts';
+import { seesWholeStream } from './operator-view.ts';
 import { streamParam } from './stream-param.ts';
 
 export interface LiveRouteDeps {
@@ -34,13 +37,15 @@ export interface LiveRouteDeps {
   readonly blockMs: number;
   readonly liveClients: Gauge;
   /**
-   * The stream's health answer for a tenant (stream-health.ts), sent as a `health` event every
-   * HEALTH_EVERY_MS to a client that asks with `?health=on` (the dashboard's health row).
+   * The stream's health answer for a tenant, with the stream-wide figures for an operator's key
+   * (stream-health.ts), sent as a `health` event every HEALTH_EVERY_MS to a client that asks with
+   * `?health=on` (the dashboard's health row). A shared snapshot (health-snapshots.ts): it never
+   * rejects; undefined when it could not be read (logged there), and that event is skipped.
    */
-  readonly health?: (stream: StreamDefinition, tenant: string) => Promise<unknown>;
+  readonly health?: (stream: StreamDefinition, tenant: string, operator: boolean) => Promise<unknown>;
 }
 
-/** How often a `health` event goes to a client that asked for them: one small read each time. */
+/** How often a `health` event goes to a client that asked for them (one shared snapshot each time). */
 export const HEALTH_EVERY_MS = 5_000;
 
 const ENTRY_ID = /^(\d{1,20})-(\d{1,20})$/;
@@ -165,7 +170,7 @@ export function liveHandler(deps: LiveRouteDeps) {
           // No id: a health event is a snapshot, nothing to resume; a failed read skips one.
           if (healthOf !== undefined && Date.now() - healthAt >= HEALTH_EVERY_MS) {
             healthAt = Date.now();
-            const health = await healthOf(stream, principal.tenant).catch(() => undefined);
+            const health = await healthOf(stream, principal.tenant, seesWholeStream(principal));
             if (health !== undefined) await sse.writeSSE({ event: 'health', data: JSON.stringify(health) });
           }
           // With health events the read waits no longer than the next one is due.

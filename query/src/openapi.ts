@@ -164,7 +164,7 @@ const StreamSummary = z
 const StreamDetail = StreamSummary.extend({
   tenant: z.string().openapi({
     description:
-      "The key's tenant: whose windows the stream's routes read (watermark and lag are the processors', shared)",
+      "The key's tenant: whose windows the stream's routes read (the watermark and its lag are the processors', shared)",
   }),
   schema: z.record(z.string(), z.unknown()).openapi({ description: 'JSON Schema of the payload (`data`)' }),
   watermark: z.string().nullable(),
@@ -173,13 +173,19 @@ const StreamDetail = StreamSummary.extend({
       .number()
       .nullable()
       .openapi({ description: 'now minus the lowest partition watermark' }),
-    partitions: z.array(
-      z.object({
-        partition: z.number().int(),
-        watermark: z.string().nullable(),
-        next_offset: z.number().nullable(),
+    partitions: z
+      .array(
+        z.object({
+          partition: z.number().int(),
+          watermark: z.string().nullable(),
+          next_offset: z.number().nullable(),
+        }),
+      )
+      .nullable()
+      .openapi({
+        description:
+          "Each partition's watermark and next offset: an operator's view (a key that also holds `admin`), null for any other key (offsets add up every tenant's volume)",
       }),
-    ),
   }),
 }).openapi('StreamDetail');
 
@@ -235,9 +241,10 @@ const StreamHealth = z
         rejected: z.number().openapi({ description: 'Records that broke a data-quality rule' }),
         updated_at: z.string().nullable().openapi({ description: "The latest partition report's time" }),
       })
+      .nullable()
       .openapi({
         description:
-          "Operational figures of the whole stream (every tenant's records share its topic), no tenant's data",
+          "Operational figures of the whole stream (every tenant's records share its topic): an operator's view, given to a key that also holds `admin` (as /metrics is), null for any other key",
       }),
   })
   .openapi('StreamHealth');
@@ -299,6 +306,9 @@ const bearer = (scope: string) => ({
   security: [{ [BEARER]: [] }],
   description: `Needs an API key with the \`${scope}\` scope (Authorization: Bearer slk_...).`,
 });
+/** Why some stream-wide figures are null for most keys (query/src/operator-view.ts). */
+const OPERATOR_VIEW =
+  "A stream's operational figures add up every tenant's volume: they are given only to a key that also holds the `admin` scope, and are null for any other key";
 const authErrors = {
   401: json(
     ErrorEnvelope,
@@ -343,14 +353,17 @@ export const ROUTES: RouteConfig[] = [
     path: '/v1/streams/{stream}',
     summary: 'One stream: payload schema, windows, aggregations, watermark and lag',
     ...bearer('windows:read'),
+    description: `${bearer('windows:read').description} ${OPERATOR_VIEW} (here: \`lag.partitions\`).`,
     request: { params: StreamParam },
     responses: { 200: json(StreamDetail, 'The stream'), 404: errors[404], ...authErrors },
   }),
   createRoute({
     method: 'get',
     path: '/v1/streams/{stream}/health',
-    summary: "The stream's health: the key's tenant's rates and data quality, the stream's lag and counts",
+    summary:
+      "The stream's health: the key's tenant's rates and data quality; with an `admin` scope too, the stream's lag and counts",
     ...bearer('windows:read'),
+    description: `${bearer('windows:read').description} ${OPERATOR_VIEW} (here: \`per_stream\`).`,
     request: { params: StreamParam },
     responses: { 200: json(StreamHealth, 'The health row (not cached)'), ...errors },
   }),
@@ -444,7 +457,8 @@ export const ROUTES: RouteConfig[] = [
           .optional()
           .openapi({ description: 'Same as the Last-Event-ID header (a Redis Stream id, ms-seq)' }),
         health: z.enum(['on', 'off']).optional().openapi({
-          description: 'on: a `health` event (data: a StreamHealth) first and every 5 s after',
+          description:
+            'on: a `health` event (data: a StreamHealth, its `per_stream` null unless the key also holds `admin`) first and every 5 s after (a snapshot shared by every connection of the tenant, at most 5 s old)',
         }),
       }),
       headers: z.object({ 'last-event-id': z.string().optional() }),

@@ -3,9 +3,12 @@
 // - `per_tenant`: from the key's tenant's own windows (events/s by event time, rule breakers and the
 //   data-quality score over the last few windows); another tenant's key reads its own, never these.
 // - `per_stream`: operational figures every tenant's records share (rates in and processed,
-//   consumer lag, late and DLQ counts, watermark lag), as the processors last reported them; the
-//   same for every tenant, no tenant's data (like the watermark GET /v1/streams/{stream} shows).
-// Not cached: it is read every few seconds and each read is a handful of rows.
+//   consumer lag, late and DLQ counts, watermark lag), as the processors last reported them. They
+//   add up every tenant's volume, so tenant A would learn B's by subtracting its own: they are an
+//   operator's view, given only to a key that also holds `admin` (who may read /metrics, which
+//   carries the same numbers) and null for any other key (DESIGN: tenant isolation in every read).
+// The route is not cached (each read is a handful of rows); the live route's `health` events share
+// one snapshot per interval (health-snapshots.ts).
 
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
@@ -28,21 +31,37 @@ export interface StreamHealthDeps {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const sumOf = (values: readonly number[]) => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0));
 
-export async function streamHealth(deps: StreamHealthDeps, stream: StreamDefinition, tenant: string) {
+/**
+ * The health answer for `tenant`; `operator` (the key holds `admin`, operator-view.ts) adds the
+ * stream-wide figures, which are not even read for anyone else.
+ */
+export async function streamHealth(
+  deps: StreamHealthDeps,
+  stream: StreamDefinition,
+  tenant: string,
+  operator: boolean,
+) {
   const topic = topicNames(stream.name, deps.topicPrefix).events;
   const now = deps.now();
-  const [partitions, watermark, perTenant] = await Promise.all([
-    deps.healthRepo.partitions(deps.group, topic),
-    deps.watermarkOf(deps.group, topic),
+  const [perTenant, perStream] = await Promise.all([
     tenantFigures(deps, stream, tenant, now),
+    operator ? wholeStream(deps, topic, stream.partitions, now) : null,
   ]);
   return {
     stream: stream.name,
     tenant,
     as_of: new Date(now).toISOString(),
     per_tenant: perTenant,
-    per_stream: streamFigures(partitions, watermark, stream.partitions, now),
+    per_stream: perStream,
   };
+}
+
+async function wholeStream(deps: StreamHealthDeps, topic: string, declared: number, now: number) {
+  const [partitions, watermark] = await Promise.all([
+    deps.healthRepo.partitions(deps.group, topic),
+    deps.watermarkOf(deps.group, topic),
+  ]);
+  return streamFigures(partitions, watermark, declared, now);
 }
 
 function streamFigures(

@@ -2,7 +2,8 @@
 // on an isolated database and the real Redis, keys made in PostgreSQL as `./sluice keys` makes them.
 // Two tenants hold the same stream with the same categories and different values: each key reads
 // exactly its own windows, top-N, stream detail and live updates, and an answer cached for one
-// tenant (the hit path's included) is never served to the other. Every route answers 401 for no,
+// tenant (the hit path's included) is never served to the other; the stream detail's per-partition
+// offsets (every tenant's volume) go only to a key that also holds admin. Every route answers 401 for no,
 // malformed, unknown, expired or revoked keys and 403 for a key without the scope; the admin API
 // manages the admin's own tenant only; a key with requestsPerSecond is refused 429 with the
 // rate-limit headers; usage counts what ingest counted; ops endpoints need an admin key unless
@@ -69,6 +70,7 @@ before(async () => {
     writeA: { tenant: A, scopes: ['events:write'] },
     adminA: { tenant: A, scopes: ['admin'] },
     adminB: { tenant: B, scopes: ['admin'] },
+    opsA: { tenant: A, scopes: ['windows:read', 'admin'] },
     expired: { tenant: A, scopes: ['windows:read'], expiresAt: past },
     revoked: { tenant: A, scopes: ['windows:read', 'admin'] },
     limited: { tenant: A, scopes: ['windows:read'], requestsPerSecond: 1 },
@@ -396,7 +398,29 @@ test("the dashboard's page and assets load without a key; its data calls need on
   assert.match(page, /id="key-form"/, 'the page asks for a read key');
 });
 
-test('answers of the admin API, usage and the auth errors match the OpenAPI document', async () => {
+test("the stream detail's partition offsets are an operator's: null for a read key, given with admin too", async () => {
+  const plain = await get('/v1/streams/ecommerce', bearer(key('readA').key));
+  const ops = await get('/v1/streams/ecommerce', bearer(key('opsA').key));
+  assert.equal(plain.status, 200);
+  assert.equal(ops.status, 200);
+  const p = plain.json() as {
+    watermark: string | null;
+    lag: { watermark_lag_ms: number | null; partitions: unknown };
+  };
+  const o = ops.json() as typeof p & {
+    lag: { partitions: { partition: number; next_offset: number | null }[] };
+  };
+  // The watermark and its lag are the stream's progress, everyone's; next offsets are volume.
+  assert.equal(p.watermark, new Date(T0 + 20 * 60_000).toISOString());
+  assert.equal(p.watermark, o.watermark);
+  assert.equal(typeof p.lag.watermark_lag_ms, 'number');
+  assert.equal(p.lag.partitions, null);
+  assert.ok(!plain.text.includes('next_offset'), 'no offset anywhere in the answer');
+  assert.ok(Array.isArray(o.lag.partitions) && o.lag.partitions.length > 0);
+  assert.ok(o.lag.partitions.every((x) => 'next_offset' in x));
+});
+
+test('answers of the admin API, usage, stream detail and the auth errors match the OpenAPI document', async () => {
   const doc = (await get('/openapi.json')).json() as Record<string, unknown>;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   ajv.addSchema(doc, 'api');
@@ -416,6 +440,10 @@ test('answers of the admin API, usage and the auth errors match the OpenAPI docu
   conforms('/v1/admin/keys', 'get', listed.status, listed.json());
   const usage = await get('/v1/usage', bearer(key('readA').key));
   conforms('/v1/usage', 'get', usage.status, usage.json());
+  for (const name of ['readA', 'opsA']) {
+    const detail = await get('/v1/streams/ecommerce', bearer(key(name).key));
+    conforms('/v1/streams/{stream}', 'get', detail.status, detail.json());
+  }
   const none = await get(WINDOWS);
   conforms('/v1/streams/{stream}/windows', 'get', 401, none.json());
   const forbidden = await get('/v1/admin/keys', bearer(key('readA').key));

@@ -1,6 +1,7 @@
 // The dashboard with auth on, in headless Chromium against the real sluice-query: the page loads
 // without a key and asks for one; with a read key it shows that tenant's windows (never the other
-// tenant's) and its live updates, read by fetch with the key in a header and resumed after a cut
+// tenant's), its health figures without the stream-wide group (an operator's, which a plain read
+// key does not get: a one-line note instead) and its live updates, read by fetch with the key in a header and resumed after a cut
 // connection with Last-Event-ID; the key is kept in sessionStorage only and is in no URL; a 401
 // (the key revoked) brings the form back; and the page's Content-Security-Policy lets everything
 // it needs run (no violation reported).
@@ -128,6 +129,13 @@ test('the dashboard asks for a read key, shows its tenant only, live, and asks a
       .locator('#windows tbody tr td:nth-child(2)')
       .evaluateAll((tds) => [...new Set(tds.map((td) => td.textContent))].sort());
     assert.deepEqual(keysShown, ['Books', 'Sports'], "tenant dash-a's windows only");
+    // The health row: the tenant's own figures; the stream's (all tenants) not given to this key.
+    await page.waitForSelector('#health[data-as-of]', { timeout: 10_000 });
+    assert.equal(await page.getAttribute('#health', 'data-tenant'), A);
+    assert.equal(await page.isHidden('#h-stream'), true, 'no "stream, all tenants" group');
+    assert.equal(await page.isVisible('#h-stream-absent'), true, 'a note says what would show it');
+    assert.match((await page.textContent('#h-stream-absent')) ?? '', /admin/);
+    assert.notEqual(await page.getAttribute('#h-tenant-rate', 'data-value'), '');
     assert.equal(Number(await page.getAttribute('#chart', 'data-points')), 40);
 
     // Live: tenant A's commit arrives over the fetch reader; tenant B's never does.

@@ -21,6 +21,7 @@ import { createQueryApp } from '../src/app.ts';
 import { coalescedReads } from '../src/coalesced-reads.ts';
 import type { GenerationWatch } from '../src/generation-watch.ts';
 import { watchGenerations } from '../src/generation-watch.ts';
+import type { HealthRepo } from '../src/health-repo.ts';
 import { createHealthRepo } from '../src/health-repo.ts';
 import { withLocalTier } from '../src/local-cache.ts';
 import { createQueryMetrics } from '../src/metrics.ts';
@@ -91,6 +92,8 @@ export async function startQuery(
     statementTimeoutMs?: number;
     /** Wraps the app's repository (a test's hook into its reads). */
     wrapRepo?: (repo: WindowsRepo, db: DbHandle) => WindowsRepo;
+    /** Wraps the health route's repository (a test's hook into its reads). */
+    wrapHealthRepo?: (repo: HealthRepo) => HealthRepo;
     /** Wraps the service's cache tiers (a test's fault injection). */
     wrapCache?: (cache: ResponseCache) => ResponseCache;
     /** Who calls (default: auth off, everyone the tenant 'default'). */
@@ -158,7 +161,7 @@ export async function startQuery(
     http,
     streams: streamRegistry(),
     repo: options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db),
-    healthRepo: createHealthRepo(db.db),
+    healthRepo: options.wrapHealthRepo?.(createHealthRepo(db.db)) ?? createHealthRepo(db.db),
     cache: countingLookups(options.wrapCache?.(tiers) ?? tiers, () => {
       routeLookups += 1;
     }),

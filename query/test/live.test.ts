@@ -1,7 +1,8 @@
 // The live endpoint's contract on the real Redis, fed by hand the way the processor feeds it (one
 // Redis Stream entry per commit): a `windows` event per entry with the entry id as its SSE id,
 // `window=` narrowing, Last-Event-ID resuming exactly after an id, a `gap` event when entries
-// after it were trimmed, bounded clients (503 past the cap) and clear errors.
+// after it were trimmed, bounded clients (503 past the cap) and clear errors; `health` events of
+// every connection of a tenant come from one shared read per 5 s, not one per connection.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -14,9 +15,19 @@ import { startQuery } from './in-process.ts';
 
 let q: QueryHarness;
 let feed: string;
+/** Reads of partition_health the health events made (one per health snapshot of an operator). */
+let healthReads = 0;
 
 before(async () => {
-  q = await startQuery('live');
+  q = await startQuery('live', {
+    wrapHealthRepo: (repo) => ({
+      ...repo,
+      partitions: (group, topic) => {
+        healthReads += 1;
+        return repo.partitions(group, topic);
+      },
+    }),
+  });
   feed = feedKey(q.iso.env.SLUICE_CACHE_PREFIX ?? '', 'default', 'equipment-metrics');
 });
 
@@ -114,4 +125,24 @@ test('clients are capped (503 with Retry-After), and bad input is a clear error'
   assert.equal(((await badId.json()) as { error: { code: string } }).error.code, 'validation_failed');
   assert.equal((await q.app.request('/v1/streams/equipment-metrics/live?window=2m')).status, 400);
   assert.equal((await q.app.request('/v1/streams/nope/live')).status, 404);
+});
+
+test('?health=on: the connections of one tenant share one health read per 5 s', {
+  timeout: 30_000,
+}, async () => {
+  const before = healthReads;
+  const clients = await Promise.all([1, 2, 3].map(() => open('?health=on')));
+  const healthEvents = (c: SseClient) => c.events.filter((e) => e.event === 'health').length;
+  // Each connection gets its first event at once and its second about 5 s later.
+  for (const c of clients) await c.next(() => healthEvents(c) >= 2, 12_000);
+  const reads = healthReads - before;
+  for (const c of clients) c.close();
+  // One per client per event would be 6; shared, it is one per interval (3 at most, a boundary).
+  assert.ok(reads >= 2 && reads <= 3, `${reads} health reads for 3 connections x 2 events`);
+  // Every connection got the same snapshot each time.
+  const firsts = clients.map((c) => c.events.find((e) => e.event === 'health')?.data);
+  assert.equal(new Set(firsts).size, 1);
+  const health = JSON.parse(firsts[0] ?? '{}') as { tenant: string; per_stream: unknown };
+  assert.equal(health.tenant, 'default');
+  assert.notEqual(health.per_stream, null, 'auth off: every scope, the operator view too');
 });

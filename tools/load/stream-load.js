@@ -57,6 +57,9 @@ export function send() {
 // run started has had no events for longer than the stream promises anything about (none of
 // this run's keys hash to it); it is left out rather than reported as this run's lag. Before any
 // partition has a watermark, the run's first events are waiting: the lag counts from them.
+// The partitions are an operator's view (a read key that also holds `admin`; `./sluice load` uses
+// the demo's demo-ops key): with a plain read key `lag.partitions` is null and the stream's own
+// watermark (its lowest partition's, idle ones included) stands in for them.
 export function freshness(run) {
   const res = http.get(`${plan.query}/v1/streams/${plan.stream}`, {
     headers: READ,
@@ -65,8 +68,8 @@ export function freshness(run) {
   if (res.status !== 200) return;
   const now = Date.now();
   const runFloor = run.start - plan.watermarkMs;
-  const live = res
-    .json('lag.partitions')
+  const partitions = res.json('lag.partitions') ?? [{ watermark: res.json('watermark') }];
+  const live = partitions
     .map((p) => (p.watermark === null ? null : Date.parse(p.watermark)))
     .filter((w) => w !== null && w >= runFloor - plan.freshnessBoundMs);
   const lowest = live.length === 0 ? runFloor : Math.min(...live);

@@ -890,7 +890,7 @@ export interface paths {
         };
         /**
          * One stream: payload schema, windows, aggregations, watermark and lag
-         * @description Needs an API key with the `windows:read` scope (Authorization: Bearer slk_...).
+         * @description Needs an API key with the `windows:read` scope (Authorization: Bearer slk_...). A stream's operational figures add up every tenant's volume: they are given only to a key that also holds the `admin` scope, and are null for any other key (here: `lag.partitions`).
          */
         get: {
             parameters: {
@@ -966,8 +966,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The stream's health: the key's tenant's rates and data quality, the stream's lag and counts
-         * @description Needs an API key with the `windows:read` scope (Authorization: Bearer slk_...).
+         * The stream's health: the key's tenant's rates and data quality; with an `admin` scope too, the stream's lag and counts
+         * @description Needs an API key with the `windows:read` scope (Authorization: Bearer slk_...). A stream's operational figures add up every tenant's volume: they are given only to a key that also holds the `admin` scope, and are null for any other key (here: `per_stream`).
          */
         get: {
             parameters: {
@@ -1067,7 +1067,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description on: a `health` event (data: a StreamHealth) first and every 5 s after */
+                    /** @description on: a `health` event (data: a StreamHealth, its `per_stream` null unless the key also holds `admin`) first and every 5 s after (a snapshot shared by every connection of the tenant, at most 5 s old) */
                     health?: "on" | "off";
                     /** @description Same as the Last-Event-ID header (a Redis Stream id, ms-seq) */
                     last_event_id?: string;
@@ -1562,11 +1562,12 @@ export interface components {
         };
         StreamDetail: components["schemas"]["Stream"] & {
             lag: {
+                /** @description Each partition's watermark and next offset: an operator's view (a key that also holds `admin`), null for any other key (offsets add up every tenant's volume) */
                 partitions: {
                     next_offset: number | null;
                     partition: number;
                     watermark: string | null;
-                }[];
+                }[] | null;
                 /** @description now minus the lowest partition watermark */
                 watermark_lag_ms: number | null;
             };
@@ -1574,13 +1575,13 @@ export interface components {
             schema: {
                 [key: string]: unknown;
             };
-            /** @description The key's tenant: whose windows the stream's routes read (watermark and lag are the processors', shared) */
+            /** @description The key's tenant: whose windows the stream's routes read (the watermark and its lag are the processors', shared) */
             tenant: string;
             watermark: string | null;
         };
         StreamHealth: {
             as_of: string;
-            /** @description Operational figures of the whole stream (every tenant's records share its topic), no tenant's data */
+            /** @description Operational figures of the whole stream (every tenant's records share its topic): an operator's view, given to a key that also holds `admin` (as /metrics is), null for any other key */
             per_stream: {
                 /** @description Records in the topic not yet committed (log end minus next offset) */
                 consumer_lag: number | null;
@@ -1604,7 +1605,7 @@ export interface components {
                 watermark: string | null;
                 /** @description now minus the lowest partition watermark */
                 watermark_lag_ms: number | null;
-            };
+            } | null;
             /** @description From the key's tenant's own windows only */
             per_tenant: {
                 /** @description Events in the tenant's windows since `since` */

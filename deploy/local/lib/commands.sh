@@ -53,6 +53,7 @@ go in at the edge (bakery: some sales uploaded hours late, some rule breakers, a
 Every endpoint needs an API key (Authorization: Bearer <key>). The demo tenant "$DEMO_TENANT" has:
   write key     $(local_key demo-write)   (events:write; the generators use it)
   read key      $(local_key demo-read)   (windows:read; paste it into the dashboard)
+  ops key       $(local_key demo-ops)   (windows:read,admin; paste it instead to see the stream's figures of all tenants)
   admin key     $(local_key demo-admin)   (admin: /v1/admin/keys)
   (kept in $SLUICE_KEYS_DIR; more with ./sluice keys create --tenant T --scopes ...)
   the URLs below need the read key: curl -H "Authorization: Bearer \$(cat $SLUICE_KEYS_DIR/demo-read.key)" URL
@@ -220,8 +221,9 @@ bench_cmd() {
 }
 
 # ./sluice load --stream S --profile smoke|average|spike|soak ...: the shipped k6 scenarios
-# (tools/load/) against the services `./sluice up` runs, with the demo tenant's write and read keys
-# unless --key-file / --read-key-file name others (the options given last win). Exits as k6 does:
+# (tools/load/) against the services `./sluice up` runs, with the demo tenant's write and ops keys
+# (the ops key reads each partition's watermark) unless --key-file / --read-key-file name others
+# (the options given last win). Exits as k6 does:
 # 0 when every threshold held, 99 when one failed.
 load_cmd() {
   ensure_toolchain
@@ -230,7 +232,7 @@ load_cmd() {
   # From the caller's directory, so a relative --summary or --key-file is theirs.
   node "$SLUICE_ROOT/tools/load.ts" --edge-url "http://127.0.0.1:$SLUICE_EDGE_PORT" \
     --ingest-url "http://127.0.0.1:$SLUICE_INGEST_PORT" --query-url "http://127.0.0.1:$SLUICE_QUERY_PORT" \
-    --key-file "$SLUICE_KEYS_DIR/demo-write.key" --read-key-file "$SLUICE_KEYS_DIR/demo-read.key" "$@"
+    --key-file "$SLUICE_KEYS_DIR/demo-write.key" --read-key-file "$SLUICE_KEYS_DIR/demo-ops.key" "$@"
 }
 
 # ./sluice replay late --stream S: re-inject a stream's late topic as a backfill that amends windows.

@@ -81,6 +81,8 @@ ensure_local_keys() {
   _ensure_key edge-relay sluice events:relay
   _ensure_key demo-write "$DEMO_TENANT" events:write
   _ensure_key demo-read "$DEMO_TENANT" windows:read
+  # The operator's view: the dashboard's stream-wide health figures (all tenants) need admin too.
+  _ensure_key demo-ops "$DEMO_TENANT" windows:read,admin
   _ensure_key demo-admin "$DEMO_TENANT" admin
 }
 

@@ -84,7 +84,12 @@ before(async () => {
   });
   dir = await mkdtemp(join(tmpdir(), 'sluice-load-test-'));
   const write = await createTestKey(pipeline.iso.databaseUrl, { tenant: TENANT, scopes: ['events:write'] });
-  const read = await createTestKey(pipeline.iso.databaseUrl, { tenant: TENANT, scopes: ['windows:read'] });
+  // The freshness poll reads each partition's watermark: an operator's view (admin too), as the
+  // demo's demo-ops key that `./sluice load` uses by default.
+  const read = await createTestKey(pipeline.iso.databaseUrl, {
+    tenant: TENANT,
+    scopes: ['windows:read', 'admin'],
+  });
   writeKeyFile = join(dir, 'write.key');
   readKeyFile = join(dir, 'read.key');
   await writeFile(writeKeyFile, `${write.key}\n`, { mode: 0o600 });
