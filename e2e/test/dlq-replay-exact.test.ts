@@ -182,7 +182,7 @@ test('exactly which dead letters were re-sent: a --tenant run leaves holes, old 
   // which the event-id dedup takes as a copy. Each sale counted once.
   const forced = await dlq(['replay', '--force']);
   assert.match(forced, /re-injected 3 into \S+ as a backfill \(1 may be copies/);
-  assert.doesNotMatch(forced, /refused|not re-sent/);
+  assert.doesNotMatch(forced, /\n {2}(refused|not re-sent) /);
   assert.match(forced, /replay position 0:2->5\n/);
   const all = { 'acme|Books': 1, 'acme|Sports': 1, 'acme|Beauty': 1, 'globex|Books': 1, 'globex|Sports': 1 };
   await countsBecome(all, 'every dead letter counted once');
@@ -229,11 +229,11 @@ test('`./sluice dlq replay` refuses to run while another replay of the stream ho
   const env = { ...process.env, ...pipeline.iso.env };
   const sluice = (args: readonly string[]) =>
     run(`${ROOT}sluice`, ['dlq', ...args, '--stream', 'ecommerce'], { cwd: ROOT, env, timeout: 120_000 });
-  // Another replay: a process holding the lock (bash takes it on fd 9, then becomes the sleep that
-  // keeps it, so ending that one pid releases it).
+  // Another replay: a process holding the lock (bash takes it on fd 9, waiting out the probe's own
+  // brief hold, then becomes the sleep that keeps it, so ending that one pid releases it).
   const holder: ChildProcess = spawn(
     'bash',
-    ['-c', 'exec 9>>"$1" && flock -n 9 && exec sleep 120', 'holder', lock],
+    ['-c', 'exec 9>>"$1" && flock -w 10 9 && exec sleep 120', 'holder', lock],
     {
       stdio: 'ignore',
     },
@@ -247,7 +247,7 @@ test('`./sluice dlq replay` refuses to run while another replay of the stream ho
         ))
           ? true
           : undefined,
-      { timeoutMs: 10_000, intervalMs: 100, what: 'the lock held' },
+      { timeoutMs: 10_000, intervalMs: 100, what: `the lock held ${lock}` },
     );
     const refused = await sluice(['replay']).then(
       () => undefined,
