@@ -1,11 +1,17 @@
 // Reading a stream's DLQ topic for `./sluice dlq` (librdkafka, as the services): by partition and
 // offset range with a manual assignment (no group join, no rebalance: a run reads exactly the range
 // it chose and ends), and the replay position per partition, kept as the committed offset of the
-// replay's own consumer group with `seen` in the commit's metadata (processor/src/replay-dlq.ts).
+// replay's own consumer group with `seen`, the holes and the cursor in the commit's metadata
+// (processor/src/replay-dlq-record.ts). A commit re-reads what is stored right before it and never
+// moves it backwards: the defence behind the per-stream lock `./sluice dlq replay` holds.
 
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { toRecord } from '@sluice/shared/kafka/confluent';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
+import type { Result } from '@sluice/shared/result';
+import { appError, fail, ok } from '@sluice/shared/result';
+import type { Holes, ReplayState } from '../processor/src/replay-dlq-record.ts';
+import { decodeMetadata, encodeMetadata, mergeStored } from '../processor/src/replay-dlq-record.ts';
 
 const TIMEOUT_MS = 10_000;
 /** How long a read waits for records it knows exist (below the end offset) before it gives up. */
@@ -24,6 +30,8 @@ export interface ReplayPosition {
   readonly position: bigint | undefined;
   /** One past the highest offset ever re-injected (0n: none). */
   readonly seen: bigint;
+  /** The offsets below `seen` that were not re-injected. */
+  readonly holes: Holes;
   /** Where the next run reads on, left by a run that stopped at its limit (0n: none). */
   readonly cursor: bigint;
 }
@@ -37,7 +45,12 @@ export interface DlqTopic {
   position(partition: number): Promise<ReplayPosition>;
   /** Reads each range in offset order, at most `limit` records in all (the earliest of each range). */
   read(ranges: readonly PartitionRange[], limit: number): Promise<IncomingRecord[]>;
-  commit(partition: number, at: { position: bigint; seen: bigint; cursor: bigint }): void;
+  /**
+   * Commits `state`, merged with what is stored now (never a lower position or `seen`, and what
+   * another run recorded as sent stays so); returns what was committed, or an error when the two
+   * records do not fit in one (nothing committed then).
+   */
+  commit(partition: number, state: ReplayState): Promise<Result<ReplayState>>;
   close(): Promise<void>;
 }
 
@@ -46,20 +59,6 @@ function call<T>(run: (done: (error: unknown, value: T) => void) => void): Promi
 }
 
 const INVALID_OFFSET = -1001;
-
-/** `seen` and the cursor from a commit's metadata; none (0n) when absent or not ours. */
-function metadataOf(text: string | null | undefined): { seen: bigint; cursor: bigint } {
-  const read = (value: unknown) =>
-    typeof value === 'string' && /^\d{1,19}$/.test(value) ? BigInt(value) : 0n;
-  try {
-    const meta: unknown = JSON.parse(text ?? '{}');
-    if (typeof meta !== 'object' || meta === null) return { seen: 0n, cursor: 0n };
-    const fields = meta as Record<string, unknown>;
-    return { seen: read(fields.seen), cursor: read(fields.cursor) };
-  } catch {
-    return { seen: 0n, cursor: 0n };
-  }
-}
 
 export async function openDlqTopic(options: {
   readonly brokers: readonly string[];
@@ -86,6 +85,14 @@ export async function openDlqTopic(options: {
     );
     return { low: BigInt(o.lowOffset), high: BigInt(o.highOffset) };
   };
+  const position = async (partition: number): Promise<ReplayPosition> => {
+    const [found] = await call<RdKafka.TopicPartitionOffsetAndMetadata[]>((done) =>
+      consumer.committed([{ topic, partition }], TIMEOUT_MS, done),
+    );
+    const offset = found?.offset;
+    const at = offset === undefined || offset === INVALID_OFFSET || offset < 0 ? undefined : BigInt(offset);
+    return { position: at, ...decodeMetadata(found?.metadata, at ?? 0n) };
+  };
   return {
     async partitions() {
       const metadata = await call<RdKafka.Metadata>((done) =>
@@ -102,19 +109,7 @@ export async function openDlqTopic(options: {
       const offset = found?.offset ?? -1;
       return offset < 0 ? (await bounds(partition)).high : BigInt(offset);
     },
-    async position(partition) {
-      const [found] = await call<RdKafka.TopicPartitionOffsetAndMetadata[]>((done) =>
-        consumer.committed([{ topic, partition }], TIMEOUT_MS, done),
-      );
-      const offset = found?.offset;
-      const meta = metadataOf(found?.metadata);
-      return {
-        position:
-          offset === undefined || offset === INVALID_OFFSET || offset < 0 ? undefined : BigInt(offset),
-        seen: meta.seen,
-        cursor: meta.cursor,
-      };
-    },
+    position,
     async read(ranges, limit) {
       const wanted = ranges.filter((r) => r.from < r.to);
       const out: IncomingRecord[] = [];
@@ -146,11 +141,25 @@ export async function openDlqTopic(options: {
       }
       return out.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
     },
-    commit(partition, { position, seen, cursor }) {
-      // The position as the group's committed offset; `seen` and the cursor with it, in the same
-      // commit. commitSync returns once the coordinator stored it (or throws).
-      const metadata = JSON.stringify({ seen: seen.toString(), cursor: cursor.toString() });
-      consumer.commitSync([{ topic, partition, offset: Number(position), metadata }]);
+    async commit(partition, state) {
+      // Kafka has no compare-and-set on a group's offsets: re-reading right before the commit
+      // narrows a race with another run to the instant between the two (the lock closes it).
+      const stored = await position(partition);
+      const merged =
+        stored.position === undefined ? state : mergeStored(state, { ...stored, position: stored.position });
+      if (merged === undefined)
+        return fail(
+          appError(
+            'unavailable',
+            `another replay of ${topic} committed partition ${partition} meanwhile, and the two records of what was sent do not fit in one: nothing committed`,
+          ),
+        );
+      // The position as the group's committed offset, the rest in the same commit's metadata.
+      // commitSync returns once the coordinator stored it (or throws).
+      consumer.commitSync([
+        { topic, partition, offset: Number(merged.position), metadata: encodeMetadata(merged) },
+      ]);
+      return ok(merged);
     },
     close: () => call<unknown>((done) => consumer.disconnect(done)).then(() => undefined),
   };

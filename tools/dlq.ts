@@ -3,7 +3,9 @@
 // schema fix) as a backfill, exactly once (processor/src/replay-dlq.ts says how). The stream is
 // the processor's: the built-in registry or SLUICE_STREAMS_MODULE, so a replay judges with the
 // definition the processor will judge the copies with. Every run is bounded: --limit dead letters
-// (and --since, by the time they were dead-lettered).
+// (and --since, by the time they were dead-lettered). `./sluice dlq replay` holds a lock per stream
+// (deploy/local/lib/commands.sh), so two replays of one stream never overlap; each commit here
+// also re-reads what is stored and never moves it backwards (tools/dlq-topic.ts).
 
 import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';
 import { createConfluentProducer } from '@sluice/shared/kafka/confluent';
@@ -17,27 +19,32 @@ import { topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
 import type { DeadLetter, Verdict } from '../processor/src/replay-dlq.ts';
 import {
+  HORIZON_MARGIN_MS,
   judge,
   nextCursor,
   nextPosition,
-  nextSeen,
   readDeadLetter,
   replayedRecord,
   runStart,
 } from '../processor/src/replay-dlq.ts';
+import type { ReplayState, SendPlan } from '../processor/src/replay-dlq-record.ts';
+import { clip, MAX_HOLES, planSends } from '../processor/src/replay-dlq-record.ts';
 import { streamsInUse } from '../processor/src/streams-in-use.ts';
 import { parseCliArgs } from './cli-args.ts';
 import type { DlqTopic, PartitionRange } from './dlq-topic.ts';
 import { openDlqTopic } from './dlq-topic.ts';
 
-const USAGE = `./sluice dlq list|show|replay --stream S [--since T] [--limit N] [--tenant T] [--dry-run]
+const USAGE = `./sluice dlq list|show|replay --stream S [--since T] [--limit N] [--tenant T] [--dry-run] [--force]
   list     one line per dead letter: partition/offset, time, step, tenant, event id, reason
   show     one dead letter in full: --partition P (default 0) --offset O
   replay   re-inject the dead letters that pass the stream's check now, as a backfill (exactly once);
            --dry-run counts what would pass and writes nothing
   --since  an RFC 3339 time or a duration ago (30m, 2h, 7d): dead letters written since then
   --limit  at most this many dead letters per run (list: 100, replay: 10000; at most 1000000)
-  --tenant only this tenant's dead letters`;
+  --tenant only this tenant's dead letters
+  --force  replay: also re-inject dead letters older than the dedup horizon (less 10 min) that no
+           replay sent yet; refused without it, as their clients may have re-sent them since and a
+           copy could count twice. Only when you know the clients did not.`;
 
 const MAX_LIMIT = 1_000_000;
 /** Still-failing dead letters printed by a replay; the rest are counted (see list). */
@@ -54,6 +61,7 @@ const { values, positionals } = parseCliArgs(
       partition: { type: 'string', default: '0' },
       offset: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
     },
   },
   USAGE,
@@ -184,8 +192,17 @@ async function show(topic: DlqTopic): Promise<void> {
     process.exit(1);
   }
   const d = readDeadLetter(record);
-  const { position, seen } = await topic.position(partition);
-  const verdict = judge(d, { stream: definition, topics, now: Date.now(), seen, tenant: undefined });
+  const { position, seen, holes } = await topic.position(partition);
+  // What a replay without --force would do with it.
+  const verdict = judge(d, {
+    stream: definition,
+    topics,
+    now: Date.now(),
+    seen,
+    holes,
+    force: false,
+    tenant: undefined,
+  });
   const value = record.value === null ? '' : new TextDecoder().decode(record.value);
   let pretty: string;
   try {
@@ -223,56 +240,97 @@ function describe(verdict: Verdict): string {
     case 'other-tenant':
       return 'another tenant';
     case 'beyond-horizon':
-      return 'passes, but an earlier replay may have re-injected it more than a dedup horizon ago: not re-sent';
+      return verdict.again
+        ? `passes, but dead-lettered more than ${horizonText()} ago and re-injected by an earlier replay: not re-sent (a copy now could count twice); done`
+        : `passes, but dead-lettered more than ${horizonText()} ago: its client may have re-sent it since, with a dedup claim that is gone by now, so a copy could count twice; a replay refuses it unless --force`;
+    case 'held':
+      return 'passes, but the record of what was re-injected is full: a later run re-injects it';
   }
+}
+
+/** The dedup horizon less the margin a replay keeps, as a person reads it. */
+function horizonText(): string {
+  const minutes = (ms: number) =>
+    ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : `${Math.round(ms / 60_000)} min`;
+  return `the dedup horizon (${minutes(definition.dedupHorizonMs)}) less ${minutes(HORIZON_MARGIN_MS)}`;
+}
+
+interface Judged {
+  readonly offset: bigint;
+  readonly dead: DeadLetter;
+  readonly verdict: Verdict;
 }
 
 interface PartitionRun {
   readonly partition: number;
-  readonly position: bigint;
-  readonly seen: bigint;
+  /** What is stored, the position no lower than the log start. */
+  readonly stored: ReplayState;
   /** The end offset when the run began. */
   readonly end: bigint;
   readonly fromPosition: boolean;
-  readonly judged: { readonly offset: bigint; readonly dead: DeadLetter; readonly verdict: Verdict }[];
+  judged: Judged[];
+  /** What sending this run's re-injections records (the holes' bound may hold some back). */
+  plan: SendPlan;
 }
 
 async function replay(topic: DlqTopic, definition: StreamDefinition, names: TopicNames): Promise<void> {
   const dryRun = values['dry-run'] === true;
+  const force = values.force === true;
   const now = Date.now();
   const runs: PartitionRun[] = [];
   const ranges: PartitionRange[] = [];
   for (const partition of await topic.partitions()) {
     const { low, high } = await topic.bounds(partition);
-    const stored = await topic.position(partition);
-    const position = stored.position === undefined || stored.position < low ? low : stored.position;
+    const read = await topic.position(partition);
+    const position = read.position === undefined || read.position < low ? low : read.position;
+    const stored = { ...read, position, holes: clip(read.holes, position, read.seen) };
     const after = since === undefined ? undefined : await topic.offsetAt(partition, since);
     const { from, fromPosition } = runStart(position, stored.cursor, after);
     ranges.push({ partition, from, to: high });
-    runs.push({ partition, position, seen: stored.seen, end: high, fromPosition, judged: [] });
+    runs.push({ partition, stored, end: high, fromPosition, judged: [], plan: { sendable: 0, ...stored } });
   }
   for (const record of await topic.read(ranges, limit)) {
     const run = runs.find((r) => r.partition === record.partition);
     if (run === undefined) continue;
     const dead = readDeadLetter(record);
+    const { seen, holes } = run.stored;
     run.judged.push({
       offset: record.offset,
       dead,
-      verdict: judge(dead, { stream: definition, topics: names, now, seen: run.seen, tenant }),
+      verdict: judge(dead, { stream: definition, topics: names, now, seen, holes, force, tenant }),
     });
+  }
+  // Which of those that pass can be recorded as sent within the holes' bound; the rest are held.
+  for (const run of runs) {
+    const passing = run.judged.filter((j) => j.verdict.kind === 'replay');
+    run.plan = planSends(
+      run.stored,
+      passing.map((j) => j.offset),
+    );
+    const held = new Set(passing.slice(run.plan.sendable).map((j) => j.offset));
+    if (held.size > 0)
+      run.judged = run.judged.map((j) => (held.has(j.offset) ? { ...j, verdict: { kind: 'held' } } : j));
   }
   const all = runs.flatMap((r) => r.judged);
   const count = (kind: Verdict['kind']) => all.filter((j) => j.verdict.kind === kind).length;
   const toSend = all.filter((j) => j.verdict.kind === 'replay');
   const again = toSend.filter((j) => j.verdict.kind === 'replay' && j.verdict.again).length;
   const breakers = toSend.filter((j) => j.verdict.kind === 'replay' && j.verdict.brokenRule !== undefined);
+  const old = (sent: boolean) =>
+    all.filter((j) => j.verdict.kind === 'beyond-horizon' && j.verdict.again === sent).length;
 
   if (!dryRun && toSend.length > 0) {
-    // Write-ahead: `seen` covers what this run is about to re-inject before any of it is sent,
-    // so a run that dies after sending never leaves a copy the next run takes for new.
+    // Write-ahead: the record says which offsets this run is about to re-inject before any of it
+    // is sent, so a run that dies after sending never leaves a copy the next run takes for new.
     for (const run of runs) {
-      const seen = nextSeen(run.seen, run.judged);
-      if (seen > run.seen) topic.commit(run.partition, { position: run.position, seen, cursor: 0n });
+      if (run.plan.sendable === 0) continue;
+      const { seen, holes } = run.plan;
+      const committed = await topic.commit(run.partition, { ...run.stored, seen, holes, cursor: 0n });
+      if (!committed.ok) {
+        console.error(`${committed.error.message}; nothing re-injected, run it again`);
+        process.exitCode = 1;
+        return;
+      }
     }
     const producer = await createConfluentProducer({
       brokers: config.SLUICE_KAFKA_BROKERS,
@@ -286,7 +344,7 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
         const sent = await producer.send(chunk);
         if (!sent.ok) {
           // Positions stay where they were: the next run sends these again (the event ids and
-          // `seen` make the copies recognisable).
+          // the record of what was sent make the copies recognisable).
           console.error(`re-injection not acknowledged by Kafka: ${sent.error.message}; run it again`);
           process.exitCode = 1;
           return;
@@ -298,12 +356,28 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
   }
   const moved: string[] = [];
   for (const run of runs) {
-    const next = nextPosition(run.position, run.judged, run.fromPosition);
-    const cursor = nextCursor(run.judged.at(-1)?.offset, run.end);
-    if (!dryRun)
-      topic.commit(run.partition, { position: next, seen: nextSeen(run.seen, run.judged), cursor });
+    const next = nextPosition(run.stored.position, run.judged, run.fromPosition);
+    // Held back: the next run starts at the position again, where a fix may close holes.
+    const held = run.judged.some((j) => j.verdict.kind === 'held');
+    const cursor = held ? 0n : nextCursor(run.judged.at(-1)?.offset, run.end);
+    const { seen, holes } = run.plan;
+    let position = next;
+    if (!dryRun) {
+      const committed = await topic.commit(run.partition, {
+        position: next,
+        seen,
+        holes: clip(holes, next, seen),
+        cursor,
+      });
+      if (!committed.ok) {
+        console.error(`${committed.error.message}; what was re-injected is recorded, run it again`);
+        process.exitCode = 1;
+        return;
+      }
+      position = committed.value.position;
+    }
     moved.push(
-      `${run.partition}:${run.position}->${next}${cursor > 0n ? ` (the next run reads on from ${cursor})` : ''}`,
+      `${run.partition}:${run.stored.position}->${position}${cursor > 0n ? ` (the next run reads on from ${cursor})` : ''}`,
     );
   }
 
@@ -329,9 +403,17 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
   console.log(
     `  not replayable ${count('kept')} (quality: counted when read; sink/state/dedup: refused by a store)`,
   );
-  if (count('beyond-horizon') > 0)
+  if (old(false) > 0)
     console.log(
-      `  not re-sent ${count('beyond-horizon')}: an earlier replay may have re-injected them more than the dedup horizon ago`,
+      `  refused ${old(false)}: dead-lettered more than ${horizonText()} ago, their clients may have re-sent them since (a copy could count twice); --force re-injects them`,
+    );
+  if (old(true) > 0)
+    console.log(
+      `  not re-sent ${old(true)}: dead-lettered more than ${horizonText()} ago and re-injected by an earlier replay (done)`,
+    );
+  if (count('held') > 0)
+    console.log(
+      `  held back ${count('held')}: the record of what was re-injected keeps at most ${MAX_HOLES} gaps of dead letters not sent; re-inject or fix those first (still failing, other tenants', refused), then run again`,
     );
   if (count('other-tenant') > 0) console.log(`  other tenants' ${count('other-tenant')} left alone`);
   console.log(

@@ -14,10 +14,15 @@
 //      that still failed). The re-injected copy keeps the event's bytes (id, tenant, key, event
 //      time), so the processor's dedup by event id takes it as a copy and counts nothing, as long
 //      as the first copy's claim lives: one dedup horizon after it was claimed, which was after the
-//      dead letter was written. The commit also records `seen`, one past the highest offset ever
-//      re-injected: below it, a dead letter older than the horizon (less a margin) is not re-sent
-//      (its first copy's claim may be gone, and the copy would count twice); at or above it,
-//      nothing was ever re-injected.
+//      dead letter was written. The commit records exactly which offsets were re-injected
+//      (replay-dlq-record.ts: `seen`, one past the highest, and the holes below it that were not),
+//      written before sending (write-ahead). A dead letter a replay re-injected (`again`) and that
+//      is older than the horizon (less a margin) is not re-sent (its first copy's claim may be
+//      gone, and the copy would count twice) and is done: its copy was sent.
+// - A first replay counts once too: a dead letter older than the horizon (less the margin) may have
+//   been re-sent by its client meanwhile, successfully, with a claim that is gone by now, so its
+//   copy could count twice. It is refused (`beyond-horizon`) unless the operator says otherwise
+//   (--force: they know the client did not re-send it); not done, so a forced run can still take it.
 // - Bounded runs that still progress: a run reads at most --limit dead letters. One that stops at
 //   its limit leaves a cursor (in the same commit), and the next run reads on from there; once a
 //   run reaches the end, the next starts at the position again. So a dead letter that still fails
@@ -32,6 +37,8 @@ import type { StreamDefinition } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import { BACKFILL_HEADER } from './batch-plan.ts';
 import { checkRecord, keyText } from './record-step.ts';
+import type { Holes } from './replay-dlq-record.ts';
+import { wasSent } from './replay-dlq-record.ts';
 
 /** Steps whose refusal a change of the stream's definition can cure: the record check's. */
 const REPLAYABLE_STEPS: ReadonlySet<string> = new Set(['decode', 'validate']);
@@ -126,8 +133,14 @@ export type Verdict =
   | { readonly kind: 'kept'; readonly why: string }
   /** Outside this run's `--tenant`. */
   | { readonly kind: 'other-tenant' }
-  /** Passes, but may have been re-injected more than a dedup horizon ago: not re-sent. */
-  | { readonly kind: 'beyond-horizon' };
+  /**
+   * Passes, but older than the dedup horizon (less the margin): not re-sent. `again`: a replay
+   * re-injected it (a copy now would count twice; done). Else a first replay, refused without
+   * --force (its client may have re-sent it meanwhile, with a claim that is gone).
+   */
+  | { readonly kind: 'beyond-horizon'; readonly again: boolean }
+  /** Passes, but recording it as sent would exceed the holes' bound (planSends): a later run. */
+  | { readonly kind: 'held' };
 
 export interface JudgeContext {
   readonly stream: StreamDefinition;
@@ -136,6 +149,10 @@ export interface JudgeContext {
   readonly now: number;
   /** One past the highest DLQ offset ever re-injected on this partition (0n: none). */
   readonly seen: bigint;
+  /** The offsets below `seen` that were not re-injected (replay-dlq-record.ts). */
+  readonly holes: Holes;
+  /** Re-inject first replays older than the horizon all the same (the operator's call). */
+  readonly force: boolean;
   /** Only this tenant's dead letters, when set. */
   readonly tenant: string | undefined;
 }
@@ -162,14 +179,18 @@ export function judge(dead: DeadLetter, ctx: JudgeContext): Verdict {
   if (outcome.kind === 'dlq') return { kind: 'fails', step: outcome.step, reason: outcome.reason };
   // Defence in depth: the copy's tenant is the one its bytes hold (checked, not assumed).
   if (ctx.tenant !== undefined && outcome.event.tenant !== ctx.tenant) return { kind: 'other-tenant' };
-  const again = dead.record.offset < ctx.seen;
-  if (again && dead.at + ctx.stream.dedupHorizonMs - HORIZON_MARGIN_MS <= ctx.now)
-    return { kind: 'beyond-horizon' };
+  const again = wasSent(ctx, dead.record.offset);
+  // INVARIANT: no copy after the horizon, unless the operator forces a first replay.
+  if (dead.at + ctx.stream.dedupHorizonMs - HORIZON_MARGIN_MS <= ctx.now && (again || !ctx.force))
+    return { kind: 'beyond-horizon', again };
   return { kind: 'replay', event: outcome.event, brokenRule: outcome.brokenRule, again };
 }
 
-/** Done for the position: re-injected (once acknowledged) or never replayable. */
-export const isDone = (verdict: Verdict): boolean => verdict.kind === 'replay' || verdict.kind === 'kept';
+/** Done for the position: re-injected (once acknowledged, or by an earlier run) or never replayable. */
+export const isDone = (verdict: Verdict): boolean =>
+  verdict.kind === 'replay' ||
+  verdict.kind === 'kept' ||
+  (verdict.kind === 'beyond-horizon' && verdict.again);
 
 /**
  * The next replay position of a partition: past the run of done dead letters at its start.
@@ -188,17 +209,6 @@ export function nextPosition(
     if (!isDone(verdict)) break;
     if (offset + 1n > next) next = offset + 1n;
   }
-  return next;
-}
-
-/** One past the highest offset re-injected by this run, or `seen` if higher. */
-export function nextSeen(
-  seen: bigint,
-  judged: readonly { readonly offset: bigint; readonly verdict: Verdict }[],
-): bigint {
-  let next = seen;
-  for (const { offset, verdict } of judged)
-    if (verdict.kind === 'replay' && offset + 1n > next) next = offset + 1n;
   return next;
 }
 

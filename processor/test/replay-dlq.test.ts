@@ -1,6 +1,7 @@
 // What a DLQ replay does with each dead letter (processor/src/replay-dlq.ts): which pass the
 // stream's check now, which stay (still failing, or never replayable), the position that moves
-// only over done ones, the horizon rule for copies an earlier run may have sent, and tenants.
+// only over done ones, the horizon rule (for copies an earlier run sent, and for first replays of
+// old dead letters), exactly which were sent before (the holes below `seen`), and tenants.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,10 +12,10 @@ import { BACKFILL_HEADER } from '../src/batch-plan.ts';
 import type { JudgeContext, Verdict } from '../src/replay-dlq.ts';
 import {
   HORIZON_MARGIN_MS,
+  isDone,
   judge,
   nextCursor,
   nextPosition,
-  nextSeen,
   readDeadLetter,
   replayedRecord,
   runStart,
@@ -72,6 +73,8 @@ const ctx = (over: Partial<JudgeContext> = {}): JudgeContext => ({
   topics,
   now: NOW,
   seen: 0n,
+  holes: [],
+  force: false,
   tenant: undefined,
   ...over,
 });
@@ -150,17 +153,50 @@ test('--tenant: only that tenant; a dead letter whose tenant cannot be read is i
   );
 });
 
-test('below `seen` (maybe sent before): re-sent only while the first copy claim surely lives', () => {
+test('below `seen` (sent before): re-sent only while the first copy claim surely lives', () => {
   const horizon = ecommerce.dedupHorizonMs;
   const fresh = judge(readDeadLetter(dead(4n, 'validate')), ctx({ seen: 5n }));
   assert.equal(fresh.kind, 'replay');
   if (fresh.kind === 'replay') assert.equal(fresh.again, true);
   const old = dead(4n, 'validate', { at: NOW - horizon + HORIZON_MARGIN_MS });
-  assert.equal(judge(readDeadLetter(old), ctx({ seen: 5n, now: NOW })).kind, 'beyond-horizon');
-  // At or above `seen` nothing was ever re-injected: an old dead letter is replayed all the same.
-  const oldNew = judge(readDeadLetter(old), ctx({ seen: 4n, now: NOW }));
-  assert.equal(oldNew.kind, 'replay');
-  if (oldNew.kind === 'replay') assert.equal(oldNew.again, false);
+  // Sent before and old: not re-sent, even with --force (a copy would count twice); done.
+  for (const force of [false, true]) {
+    const verdict = judge(readDeadLetter(old), ctx({ seen: 5n, now: NOW, force }));
+    assert.deepEqual(verdict, { kind: 'beyond-horizon', again: true });
+    assert.equal(isDone(verdict), true, 'its copy was sent: it does not pin the position');
+  }
+});
+
+test('a dead letter below `seen` that was never sent (a hole) is a first replay, however old', () => {
+  const horizon = ecommerce.dedupHorizonMs;
+  // Offset 4 still failed, or a --tenant run skipped it, while 3 and 5 were re-sent: seen 6, hole [4, 5).
+  const record = { seen: 6n, holes: [[4n, 5n]] as const };
+  const fresh = judge(readDeadLetter(dead(4n, 'validate')), ctx(record));
+  assert.equal(fresh.kind, 'replay');
+  if (fresh.kind === 'replay') assert.equal(fresh.again, false, 'never sent: not a copy');
+  const sentNeighbour = judge(readDeadLetter(dead(5n, 'validate')), ctx(record));
+  assert.equal(sentNeighbour.kind === 'replay' && sentNeighbour.again, true);
+  // Days later, with --force: re-injected as the first copy it is, not refused as a repeat.
+  const old = readDeadLetter(dead(4n, 'validate', { at: NOW - 3 * horizon }));
+  const forced = judge(old, ctx({ ...record, force: true }));
+  assert.equal(forced.kind, 'replay');
+  if (forced.kind === 'replay') assert.equal(forced.again, false);
+  assert.deepEqual(judge(old, ctx(record)), { kind: 'beyond-horizon', again: false });
+});
+
+test('a first replay older than the horizon is refused without --force: its client may have re-sent it', () => {
+  const horizon = ecommerce.dedupHorizonMs;
+  const old = readDeadLetter(dead(4n, 'validate', { at: NOW - horizon + HORIZON_MARGIN_MS }));
+  // At or above `seen`: no replay ever sent it.
+  const refused = judge(old, ctx({ seen: 4n }));
+  assert.deepEqual(refused, { kind: 'beyond-horizon', again: false });
+  assert.equal(isDone(refused), false, 'not done: a forced run can still take it');
+  const forced = judge(old, ctx({ seen: 4n, force: true }));
+  assert.equal(forced.kind, 'replay');
+  if (forced.kind === 'replay') assert.equal(forced.again, false);
+  // Younger than the horizon less the margin: replayed without --force.
+  const young = readDeadLetter(dead(4n, 'validate', { at: NOW - horizon + HORIZON_MARGIN_MS + 1 }));
+  assert.equal(judge(young, ctx()).kind, 'replay');
 });
 
 test('the position moves over done dead letters only, and stops at the first that is not', () => {
@@ -185,10 +221,22 @@ test('the position moves over done dead letters only, and stops at the first tha
   // A run that started later than the position (--since) did not look at what lies between.
   assert.equal(nextPosition(5n, judged, false), 5n);
   assert.equal(nextPosition(10n, [], true), 10n);
-  // `seen`: one past the highest re-injected, never lower than it was.
-  assert.equal(nextSeen(0n, judged), 14n);
-  assert.equal(nextSeen(20n, judged), 20n);
-  assert.equal(nextSeen(3n, [{ offset: 12n, verdict: fails }]), 3n);
+  // Old and sent before: done. Old and never sent (refused without --force), or held: not done.
+  const sentOld: Verdict = { kind: 'beyond-horizon', again: true };
+  const refusedOld: Verdict = { kind: 'beyond-horizon', again: false };
+  assert.equal(
+    nextPosition(
+      10n,
+      [
+        { offset: 10n, verdict: sentOld },
+        { offset: 11n, verdict: replay },
+      ],
+      true,
+    ),
+    12n,
+  );
+  assert.equal(nextPosition(10n, [{ offset: 10n, verdict: refusedOld }], true), 10n);
+  assert.equal(nextPosition(10n, [{ offset: 10n, verdict: { kind: 'held' } }], true), 10n);
 });
 
 test('bounded runs progress: a run at its limit leaves a cursor, the next reads on, then wraps', () => {

@@ -246,12 +246,32 @@ replay_cmd() {
 
 # ./sluice dlq list|show|replay --stream S: a stream's dead letters with their reasons, and the replay
 # of those that pass the stream's check now (tools/dlq.ts). The processor's SLUICE_STREAMS_MODULE, if
-# set, is the stream definition a replay judges by.
+# set, is the stream definition a replay judges by. A replay (not a dry run) holds an exclusive lock per
+# topic prefix and stream, so two replays never overlap: their commits would move the replay position
+# and the record of what was sent backwards (tools/dlq-topic.ts also merges with what is stored).
 dlq_cmd() {
   ensure_toolchain
   stack_up >&2
   stack_env_exports
   cd "$SLUICE_ROOT"
+  local stream='' replay=false dry=false arg prev=''
+  [[ ${1:-} == replay ]] && replay=true
+  for arg in "$@"; do
+    case $arg in
+      --stream=*) stream=${arg#--stream=} ;;
+      --dry-run) dry=true ;;
+      *) [[ $prev == --stream ]] && stream=$arg ;;
+    esac
+    prev=$arg
+  done
+  if [[ $replay == true && $dry == false && -n $stream ]]; then
+    ensure_dirs
+    # Any byte of the name that is not safe in a file name becomes _: the lock is per name.
+    local lock
+    lock="$SLUICE_RUN/dlq-$(printf '%s' "${SLUICE_TOPIC_PREFIX:-}$stream" | tr -c 'A-Za-z0-9._-' '_').lock"
+    exec 9>>"$lock"
+    flock -n 9 || die "another replay of stream $stream holds $lock; wait for it to end and run again"
+  fi
   node tools/dlq.ts "$@"
 }
 
