@@ -141,7 +141,7 @@ test_cmd() {
   promtool_install
   stack_up
   stack_env_exports
-  cd "$SLUICE_ROOT"
+  cd "$SLUICE_ROOT" || exit
   lint_cmd
   local files=()
   if (($# > 0)); then
@@ -154,23 +154,25 @@ test_cmd() {
   node --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"
 }
 
-# Type-check the three configs (the edge and the client without Node types) and lint; the same
-# gate `test` runs first.
+# Type-check the three configs (the edge and the client without Node types), lint the TypeScript
+# (biome) and the bash (shellcheck, following every sourced library); the same gate `test` runs first.
 lint_cmd() {
   ensure_npm_deps
   ensure_biome
-  cd "$SLUICE_ROOT"
-  log "type-checking (tsc) and linting (biome)"
+  ensure_apt_for shellcheck:shellcheck
+  cd "$SLUICE_ROOT" || exit
+  log "type-checking (tsc) and linting (biome, shellcheck)"
   tsc -p tsconfig.json
   tsc -p edge/tsconfig.json
   tsc -p client/tsconfig.json
   biome check --error-on-warnings .
+  shellcheck -x sluice .ci/run deploy/local/lib/*.sh
 }
 
 fmt_cmd() {
   ensure_npm_deps
   ensure_biome
-  cd "$SLUICE_ROOT"
+  cd "$SLUICE_ROOT" || exit
   biome check --write .
 }
 
@@ -184,14 +186,14 @@ bench_cmd() {
       ensure_toolchain
       stack_up
       stack_env_exports
-      cd "$SLUICE_ROOT"
+      cd "$SLUICE_ROOT" || exit
       node bench/e2e.ts "$@"
       ;;
     processor)
       ensure_toolchain
       stack_up
       stack_env_exports
-      cd "$SLUICE_ROOT"
+      cd "$SLUICE_ROOT" || exit
       node bench/processor.ts "$@"
       ;;
     query)
@@ -199,21 +201,21 @@ bench_cmd() {
       ensure_bench_nginx
       stack_up
       stack_env_exports
-      cd "$SLUICE_ROOT"
+      cd "$SLUICE_ROOT" || exit
       node bench/query.ts "$@"
       ;;
     dedup)
       ensure_toolchain
       stack_up
       stack_env_exports
-      cd "$SLUICE_ROOT"
+      cd "$SLUICE_ROOT" || exit
       node bench/dedup.ts "$@"
       ;;
     webhooks)
       ensure_toolchain
       stack_up
       stack_env_exports
-      cd "$SLUICE_ROOT"
+      cd "$SLUICE_ROOT" || exit
       node bench/webhooks.ts "$@"
       ;;
     *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench dedup [--claims N] | bench webhooks [--iterations N] [--rounds R] [--round-seconds S] [--concurrency C]" ;;
@@ -240,7 +242,7 @@ replay_cmd() {
   ensure_toolchain
   stack_up
   stack_env_exports
-  cd "$SLUICE_ROOT"
+  cd "$SLUICE_ROOT" || exit
   node tools/replay.ts "$@"
 }
 
@@ -253,7 +255,7 @@ dlq_cmd() {
   ensure_toolchain
   stack_up >&2
   stack_env_exports
-  cd "$SLUICE_ROOT"
+  cd "$SLUICE_ROOT" || exit
   local stream='' replay=false dry=false arg prev=''
   [[ ${1:-} == replay ]] && replay=true
   for arg in "$@"; do
@@ -283,7 +285,7 @@ keys_cmd() {
     stack_up >&2
     stack_env_exports
   fi
-  cd "$SLUICE_ROOT"
+  cd "$SLUICE_ROOT" || exit
   node tools/keys.ts "$@"
 }
 
@@ -295,6 +297,6 @@ webhooks_cmd() {
     stack_up >&2
     stack_env_exports
   fi
-  cd "$SLUICE_ROOT"
+  cd "$SLUICE_ROOT" || exit
   node tools/webhooks.ts "$@"
 }

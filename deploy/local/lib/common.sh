@@ -3,7 +3,7 @@
 # Sourced by ./sluice; every function here is idempotent.
 
 : "${SLUICE_ROOT:?SLUICE_ROOT must be set by ./sluice}"
-# shellcheck source=../versions.env
+# shellcheck source=deploy/local/versions.env
 source "$SLUICE_ROOT/deploy/local/versions.env"
 
 SLUICE_DATA="${SLUICE_DATA:-$SLUICE_ROOT/.sluice}"

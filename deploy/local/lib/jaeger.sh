@@ -95,7 +95,7 @@ _jaeger_ui_source() {
 # `prepare` installs git hooks), so none runs.
 _jaeger_ui_npm() {
   (
-    cd "$1"
+    cd "$1" || exit
     export HUSKY=0
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
     npm run build

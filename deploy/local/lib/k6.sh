@@ -8,7 +8,7 @@ K6_BIN="$K6_HOME/k6"
 
 _k6_go() {
   (
-    cd "$1"
+    cd "$1" || exit
     go mod init sluice.local/k6build
     GOFLAGS=-mod=mod go get "go.k6.io/k6/v2@$K6_VERSION"
     GOFLAGS=-mod=mod go build -trimpath -o "$K6_HOME.tmp/k6" go.k6.io/k6/v2

@@ -13,6 +13,7 @@ stack_install() {
 
 # stack_up [--fast]: every stack service, healthy. --fast (the demo) waits for what the pipeline
 # needs only: Jaeger is left to jaeger_up_background and k6 to the commands that run it.
+# shellcheck disable=SC2120 # demo_cmd (commands.sh) passes --fast; the others pass nothing.
 stack_up() {
   local fast=${1:-}
   if [[ $fast == --fast ]]; then

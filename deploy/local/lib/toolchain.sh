@@ -26,6 +26,7 @@ _APT_BUILD=(
   "make:build-essential"
   "g++:g++"
   "python3:python3"
+  "shellcheck:shellcheck"
   # The dashboard's browser test drives Debian's Chromium with playwright-core.
   "chromium:chromium"
 )
@@ -35,7 +36,7 @@ _APT_RUN_PKGS=(ca-certificates)
 
 _pg_bindir() {
   local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [[ -n $d && -x $d/initdb && -x $d/pg_ctl ]] && printf '%s' "$d"
 }
 
@@ -143,7 +144,7 @@ _ckjs_dir() { printf '%s/node_modules/@confluentinc/kafka-javascript' "$SLUICE_R
 
 _ckjs_compile() {
   (
-    cd "$1"
+    cd "$1" || exit
     export CKJS_LINKING=dynamic npm_config_build_from_source=true
     npx --no-install node-pre-gyp install --build-from-source --fallback-to-build >"$SLUICE_CACHE/logs/ckjs-build.log" 2>&1
   )
