@@ -5,30 +5,15 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import type { Runtime, ServiceName } from '../../tools/services/launch.ts';
+import { DEFAULT_RUNTIME, launchOf, PORT_VAR, ROOT } from '../../tools/services/launch.ts';
 import { stackEnv, uniqueName, waitFor } from './harness.ts';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-export type ServiceName = 'ingest' | 'processor' | 'query' | 'edge';
-export type Runtime = 'node' | 'bun' | 'deno';
-
-const PORT_VAR: Record<ServiceName, string> = {
-  ingest: 'SLUICE_INGEST_PORT',
-  processor: 'SLUICE_PROCESSOR_PORT',
-  query: 'SLUICE_QUERY_PORT',
-  edge: 'SLUICE_EDGE_PORT',
-};
-
-const DEFAULT_RUNTIME: Record<ServiceName, Runtime> = {
-  ingest: 'node',
-  processor: 'node',
-  query: 'bun',
-  edge: 'deno',
-};
+export type { Runtime, ServiceName };
+export { ROOT };
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -55,28 +40,14 @@ export async function startService(
   runtime: Runtime = DEFAULT_RUNTIME[name],
 ): Promise<ServiceHandle> {
   const port = await freePort();
-  const entry = `${ROOT}${name}/src/main.ts`;
-  const [command, args] =
-    runtime === 'deno'
-      ? ['deno', ['run', '--allow-env', '--allow-net', '--allow-read', entry]]
-      : runtime === 'bun'
-        ? // The edge on Bun gets its tracing SDK from a preload (its own code is Web-API only).
-          ['bun', name === 'edge' ? ['--preload', `${ROOT}edge/bun/tracing-preload.ts`, entry] : [entry]]
-        : ['node', [entry]];
-  const child: ChildProcess = spawn(command, args, {
+  const launch = launchOf(name, runtime, env.SLUICE_OTLP_ENDPOINT ?? '');
+  const child: ChildProcess = spawn(launch.command, [...launch.args], {
     cwd: ROOT,
     env: {
       ...process.env,
       ...env,
       [PORT_VAR[name]]: String(port),
-      // Deno's built-in OpenTelemetry: the edge's spans go to the same collector as the others'.
-      ...(runtime === 'deno'
-        ? {
-            OTEL_DENO: 'true',
-            OTEL_SERVICE_NAME: `sluice-${name}`,
-            OTEL_EXPORTER_OTLP_ENDPOINT: env.SLUICE_OTLP_ENDPOINT ?? '',
-          }
-        : {}),
+      ...launch.env,
       SLUICE_LOG_LEVEL: env.SLUICE_LOG_LEVEL ?? 'warn',
       // Tests of the pipeline's data path run without keys; the auth tests say SLUICE_AUTH=on
       // (with keys from shared/test/keys.ts). Health and metrics stay open for the harness's probes.

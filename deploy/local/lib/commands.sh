@@ -40,9 +40,9 @@ demo_cmd() {
   log "demo: 4/4 the synthetic workloads through the edge for ${duration}s: ecommerce $rate events/s, bakery $bakery_rate events/s"
   SLUICE_API_KEY="$(local_key demo-write)"
   export SLUICE_API_KEY
-  (cd "$SLUICE_ROOT" && spawn generator node "$SLUICE_ROOT/tools/gen.ts" ecommerce --rate "$rate" --duration "$duration" \
+  (cd "$SLUICE_ROOT" && spawn generator sluice_node gen ecommerce --rate "$rate" --duration "$duration" \
     --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
-  (cd "$SLUICE_ROOT" && spawn bakery-generator node "$SLUICE_ROOT/tools/gen.ts" bakery --rate "$bakery_rate" \
+  (cd "$SLUICE_ROOT" && spawn bakery-generator sluice_node gen bakery --rate "$bakery_rate" \
     --duration "$duration" --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
   log "demo: events flowing $((SECONDS - started))s after start; the first one-minute window settles about two minutes after that"
   jaeger_up_background
@@ -100,7 +100,7 @@ send_cmd() {
     *) die "--to must be edge or ingest" ;;
   esac
   SLUICE_API_KEY="${SLUICE_API_KEY:-$(local_key demo-write)}" \
-    node "$SLUICE_ROOT/tools/send.ts" "$file" --url "$url"
+    sluice_node send "$file" --url "$url"
 }
 
 gen_cmd() {
@@ -125,17 +125,29 @@ gen_cmd() {
   local port=$SLUICE_EDGE_PORT
   [[ $target == ingest ]] && port=$SLUICE_INGEST_PORT
   SLUICE_API_KEY="${SLUICE_API_KEY:-$(local_key demo-write)}" \
-    node "$SLUICE_ROOT/tools/gen.ts" "$stream" --url "http://127.0.0.1:$port" "${args[@]}"
+    sluice_node gen "$stream" --url "http://127.0.0.1:$port" "${args[@]}"
 }
 
-# Test files: every *.test.ts under a service's, the client's or the stack's test/ folder.
-_test_files() {
-  find "$SLUICE_ROOT/shared" "$SLUICE_ROOT/edge" "$SLUICE_ROOT/ingest" "$SLUICE_ROOT/processor" \
-    "$SLUICE_ROOT/query" "$SLUICE_ROOT/e2e" "$SLUICE_ROOT/deploy" "$SLUICE_ROOT/client" -path '*/node_modules' -prune -o \
-    -path '*/test/*' -name '*.test.ts' -print | sort
-}
-
+# ./sluice test [--unit|--integration|--drills] [files...]: the tests by tier (tools/test-tiers.ts
+# reads the tier from each file's name). --unit needs no stack and no lint: Node and node_modules
+# only. Otherwise the gate (lint) runs first, the stack comes up, unit and integration files run side
+# by side (SLUICE_TEST_CONCURRENCY, default 3) and the drills, which stop shared services, alone.
 test_cmd() {
+  local tiers=() files=() arg
+  for arg in "$@"; do
+    case $arg in
+      --unit) tiers+=(--tier unit) ;;
+      --integration) tiers+=(--tier integration) ;;
+      --drills) tiers+=(--tier drill) ;;
+      *) files+=("$arg") ;;
+    esac
+  done
+  if [[ ${tiers[*]:-} == "--tier unit" ]]; then
+    ensure_npm_deps
+    cd "$SLUICE_ROOT" || exit
+    sluice_node test "${tiers[@]}" --concurrency "${SLUICE_TEST_CONCURRENCY:-4}" "${files[@]}"
+    return
+  fi
   ensure_toolchain
   # The monitoring tests run promtool on the alerting rules (deploy/monitoring).
   promtool_install
@@ -143,15 +155,7 @@ test_cmd() {
   stack_env_exports
   cd "$SLUICE_ROOT" || exit
   lint_cmd
-  local files=()
-  if (($# > 0)); then
-    files=("$@")
-  else
-    mapfile -t files < <(_test_files)
-  fi
-  ((${#files[@]} > 0)) || die "no test files found"
-  log "running ${#files[@]} test files on $(node --version)"
-  node --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"
+  sluice_node test "${tiers[@]}" "${files[@]}"
 }
 
 # Type-check the three configs (the edge and the client without Node types), lint the TypeScript
@@ -187,14 +191,14 @@ bench_cmd() {
       stack_up
       stack_env_exports
       cd "$SLUICE_ROOT" || exit
-      node bench/e2e.ts "$@"
+      sluice_node bench e2e "$@"
       ;;
     processor)
       ensure_toolchain
       stack_up
       stack_env_exports
       cd "$SLUICE_ROOT" || exit
-      node bench/processor.ts "$@"
+      sluice_node bench processor "$@"
       ;;
     query)
       ensure_toolchain
@@ -202,21 +206,21 @@ bench_cmd() {
       stack_up
       stack_env_exports
       cd "$SLUICE_ROOT" || exit
-      node bench/query.ts "$@"
+      sluice_node bench query "$@"
       ;;
     dedup)
       ensure_toolchain
       stack_up
       stack_env_exports
       cd "$SLUICE_ROOT" || exit
-      node bench/dedup.ts "$@"
+      sluice_node bench dedup "$@"
       ;;
     webhooks)
       ensure_toolchain
       stack_up
       stack_env_exports
       cd "$SLUICE_ROOT" || exit
-      node bench/webhooks.ts "$@"
+      sluice_node bench webhooks "$@"
       ;;
     *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench dedup [--claims N] | bench webhooks [--iterations N] [--rounds R] [--round-seconds S] [--concurrency C]" ;;
   esac
@@ -232,7 +236,7 @@ load_cmd() {
   stack_up
   stack_env_exports
   # From the caller's directory, so a relative --summary or --key-file is theirs.
-  node "$SLUICE_ROOT/tools/load.ts" --edge-url "http://127.0.0.1:$SLUICE_EDGE_PORT" \
+  sluice_node load --edge-url "http://127.0.0.1:$SLUICE_EDGE_PORT" \
     --ingest-url "http://127.0.0.1:$SLUICE_INGEST_PORT" --query-url "http://127.0.0.1:$SLUICE_QUERY_PORT" \
     --key-file "$SLUICE_KEYS_DIR/demo-write.key" --read-key-file "$SLUICE_KEYS_DIR/demo-ops.key" "$@"
 }
@@ -243,7 +247,7 @@ replay_cmd() {
   stack_up
   stack_env_exports
   cd "$SLUICE_ROOT" || exit
-  node tools/replay.ts "$@"
+  sluice_node replay "$@"
 }
 
 # ./sluice dlq list|show|replay --stream S: a stream's dead letters with their reasons, and the replay
@@ -274,7 +278,7 @@ dlq_cmd() {
     exec 9>>"$lock"
     flock -n 9 || die "another replay of stream $stream holds $lock; wait for it to end and run again"
   fi
-  node tools/dlq.ts "$@"
+  sluice_node dlq "$@"
 }
 
 # ./sluice keys ...: API keys and tenant quotas, straight in PostgreSQL (tools/keys.ts).
@@ -286,7 +290,7 @@ keys_cmd() {
     stack_env_exports
   fi
   cd "$SLUICE_ROOT" || exit
-  node tools/keys.ts "$@"
+  sluice_node keys "$@"
 }
 
 # ./sluice webhooks ...: a tenant's webhook sources, straight in PostgreSQL (tools/webhooks.ts),
@@ -298,5 +302,5 @@ webhooks_cmd() {
     stack_env_exports
   fi
   cd "$SLUICE_ROOT" || exit
-  node tools/webhooks.ts "$@"
+  sluice_node webhooks "$@"
 }

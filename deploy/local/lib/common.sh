@@ -89,6 +89,9 @@ pid_of() {
   printf '%s' "$pid"
 }
 
+# sluice_node COMMAND [ARGS]: the Node-level commands (tools/cli.ts); bash only bootstraps.
+sluice_node() { node "$SLUICE_ROOT/tools/cli.ts" "$@"; }
+
 # spawn NAME CMD...: start CMD in its own session (so stop can signal its whole process group),
 # output appended to $SLUICE_LOGS/NAME.log, pid and start time recorded under $SLUICE_RUN.
 spawn() {

@@ -27,22 +27,10 @@ _service_var() {
   esac
 }
 
+# How a service starts (its runtime, flags and environment) is defined once, in
+# tools/services/launch.ts, which the tests' harness uses too; this asks it for the words to run.
 _service_cmd() {
-  case $1 in
-    ingest) echo node "$SLUICE_ROOT/ingest/src/main.ts" ;;
-    processor) echo node "$SLUICE_ROOT/processor/src/main.ts" ;;
-    query) echo bun "$SLUICE_ROOT/query/src/main.ts" ;;
-    edge)
-      if [[ $SLUICE_EDGE_RUNTIME == bun ]]; then
-        # The edge's code is Web-API only; on Bun its tracing SDK comes from a preload.
-        echo bun --preload "$SLUICE_ROOT/edge/bun/tracing-preload.ts" "$SLUICE_ROOT/edge/src/main.ts"
-      else
-        # Deno's built-in OpenTelemetry exports the edge's spans (and bridges @opentelemetry/api).
-        echo env OTEL_DENO=true OTEL_SERVICE_NAME=sluice-edge "OTEL_EXPORTER_OTLP_ENDPOINT=$SLUICE_OTLP_ENDPOINT" \
-          deno run --allow-env --allow-net --allow-read "$SLUICE_ROOT/edge/src/main.ts"
-      fi
-      ;;
-  esac
+  node "$SLUICE_ROOT/tools/cli.ts" service-launch "$1" "$SLUICE_EDGE_RUNTIME"
 }
 
 service_healthy() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$(_service_port "$1")/healthz"; }
@@ -55,8 +43,10 @@ service_up() {
   else
     require_port_free "sluice-$name" "$port" "$(_service_var "$name")"
     log "starting sluice-$name on 127.0.0.1:$port"
-    # shellcheck disable=SC2046
-    (cd "$SLUICE_ROOT" && spawn "$name" $(_service_cmd "$name"))
+    local launch=()
+    mapfile -t launch < <(_service_cmd "$name")
+    ((${#launch[@]} > 0)) || die "no launch for sluice-$name (tools/services/launch.ts)"
+    (cd "$SLUICE_ROOT" && spawn "$name" "${launch[@]}")
   fi
   wait_until 60 "$name" service_healthy "$name" || die "sluice-$name not healthy in 60s; see $SLUICE_LOGS/$name.log"
 }
@@ -70,7 +60,7 @@ DEMO_TENANT=demo
 
 _ensure_key() {
   local name=$1 tenant=$2 scopes=$3
-  node "$SLUICE_ROOT/tools/keys.ts" ensure --file "$SLUICE_KEYS_DIR/$name.key" --tenant "$tenant" \
+  sluice_node keys ensure --file "$SLUICE_KEYS_DIR/$name.key" --tenant "$tenant" \
     --scopes "$scopes" --name "local $name" >/dev/null
 }
 

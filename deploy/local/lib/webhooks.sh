@@ -6,7 +6,7 @@
 # Declares (or keeps) the demo tenant's source of provider $1.
 ensure_demo_webhook() {
   local provider=$1
-  node "$SLUICE_ROOT/tools/webhooks.ts" ensure --file "$SLUICE_KEYS_DIR/webhook-$provider.json" \
+  sluice_node webhooks ensure --file "$SLUICE_KEYS_DIR/webhook-$provider.json" \
     --tenant "$DEMO_TENANT" --provider "$provider" >/dev/null
 }
 

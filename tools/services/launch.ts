@@ -1,0 +1,84 @@
+// How each sluice service starts: its runtime, its entry point and the flags and environment that
+// runtime needs. The one definition `./sluice up` (through tools/cli.ts) and the tests' harness
+// (shared/test/services.ts) both use, so a flag changed here changes everywhere at once.
+
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const SERVICE_NAMES = ['ingest', 'processor', 'query', 'edge'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+export type Runtime = 'node' | 'bun' | 'deno';
+
+/** The variable each service reads its port from, and the port `./sluice up` gives it. */
+export const PORT_VAR: Readonly<Record<ServiceName, string>> = {
+  ingest: 'SLUICE_INGEST_PORT',
+  processor: 'SLUICE_PROCESSOR_PORT',
+  query: 'SLUICE_QUERY_PORT',
+  edge: 'SLUICE_EDGE_PORT',
+};
+
+export const DEFAULT_PORT: Readonly<Record<ServiceName, number>> = {
+  ingest: 8080,
+  processor: 9464,
+  query: 8081,
+  edge: 8787,
+};
+
+/** Ingest and the processor on Node 24, query on Bun, the edge on Deno (or Bun: its code is Web-API only). */
+export const DEFAULT_RUNTIME: Readonly<Record<ServiceName, Runtime>> = {
+  ingest: 'node',
+  processor: 'node',
+  query: 'bun',
+  edge: 'deno',
+};
+
+export function isServiceName(value: string): value is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(value);
+}
+
+export function isRuntime(value: string): value is Runtime {
+  return value === 'node' || value === 'bun' || value === 'deno';
+}
+
+export interface Launch {
+  readonly command: string;
+  readonly args: readonly string[];
+  /** Added to the caller's environment (the runtime's own settings, never secrets). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * The command that runs `name` on `runtime`. `otlpEndpoint` is where Deno's built-in OpenTelemetry
+ * sends the edge's spans (the other runtimes read SLUICE_OTLP_ENDPOINT themselves).
+ */
+export function launchOf(
+  name: ServiceName,
+  runtime: Runtime = DEFAULT_RUNTIME[name],
+  otlpEndpoint = '',
+  root = ROOT,
+): Launch {
+  const entry = `${root}${name}/src/main.ts`;
+  switch (runtime) {
+    case 'deno':
+      // Deno's built-in OpenTelemetry exports the service's spans (and bridges @opentelemetry/api).
+      return {
+        command: 'deno',
+        args: ['run', '--allow-env', '--allow-net', '--allow-read', entry],
+        env: {
+          OTEL_DENO: 'true',
+          OTEL_SERVICE_NAME: `sluice-${name}`,
+          OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+        },
+      };
+    case 'bun':
+      // The edge's code is Web-API only: on Bun its tracing SDK comes from a preload.
+      return {
+        command: 'bun',
+        args: name === 'edge' ? ['--preload', `${root}edge/bun/tracing-preload.ts`, entry] : [entry],
+        env: {},
+      };
+    case 'node':
+      return { command: 'node', args: [entry], env: {} };
+  }
+}
