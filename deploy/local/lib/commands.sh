@@ -40,9 +40,9 @@ demo_cmd() {
   log "demo: 4/4 the synthetic workloads through the edge for ${duration}s: ecommerce $rate events/s, bakery $bakery_rate events/s"
   SLUICE_API_KEY="$(local_key demo-write)"
   export SLUICE_API_KEY
-  (cd "$SLUICE_ROOT" && spawn generator sluice_node gen ecommerce --rate "$rate" --duration "$duration" \
+  (cd "$SLUICE_ROOT" && spawn generator node "$SLUICE_ROOT/tools/cli.ts" gen ecommerce --rate "$rate" --duration "$duration" \
     --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
-  (cd "$SLUICE_ROOT" && spawn bakery-generator sluice_node gen bakery --rate "$bakery_rate" \
+  (cd "$SLUICE_ROOT" && spawn bakery-generator node "$SLUICE_ROOT/tools/cli.ts" gen bakery --rate "$bakery_rate" \
     --duration "$duration" --url "http://127.0.0.1:$SLUICE_EDGE_PORT")
   log "demo: events flowing $((SECONDS - started))s after start; the first one-minute window settles about two minutes after that"
   jaeger_up_background
