@@ -6,7 +6,7 @@
 // and the figure for a day of claims at 1,000 events/s (the default 24 h horizon) is printed.
 
 import { Redis } from 'ioredis';
-import { createDedup } from '../processor/src/dedup.ts';
+import { createDedup } from '../processor/src/stores/dedup-claims.ts';
 import { stackEnv } from '../shared/test/harness.ts';
 import { deleteRedisKeys } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';

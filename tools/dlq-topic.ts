@@ -10,8 +10,8 @@ import { toRecord } from '@sluice/shared/kafka/confluent';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import type { Result } from '@sluice/shared/result';
 import { appError, fail, ok } from '@sluice/shared/result';
-import type { Holes, ReplayState } from '../processor/src/replay-dlq-record.ts';
-import { decodeMetadata, encodeMetadata, mergeStored } from '../processor/src/replay-dlq-record.ts';
+import type { Holes, ReplayState } from '../processor/src/replay/dlq-record.ts';
+import { decodeMetadata, encodeMetadata, mergeStored } from '../processor/src/replay/dlq-record.ts';
 
 const TIMEOUT_MS = 10_000;
 /** How long a read waits for records it knows exist (below the end offset) before it gives up. */

@@ -17,7 +17,7 @@ import { durationMs } from '@sluice/shared/streams/duration';
 import type { TopicNames } from '@sluice/shared/streams/registry';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
-import type { DeadLetter, Verdict } from '../processor/src/replay-dlq.ts';
+import type { DeadLetter, Verdict } from '../processor/src/replay/dlq.ts';
 import {
   HORIZON_MARGIN_MS,
   judge,
@@ -26,9 +26,9 @@ import {
   readDeadLetter,
   replayedRecord,
   runStart,
-} from '../processor/src/replay-dlq.ts';
-import type { ReplayState, SendPlan } from '../processor/src/replay-dlq-record.ts';
-import { clip, MAX_HOLES, planSends } from '../processor/src/replay-dlq-record.ts';
+} from '../processor/src/replay/dlq.ts';
+import type { ReplayState, SendPlan } from '../processor/src/replay/dlq-record.ts';
+import { clip, MAX_HOLES, planSends } from '../processor/src/replay/dlq-record.ts';
 import { streamsInUse } from '../processor/src/streams-in-use.ts';
 import { parseCliArgs } from './cli-args.ts';
 import type { DlqTopic, PartitionRange } from './dlq-topic.ts';

@@ -7,7 +7,7 @@ import { createConfluentConsumer, createConfluentProducer } from '@sluice/shared
 import { processConfigOptions } from '@sluice/shared/lifecycle';
 import { streamRegistry, topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';
-import { replayLate } from '../processor/src/replay-late.ts';
+import { replayLate } from '../processor/src/replay/late.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

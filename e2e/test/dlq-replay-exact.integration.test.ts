@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import { topicNames } from '@sluice/shared/streams/registry';
-import { MAX_HOLES } from '../../processor/src/replay-dlq-record.ts';
+import { MAX_HOLES } from '../../processor/src/replay/dlq-record.ts';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import type { TestPipeline } from '../../shared/test/services.ts';
 import { ROOT, testPipeline } from '../../shared/test/services.ts';

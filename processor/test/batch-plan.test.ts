@@ -9,10 +9,10 @@ import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { defineStream, hopping, tumbling } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
-import { applyPlan, BACKFILL_HEADER, nothingToRead, planBatch, planIdleAdvance } from '../src/batch-plan.ts';
 import type { PartitionState } from '../src/partition-state.ts';
 import { windowId, windowIdCache } from '../src/partition-state.ts';
-import type { WindowSink } from '../src/sink.ts';
+import { applyPlan, BACKFILL_HEADER, nothingToRead, planBatch, planIdleAdvance } from '../src/stages/plan.ts';
+import type { WindowSink } from '../src/stores/postgres-rows.ts';
 import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './plan-fixtures.ts';
 
 // A sink that remembers nothing: these plans are looked at, not committed.

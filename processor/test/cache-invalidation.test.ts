@@ -9,7 +9,7 @@ import { createLogger } from '@sluice/shared/log';
 import { Redis } from 'ioredis';
 import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
 import { countsByOutcome, outcomeCounter } from '../../shared/test/prometheus.ts';
-import { createCacheInvalidator } from '../src/cache-invalidation.ts';
+import { createCacheInvalidator } from '../src/notify/cache-invalidation.ts';
 
 const stack = stackEnv();
 const prefix = `${uniqueName('invalidation')}:`;

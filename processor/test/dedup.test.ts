@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
-import type { Dedup, DedupClaim } from '../src/dedup.ts';
-import { claimHash, createDedup } from '../src/dedup.ts';
+import type { Dedup, DedupClaim } from '../src/stores/dedup-claims.ts';
+import { claimHash, createDedup } from '../src/stores/dedup-claims.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');

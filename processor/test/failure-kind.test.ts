@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { asStep, classifyFailure, printable, StoreFailure } from '../src/failure-kind.ts';
+import { asStep, classifyFailure, printable, StoreFailure } from '../src/commit/failure-kind.ts';
 
 /** An error as postgres.js throws it (a SQLSTATE in `code`), wrapped as drizzle wraps it. */
 function pgError(code: string, message: string, wrapped = true): Error {

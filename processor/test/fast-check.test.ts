@@ -11,7 +11,7 @@ import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { STREAMS } from '@sluice/shared/streams/registry';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { fastCheckFor } from '../src/fast-check.ts';
+import { fastCheckFor } from '../src/stages/decode-fast-path.ts';
 
 test('every declared stream gets a fast check', () => {
   for (const stream of STREAMS) assert.ok(fastCheckFor(stream.schema), stream.name);

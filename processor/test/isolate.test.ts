@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import fc from 'fast-check';
-import { StoreFailure } from '../src/failure-kind.ts';
-import type { DataFailure, Isolated } from '../src/isolate.ts';
-import { isolateRecords } from '../src/isolate.ts';
+import { StoreFailure } from '../src/commit/failure-kind.ts';
+import type { DataFailure, Isolated } from '../src/commit/isolate.ts';
+import { isolateRecords } from '../src/commit/isolate.ts';
 
 const record = (offset: number): IncomingRecord => ({
   topic: 't',

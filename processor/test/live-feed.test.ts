@@ -11,8 +11,8 @@ import { Redis } from 'ioredis';
 import { stackEnv, uniqueName } from '../../shared/test/harness.ts';
 import { countsByOutcome, outcomeCounter } from '../../shared/test/prometheus.ts';
 import { freePort } from '../../shared/test/services.ts';
-import { createLiveFeed } from '../src/live-feed.ts';
-import type { WindowRowWrite } from '../src/sink.ts';
+import { createLiveFeed } from '../src/notify/live-feed.ts';
+import type { WindowRowWrite } from '../src/stores/postgres-rows.ts';
 
 const stack = stackEnv();
 const prefix = `${uniqueName('live-feed')}:`;

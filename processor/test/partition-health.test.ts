@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '@sluice/shared/log';
-import type { HealthRow, OwnedPartition } from '../src/partition-health.ts';
-import { createPartitionHealthReporter, PRUNE_EVERY_MS } from '../src/partition-health.ts';
+import type { HealthRow, OwnedPartition } from '../src/health/partition-health.ts';
+import { createPartitionHealthReporter, PRUNE_EVERY_MS } from '../src/health/partition-health.ts';
 
 const T = 'sluice.ecommerce';
 

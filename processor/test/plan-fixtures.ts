@@ -9,10 +9,10 @@ import { reviveState, storeState } from '@sluice/shared/streams/aggregate';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
-import type { Dedup } from '../src/dedup.ts';
 import type { PartitionState } from '../src/partition-state.ts';
 import { windowId } from '../src/partition-state.ts';
-import type { WindowRowWrite, WindowSink } from '../src/sink.ts';
+import type { Dedup } from '../src/stores/dedup-claims.ts';
+import type { WindowRowWrite, WindowSink } from '../src/stores/postgres-rows.ts';
 
 export const T0 = Date.parse('2026-05-01T00:00:00Z');
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
-import { checkRecord } from '../src/record-step.ts';
+import { checkRecord } from '../src/stages/decode.ts';
 
 const RECORDED = Date.parse('2026-12-04T10:00:00Z');
 

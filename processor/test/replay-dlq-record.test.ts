@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ReplayState } from '../src/replay-dlq-record.ts';
+import type { ReplayState } from '../src/replay/dlq-record.ts';
 import {
   clip,
   decodeMetadata,
@@ -13,7 +13,7 @@ import {
   mergeStored,
   planSends,
   wasSent,
-} from '../src/replay-dlq-record.ts';
+} from '../src/replay/dlq-record.ts';
 
 const state = (over: Partial<ReplayState> = {}): ReplayState => ({
   position: 0n,

@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
-import { BACKFILL_HEADER } from '../src/batch-plan.ts';
-import type { JudgeContext, Verdict } from '../src/replay-dlq.ts';
+import type { JudgeContext, Verdict } from '../src/replay/dlq.ts';
 import {
   HORIZON_MARGIN_MS,
   isDone,
@@ -19,7 +18,8 @@ import {
   readDeadLetter,
   replayedRecord,
   runStart,
-} from '../src/replay-dlq.ts';
+} from '../src/replay/dlq.ts';
+import { BACKFILL_HEADER } from '../src/stages/plan.ts';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
 const topics = topicNames('ecommerce', 'p.');

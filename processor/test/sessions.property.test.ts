@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import { defineStream, session } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import fc from 'fast-check';
-import { applyPlan, planBatch } from '../src/batch-plan.ts';
-import type { SessionBounds } from '../src/windows/sessions.ts';
-import { joins, mergedBounds } from '../src/windows/sessions.ts';
+import { applyPlan, planBatch } from '../src/stages/plan.ts';
+import type { SessionBounds } from '../src/windows/session-bounds.ts';
+import { joins, mergedBounds } from '../src/windows/session-bounds.ts';
 import { ecommerceRecord, memorySink, partitionState, planDeps, T0 } from './plan-fixtures.ts';
 
 const GAP = 30_000;

@@ -14,8 +14,8 @@ import { count } from '@sluice/shared/streams/define';
 import postgres from 'postgres';
 import type { Isolation } from '../../shared/test/services.ts';
 import { isolate } from '../../shared/test/services.ts';
-import type { OffsetWrite, WindowRowWrite } from '../src/sink.ts';
-import { createWindowSink } from '../src/sink.ts';
+import type { OffsetWrite, WindowRowWrite } from '../src/stores/postgres-rows.ts';
+import { createWindowSink } from '../src/stores/postgres-rows.ts';
 
 let iso: Isolation;
 let db: DbHandle;

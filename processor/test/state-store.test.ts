@@ -15,12 +15,18 @@ import postgres from 'postgres';
 import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
 import { isolate } from '../../shared/test/services.ts';
+import { resumePartition } from '../src/commit/takeover.ts';
 import type { PartitionState } from '../src/partition-state.ts';
-import { resumePartition } from '../src/resume.ts';
-import type { WindowSink } from '../src/sink.ts';
-import { createWindowSink } from '../src/sink.ts';
-import type { PartitionRef, Position, StateCommit, StateStore, StoredRow } from '../src/state-store.ts';
-import { createStateStore } from '../src/state-store.ts';
+import type { WindowSink } from '../src/stores/postgres-rows.ts';
+import { createWindowSink } from '../src/stores/postgres-rows.ts';
+import type {
+  PartitionRef,
+  Position,
+  StateCommit,
+  StateStore,
+  StoredRow,
+} from '../src/stores/redis-state.ts';
+import { createStateStore } from '../src/stores/redis-state.ts';
 import { partitionState as freshPartition, T0 } from './plan-fixtures.ts';
 
 let iso: Isolation;

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import fc from 'fast-check';
-import { applyPlan, planBatch } from '../src/batch-plan.ts';
 import { windowId } from '../src/partition-state.ts';
+import { applyPlan, planBatch } from '../src/stages/plan.ts';
 import { assignWindows } from '../src/windows/assign.ts';
-import { latenessOf } from '../src/windows/lateness.ts';
+import { latenessOf } from '../src/windows/watermark.ts';
 import { ecommerceRecord, memorySink, partitionState, planDeps, T0 } from './plan-fixtures.ts';
 
 const time = fc.integer({ min: 0, max: 4_102_444_800_000 });

@@ -13,7 +13,7 @@ import { streamRegistry, topicNames } from '@sluice/shared/streams/registry';
 import { secretBox } from '@sluice/shared/webhooks/secret-box';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
-import { createCacheInvalidator } from '../../processor/src/cache-invalidation.ts';
+import { createCacheInvalidator } from '../../processor/src/notify/cache-invalidation.ts';
 import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
 import { deleteRedisKeys, isolate } from '../../shared/test/services.ts';

@@ -20,7 +20,7 @@ import {
   createPartitionHealthReporter,
   healthPruneTo,
   healthWriteTo,
-} from '../../processor/src/partition-health.ts';
+} from '../../processor/src/health/partition-health.ts';
 import { bearer, createTestKey, withKeyDb } from '../../shared/test/keys.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { isolate, startService } from '../../shared/test/services.ts';

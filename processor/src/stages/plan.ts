@@ -8,19 +8,24 @@ import type { AggState } from '@sluice/shared/streams/aggregate';
 import { accumulate, emptyState, reject, valuesOf } from '@sluice/shared/streams/aggregate';
 import type { WindowSpec } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
-import type { Dedup } from './dedup.ts';
-import { dedupIdentity } from './dedup.ts';
-import type { Isolated } from './isolate.ts';
-import type { OpenWindow, PartitionState } from './partition-state.ts';
-import { copyWindow, windowId, windowIdCache } from './partition-state.ts';
-import type { RecordOutcome } from './record-step.ts';
-import { checkRecord, deadLetter, derivedRecord } from './record-step.ts';
-import type { SessionContext } from './session-plan.ts';
-import { addToSession, finishSessions, loadTouchedSessions, sessionIndex } from './session-plan.ts';
-import type { OffsetWrite, WindowRef, WindowRowWrite, WindowSink } from './sink.ts';
-import type { WindowBounds } from './windows/assign.ts';
-import { assignWindows } from './windows/assign.ts';
-import { latenessOf } from './windows/lateness.ts';
+import type { Isolated } from '../commit/isolate.ts';
+import type { OpenWindow, PartitionState } from '../partition-state.ts';
+import { copyWindow, windowId, windowIdCache } from '../partition-state.ts';
+import type { Dedup } from '../stores/dedup-claims.ts';
+import { dedupIdentity } from '../stores/dedup-claims.ts';
+import type { OffsetWrite, WindowRef, WindowRowWrite, WindowSink } from '../stores/postgres-rows.ts';
+import type { WindowBounds } from '../windows/assign.ts';
+import { assignWindows } from '../windows/assign.ts';
+import type { SessionContext } from '../windows/session-operator.ts';
+import {
+  addToSession,
+  finishSessions,
+  loadTouchedSessions,
+  sessionIndex,
+} from '../windows/session-operator.ts';
+import { latenessOf } from '../windows/watermark.ts';
+import type { RecordOutcome } from './decode.ts';
+import { checkRecord, deadLetter, derivedRecord } from './decode.ts';
 
 const CONTRIBUTORS_PER_WINDOW = 8;
 

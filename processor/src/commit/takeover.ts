@@ -6,11 +6,11 @@
 
 import { withRevivedState } from '@sluice/shared/db/window-rows';
 import { storeState } from '@sluice/shared/streams/aggregate';
+import type { PartitionState } from '../partition-state.ts';
+import { windowId } from '../partition-state.ts';
+import type { WindowSink } from '../stores/postgres-rows.ts';
+import type { PartitionRef, Position, StateStore } from '../stores/redis-state.ts';
 import { classifyFailure } from './failure-kind.ts';
-import type { PartitionState } from './partition-state.ts';
-import { windowId } from './partition-state.ts';
-import type { WindowSink } from './sink.ts';
-import type { PartitionRef, Position, StateStore } from './state-store.ts';
 
 export type StateSource = 'redis' | 'postgres';
 

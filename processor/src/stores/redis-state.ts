@@ -15,8 +15,8 @@ import { fail, ok } from '@sluice/shared/result';
 import type { StoredAggState } from '@sluice/shared/streams/aggregate';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { windowId } from './partition-state.ts';
-import type { Fenced, WindowRef } from './sink.ts';
+import { windowId } from '../partition-state.ts';
+import type { Fenced, WindowRef } from './postgres-rows.ts';
 
 export interface PartitionRef {
   readonly group: string;

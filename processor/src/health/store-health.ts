@@ -4,8 +4,8 @@
 // line when a stall starts, a reminder at most every `remindMs`, one when writes land again.
 
 import type { Logger } from '@sluice/shared/log';
-import type { FailureKind, OutageCause } from './failure-kind.ts';
-import { printable } from './failure-kind.ts';
+import type { FailureKind, OutageCause } from '../commit/failure-kind.ts';
+import { printable } from '../commit/failure-kind.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 
 export type StoreName = 'postgres' | 'redis';

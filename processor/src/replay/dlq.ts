@@ -35,10 +35,10 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
-import { BACKFILL_HEADER } from './batch-plan.ts';
-import { checkRecord, keyText } from './record-step.ts';
-import type { Holes } from './replay-dlq-record.ts';
-import { wasSent } from './replay-dlq-record.ts';
+import { checkRecord, keyText } from '../stages/decode.ts';
+import { BACKFILL_HEADER } from '../stages/plan.ts';
+import type { Holes } from './dlq-record.ts';
+import { wasSent } from './dlq-record.ts';
 
 /** Steps whose refusal a change of the stream's definition can cure: the record check's. */
 const REPLAYABLE_STEPS: ReadonlySet<string> = new Set(['decode', 'validate']);

@@ -7,7 +7,7 @@ import { eventTimeOutOfRange } from '@sluice/shared/events/event-time';
 import { findUnstorableText, mayHoldUnstorableText } from '@sluice/shared/events/storable-text';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
-import { fastCheckFor } from './fast-check.ts';
+import { fastCheckFor } from './decode-fast-path.ts';
 
 export type RecordOutcome =
   /** Decoded and valid; `brokenRule` names the first of the stream's business rules it breaks. */

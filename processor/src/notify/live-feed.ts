@@ -9,7 +9,7 @@ import { FEED_MAX_LEN, feedKey } from '@sluice/shared/live/window-updates';
 import type { Logger } from '@sluice/shared/log';
 import type { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
-import type { WindowRef, WindowRowWrite } from './sink.ts';
+import type { WindowRef, WindowRowWrite } from '../stores/postgres-rows.ts';
 
 export interface LiveFeed {
   /** Appends the rows one commit wrote and the windows it removed; never throws. */

@@ -5,11 +5,11 @@
 import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import type { AggState } from '@sluice/shared/streams/aggregate';
 import { emptyState, merge } from '@sluice/shared/streams/aggregate';
-import type { OpenWindow, PartitionState } from './partition-state.ts';
-import { copyWindow, windowId } from './partition-state.ts';
-import type { RecordOutcome } from './record-step.ts';
-import type { WindowSink } from './sink.ts';
-import { joins, mergedBounds } from './windows/sessions.ts';
+import type { OpenWindow, PartitionState } from '../partition-state.ts';
+import { copyWindow, windowId } from '../partition-state.ts';
+import type { RecordOutcome } from '../stages/decode.ts';
+import type { WindowSink } from '../stores/postgres-rows.ts';
+import { joins, mergedBounds } from './session-bounds.ts';
 
 /**
  * Sessions an event of this batch may join that are not in memory: settled ones. Every provisional

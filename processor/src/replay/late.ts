@@ -14,8 +14,8 @@ import type {
   RecordBatch,
 } from '@sluice/shared/kafka/port';
 import type { TopicNames } from '@sluice/shared/streams/registry';
-import { BACKFILL_HEADER } from './batch-plan.ts';
-import { keyText } from './record-step.ts';
+import { keyText } from '../stages/decode.ts';
+import { BACKFILL_HEADER } from '../stages/plan.ts';
 
 export interface ReplayDeps {
   readonly consumer: KafkaConsumer;

@@ -14,11 +14,11 @@
 // finds them as its own (dedup.ts).
 
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
-import type { Dedup } from './dedup.ts';
+import type { Dedup } from '../stores/dedup-claims.ts';
+import type { WindowSink } from '../stores/postgres-rows.ts';
+import type { StateStore } from '../stores/redis-state.ts';
 import type { FailureKind, FailureStep } from './failure-kind.ts';
 import { asStep, dataFailureOf, printable, StoreFailure } from './failure-kind.ts';
-import type { WindowSink } from './sink.ts';
-import type { StateStore } from './state-store.ts';
 
 /** A record found to be refused for its data: why, and by which step. */
 export interface Isolated {
