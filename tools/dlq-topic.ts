@@ -6,7 +6,7 @@
 // moves it backwards: the defence behind the per-stream lock `./sluice dlq replay` holds.
 
 import { RdKafka } from '@confluentinc/kafka-javascript';
-import { toRecord } from '@sluice/shared/kafka/confluent';
+import { toRecord } from '@sluice/shared/kafka/confluent/records';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import type { Result } from '@sluice/shared/result';
 import { appError, fail, ok } from '@sluice/shared/result';

@@ -8,7 +8,7 @@
 // also re-reads what is stored and never moves it backwards (tools/dlq-topic.ts).
 
 import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';
-import { createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import { createConfluentProducer } from '@sluice/shared/kafka/confluent/producer';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { processConfigOptions } from '@sluice/shared/lifecycle';
 import type { StreamDefinition } from '@sluice/shared/streams/define';

@@ -3,7 +3,8 @@
 
 import { parseArgs } from 'node:util';
 import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';
-import { createConfluentConsumer, createConfluentProducer } from '@sluice/shared/kafka/confluent';
+import { createConfluentConsumer } from '@sluice/shared/kafka/confluent/consumer';
+import { createConfluentProducer } from '@sluice/shared/kafka/confluent/producer';
 import { processConfigOptions } from '@sluice/shared/lifecycle';
 import { streamRegistry, topicNames } from '@sluice/shared/streams/registry';
 import { z } from 'zod';

@@ -1,9 +1,12 @@
-// The processor's consumer loop: batches of each partition are planned, their dead letters and
-// late events acknowledged by Kafka, then the working state and its offset committed in Redis (one
-// script), the rows and the same offset in PostgreSQL (one transaction), and only then Kafka
-// offsets committed (STYLE #8). A per-partition lock keeps batches and the idle tick of one
-// partition in order. A batch a store refuses for its data is split until the refused records
-// are found and dead-lettered (isolate.ts); one stopped by an outage waits and is retried.
+// The processor's consumer loop: it keeps the partitions this worker owns, a lock per partition
+// (so batches and the idle tick of one partition run in order) and the ticks; each batch goes
+// through the stages in order (processor/README.md):
+//   decode (stages/decode.ts) -> place (stages/place.ts) -> load (stages/load.ts)
+//   -> plan (stages/plan.ts) -> commit (commit/commit-protocol.ts)
+// and only then are Kafka offsets committed, informational (STYLE #8). A batch a store refuses for
+// its data is split until the refused records are found and dead-lettered (commit/isolate.ts); one
+// stopped by an outage waits and is retried. A partition is taken over on assignment
+// (commit/takeover.ts).
 
 import type { Span } from '@opentelemetry/api';
 import { SpanKind, trace } from '@opentelemetry/api';
@@ -16,13 +19,14 @@ import type {
   TopicPartition,
 } from '@sluice/shared/kafka/port';
 import type { Logger } from '@sluice/shared/log';
-import { storeState } from '@sluice/shared/streams/aggregate';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { inSpan } from '@sluice/shared/telemetry/spans';
-import { batchOrigins, spanContextFrom } from '@sluice/shared/telemetry/trace-context';
+import { batchOrigins } from '@sluice/shared/telemetry/trace-context';
+import { commitProtocol } from './commit/commit-protocol.ts';
 import type { FailureStep } from './commit/failure-kind.ts';
 import { dataFailureOf, outageOf, printable } from './commit/failure-kind.ts';
+import { instrumentedCommit, tracedRowStore, tracedStateStore } from './commit/instrumented.ts';
 import type { Isolated } from './commit/isolate.ts';
 import { dedupWithSteps, isolateRecords, sinkWithSteps, storeWithSteps } from './commit/isolate.ts';
 import { resumePartition } from './commit/takeover.ts';
@@ -32,15 +36,17 @@ import type { StoreHealth } from './health/store-health.ts';
 import type { CacheInvalidator } from './notify/cache-invalidation.ts';
 import type { LiveFeed } from './notify/live-feed.ts';
 import type { PartitionState } from './partition-state.ts';
-import { windowId } from './partition-state.ts';
-import type { BatchPlan } from './stages/plan.ts';
-import { applyPlan, nothingToRead, planBatch, planIdleAdvance } from './stages/plan.ts';
+import { decodeBatch } from './stages/decode.ts';
+import { loadBatch, loadRequests } from './stages/load.ts';
+import { placeEvents } from './stages/place.ts';
+import type { BatchPlan, PlanContext } from './stages/plan.ts';
+import { planBatch, planIdleAdvance } from './stages/plan.ts';
 import type { Dedup } from './stores/dedup-claims.ts';
 import type { WindowSink } from './stores/postgres-rows.ts';
 import type { StateStore } from './stores/redis-state.ts';
+import { nothingToRead } from './windows/watermark.ts';
 
 const tracer = trace.getTracer('sluice-processor');
-const EMIT_SPANS_PER_BATCH = 50;
 
 export interface ProcessorDeps {
   readonly consumer: KafkaConsumer;
@@ -139,139 +145,29 @@ export function createProcessor(given: ProcessorDeps): Processor {
     return state;
   };
 
-  const commitPlan = async (state: PartitionState, plan: BatchPlan, traceId?: string): Promise<boolean> => {
-    const stream = state.stream.name;
-    if (plan.outbound.length > 0) {
-      const sent = await deps.producer.send(plan.outbound);
-      // A dead letter or late event that Kafka did not take must not be skipped: retry the batch.
-      if (!sent.ok) throw new Error(`could not produce dead letters / late events: ${sent.error.message}`);
-    }
-    // Accumulators in their stored form once, for both stores.
-    const rows = plan.rows.map((row) => ({ ...row, state: storeState(row.state) }));
-    // Guarantee 2: the working state and the offset it reflects move together, under this worker's
-    // epoch and from the position it read; a zombie or a wiped state refuses the write.
-    const kept = await inSpan(
-      tracer,
-      'commit window state',
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'db.system.name': 'redis',
-          'db.operation.name': 'EVALSHA',
-          'sluice.windows.written': rows.length,
-        },
-      },
-      () =>
-        deps.store.commit(
-          { group: deps.group, stream, partition: state.partition },
-          {
-            epoch: state.epoch,
-            from: { offset: state.nextOffset, watermark: state.watermark },
-            to: { offset: plan.offset.next, watermark: plan.offset.watermark },
-            maxEventTime: plan.maxEventTime,
-            rows,
-            removed: plan.removed,
-            traceId,
-          },
-        ),
-    );
-    // Then the rows, with absolute values, and the same offset: a crash between the two leaves the
-    // commit in Redis's `last`, which the next owner writes here before anything else (resume.ts).
-    const started = performance.now();
-    const committed = !kept.ok
-      ? kept
-      : await inSpan(
-          tracer,
-          'write windows',
-          {
-            kind: SpanKind.CLIENT,
-            attributes: {
-              'db.system.name': 'postgresql',
-              'db.operation.name': 'transaction',
-              'sluice.windows.written': plan.rows.length,
-              'sluice.windows.removed': plan.removed.length,
-            },
-          },
-          () => deps.sink.commit(rows, plan.offset, { removed: plan.removed, traceId }),
-        );
-    if (kept.ok)
-      deps.metrics.sinkLatency.observe(
-        { outcome: committed.ok ? 'ok' : 'fenced' },
-        (performance.now() - started) / 1000,
-      );
-    if (!committed.ok) {
-      // Another worker owns this partition now, or Redis lost its state: forget it; if it is
-      // still (or again) this worker's, it reloads from where the stores stand.
-      partitions.delete(tpKey(state.topic, state.partition));
-      deps.metrics.fenced.inc({ topic: state.topic, store: kept.ok ? 'postgres' : 'redis' });
-      deps.log.warn(
-        { topic: state.topic, partition: state.partition, store: kept.ok ? 'postgres' : 'redis' },
-        'commit fenced: partition moved to another worker (or its state was lost)',
-      );
-      return false;
-    }
-    applyPlan(state, plan);
-    deps.health.committed();
-    if (traceId !== undefined) emitSpans(plan);
-    // Guarantee 3: the amendment is durable; now (never before) cached answers holding it go stale.
-    if (plan.stale.length > 0) {
-      deps.invalidator.amended(plan.stale);
-      void deps.invalidator.flush();
-    }
-    // After the commit, never before: the feed shows only what PostgreSQL holds.
-    void deps.live?.publish(plan.rows, plan.removed, traceId);
-    for (const row of plan.rows) deps.metrics.windowsWritten.inc({ stream, status: row.status });
-    const { processed, dlq, late, skipped, duplicates, rejected } = plan.counts;
-    deps.metrics.events.inc({ stream, outcome: 'processed' }, processed);
-    if (dlq > 0) deps.metrics.events.inc({ stream, outcome: 'dlq' }, dlq);
-    if (late > 0) deps.metrics.events.inc({ stream, outcome: 'late' }, late);
-    if (skipped > 0) deps.metrics.events.inc({ stream, outcome: 'skipped' }, skipped);
-    if (duplicates > 0) deps.metrics.events.inc({ stream, outcome: 'duplicate' }, duplicates);
-    if (rejected > 0) deps.metrics.events.inc({ stream, outcome: 'rejected' }, rejected);
-    deps.partitionHealth?.counted(state.topic, state.partition, { processed, late, dlq, rejected });
-    if (state.watermark !== null) {
-      deps.metrics.watermarkLag.set(
-        { topic: state.topic, partition: String(state.partition) },
-        (deps.now() - state.watermark) / 1000,
-      );
-    }
-    return true;
+  // The commit protocol, its stores traced and its outcomes counted (commit/instrumented.ts).
+  const commitPlan = instrumentedCommit(
+    commitProtocol({
+      ...deps,
+      store: tracedStateStore(deps.store),
+      sink: tracedRowStore(deps.sink, deps.metrics),
+    }),
+    deps,
+  );
+  /** Commits `plan`; on a fence, forgets the partition (reloaded from the stores if still owned). */
+  const commit = async (state: PartitionState, plan: BatchPlan, traceId?: string): Promise<boolean> => {
+    const result = await commitPlan(state, plan, traceId);
+    if (result.kind === 'committed') return true;
+    // Another worker owns this partition now, or Redis lost its state: forget it; if it is still
+    // (or again) this worker's, it reloads from where the stores stand.
+    partitions.delete(tpKey(state.topic, state.partition));
+    return false;
   };
 
-  /**
-   * One `emit window` span per window the batch wrote (a bounded number per batch), a child of the
-   * batch's span, linked to sampled events that changed it: a number on the dashboard leads here,
-   * and from here to the requests that made it.
-   */
-  const emitSpans = (plan: BatchPlan) => {
-    for (const row of plan.rows.slice(0, EMIT_SPANS_PER_BATCH)) {
-      const carriers = plan.contributors.get(windowId(row.tenant, row.window, row.start, row.key)) ?? [];
-      tracer
-        .startSpan('emit window', {
-          kind: SpanKind.INTERNAL,
-          links: carriers.flatMap((carrier) => {
-            const sc = spanContextFrom(carrier);
-            return sc === undefined ? [] : [{ context: sc }];
-          }),
-          attributes: {
-            'sluice.stream': row.stream,
-            'sluice.window': row.window,
-            'sluice.window.start': new Date(row.start).toISOString(),
-            'sluice.window.status': row.status,
-            'sluice.window.version': row.version,
-          },
-        })
-        .end();
-    }
-  };
-
-  const planDeps = (state: PartitionState, isolated?: ReadonlyMap<bigint, Isolated>) => ({
-    sink: deps.sink,
-    dedup: deps.dedup,
+  const planContext = (state: PartitionState): PlanContext => ({
     group: deps.group,
     topics: topicNames(state.stream.name, deps.topicPrefix),
     now: deps.now(),
-    isolated,
   });
 
   const onBatch = (batch: RecordBatch): Promise<void> =>
@@ -309,14 +205,18 @@ export function createProcessor(given: ProcessorDeps): Processor {
     const state = await stateOf(topic, partition);
     if (state === undefined) return;
     state.lastActivity = deps.now();
-    const plan = await planBatch(state, records, planDeps(state, isolated));
-    if (plan === null) return;
+    // The stages, in order: each one's output is the next one's input.
+    const decoded = decodeBatch(state, records, isolated);
+    if (decoded === null) return;
+    const placement = placeEvents(state, decoded);
+    const loaded = await loadBatch(state, loadRequests(state, placement), deps);
+    const plan = planBatch(state, placement, loaded, planContext(state), decoded.skipped);
     span.setAttribute('sluice.windows.written', plan.rows.length);
     // The rows this batch writes name its trace (when sampled), so a number links to Jaeger.
     const traceId = span.isRecording() ? span.spanContext().traceId : undefined;
     // Fenced while still assigned means this worker's view was stale (it loaded before the last
     // owner's final commit): the batch must run again on fresh state, not be dropped.
-    if (!(await commitPlan(state, plan, traceId)))
+    if (!(await commit(state, plan, traceId)))
       throw new Error('commit fenced; reloading the partition and retrying the batch');
     // The positions that count are in Redis and PostgreSQL; the Kafka commit (for lag metrics
     // and tools) is sent by the tick, batched and never awaited here: the client defers commits
@@ -440,12 +340,12 @@ export function createProcessor(given: ProcessorDeps): Processor {
         // Guarantee 7 is for a partition with nothing to read (see nothingToRead).
         const end = deps.consumer.highWatermark(state.topic, state.partition);
         if (!nothingToRead(state, end, deps.now())) return;
-        const plan = planIdleAdvance(state, planDeps(state), deps.idleTimeoutMs);
+        const plan = planIdleAdvance(state, planContext(state), deps.idleTimeoutMs);
         // Fenced while still assigned: reload. It is how a worker recovers its own half-done commit
         // (Redis ahead after PostgreSQL failed); a zombie that reloads on a stale assignment only
         // fences the owner until its rebalance, and the check above keeps it from moving the
         // watermark while records wait.
-        if (plan !== null && !(await commitPlan(state, plan))) load(state.topic, state.partition, true);
+        if (plan !== null && !(await commit(state, plan))) load(state.topic, state.partition, true);
       }).catch((error: unknown) => {
         const outage = outageOf(error);
         if (outage !== undefined) deps.health.refused(outage);

@@ -35,8 +35,9 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
-import { checkRecord, keyText } from '../stages/decode.ts';
-import { BACKFILL_HEADER } from '../stages/plan.ts';
+import { checkRecord } from '../stages/decode.ts';
+import { keyText } from '../stages/outbound.ts';
+import { BACKFILL_HEADER } from '../stages/place.ts';
 import type { Holes } from './dlq-record.ts';
 import { wasSent } from './dlq-record.ts';
 

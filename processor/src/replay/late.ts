@@ -14,8 +14,8 @@ import type {
   RecordBatch,
 } from '@sluice/shared/kafka/port';
 import type { TopicNames } from '@sluice/shared/streams/registry';
-import { keyText } from '../stages/decode.ts';
-import { BACKFILL_HEADER } from '../stages/plan.ts';
+import { keyText } from '../stages/outbound.ts';
+import { BACKFILL_HEADER } from '../stages/place.ts';
 
 export interface ReplayDeps {
   readonly consumer: KafkaConsumer;

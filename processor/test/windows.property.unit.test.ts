@@ -7,11 +7,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import fc from 'fast-check';
+import { applyPlan } from '../src/commit/commit-protocol.ts';
 import { windowId } from '../src/partition-state.ts';
-import { applyPlan, planBatch } from '../src/stages/plan.ts';
 import { assignWindows } from '../src/windows/assign.ts';
 import { latenessOf } from '../src/windows/watermark.ts';
-import { ecommerceRecord, memorySink, partitionState, planDeps, T0 } from './plan-fixtures.ts';
+import {
+  ecommerceRecord,
+  partitionState,
+  planDeps,
+  planRecords,
+  remember,
+  storedRows,
+  T0,
+} from './plan-fixtures.ts';
 
 const time = fc.integer({ min: 0, max: 4_102_444_800_000 });
 
@@ -121,9 +129,9 @@ test('planning any batches of in- and out-of-order events ends exactly where the
     fc.asyncProperty(
       fc.array(fc.array(event, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 12 }),
       async (batches) => {
-        const sink = memorySink();
+        const stored = storedRows();
         const state = partitionState();
-        const deps = planDeps(sink);
+        const deps = planDeps(stored);
         let offset = 0;
         let late = 0;
         for (const batch of batches) {
@@ -131,18 +139,18 @@ test('planning any batches of in- and out-of-order events ends exactly where the
             const at = offset++;
             return ecommerceRecord(at, T0 + t, { amount: 1 + (at % 7), category: key });
           });
-          const plan = await planBatch(state, records, deps);
+          const plan = planRecords(state, records, deps);
           assert.ok(plan);
           late += plan.counts.late;
-          await sink.commit(plan.rows, plan.offset, { removed: plan.removed });
+          remember(stored, plan);
           applyPlan(state, plan);
         }
         const want = model(batches.map((b) => b.map(({ t, key }) => ({ t: T0 + t, key }))));
         assert.equal(late, want.late, 'late events');
-        assert.equal(sink.rows.size, want.windows.size, 'windows');
+        assert.equal(stored.rows.size, want.windows.size, 'windows');
         for (const [id, w] of want.windows) {
           const [start, key] = id.split('|');
-          const row = sink.rows.get(windowId('default', '1m', Number(start), key ?? ''));
+          const row = stored.rows.get(windowId('default', '1m', Number(start), key ?? ''));
           assert.ok(row, `window ${id}`);
           assert.equal(row.values.count, w.count, `count of ${id}`);
           assert.equal(row.status, w.status, `status of ${id}`);

@@ -8,10 +8,18 @@ import { test } from 'node:test';
 import { defineStream, session } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import fc from 'fast-check';
-import { applyPlan, planBatch } from '../src/stages/plan.ts';
+import { applyPlan } from '../src/commit/commit-protocol.ts';
 import type { SessionBounds } from '../src/windows/session-bounds.ts';
 import { joins, mergedBounds } from '../src/windows/session-bounds.ts';
-import { ecommerceRecord, memorySink, partitionState, planDeps, T0 } from './plan-fixtures.ts';
+import {
+  ecommerceRecord,
+  partitionState,
+  planDeps,
+  planRecords,
+  remember,
+  storedRows,
+  T0,
+} from './plan-fixtures.ts';
 
 const GAP = 30_000;
 
@@ -144,23 +152,23 @@ test('planning sessions over any batches and orders ends where the model does: s
     fc.asyncProperty(
       fc.array(fc.array(event, { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 12 }),
       async (batches) => {
-        const sink = memorySink();
+        const stored = storedRows();
         const state = partitionState(sessions);
-        const deps = planDeps(sink);
+        const deps = planDeps(stored);
         let offset = 0;
         for (const batch of batches) {
           const records = batch.map(({ t, key }) => ecommerceRecord(offset++, T0 + t, { category: key }));
-          const plan = await planBatch(state, records, deps);
+          const plan = planRecords(state, records, deps);
           assert.ok(plan);
           assert.equal(plan.counts.late, 0);
           const written = new Set(plan.rows.map((r) => `${r.key}|${r.start}`));
           for (const gone of plan.removed)
             assert.ok(!written.has(`${gone.key}|${gone.start}`), 'a row is never both written and removed');
-          await sink.commit(plan.rows, plan.offset, { removed: plan.removed });
+          remember(stored, plan);
           applyPlan(state, plan);
         }
         const want = sessionModel(batches.map((b) => b.map(({ t, key }) => ({ t: T0 + t, key }))));
-        const got = new Map([...sink.rows.values()].map((r) => [`${r.key}|${r.start}`, r]));
+        const got = new Map([...stored.rows.values()].map((r) => [`${r.key}|${r.start}`, r]));
         assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), 'the sessions');
         for (const [id, w] of want) {
           const row = got.get(id);

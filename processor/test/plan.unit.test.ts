@@ -1,4 +1,4 @@
-// Batch planning as a pure unit (an in-memory sink stands in for PostgreSQL here only): offsets
+// Batch planning as a pure unit (what PostgreSQL holds is a map the test answers loads from): offsets
 // below the committed one are skipped, the watermark trails the highest event time, events behind
 // it go to <stream>.late, windows settle when the watermark passes their end, bad records become
 // dead letters, and nothing changes in the partition state until the plan is applied.
@@ -9,23 +9,28 @@ import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { defineStream, hopping, tumbling } from '@sluice/shared/streams/define';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { topicNames } from '@sluice/shared/streams/registry';
+import { applyPlan } from '../src/commit/commit-protocol.ts';
 import type { PartitionState } from '../src/partition-state.ts';
 import { windowId, windowIdCache } from '../src/partition-state.ts';
-import { applyPlan, BACKFILL_HEADER, nothingToRead, planBatch, planIdleAdvance } from '../src/stages/plan.ts';
-import type { WindowSink } from '../src/stores/postgres-rows.ts';
-import { ecommerceRecord, memoryDedup, memorySink, partitionState, T0 } from './plan-fixtures.ts';
+import { BACKFILL_HEADER } from '../src/stages/place.ts';
+import { planIdleAdvance } from '../src/stages/plan.ts';
+import { nothingToRead } from '../src/windows/watermark.ts';
+import type { StoredRows } from './plan-fixtures.ts';
+import {
+  claimedIds,
+  ecommerceRecord,
+  partitionState,
+  planRecords,
+  remember,
+  storedRows,
+  T0,
+} from './plan-fixtures.ts';
 
-// A sink that remembers nothing: these plans are looked at, not committed.
-const sink: WindowSink = {
-  claimPartition: async () => ({ nextOffset: null, watermark: null, epoch: 1 }),
-  readOpenWindows: async () => [],
-  readWindows: async () => [],
-  readSessions: async () => [],
-  commit: async () => ({ ok: true, value: undefined }),
-};
+// Nothing stored that these plans could load: they are looked at, not committed (unless a test
+// remembers them in its own `stored`).
 const deps = {
-  sink,
-  dedup: memoryDedup(),
+  stored: storedRows(),
+  claimed: claimedIds(),
   group: 'g',
   topics: topicNames('ecommerce', 't.'),
   now: T0 + 3_600_000,
@@ -36,11 +41,7 @@ const record = (offset: number, time: number, amount = 10, category = 'Books') =
 
 test('the watermark trails the highest event time by the declared 1 minute and settles windows behind it', async () => {
   const s = state();
-  const plan = await planBatch(
-    s,
-    [record(0, T0 + 5_000), record(1, T0 + 30_000), record(2, T0 + 125_000)],
-    deps,
-  );
+  const plan = planRecords(s, [record(0, T0 + 5_000), record(1, T0 + 30_000), record(2, T0 + 125_000)], deps);
   assert.ok(plan);
   assert.equal(plan.offset.watermark, T0 + 65_000);
   assert.equal(plan.offset.next, 3n);
@@ -57,10 +58,10 @@ test('the watermark trails the highest event time by the declared 1 minute and s
 test('an event behind the watermark goes to the late topic, not into its window', async () => {
   const s = state();
   // Watermark T0 + 540 s: window [T0, T0 + 60 s) plus 5 minutes of allowed lateness is behind it.
-  const first = await planBatch(s, [record(0, T0 + 600_000)], deps);
+  const first = planRecords(s, [record(0, T0 + 600_000)], deps);
   assert.ok(first);
   applyPlan(s, first);
-  const plan = await planBatch(s, [record(1, T0 + 10_000)], deps);
+  const plan = planRecords(s, [record(1, T0 + 10_000)], deps);
   assert.ok(plan);
   assert.equal(plan.counts.late, 1);
   assert.equal(plan.rows.length, 0);
@@ -83,13 +84,13 @@ test('an event some of whose windows are past allowed lateness counts in the oth
     allowedLateness: '5m',
   });
   const s = state(stream);
-  const first = await planBatch(s, [record(0, T0 + 700_000)], deps);
+  const first = planRecords(s, [record(0, T0 + 700_000)], deps);
   assert.ok(first);
   applyPlan(s, first);
   assert.equal(s.watermark, T0 + 640_000);
   // At T0 + 290 s: tumbling [240 s, 300 s) and hopping [0, 300 s) end 300 s, and 300 s + 5 min of
   // lateness is behind the watermark; the hopping windows ending at 360 s to 540 s are not.
-  const plan = await planBatch(s, [record(1, T0 + 290_000)], deps);
+  const plan = planRecords(s, [record(1, T0 + 290_000)], deps);
   assert.ok(plan);
   assert.equal(plan.counts.late, 1);
   assert.equal(plan.counts.processed, 1);
@@ -108,10 +109,10 @@ test('an event some of whose windows are past allowed lateness counts in the oth
 
 test('records below the committed offset are skipped (a replay after a crash counts nothing twice)', async () => {
   const s = state();
-  const plan = await planBatch(s, [record(0, T0), record(1, T0 + 1_000)], deps);
+  const plan = planRecords(s, [record(0, T0), record(1, T0 + 1_000)], deps);
   assert.ok(plan);
   applyPlan(s, plan);
-  const replay = await planBatch(s, [record(0, T0), record(1, T0 + 1_000), record(2, T0 + 2_000)], deps);
+  const replay = planRecords(s, [record(0, T0), record(1, T0 + 1_000), record(2, T0 + 2_000)], deps);
   assert.ok(replay);
   assert.equal(replay.counts.skipped, 2);
   assert.equal(replay.counts.processed, 1);
@@ -123,7 +124,7 @@ test('undecodable and schema-drifted records become dead letters with the origin
   const s = state();
   const poison: IncomingRecord = { ...record(0, T0), value: new TextEncoder().encode('garbage') };
   const drift = record(1, T0, Number.NaN);
-  const plan = await planBatch(s, [poison, drift, record(2, T0)], deps);
+  const plan = planRecords(s, [poison, drift, record(2, T0)], deps);
   assert.ok(plan);
   assert.equal(plan.counts.dlq, 2);
   assert.equal(plan.counts.processed, 1);
@@ -139,7 +140,7 @@ test('undecodable and schema-drifted records become dead letters with the origin
 
 test('an idle partition advances its watermark by wall clock and settles its last window', async () => {
   const s = state();
-  const plan = await planBatch(s, [record(0, T0 + 1_000)], deps);
+  const plan = planRecords(s, [record(0, T0 + 1_000)], deps);
   assert.ok(plan);
   applyPlan(s, plan);
   s.lastActivity = T0 + 2_000;
@@ -152,7 +153,7 @@ test('an idle partition advances its watermark by wall clock and settles its las
 
 test('a partition is idle only while the consumer knows its end is reached; an unknown end restarts the idle time', async () => {
   const s = state();
-  const plan = await planBatch(s, [record(0, T0 + 1_000)], deps);
+  const plan = planRecords(s, [record(0, T0 + 1_000)], deps);
   assert.ok(plan);
   applyPlan(s, plan);
   s.lastActivity = T0 + 2_000;
@@ -175,25 +176,25 @@ test('a partition is idle only while the consumer knows its end is reached; an u
   );
 });
 
-async function run(s: PartitionState, sink: WindowSink, records: IncomingRecord[]) {
-  const plan = await planBatch(s, records, { ...deps, sink });
+function run(s: PartitionState, stored: StoredRows, records: IncomingRecord[]) {
+  const plan = planRecords(s, records, { ...deps, stored });
   assert.ok(plan);
-  assert.ok((await sink.commit(plan.rows, plan.offset)).ok);
+  remember(stored, plan);
   applyPlan(s, plan);
   return plan;
 }
 
 test('an event within allowed lateness amends its settled window: new version, status amended', async () => {
-  const sink = memorySink();
+  const stored = storedRows();
   const s = state();
-  await run(s, sink, [record(0, T0 + 10_000, 10), record(1, T0 + 20_000, 30)]);
+  await run(s, stored, [record(0, T0 + 10_000, 10), record(1, T0 + 20_000, 30)]);
   // Watermark T0 + 80 s settles [T0, T0 + 60 s); it leaves memory and lives on in the sink.
-  const settled = await run(s, sink, [record(2, T0 + 140_000, 5)]);
+  const settled = await run(s, stored, [record(2, T0 + 140_000, 5)]);
   assert.equal(settled.rows.find((r) => r.start === T0)?.status, 'settled');
   assert.equal(s.windows.has(windowId('default', '1m', T0, 'Books')), false);
 
   // Two late events in one batch: one new version, both counted, in the window they belong to.
-  const plan = await run(s, sink, [record(3, T0 + 30_000, 20), record(4, T0 + 40_000, 40)]);
+  const plan = await run(s, stored, [record(3, T0 + 30_000, 20), record(4, T0 + 40_000, 40)]);
   assert.equal(plan.counts.late, 0);
   assert.equal(plan.counts.amended, 1);
   const row = plan.rows.find((r) => r.start === T0);
@@ -214,16 +215,20 @@ test('an event within allowed lateness amends its settled window: new version, s
   );
 
   // A second amendment in a later batch is version 3; the provisional window is untouched.
-  const again = await run(s, sink, [record(5, T0 + 50_000, 1)]);
+  const again = await run(s, stored, [record(5, T0 + 50_000, 1)]);
   assert.equal(again.rows.find((r) => r.start === T0)?.version, 3);
   assert.equal(again.rows.find((r) => r.start === T0)?.values.count, 5);
-  assert.equal(sink.rows.get(windowId('default', '1m', T0 + 120_000, 'Books'))?.status, 'provisional');
+  assert.equal(stored.rows.get(windowId('default', '1m', T0 + 120_000, 'Books'))?.status, 'provisional');
 });
 
 test('a window the watermark passed within the same batch is settled once, not amended', async () => {
-  const sink = memorySink();
+  const stored = storedRows();
   const s = state();
-  const plan = await run(s, sink, [record(0, T0 + 10_000), record(1, T0 + 140_000), record(2, T0 + 20_000)]);
+  const plan = await run(s, stored, [
+    record(0, T0 + 10_000),
+    record(1, T0 + 140_000),
+    record(2, T0 + 20_000),
+  ]);
   const row = plan.rows.find((r) => r.start === T0);
   assert.equal(row?.status, 'settled');
   assert.equal(row?.version, 1);
@@ -232,15 +237,15 @@ test('a window the watermark passed within the same batch is settled once, not a
 });
 
 test('a replayed late event (backfill) amends its window however old, and moves no watermark', async () => {
-  const sink = memorySink();
+  const stored = storedRows();
   const s = state();
-  await run(s, sink, [record(0, T0 + 10_000, 10)]);
-  await run(s, sink, [record(1, T0 + 900_000, 10)]);
+  await run(s, stored, [record(0, T0 + 10_000, 10)]);
+  await run(s, stored, [record(1, T0 + 900_000, 10)]);
   const watermark = s.watermark;
-  const late = await run(s, sink, [record(2, T0 + 20_000, 5)]);
+  const late = await run(s, stored, [record(2, T0 + 20_000, 5)]);
   assert.equal(late.counts.late, 1, 'beyond allowed lateness: to the late topic');
   const replayed = { ...record(3, T0 + 20_000, 5), headers: { [BACKFILL_HEADER]: 'late' } };
-  const plan = await run(s, sink, [replayed]);
+  const plan = await run(s, stored, [replayed]);
   assert.equal(plan.counts.late, 0);
   const row = plan.rows.find((r) => r.start === T0);
   assert.equal(row?.status, 'amended');
@@ -253,13 +258,13 @@ const withId = (offset: number, time: number, id: string, amount = 10) =>
   ecommerceRecord(offset, time, { amount, id });
 
 test('a resent event id counts once, in the same batch or a later one; its own replay still counts', async () => {
-  const sink = memorySink();
-  const dedup = memoryDedup();
+  const stored = storedRows();
+  const claimed = claimedIds();
   const s = state();
-  const plan = await planBatch(
+  const plan = planRecords(
     s,
     [withId(0, T0 + 1_000, 'tx-1', 10), withId(1, T0 + 2_000, 'tx-1', 10), withId(2, T0 + 3_000, 'tx-2', 5)],
-    { ...deps, sink, dedup },
+    { ...deps, stored, claimed },
   );
   assert.ok(plan);
   assert.equal(plan.counts.duplicates, 1);
@@ -268,28 +273,28 @@ test('a resent event id counts once, in the same batch or a later one; its own r
   assert.equal(plan.rows[0]?.values.sum_amount, 15);
 
   // The same batch planned again (its commit never landed: a crash) counts the same, not zero.
-  const replay = await planBatch(
+  const replay = planRecords(
     s,
     [withId(0, T0 + 1_000, 'tx-1', 10), withId(1, T0 + 2_000, 'tx-1', 10), withId(2, T0 + 3_000, 'tx-2', 5)],
-    { ...deps, sink, dedup },
+    { ...deps, stored, claimed },
   );
   assert.equal(replay?.rows[0]?.values.count, 2);
   assert.ok(replay);
-  assert.ok((await sink.commit(replay.rows, replay.offset)).ok);
+  remember(stored, replay);
   applyPlan(s, replay);
 
   // A client retry of tx-2 later, at another offset: a duplicate.
-  const retry = await planBatch(s, [withId(3, T0 + 3_000, 'tx-2', 5)], { ...deps, sink, dedup });
+  const retry = planRecords(s, [withId(3, T0 + 3_000, 'tx-2', 5)], { ...deps, stored, claimed });
   assert.equal(retry?.counts.duplicates, 1);
   assert.equal(retry?.rows.length, 0);
 });
 
 test("an id is an event's identity only within its tenant and its CloudEvents source", async () => {
-  const sink = memorySink();
-  const dedup = memoryDedup();
+  const stored = storedRows();
+  const claimed = claimedIds();
   const record = (offset: number, id: string, options: { tenant?: string; source?: string }) =>
     ecommerceRecord(offset, T0 + 1_000 + offset, { id, ...options });
-  const plan = await planBatch(
+  const plan = planRecords(
     state(),
     [
       record(0, 'order-1', { tenant: 'acme', source: 'shop-eu' }),
@@ -302,7 +307,7 @@ test("an id is an event's identity only within its tenant and its CloudEvents so
       // No source: its own identity, not a copy of a sourced one.
       record(4, 'order-1', { tenant: 'acme' }),
     ],
-    { ...deps, sink, dedup },
+    { ...deps, stored, claimed },
   );
   assert.ok(plan);
   assert.equal(plan.counts.duplicates, 1);
@@ -311,12 +316,12 @@ test("an id is an event's identity only within its tenant and its CloudEvents so
 
 test('a window new to a start the committed watermark passed makes cached answers stale, though still open', async () => {
   const s = state();
-  const first = await planBatch(s, [record(0, T0 + 150_000)], deps);
+  const first = planRecords(s, [record(0, T0 + 150_000)], deps);
   assert.ok(first);
   applyPlan(s, first);
   assert.equal(s.watermark, T0 + 90_000);
   // [T0 + 60 s, T0 + 120 s) for a new key: its start is behind the committed watermark, its end is not.
-  const plan = await planBatch(s, [record(1, T0 + 70_000, 10, 'Toys'), record(2, T0 + 155_000)], deps);
+  const plan = planRecords(s, [record(1, T0 + 70_000, 10, 'Toys'), record(2, T0 + 155_000)], deps);
   assert.ok(plan);
   const toys = plan.rows.find((r) => r.key === 'Toys');
   assert.equal(toys?.status, 'provisional');

@@ -19,7 +19,7 @@ import {
   replayedRecord,
   runStart,
 } from '../src/replay/dlq.ts';
-import { BACKFILL_HEADER } from '../src/stages/plan.ts';
+import { BACKFILL_HEADER } from '../src/stages/place.ts';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
 const topics = topicNames('ecommerce', 'p.');

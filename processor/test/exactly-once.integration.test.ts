@@ -1,13 +1,12 @@
-// The processor against real Kafka, PostgreSQL and Redis: a poison record and a schema-drifted
-// record go to the DLQ with reason headers while the consumer keeps going, a processor killed with
-// SIGKILL mid-stream resumes from the offsets committed with its rows, counting nothing twice, and
-// events resent with the same ids count once.
+// The processor against real Kafka, PostgreSQL and Redis, on its own topics, group and database:
+// a poison record and a schema-drifted record go to the DLQ with reason headers while the consumer
+// keeps going, a processor killed with SIGKILL mid-stream resumes from the offsets committed with
+// its rows, counting nothing twice, events resent with the same ids count once, and workers
+// joining, leaving, dying and pausing (rebalances, zombies) change no count. The drills that stop
+// the shared Redis, PostgreSQL or Kafka are in store-restarts.drill.test.ts.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { afterEach, beforeEach, test } from 'node:test';
-import { promisify } from 'node:util';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { topicNames } from '@sluice/shared/streams/registry';
 import postgres from 'postgres';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
@@ -15,18 +14,15 @@ import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
-import { deleteRedisKeys, isolate, ROOT, startService } from '../../shared/test/services.ts';
+import { isolate, startService } from '../../shared/test/services.ts';
 import { tcpGate } from '../../shared/test/tcp-gate.ts';
 import type { Transaction } from '../../tools/ecommerce-data.ts';
-import { envelope, makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
 import { assertExact as assertExactIn, windowsBetween as windowsIn } from './exact.ts';
+import { produceRaw, startWorkerPipeline, stopWorkerPipeline, transactions } from './worker-pipeline.ts';
 
 const stack = stackEnv();
-const run = promisify(execFile);
-// Each test has its own topics, group and database: an idle partition's watermark moves to wall
-// clock (guarantee 7), after which older event times would rightly count as late. The idle timeout
-// is longer than any pause while a test's workload is still arriving (a worker draining, a
-// restart), and short enough that the final windows settle within seconds.
+
 let iso: Isolation;
 let env: Record<string, string>;
 let ingest: ServiceHandle;
@@ -34,39 +30,10 @@ let processor: ServiceHandle;
 let sql: postgres.Sql;
 
 beforeEach(async () => {
-  iso = await isolate('processor');
-  env = {
-    ...iso.env,
-    SLUICE_IDLE_TIMEOUT_MS: '6000',
-    SLUICE_TICK_MS: '250',
-    SLUICE_MAX_BATCH: '50',
-    SLUICE_SESSION_TIMEOUT_MS: '6000',
-    // The ecommerce stream only: partition counts below are its 6 (the bakery streams have a test).
-    SLUICE_STREAMS: 'ecommerce',
-  };
-  ingest = await startService('ingest', env);
-  processor = await startService('processor', env);
-  sql = postgres(iso.databaseUrl, { max: 2, onnotice: () => {} });
+  ({ iso, env, ingest, processor, sql } = await startWorkerPipeline('processor'));
 });
 
-afterEach(async () => {
-  await Promise.all([ingest.stop(), processor.stop()]);
-  await sql.end();
-  await iso.cleanup();
-});
-
-function transactions(
-  seed: number,
-  prefix: string,
-  base: number,
-  count: number,
-  spanMs: number,
-): Transaction[] {
-  const random = seededRandom(seed);
-  return Array.from({ length: count }, (_, i) =>
-    makeTransaction(random, `${prefix}-${i}`, base + Math.floor((i / count) * spanMs)),
-  );
-}
+afterEach(() => stopWorkerPipeline({ iso, env, ingest, processor, sql }));
 
 const send = (batch: readonly Transaction[]) => postTransactions(ingest.url, batch);
 
@@ -79,21 +46,8 @@ const assertExact = (
   workers: readonly ServiceHandle[] = [processor],
 ) => assertExactIn(sql, sent, from, to, workers);
 
-/** Produces values as they are, past intake (a producer other than ingest, or a hostile one). */
-async function produceRaw(
-  topic: string,
-  messages: { key: string; value: string; headers?: Record<string, string> }[],
-): Promise<void> {
-  const kafka = new KafkaJS.Kafka({
-    kafkaJS: { brokers: stack.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
-  });
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic, messages });
-  } finally {
-    await producer.disconnect();
-  }
+async function duplicatesCounted(): Promise<number> {
+  return (await scrape(processor.url)).sum('sluice_processor_events_total', { outcome: 'duplicate' });
 }
 
 test('a poison record and a schema-drifted record go to the DLQ; the consumer keeps going', {
@@ -267,111 +221,6 @@ test('every event sent twice, some three times (same ids), counts once', { timeo
     { timeoutMs: 10_000, what: 'consumer lag back to 0 on every partition' },
   );
   assert.ok(lags.length <= 6);
-});
-
-const sluice = (...args: string[]) =>
-  run(`${ROOT}sluice`, args, { timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
-
-async function duplicatesCounted(): Promise<number> {
-  return (await scrape(processor.url)).sum('sluice_processor_events_total', { outcome: 'duplicate' });
-}
-
-async function someProcessed(from: number, to: number): Promise<void> {
-  await waitFor(
-    async () => {
-      const rows = await windowsBetween(from, to);
-      return rows.reduce((n, r) => n + (r.values.count ?? 0), 0) > 0 ? true : undefined;
-    },
-    { what: 'some events processed' },
-  );
-}
-
-test('Redis restarted mid-stream, then its keys wiped mid-stream: exact counts, copies still deduped', {
-  timeout: 240_000,
-}, async () => {
-  const base = Date.parse('2026-04-06T10:00:00Z');
-  const sent = transactions(7, 'redis', base, 600, 5 * 60_000);
-  try {
-    for (let i = 0; i < 200; i += 50) await send(sent.slice(i, i + 50));
-    await someProcessed(base, base + 6 * 60_000);
-    // Down: claims cannot be made, so batches wait and retry; nothing is lost or counted twice.
-    await sluice('stack', 'stop', 'redis');
-    for (let i = 200; i < 400; i += 50) await send(sent.slice(i, i + 50));
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-  } finally {
-    await sluice('stack', 'start', 'redis');
-  }
-  // The claims survived the restart (AOF): resent copies of the first slice are still duplicates.
-  await send(sent.slice(0, 100));
-  await waitFor(async () => ((await duplicatesCounted()) === 100 ? true : undefined), {
-    timeoutMs: 60_000,
-    what: 'the 100 resent copies recognised as duplicates',
-  });
-  // The working state survived the restart (AOF) too: owners that reloaded took it from Redis.
-  assert.ok((await stateLoads('redis')) > 0, 'a partition resumed from the state in Redis');
-  // Wiped (this pipeline's keys gone, working state included): the owners rebuild it from
-  // PostgreSQL's rows and offsets, so nothing is counted twice.
-  const rebuiltBefore = await stateLoads('postgres');
-  await deleteRedisKeys(stack.redisUrl, `${env.SLUICE_CACHE_PREFIX}*`);
-  for (let i = 400; i < 600; i += 50) await send(sent.slice(i, i + 50));
-  await assertExact(sent, base, base + 6 * 60_000);
-  assert.ok((await stateLoads('postgres')) > rebuiltBefore, 'the wiped state was rebuilt from PostgreSQL');
-});
-
-async function stateLoads(source: 'redis' | 'postgres'): Promise<number> {
-  return (await scrape(processor.url)).sum('sluice_processor_state_loads_total', { source });
-}
-
-test('PostgreSQL restarted mid-stream: exact counts', { timeout: 240_000 }, async () => {
-  const base = Date.parse('2026-04-07T11:00:00Z');
-  const sent = transactions(8, 'pg', base, 400, 4 * 60_000);
-  try {
-    for (let i = 0; i < 200; i += 50) await send(sent.slice(i, i + 50));
-    await someProcessed(base, base + 5 * 60_000);
-    await sluice('stack', 'stop', 'postgres');
-    for (let i = 200; i < 400; i += 50) await send(sent.slice(i, i + 50));
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-  } finally {
-    await sluice('stack', 'start', 'postgres');
-  }
-  await assertExact(sent, base, base + 5 * 60_000);
-});
-
-test('the Kafka broker restarted mid-stream: exact counts, nothing acknowledged lost', {
-  timeout: 300_000,
-}, async () => {
-  const base = Date.parse('2026-04-08T12:00:00Z');
-  const sent = transactions(9, 'kafka', base, 400, 4 * 60_000);
-  try {
-    for (let i = 0; i < 200; i += 50) await send(sent.slice(i, i + 50));
-    await someProcessed(base, base + 5 * 60_000);
-    await sluice('stack', 'stop', 'kafka');
-    // Ingest refuses (503) while the broker is away; nothing is acknowledged that is not durable.
-    const refused = await fetch(`${ingest.url}/v1/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(sent.slice(200, 250).map(envelope)),
-    });
-    assert.equal(refused.status, 503);
-    await refused.body?.cancel();
-  } finally {
-    await sluice('stack', 'start', 'kafka');
-  }
-  // The client retries what was refused, then sends the rest; ingest and the processor reconnect.
-  await waitFor(
-    async () => {
-      const response = await fetch(`${ingest.url}/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(sent.slice(200, 250).map(envelope)),
-      });
-      await response.body?.cancel();
-      return response.status === 202 ? true : undefined;
-    },
-    { timeoutMs: 120_000, intervalMs: 1_000, what: 'ingest accepting again after the broker restart' },
-  );
-  for (let i = 250; i < 400; i += 50) await send(sent.slice(i, i + 50));
-  await assertExact(sent, base, base + 5 * 60_000);
 });
 
 test('two workers in one group share the partitions; one leaving mid-stream changes no count', {
