@@ -146,7 +146,11 @@ test('while no new client can connect it keeps trying with capped, doubling wait
   await producer.close();
 });
 
+/** The process's pending timers: a closed producer must leave none (it would hold a process open). */
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
 test('close during a backoff wait returns without waiting it out and leaves no client open', async () => {
+  const before = timers();
   const f = factory(1_000);
   const producer = await renewingProducer(() => f.create(), { retryMs: { first: 60_000, cap: 60_000 } });
   const [broken] = f.clients;
@@ -159,6 +163,7 @@ test('close during a backoff wait returns without waiting it out and leaves no c
   assert.ok(performance.now() - started < 5_000, 'close did not wait for the 60 s backoff');
   assert.equal(broken.closed, true);
   assert.equal(f.clients.length, 1, 'no client was created after close');
+  assert.equal(timers(), before, 'the backoff timer does not outlive close');
 });
 
 test('a new client that breaks again before it ever sent is replaced only after a wait', async () => {

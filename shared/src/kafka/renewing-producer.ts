@@ -25,10 +25,22 @@ export interface RenewingOptions {
   readonly log?: (level: 'info' | 'warn', message: string) => void;
   /** Called each time a new client replaced a broken one (a metric counts it). */
   readonly onRenewed?: () => void;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Waits `ms`, or until `signal` aborts (close): a closed producer leaves no timer behind. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const defaultSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 function renewing(): AppError {
   // Guarantee 1: nothing is acked while no client can send; the client retries the request.
@@ -48,11 +60,11 @@ export async function renewingProducer(
   let renewal: Promise<void> | undefined;
   let unproven = 0;
   let closed = false;
-  // Shutdown cuts a backoff wait short instead of waiting it out.
-  let wake: () => void = () => {};
-  const closedSignal = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
+  // Shutdown cuts a backoff wait short instead of waiting it out (and clears its timer).
+  const shutdown = new AbortController();
+  const closedSignal = new Promise<void>((resolve) =>
+    shutdown.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   const retiring = new Set<Promise<void>>();
 
   function retire(broken: BreakableProducer): void {
@@ -75,7 +87,8 @@ export async function renewingProducer(
       for (let attempt = first; !closed; attempt++) {
         if (attempt > 0) {
           const wait = Math.min(options.retryMs.cap, options.retryMs.first * 2 ** (attempt - 1));
-          await Promise.race([sleep(wait), closedSignal]);
+          // An injected sleep may not heed the signal: close still cuts the wait short.
+          await Promise.race([sleep(wait, shutdown.signal), closedSignal]);
           if (closed) return;
         }
         try {
@@ -119,7 +132,7 @@ export async function renewingProducer(
     },
     async close() {
       closed = true;
-      wake();
+      shutdown.abort();
       await renewal;
       const client = current;
       current = undefined;
