@@ -15,18 +15,22 @@ export interface KafkaClients {
 
 export async function kafkaClients(name: KafkaClientName): Promise<KafkaClients> {
   if (name === 'confluent') {
-    const confluent = await import('./confluent.ts');
+    const [admin, producer, consumer] = await Promise.all([
+      import('./confluent/admin.ts'),
+      import('./confluent/producer.ts'),
+      import('./confluent/consumer.ts'),
+    ]);
     return {
       name,
-      admin: confluent.createConfluentAdmin,
-      producer: confluent.createConfluentProducer,
-      consumer: confluent.createConfluentConsumer,
+      admin: admin.createConfluentAdmin,
+      producer: producer.createConfluentProducer,
+      consumer: consumer.createConfluentConsumer,
     };
   }
   const [admin, producer, consumer] = await Promise.all([
-    import('./platformatic-admin.ts'),
-    import('./platformatic-producer.ts'),
-    import('./platformatic-consumer.ts'),
+    import('./platformatic/admin.ts'),
+    import('./platformatic/producer.ts'),
+    import('./platformatic/consumer.ts'),
   ]);
   return {
     name,

@@ -1,12 +1,12 @@
 // The Kafka port's admin on @platformatic/kafka (TypeScript; Node and Bun).
 
 import { Admin } from '@platformatic/kafka';
-import { withinMs } from '../deadline.ts';
-import type { AppError, Result } from '../result.ts';
-import { appError, fail, ok } from '../result.ts';
-import type { ClientOptions } from './options.ts';
-import { errorMessage } from './options.ts';
-import type { KafkaAdmin, TopicSpec } from './port.ts';
+import { withinMs } from '../../deadline.ts';
+import type { AppError, Result } from '../../result.ts';
+import { appError, fail, ok } from '../../result.ts';
+import type { ClientOptions } from '../options.ts';
+import { errorMessage } from '../options.ts';
+import type { KafkaAdmin, TopicSpec } from '../port.ts';
 
 const alreadyExists = (error: unknown): boolean =>
   /already exists/i.test(errorMessage(error)) ||

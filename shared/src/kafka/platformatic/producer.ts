@@ -3,14 +3,14 @@
 
 import type { MessageToProduce } from '@platformatic/kafka';
 import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
-import type { AppError, Result } from '../result.ts';
-import { appError, fail, ok } from '../result.ts';
-import { groupCommit } from './group-commit.ts';
-import type { ProducerOptions } from './options.ts';
-import { errorMessage } from './options.ts';
-import type { OutgoingRecord } from './port.ts';
-import type { BreakableProducer, RenewingProducer } from './renewing-producer.ts';
-import { renewingKafkaProducer } from './renewing-producer.ts';
+import type { AppError, Result } from '../../result.ts';
+import { appError, fail, ok } from '../../result.ts';
+import { groupCommit } from '../group-commit.ts';
+import type { ProducerOptions } from '../options.ts';
+import { errorMessage } from '../options.ts';
+import type { OutgoingRecord } from '../port.ts';
+import type { BreakableProducer, RenewingProducer } from '../renewing-producer.ts';
+import { renewingKafkaProducer } from '../renewing-producer.ts';
 
 // Errors after which an idempotent producer id cannot go on (its sequence is broken or fenced):
 // only a new client, with a new producer id, can send again.
