@@ -2,7 +2,7 @@
 // offset range with a manual assignment (no group join, no rebalance: a run reads exactly the range
 // it chose and ends), and the replay position per partition, kept as the committed offset of the
 // replay's own consumer group with `seen`, the holes and the cursor in the commit's metadata
-// (processor/src/replay-dlq-record.ts). A commit re-reads what is stored right before it and never
+// (processor/src/replay/dlq-record.ts). A commit re-reads what is stored right before it and never
 // moves it backwards: the defence behind the per-stream lock `./sluice dlq replay` holds.
 
 import { RdKafka } from '@confluentinc/kafka-javascript';

@@ -1,6 +1,6 @@
 // ./sluice dlq list|show|replay --stream S: a stream's dead letters (`<prefix><stream>.dlq`) with
 // their reasons, one in full, and the replay of those that pass the stream's check now (after a
-// schema fix) as a backfill, exactly once (processor/src/replay-dlq.ts says how). The stream is
+// schema fix) as a backfill, exactly once (processor/src/replay/dlq.ts says how). The stream is
 // the processor's: the built-in registry or SLUICE_STREAMS_MODULE, so a replay judges with the
 // definition the processor will judge the copies with. Every run is bounded: --limit dead letters
 // (and --since, by the time they were dead-lettered). `./sluice dlq replay` holds a lock per stream

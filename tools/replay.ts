@@ -1,5 +1,5 @@
 // ./sluice replay late --stream S [--idle-ms N] [--max-s N]: re-injects the stream's late topic as a
-// backfill that amends windows (see processor/src/replay-late.ts). Prints how many it replayed.
+// backfill that amends windows (see processor/src/replay/late.ts). Prints how many it replayed.
 
 import { parseArgs } from 'node:util';
 import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';

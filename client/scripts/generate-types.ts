@@ -1,6 +1,6 @@
 // Regenerates client/src/generated/query-api.ts from the query service's OpenAPI document:
 //   node client/scripts/generate-types.ts
-// Run it after changing query/src/openapi.ts (the staleness test says when), then commit the file.
+// Run it after changing query/src/routes/*.ts (the staleness test says when), then commit the file.
 
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

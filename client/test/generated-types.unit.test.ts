@@ -1,5 +1,5 @@
 // Unit: the committed query types are what openapi-typescript makes of the query service's
-// OpenAPI document today. Fails when query/src/openapi.ts changed and the types were not
+// OpenAPI document today. Fails when query/src/routes/*.ts changed and the types were not
 // regenerated (node client/scripts/generate-types.ts).
 
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// One script, run by client.test.ts on Node, Bun (`bun`) and Deno (`deno run -A`): sends
+// One script, run by client.integration.test.ts on Node, Bun (`bun`) and Deno (`deno run -A`): sends
 // ecommerce events of its own category with @sluice/client, then reads them back in windows
 // through the same client, and prints one JSON line of what it saw. Its inputs are environment
 // variables (every runtime has `process.env`): SLUICE_CLIENT_EVENTS_URL (edge or ingest),

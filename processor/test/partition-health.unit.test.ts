@@ -1,5 +1,5 @@
 // The partition health reporter as a unit (its SQL is exercised on PostgreSQL by
-// query/test/stream-health.test.ts): at most one write per interval and none while one is in
+// query/test/stream-health.integration.test.ts): at most one write per interval and none while one is in
 // flight; a failed write keeps its counts for the next; the counts of a partition that moved away
 // after its commit still land (marked not the owner's, so they replace nothing of the new owner's);
 // a partition's rates start afresh after it was forgotten; old rows are pruned on the first report

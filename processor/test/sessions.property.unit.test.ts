@@ -86,7 +86,7 @@ interface ModelSession {
 }
 
 /**
- * The contract per batch, written independently of batch-plan.ts: after each batch the sessions are
+ * The contract per batch, written independently of plan.ts: after each batch the sessions are
  * the model sessions of every event so far. One that gained events is a new version if a part of it
  * had been emitted, `amended` if it is closed and had an emitted part (or lies wholly behind the
  * committed watermark), else `settled` when closed, else provisional; one that gained nothing keeps

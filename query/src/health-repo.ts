@@ -1,7 +1,7 @@
 // The reads behind GET /v1/streams/{stream}/health (parameterised SQL only). Two kinds of figure,
 // kept apart on purpose:
 // - per stream (operational, every tenant's records alike): the partition_health rows the
-//   processors write on a timer (processor/src/partition-health.ts) and their committed watermarks;
+//   processors write on a timer (processor/src/health/partition-health.ts) and their committed watermarks;
 // - per tenant: the tenant's own window rows (tenant always bound), never another tenant's.
 
 import type { Db } from '@sluice/shared/db/client';

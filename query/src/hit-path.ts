@@ -29,9 +29,9 @@ import { traceAnsweredRequest } from '@sluice/shared/http/trace-middleware';
 import type { Counter } from 'prom-client';
 import { answerResponse } from './cached-answer.ts';
 import type { ResponseCache } from './response-cache.ts';
+import { WINDOWS_ROUTE } from './routes/windows.ts';
 import type { WindowsLookup } from './windows-lookup.ts';
 import { requestTarget } from './windows-lookup.ts';
-import { WINDOWS_ROUTE } from './windows-route.ts';
 
 export interface HitPathDeps {
   readonly auth: Auth;

@@ -1,5 +1,5 @@
 // The producer that replaces a client broken by a fatal error (a pure unit: the clients are
-// fakes; what a fatal error is, librdkafka decides and confluent.ts reads). Guarantee 1 holds
+// fakes; what a fatal error is, librdkafka decides and consumer.ts reads). Guarantee 1 holds
 // throughout: a send is acked only by a client that acked it, and while no client can send,
 // every send is a retryable 503 at once instead of a hang or a success.
 

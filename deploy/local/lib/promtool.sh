@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # promtool (Prometheus's rule checker and rule unit-test runner) built from the Prometheus Go module
-# at a pinned version, for the monitoring tests (deploy/local/test/monitoring.test.ts). Like Jaeger,
+# at a pinned version, for the monitoring tests (deploy/local/test/monitoring.integration.test.ts). Like Jaeger,
 # the module source is fetched from the Go module proxy and built as the main module, so its own
 # go.sum pins every dependency; GOWORK=off because the module ships a go.work naming directories
 # that are not in the module zip. Heavy on 2 cores, so it builds once into $SLUICE_CACHE, niced.

@@ -2,13 +2,21 @@
 // envelope for unknown routes and for anything thrown, so no handler leaks a stack trace.
 
 import type { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { RequestIdVariables } from 'hono/request-id';
 import { requestId } from 'hono/request-id';
+import type { ErrorCode } from '../result.ts';
 import { appError } from '../result.ts';
 import { errorResponse } from './error-envelope.ts';
 import { REQUEST_ID_HEADER } from './request-id.ts';
 
 export type BaseVariables = RequestIdVariables;
+
+const CODE_BY_STATUS: ReadonlyMap<number, ErrorCode> = new Map([
+  [400, 'bad_request'],
+  [413, 'payload_too_large'],
+  [415, 'unsupported_media_type'],
+]);
 
 export interface AppDefaultsOptions {
   /** Called with anything a handler threw; the client gets a 500 envelope without details. */
@@ -28,6 +36,10 @@ export function applyAppDefaults<E extends { Variables: BaseVariables }>(
     ),
   );
   app.onError((error, c) => {
+    // Hono's own refusals of a request (malformed JSON, a media type a route does not take) are
+    // the client's: a 4xx in the envelope with Hono's message, never a 500.
+    const refused = error instanceof HTTPException ? CODE_BY_STATUS.get(error.status) : undefined;
+    if (refused !== undefined) return errorResponse(c, appError(refused, error.message.slice(0, 200)));
     options.onUnexpected?.(error);
     return errorResponse(c, appError('internal', 'internal error'));
   });

@@ -1,7 +1,7 @@
 // The request id every sluice response carries (X-Request-Id): the client's own when it sent a
 // usable one, else a new UUID. The Hono apps get it from hono/request-id (app-defaults.ts); a path
 // that answers before Hono does (query's cached hits) uses requestIdFor, which keeps Hono's rule:
-// shared/test/request-id.test.ts holds the two to the same answers.
+// shared/test/request-id.unit.test.ts holds the two to the same answers.
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 

@@ -1,5 +1,5 @@
 // When a delivery was first received (issue 22, item 3: a redelivery is counted once). Dedup in
-// the processor finds a copy by its id within the bucket of its event time (processor/src/dedup.ts),
+// the processor finds a copy by its id within the bucket of its event time (processor/src/stores/dedup-claims.ts),
 // so every copy of a delivery must carry the same event time: the first copy's receive time,
 // remembered here per source and delivery id for the dedup horizon. Redeliveries days later
 // (Stripe retries for 3 days; GitHub's are by hand) are then duplicates of the first in its window.

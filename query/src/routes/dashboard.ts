@@ -28,23 +28,23 @@ export interface DashboardOptions {
 
 export function dashboardRoutes<E extends Env>(app: Hono<E>, options: DashboardOptions): void {
   // Read once at start: the files are part of the release, not data.
-  const page = read(new URL('../public/index.html', import.meta.url)).replace(
+  const page = read(new URL('../../public/index.html', import.meta.url)).replace(
     '%JAEGER_UI%',
     options.jaegerUiUrl.replace(/"/g, '&quot;'),
   );
   const assets: Record<string, { body: string; type: string }> = {
     'dashboard.js': {
-      body: read(new URL('../public/dashboard.js', import.meta.url)),
+      body: read(new URL('../../public/dashboard.js', import.meta.url)),
       type: 'text/javascript',
     },
     // The page's own modules (dashboard.js imports them; the CSP's script-src 'self' covers them).
     ...Object.fromEntries(
       ['dashboard-format.js', 'dashboard-charts.js', 'dashboard-health.js'].map((name) => [
         name,
-        { body: read(new URL(`../public/${name}`, import.meta.url)), type: 'text/javascript' },
+        { body: read(new URL(`../../public/${name}`, import.meta.url)), type: 'text/javascript' },
       ]),
     ),
-    'dashboard.css': { body: read(new URL('../public/dashboard.css', import.meta.url)), type: 'text/css' },
+    'dashboard.css': { body: read(new URL('../../public/dashboard.css', import.meta.url)), type: 'text/css' },
     'uPlot.iife.min.js': {
       body: read(require.resolve('uplot/dist/uPlot.iife.min.js')),
       type: 'text/javascript',

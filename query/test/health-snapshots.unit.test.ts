@@ -1,5 +1,5 @@
 // The live route's shared health snapshots as a unit (the route's use of them runs on the real
-// services in live.test.ts and stream-health.test.ts): one computation per (stream, tenant,
+// services in live.integration.test.ts and stream-health.integration.test.ts): one computation per (stream, tenant,
 // operator or not) per interval however many ask, one in flight shared; apart per tenant and per
 // operator view; a bound on the entries held (the oldest goes first); a failed computation answers
 // undefined for its interval and is logged at most once per interval across every snapshot, with

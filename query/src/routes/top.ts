@@ -2,7 +2,7 @@
 // aggregate over a range, merged from the stream's finest tumbling window (hopping windows
 // overlap, so merging them would count an event more than once).
 
-import type { AuthVariables } from '@sluice/shared/auth/require-key';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import { errorResponse, validationError } from '@sluice/shared/http/error-envelope';
 import { appError, ok } from '@sluice/shared/result';
@@ -11,15 +11,16 @@ import { emptyState, merge, reviveState, valuesOf } from '@sluice/shared/streams
 import type { StreamDefinition, WindowSpec } from '@sluice/shared/streams/define';
 import { valueNames } from '@sluice/shared/streams/define';
 import type { Context } from 'hono';
-import { z } from 'zod';
-import { cachedAnswer } from './cached-answer.ts';
-import { isComplete, readRange } from './read-range.ts';
-import { streamParam } from './stream-param.ts';
-import { instantField, rangeTooWide, resolveRange } from './time-range.ts';
-import { joinKey, keyParts } from './window-answer.ts';
-import { MAX_PARAM_CHARS, MAX_WINDOWS_IN_RANGE } from './windows-params.ts';
-import type { WindowsRouteDeps } from './windows-route.ts';
-import { queryParams } from './windows-route.ts';
+import { cachedAnswer } from '../cached-answer.ts';
+import { isComplete, readRange } from '../read-range.ts';
+import { streamParam } from '../stream-param.ts';
+import { instantField, rangeTooWide, resolveRange } from '../time-range.ts';
+import { joinKey, keyParts } from '../window-answer.ts';
+import { MAX_PARAM_CHARS, MAX_WINDOWS_IN_RANGE } from '../windows-params.ts';
+import type { QueryEnv } from './contract.ts';
+import { bearer, errors, json, StreamParam } from './contract.ts';
+import type { WindowsRouteDeps } from './windows.ts';
+import { instant, queryParams, Values } from './windows.ts';
 
 export const MAX_TOP_N = 100;
 
@@ -121,7 +122,7 @@ export function rankTop(
 }
 
 export function topHandler(deps: WindowsRouteDeps) {
-  return async function getTop(c: Context<{ Variables: AuthVariables }>): Promise<Response> {
+  return async function getTop(c: Context<QueryEnv>): Promise<Response> {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
@@ -176,3 +177,47 @@ export function topHandler(deps: WindowsRouteDeps) {
     );
   };
 }
+
+const TopResponseSchema = z
+  .object({
+    data: z.array(
+      z.object({
+        key: z.string(),
+        keys: z.record(z.string(), z.string()),
+        value: z.number().nullable(),
+        values: Values,
+      }),
+    ),
+    agg: z.string(),
+    window: z.string(),
+    from: z.string(),
+    to: z.string(),
+    watermark: z.string().nullable(),
+    complete: z.boolean(),
+  })
+  .openapi('TopResponse');
+
+export const TOP = createRoute({
+  method: 'get',
+  path: '/v1/streams/{stream}/top',
+  summary: "Top-N keys of the key's tenant by one aggregate over a range",
+  ...bearer('windows:read'),
+  request: {
+    params: StreamParam,
+    query: z.object({
+      agg: z.string().optional().openapi({ description: 'A value name such as count or sum_amount' }),
+      by: z
+        .string()
+        .optional()
+        .openapi({ description: 'Key fields, comma-separated; default the whole key' }),
+      from: instant('Start of the range (at most 100,000 of the finest tumbling windows before to)'),
+      to: instant('End of the range'),
+      n: z.coerce.number().int().min(1).max(100).optional().openapi({ description: 'How many (default 10)' }),
+    }),
+  },
+  responses: {
+    200: json(TopResponseSchema, 'Keys ranked by the aggregate, highest first'),
+    304: { description: 'Unchanged since the ETag given in If-None-Match' },
+    ...errors,
+  },
+});

@@ -11,7 +11,7 @@
 // dashboard's health row is live over the same connection; every connection of a (stream, tenant,
 // operator or not) gets the same snapshot, read at most once per interval (health-snapshots.ts).
 
-import type { AuthVariables } from '@sluice/shared/auth/require-key';
+import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { feedKey } from '@sluice/shared/live/window-updates';
@@ -22,9 +22,11 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
-import { clientIdentity } from './client-address.ts';
-import { seesWholeStream } from './operator-view.ts';
-import { streamParam } from './stream-param.ts';
+import { clientIdentity } from '../client-address.ts';
+import { seesWholeStream } from '../operator-view.ts';
+import { streamParam } from '../stream-param.ts';
+import type { QueryEnv } from './contract.ts';
+import { bearer, ErrorEnvelope, errors, json, StreamParam } from './contract.ts';
 
 export interface LiveRouteDeps {
   readonly streams: StreamRegistry;
@@ -82,12 +84,12 @@ export function liveHandler(deps: LiveRouteDeps) {
     if (left <= 0) perAddress.delete(address);
     else perAddress.set(address, left);
   };
-  const invalid = (c: Context<{ Variables: AuthVariables }>, param: string, message: string) =>
+  const invalid = (c: Context<QueryEnv>, param: string, message: string) =>
     errorResponse(
       c,
       appError('validation_failed', `${param} ${message}`, { details: [{ path: param, message }] }),
     );
-  return async function getLive(c: Context<{ Variables: AuthVariables }>): Promise<Response> {
+  return async function getLive(c: Context<QueryEnv>): Promise<Response> {
     const found = streamParam(c, deps.streams);
     if ('response' in found) return found.response;
     const { stream } = found;
@@ -206,3 +208,37 @@ export function liveHandler(deps: LiveRouteDeps) {
     });
   };
 }
+
+export const LIVE = createRoute({
+  method: 'get',
+  path: '/v1/streams/{stream}/live',
+  summary: "Server-Sent Events: every window update of the key's tenant as the processors commit it",
+  ...bearer('windows:read'),
+  request: {
+    params: StreamParam,
+    query: z.object({
+      window: z.string().optional().openapi({ description: 'Only updates of this declared window' }),
+      last_event_id: z
+        .string()
+        .optional()
+        .openapi({ description: 'Same as the Last-Event-ID header (a Redis Stream id, ms-seq)' }),
+      health: z.enum(['on', 'off']).optional().openapi({
+        description:
+          'on: a `health` event (data: a StreamHealth, its `per_stream` null unless the key also holds `admin`) first and every 5 s after (a snapshot shared by every connection of the tenant, at most 5 s old)',
+      }),
+    }),
+    headers: z.object({ 'last-event-id': z.string().optional() }),
+  },
+  responses: {
+    200: {
+      content: { 'text/event-stream': { schema: z.string() } },
+      description:
+        'event `ready` once, `gap` when updates after Last-Event-ID were trimmed, then one `windows` event per processor commit (id: the feed entry id; data: an array of {stream, window, window_start, window_end, key, values, status, version, trace_id, removed}); with health=on, `health` events (no id; data: a StreamHealth)',
+    },
+    ...errors,
+    429: json(
+      ErrorEnvelope,
+      "Too many live clients of this key (of this address with auth off), or the key's requests per second used up (Retry-After)",
+    ),
+  },
+});
