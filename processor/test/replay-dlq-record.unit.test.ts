@@ -1,4 +1,4 @@
-// What a DLQ replay records of what it sent (processor/src/replay-dlq-record.ts): the holes below
+// What a DLQ replay records of what it sent (processor/src/replay/dlq-record.ts): the holes below
 // `seen` that say exactly which offsets were not re-sent, how a run's sends change them within
 // their bound, how two records merge without going backwards, and their commit-metadata encoding.
 

@@ -1,4 +1,4 @@
-// What a DLQ replay does with each dead letter (processor/src/replay-dlq.ts): which pass the
+// What a DLQ replay does with each dead letter (processor/src/replay/dlq.ts): which pass the
 // stream's check now, which stay (still failing, or never replayable), the position that moves
 // only over done ones, the horizon rule (for copies an earlier run sent, and for first replays of
 // old dead letters), exactly which were sent before (the holes below `seen`), and tenants.

@@ -5,13 +5,13 @@
 // Design: every attempt is the ordinary path, a full plan and fenced commit of a slice of the batch
 // in offset order (never a partial plan). A slice that commits is done for good; one that fails
 // for data left at most the Redis half of its commit (Redis commits first): the partition is then
-// reloaded (resume.ts), which finds PostgreSQL refusing Redis's `last` commit for the same data
+// reloaded (takeover.ts), which finds PostgreSQL refusing Redis's `last` commit for the same data
 // and rebuilds the working state from PostgreSQL, where the offset never moved. So each commit
 // that lands is one the existing fences admitted, from the position the stores agree on; a record
 // is counted once (its slice committed) or dead-lettered once (a one-record slice that fails is
 // planned again with the record as a dead letter, acknowledged by Kafka before its offset is
 // passed). Dedup claims made by failed attempts name the records' own offsets: a later attempt
-// finds them as its own (dedup.ts).
+// finds them as its own (stores/dedup-claims.ts).
 
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import type { Dedup } from '../stores/dedup-claims.ts';

@@ -1,5 +1,5 @@
 // What a DLQ replay records per DLQ partition, in its consumer group's commit, so that it knows
-// exactly which dead letters an earlier run re-sent (processor/src/replay-dlq.ts says why it must):
+// exactly which dead letters an earlier run re-sent (processor/src/replay/dlq.ts says why it must):
 // the position (the committed offset), `seen` (one past the highest offset ever re-sent), the
 // cursor, and the holes: the offsets in [position, seen) that were NOT re-sent (still failing,
 // outside a --tenant run, refused as too old, not read, or no record at all). So an offset in

@@ -15,7 +15,7 @@
 //      time), so the processor's dedup by event id takes it as a copy and counts nothing, as long
 //      as the first copy's claim lives: one dedup horizon after it was claimed, which was after the
 //      dead letter was written. The commit records exactly which offsets were re-injected
-//      (replay-dlq-record.ts: `seen`, one past the highest, and the holes below it that were not),
+//      (dlq-record.ts: `seen`, one past the highest, and the holes below it that were not),
 //      written before sending (write-ahead). A dead letter a replay re-injected (`again`) and that
 //      is older than the horizon (less a margin) is not re-sent (its first copy's claim may be
 //      gone, and the copy would count twice) and is done: its copy was sent.
@@ -150,7 +150,7 @@ export interface JudgeContext {
   readonly now: number;
   /** One past the highest DLQ offset ever re-injected on this partition (0n: none). */
   readonly seen: bigint;
-  /** The offsets below `seen` that were not re-injected (replay-dlq-record.ts). */
+  /** The offsets below `seen` that were not re-injected (dlq-record.ts). */
   readonly holes: Holes;
   /** Re-inject first replays older than the horizon all the same (the operator's call). */
   readonly force: boolean;
