@@ -1,4 +1,4 @@
-// The compiled fast check of record values (decode-fast-path.ts) against zod, its judge: it exists for
+// The compiled fast check of record values (stages/decode-fast-path.ts) against zod, its judge: it exists for
 // the declared streams, not for schemas JSON Schema cannot say whole, and over arbitrary values
 // (valid events with fields replaced, removed or added, strings around their length bounds with
 // astral characters) decoding with it answers what decoding with zod alone answers.

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
+import { equipmentMetrics } from '@sluice/shared/streams/bakery';
 import { ecommerce } from '@sluice/shared/streams/ecommerce';
-import { checkRecord } from '../src/stages/decode.ts';
+import { brokenRuleOf, checkRecord } from '../src/stages/decode.ts';
 
 const RECORDED = Date.parse('2026-12-04T10:00:00Z');
 
@@ -80,4 +81,46 @@ test('NUL key past intake: text no store can hold is a dead letter naming the fi
   assert.equal(surrogate.kind, 'dlq');
   if (surrogate.kind === 'dlq') assert.match(surrogate.reason, /^id: .*surrogate/);
   assert.equal(checkRecord(record({}, { product_name: 'a\\u0000b (escaped text)' }), ecommerce).kind, 'ok');
+});
+
+// Data quality: a valid event that breaks a business rule is its own outcome (rejected, naming the
+// rule), not a dead letter of its decoding: it still belongs to its windows, counted as rejected.
+test('a valid event that breaks a business rule is rejected, naming the rule', () => {
+  const reading = (value: number) => {
+    const body = JSON.stringify({
+      id: 'r-1',
+      stream: 'equipment-metrics',
+      tenant: 'default',
+      time: RECORDED - 1_000,
+      received_at: RECORDED,
+      key: 'oven-1',
+      data: {
+        reading_id: 'r-1',
+        equipment_id: 'oven-1',
+        metric: 'temperature',
+        value,
+        timestamp: '2026-12-04T09:59:59Z',
+      },
+    });
+    const r: IncomingRecord = {
+      topic: 'equipment-metrics',
+      partition: 0,
+      offset: 0n,
+      key: new TextEncoder().encode('oven-1'),
+      value: new TextEncoder().encode(body),
+      headers: {},
+      timestamp: RECORDED,
+    };
+    return r;
+  };
+  const broken = checkRecord(reading(1000), equipmentMetrics);
+  assert.equal(broken.kind, 'rejected');
+  if (broken.kind === 'rejected') {
+    assert.equal(broken.rule, 'plausible_value');
+    assert.equal(broken.event.key, 'oven-1');
+    assert.equal(brokenRuleOf(broken), 'plausible_value');
+  }
+  const fine = checkRecord(reading(180), equipmentMetrics);
+  assert.equal(fine.kind, 'ok');
+  if (fine.kind === 'ok') assert.equal(brokenRuleOf(fine), undefined);
 });

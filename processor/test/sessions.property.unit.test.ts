@@ -86,11 +86,12 @@ interface ModelSession {
 }
 
 /**
- * The contract per batch, written independently of plan.ts: after each batch the sessions are
- * the model sessions of every event so far. One that gained events is a new version if a part of it
- * had been emitted, `amended` if it is closed and had an emitted part (or lies wholly behind the
- * committed watermark), else `settled` when closed, else provisional; one that gained nothing keeps
- * its status and version and settles when the watermark passes its end.
+ * The contract per batch, written independently of stages/plan.ts and the window operators: after
+ * each batch the sessions are the model sessions of every event so far. One that gained events is
+ * a new version if a part of it had been emitted, `amended` if it is closed and had an emitted part
+ * (or lies wholly behind the committed watermark), else `settled` when closed, else provisional;
+ * one that gained nothing keeps its status and version and settles when the watermark passes its
+ * end.
  */
 function sessionModel(
   batches: readonly (readonly { t: number; key: string }[])[],

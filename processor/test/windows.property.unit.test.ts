@@ -86,7 +86,10 @@ interface ModelWindow {
   version: number;
 }
 
-/** The contract, written independently of plan.ts: per event, then per batch boundary. */
+/**
+ * The contract, written independently of stages/plan.ts and the window operators: per event, then
+ * per batch boundary.
+ */
 function model(batches: readonly (readonly { t: number; key: string }[])[]) {
   const windows = new Map<string, ModelWindow>();
   let maxTime = Number.NEGATIVE_INFINITY;

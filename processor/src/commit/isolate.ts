@@ -11,7 +11,7 @@
 // is counted once (its slice committed) or dead-lettered once (a one-record slice that fails is
 // planned again with the record as a dead letter, acknowledged by Kafka before its offset is
 // passed). Dedup claims made by failed attempts name the records' own offsets: a later attempt
-// finds them as its own (dedup.ts).
+// finds them as its own (stores/dedup-claims.ts).
 
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import type { Dedup } from '../stores/dedup-claims.ts';

@@ -35,7 +35,7 @@ import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import type { IncomingRecord, OutgoingRecord } from '@sluice/shared/kafka/port';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import type { TopicNames } from '@sluice/shared/streams/registry';
-import { checkRecord } from '../stages/decode.ts';
+import { brokenRuleOf, checkRecord } from '../stages/decode.ts';
 import { keyText } from '../stages/outbound.ts';
 import { BACKFILL_HEADER } from '../stages/place.ts';
 import type { Holes } from './dlq-record.ts';
@@ -184,7 +184,7 @@ export function judge(dead: DeadLetter, ctx: JudgeContext): Verdict {
   // INVARIANT: no copy after the horizon, unless the operator forces a first replay.
   if (dead.at + ctx.stream.dedupHorizonMs - HORIZON_MARGIN_MS <= ctx.now && (again || !ctx.force))
     return { kind: 'beyond-horizon', again };
-  return { kind: 'replay', event: outcome.event, brokenRule: outcome.brokenRule, again };
+  return { kind: 'replay', event: outcome.event, brokenRule: brokenRuleOf(outcome), again };
 }
 
 /** Done for the position: re-injected (once acknowledged, or by an earlier run) or never replayable. */

@@ -1,7 +1,9 @@
 // Stage 1 of a batch (see processor/README.md): decode each Kafka value and check it against its
-// stream's schema. The outcome is data (STYLE #7): ok (with the business rule it breaks, if any: a
-// rejected event), or dlq with a reason; never a throw. Late and duplicate are later stages' words
-// for an ok event: the watermark's (place.ts) and the dedup claims' (load.ts).
+// stream's schema. The outcome is data (STYLE #7), never a throw: ok; rejected (valid, but it breaks
+// one of the stream's business rules: counted as rejected in its windows and kept in the DLQ); or
+// dlq with a reason. Late and duplicate are later stages' words for an ok or rejected event, as data
+// too: the windows it is too late for (place.ts: `lateFor`) and its id's claim (load.ts: `firsts`),
+// which the plan (plan.ts) turns into late records and duplicate counts.
 
 import type { SluiceEvent } from '@sluice/shared/events/envelope';
 import { decodeEvent } from '@sluice/shared/events/envelope';
@@ -14,9 +16,15 @@ import type { PartitionState } from '../partition-state.ts';
 import { fastCheckFor } from './decode-fast-path.ts';
 
 export type RecordOutcome =
-  /** Decoded and valid; `brokenRule` names the first of the stream's business rules it breaks. */
-  | { readonly kind: 'ok'; readonly event: SluiceEvent; readonly brokenRule?: string }
+  /** Decoded, valid, and within every business rule of its stream. */
+  | { readonly kind: 'ok'; readonly event: SluiceEvent }
+  /** Decoded and valid, but `rule` is the first of the stream's business rules it breaks. */
+  | { readonly kind: 'rejected'; readonly event: SluiceEvent; readonly rule: string }
   | { readonly kind: 'dlq'; readonly step: 'decode' | 'validate'; readonly reason: string };
+
+/** The business rule a decoded event breaks, if any. */
+export const brokenRuleOf = (outcome: Exclude<RecordOutcome, { kind: 'dlq' }>): string | undefined =>
+  outcome.kind === 'rejected' ? outcome.rule : undefined;
 
 /** A record's outcome: the check's, or a dead letter the stores refused (commit/isolate.ts). */
 export type Outcome =
@@ -103,6 +111,6 @@ export function checkRecord(record: IncomingRecord, stream: StreamDefinition): R
   // Data quality: a broken business rule does not make a dead letter of the record's decoding; the
   // event still belongs to its windows, where it is counted as rejected (and it goes to the DLQ).
   for (const rule of stream.rules)
-    if (!rule.check(event.data)) return { kind: 'ok', event, brokenRule: rule.name };
+    if (!rule.check(event.data)) return { kind: 'rejected', event, rule: rule.name };
   return { kind: 'ok', event };
 }

@@ -11,6 +11,7 @@ import type { Target } from '../windows/assign.ts';
 import { windowsOf } from '../windows/assign.ts';
 import { advancedWatermark, splitLate } from '../windows/watermark.ts';
 import type { DecodedBatch, Fresh } from './decode.ts';
+import { brokenRuleOf } from './decode.ts';
 
 /** Marks a record replayed from `<stream>.late` as a backfill (see `./sluice replay late`). */
 export const BACKFILL_HEADER = 'sluice-backfill';
@@ -76,7 +77,7 @@ export function placeEvents(state: PartitionState, batch: DecodedBatch): Placeme
       windows,
       targets: split?.targets ?? windows,
       lateFor: split?.lateFor ?? NO_STARTS,
-      brokenRule: outcome.brokenRule,
+      brokenRule: brokenRuleOf(outcome),
     });
     if (backfill) continue;
     maxEventTime = maxEventTime === null ? event.time : Math.max(maxEventTime, event.time);

@@ -51,7 +51,7 @@ export interface PartitionSnapshot {
   readonly position: Position;
   readonly maxEventTime: number | null;
   readonly windows: StoredRow[];
-  /** The latest commit; PostgreSQL may not hold it yet (see takeover.ts). */
+  /** The latest commit; PostgreSQL may not hold it yet (see commit/takeover.ts). */
   readonly last: StateCommit | null;
 }
 
