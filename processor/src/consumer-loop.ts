@@ -9,7 +9,6 @@
 // (commit/takeover.ts).
 
 import type { Span } from '@opentelemetry/api';
-import { SpanKind, trace } from '@opentelemetry/api';
 import type {
   CommitOffset,
   IncomingRecord,
@@ -21,15 +20,19 @@ import type {
 import type { Logger } from '@sluice/shared/log';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { topicNames } from '@sluice/shared/streams/registry';
-import { inSpan } from '@sluice/shared/telemetry/spans';
-import { batchOrigins } from '@sluice/shared/telemetry/trace-context';
 import { commitProtocol } from './commit/commit-protocol.ts';
-import type { FailureStep } from './commit/failure-kind.ts';
-import { dataFailureOf, outageOf, printable } from './commit/failure-kind.ts';
-import { instrumentedCommit, tracedRowStore, tracedStateStore } from './commit/instrumented.ts';
+import { dataFailureOf, outageOf } from './commit/failure-kind.ts';
+import {
+  inBatchSpan,
+  instrumentedCommit,
+  isolationReporter,
+  tracedRowStore,
+  tracedStateStore,
+} from './commit/instrumented.ts';
 import type { Isolated } from './commit/isolate.ts';
 import { dedupWithSteps, isolateRecords, sinkWithSteps, storeWithSteps } from './commit/isolate.ts';
 import { resumePartition } from './commit/takeover.ts';
+import { reportLag } from './health/lag.ts';
 import type { ProcessorMetrics } from './health/metrics.ts';
 import type { PartitionHealthReporter } from './health/partition-health.ts';
 import type { StoreHealth } from './health/store-health.ts';
@@ -45,8 +48,6 @@ import type { Dedup } from './stores/dedup-claims.ts';
 import type { WindowSink } from './stores/postgres-rows.ts';
 import type { StateStore } from './stores/redis-state.ts';
 import { nothingToRead } from './windows/watermark.ts';
-
-const tracer = trace.getTracer('sluice-processor');
 
 export interface ProcessorDeps {
   readonly consumer: KafkaConsumer;
@@ -170,29 +171,11 @@ export function createProcessor(given: ProcessorDeps): Processor {
     now: deps.now(),
   });
 
+  // One CONSUMER span per batch (commit/instrumented.ts), under the partition's lock.
   const onBatch = (batch: RecordBatch): Promise<void> =>
-    withLock(tpKey(batch.topic, batch.partition), () => {
-      // One CONSUMER span per batch: a child of the first sampled producing context, linked to
-      // (a bounded number of) the others, so an event can be followed from its producer.
-      const { parent, links } = batchOrigins(batch.records.map((r) => r.headers));
-      return inSpan(
-        tracer,
-        `process ${batch.topic}`,
-        {
-          kind: SpanKind.CONSUMER,
-          parent,
-          links,
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.operation.type': 'process',
-            'messaging.destination.name': batch.topic,
-            'messaging.destination.partition.id': String(batch.partition),
-            'messaging.batch.message_count': batch.records.length,
-          },
-        },
-        (span) => processBatch(batch, span),
-      );
-    });
+    withLock(tpKey(batch.topic, batch.partition), () =>
+      inBatchSpan(batch, (span) => processBatch(batch, span)),
+    );
 
   /** Plans and commits records of one partition (a batch, or a slice of one being isolated). */
   const commitRecords = async (
@@ -244,7 +227,7 @@ export function createProcessor(given: ProcessorDeps): Processor {
           attempt: (records, isolated) =>
             commitRecords(batch.topic, batch.partition, records, span, isolated),
           reset: () => partitions.delete(key),
-          onIsolated: (record, failure) => isolatedRecord(batch.topic, record, failure.step, failure.reason),
+          onIsolated: (record, failure) => isolatedRecord(batch.topic, record, failure),
         });
       }
     } catch (error) {
@@ -263,20 +246,7 @@ export function createProcessor(given: ProcessorDeps): Processor {
     }
   };
 
-  const isolatedRecord = (topic: string, record: IncomingRecord, step: FailureStep, reason: string) => {
-    const stream = deps.streamsByTopic.get(topic)?.name ?? topic;
-    deps.metrics.isolated.inc({ stream, step });
-    deps.log.warn(
-      {
-        topic,
-        partition: record.partition,
-        offset: record.offset.toString(),
-        step,
-        reason: printable(reason),
-      },
-      'record refused by a store for its data: isolated to the DLQ, the partition goes on',
-    );
-  };
+  const isolatedRecord = isolationReporter(deps);
 
   // NOTE: a rebalance callback must not wait for in-flight batches (they may wait on the consumer,
   // which waits on this callback). Forgetting the partition is enough: a batch still in flight
@@ -307,29 +277,10 @@ export function createProcessor(given: ProcessorDeps): Processor {
     for (const { topic, partition } of assigned) load(topic, partition, false);
   };
 
-  // Consumer lag per owned partition, from the client's cached end offsets: no broker call. The
-  // watermark lag is refreshed here too, not only when a batch commits: a partition whose commits
-  // stopped (a store refusing writes, a stuck batch) shows a lag that keeps growing, which is what
-  // the "watermark stalled" alert (deploy/monitoring) reads, instead of the last commit's value.
-  const reportLag = () => {
-    for (const state of partitions.values()) {
-      if (state.watermark !== null) {
-        deps.metrics.watermarkLag.set(
-          { topic: state.topic, partition: String(state.partition) },
-          (deps.now() - state.watermark) / 1000,
-        );
-      }
-      const end = deps.consumer.highWatermark(state.topic, state.partition);
-      if (end === undefined || state.nextOffset === null) continue;
-      const lag = end > state.nextOffset ? Number(end - state.nextOffset) : 0;
-      deps.metrics.consumerLag.set({ topic: state.topic, partition: String(state.partition) }, lag);
-    }
-  };
-
   const idleTick = () => {
     void flushCommits();
     void deps.invalidator.flush();
-    reportLag();
+    reportLag(partitions.values(), deps);
     // At most once per interval, one statement for every owned partition (partition-health.ts).
     void deps.partitionHealth?.report(partitions.values(), (topic, partition) =>
       deps.consumer.highWatermark(topic, partition),

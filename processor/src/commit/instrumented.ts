@@ -1,12 +1,16 @@
-// Metrics and spans as decorators, so the commit protocol and the stores read as what they do
-// (OpenMeter's ingestadapter/telemetry.go): a CLIENT span around each store's commit, PostgreSQL's
-// commit latency, and after each commit its outcome counts, the written windows' `emit window`
-// spans, the watermark lag, and one warning per fence.
+// Metrics and spans as decorators, so the consumer loop, the commit protocol and the stores read as
+// what they do (OpenMeter's ingestadapter/telemetry.go): a CONSUMER span around each batch, a
+// CLIENT span around each store's commit, PostgreSQL's commit latency, and after each commit its
+// outcome counts, the written windows' `emit window` spans, the watermark lag, one warning per
+// fence, and a count and a warning per record isolated to the DLQ.
 
+import type { Span } from '@opentelemetry/api';
 import { SpanKind, trace } from '@opentelemetry/api';
+import type { IncomingRecord, RecordBatch } from '@sluice/shared/kafka/port';
 import type { Logger } from '@sluice/shared/log';
+import type { StreamDefinition } from '@sluice/shared/streams/define';
 import { inSpan } from '@sluice/shared/telemetry/spans';
-import { spanContextFrom } from '@sluice/shared/telemetry/trace-context';
+import { batchOrigins, spanContextFrom } from '@sluice/shared/telemetry/trace-context';
 import type { ProcessorMetrics } from '../health/metrics.ts';
 import type { PartitionHealthReporter } from '../health/partition-health.ts';
 import { windowId } from '../partition-state.ts';
@@ -14,6 +18,8 @@ import type { BatchPlan } from '../stages/plan.ts';
 import type { WindowSink } from '../stores/postgres-rows.ts';
 import type { StateStore } from '../stores/redis-state.ts';
 import type { CommitPlan } from './commit-protocol.ts';
+import { printable } from './failure-kind.ts';
+import type { DataFailure } from './isolate.ts';
 
 const tracer = trace.getTracer('sluice-processor');
 const EMIT_SPANS_PER_BATCH = 50;
@@ -134,4 +140,51 @@ function emitSpans(plan: BatchPlan): void {
       })
       .end();
   }
+}
+
+/**
+ * Runs `work` in one CONSUMER span per batch: a child of the first sampled producing context,
+ * linked to (a bounded number of) the others, so an event can be followed from its producer.
+ */
+export function inBatchSpan(batch: RecordBatch, work: (span: Span) => Promise<void>): Promise<void> {
+  const { parent, links } = batchOrigins(batch.records.map((r) => r.headers));
+  return inSpan(
+    tracer,
+    `process ${batch.topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent,
+      links,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': batch.topic,
+        'messaging.destination.partition.id': String(batch.partition),
+        'messaging.batch.message_count': batch.records.length,
+      },
+    },
+    work,
+  );
+}
+
+/** Counts and logs (one line each, the reason made printable) a record isolated to the DLQ. */
+export function isolationReporter(deps: {
+  readonly metrics: Pick<ProcessorMetrics, 'isolated'>;
+  readonly log: Logger;
+  readonly streamsByTopic: ReadonlyMap<string, StreamDefinition>;
+}): (topic: string, record: IncomingRecord, failure: DataFailure) => void {
+  return (topic, record, { step, reason }) => {
+    const stream = deps.streamsByTopic.get(topic)?.name ?? topic;
+    deps.metrics.isolated.inc({ stream, step });
+    deps.log.warn(
+      {
+        topic,
+        partition: record.partition,
+        offset: record.offset.toString(),
+        step,
+        reason: printable(reason),
+      },
+      'record refused by a store for its data: isolated to the DLQ, the partition goes on',
+    );
+  };
 }
