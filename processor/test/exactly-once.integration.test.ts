@@ -6,49 +6,34 @@
 // the shared Redis, PostgreSQL or Kafka are in store-restarts.drill.test.ts.
 
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { topicNames } from '@sluice/shared/streams/registry';
 import postgres from 'postgres';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
-import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
-import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
+import type { ServiceHandle } from '../../shared/test/services.ts';
 import { isolate, startService } from '../../shared/test/services.ts';
 import { tcpGate } from '../../shared/test/tcp-gate.ts';
-import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
-import { assertExact as assertExactIn, windowsBetween as windowsIn } from './exact.ts';
-import { produceRaw, startWorkerPipeline, stopWorkerPipeline, transactions } from './worker-pipeline.ts';
+import {
+  assertExact,
+  duplicatesCounted,
+  env,
+  iso,
+  processor,
+  produceRaw,
+  send,
+  setProcessor,
+  sql,
+  transactions,
+  useWorkerPipeline,
+  windowsBetween,
+} from './worker-pipeline.ts';
 
 const stack = stackEnv();
 
-let iso: Isolation;
-let env: Record<string, string>;
-let ingest: ServiceHandle;
-let processor: ServiceHandle;
-let sql: postgres.Sql;
-
-beforeEach(async () => {
-  ({ iso, env, ingest, processor, sql } = await startWorkerPipeline('processor'));
-});
-
-afterEach(() => stopWorkerPipeline({ iso, env, ingest, processor, sql }));
-
-const send = (batch: readonly Transaction[]) => postTransactions(ingest.url, batch);
-
-const windowsBetween = (from: number, to: number) => windowsIn(sql, from, to);
-// Whose output a failure prints: every worker of the test, not only the first.
-const assertExact = (
-  sent: readonly Transaction[],
-  from: number,
-  to: number,
-  workers: readonly ServiceHandle[] = [processor],
-) => assertExactIn(sql, sent, from, to, workers);
-
-async function duplicatesCounted(): Promise<number> {
-  return (await scrape(processor.url)).sum('sluice_processor_events_total', { outcome: 'duplicate' });
-}
+useWorkerPipeline();
 
 test('a poison record and a schema-drifted record go to the DLQ; the consumer keeps going', {
   timeout: 120_000,
@@ -166,12 +151,12 @@ test('a processor killed with SIGKILL mid-stream resumes without counting anythi
   );
   assert.equal(await processor.stop('SIGKILL'), null);
   for (let i = 300; i < 600; i += 50) await send(sent.slice(i, i + 50));
-  processor = await startService('processor', env);
+  setProcessor(await startService('processor', env));
   await assertExact(sent, base, base + 6 * 60_000);
 
   // And a graceful restart (SIGTERM drains and commits) changes nothing either.
   assert.equal(await processor.stop('SIGTERM'), 0);
-  processor = await startService('processor', env);
+  setProcessor(await startService('processor', env));
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   await assertExact(sent, base, base + 6 * 60_000);
 });
@@ -193,7 +178,7 @@ test('ten kill -9s at random moments during a known workload, with restarts: exa
     }
     await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 1_500)));
     assert.equal(await processor.stop('SIGKILL'), null, `kill ${kill + 1}`);
-    processor = await startService('processor', env);
+    setProcessor(await startService('processor', env));
   }
   await assertExact(sent, base, base + 7 * 60_000);
 });

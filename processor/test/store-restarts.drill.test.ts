@@ -5,51 +5,31 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { afterEach, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
-import type postgres from 'postgres';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
-import { postTransactions } from '../../shared/test/ingest-client.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
-import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
 import { deleteRedisKeys, ROOT } from '../../shared/test/services.ts';
-import type { Transaction } from '../../tools/ecommerce-data.ts';
 import { envelope } from '../../tools/ecommerce-data.ts';
-import { assertExact as assertExactIn, windowsBetween as windowsIn } from './exact.ts';
-import { startWorkerPipeline, stopWorkerPipeline, transactions } from './worker-pipeline.ts';
+import {
+  assertExact,
+  duplicatesCounted,
+  env,
+  ingest,
+  processor,
+  send,
+  transactions,
+  useWorkerPipeline,
+  windowsBetween,
+} from './worker-pipeline.ts';
 
 const stack = stackEnv();
 const run = promisify(execFile);
 
-let iso: Isolation;
-let env: Record<string, string>;
-let ingest: ServiceHandle;
-let processor: ServiceHandle;
-let sql: postgres.Sql;
-
-beforeEach(async () => {
-  ({ iso, env, ingest, processor, sql } = await startWorkerPipeline('processor'));
-});
-
-afterEach(() => stopWorkerPipeline({ iso, env, ingest, processor, sql }));
-
-const send = (batch: readonly Transaction[]) => postTransactions(ingest.url, batch);
-
-const windowsBetween = (from: number, to: number) => windowsIn(sql, from, to);
-// Whose output a failure prints: every worker of the test, not only the first.
-const assertExact = (
-  sent: readonly Transaction[],
-  from: number,
-  to: number,
-  workers: readonly ServiceHandle[] = [processor],
-) => assertExactIn(sql, sent, from, to, workers);
+useWorkerPipeline();
 
 const sluice = (...args: string[]) =>
   run(`${ROOT}sluice`, args, { timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
-
-async function duplicatesCounted(): Promise<number> {
-  return (await scrape(processor.url)).sum('sluice_processor_events_total', { outcome: 'duplicate' });
-}
 
 async function someProcessed(from: number, to: number): Promise<void> {
   await waitFor(

@@ -150,15 +150,7 @@ export function planBatch(
       key: w.key,
     })),
     outbound,
-    offset: {
-      group: ctx.group,
-      topic: state.topic,
-      partition: state.partition,
-      expected: state.nextOffset,
-      epoch: state.epoch,
-      next: placement.next,
-      watermark,
-    },
+    offset: offsetWrite(state, ctx, placement.next, watermark),
     updated: [...working.values()],
     loaded: loaded.windows,
     contributors,
@@ -200,15 +192,7 @@ export function planIdleAdvance(state: PartitionState, ctx: PlanContext, idleMs:
     rows: [...working.values()].map((w) => toRow(w, state.partition, state.stream.aggregations)),
     removed: [],
     outbound: [],
-    offset: {
-      group: ctx.group,
-      topic: state.topic,
-      partition: state.partition,
-      expected: state.nextOffset,
-      epoch: state.epoch,
-      next: state.nextOffset,
-      watermark: candidate,
-    },
+    offset: offsetWrite(state, ctx, state.nextOffset, candidate),
     updated: [...working.values()],
     loaded: new Map(),
     contributors: new Map(),
@@ -216,6 +200,27 @@ export function planIdleAdvance(state: PartitionState, ctx: PlanContext, idleMs:
     stale: [],
     maxEventTime: state.maxEventTime,
     counts: { processed: 0, dlq: 0, late: 0, skipped: 0, settled, amended: 0, duplicates: 0, rejected: 0 },
+  };
+}
+
+/**
+ * The position a plan moves the partition to, fenced (guarantee 2): from the offset this worker
+ * read, under the epoch it claimed the partition with.
+ */
+function offsetWrite(
+  state: PartitionState,
+  ctx: PlanContext,
+  next: bigint,
+  watermark: number | null,
+): OffsetWrite {
+  return {
+    group: ctx.group,
+    topic: state.topic,
+    partition: state.partition,
+    expected: state.nextOffset,
+    epoch: state.epoch,
+    next,
+    watermark,
   };
 }
 
