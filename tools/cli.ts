@@ -4,7 +4,8 @@
 // process.argv), so `node tools/cli.ts send FILE` and `node tools/send.ts FILE` are the same run.
 
 import { fileURLToPath } from 'node:url';
-import { isRuntime, isServiceName, launchOf } from './services/launch.ts';
+import type { Launch } from './services/launch.ts';
+import { isRuntime, isServiceName, launchOf, RUNTIME_VAR, runtimeOf } from './services/launch.ts';
 
 interface Command {
   /** The module that runs it, relative to this file. */
@@ -21,6 +22,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   keys: { module: './keys.ts', about: 'API keys and tenant quotas' },
   webhooks: { module: './webhooks.ts', about: 'webhook sources' },
   test: { module: './test-run.ts', about: 'the test files, by tier' },
+  'fleet status': { module: './fleet.ts', about: "each processor worker's runtime, partitions and lag" },
   'bench e2e': { module: '../bench/e2e.ts', about: 'the end-to-end benchmark' },
   'bench processor': { module: '../bench/processor.ts', about: 'one worker draining a filled topic' },
   'bench query': { module: '../bench/query.ts', about: 'k6 against the query service' },
@@ -41,17 +43,22 @@ const [first = '', second = '', ...rest] = process.argv.slice(2);
 
 if (first === 'service-launch') {
   // For bash: `env K=V ... command args`, one word per line, so a path with a space stays one word.
-  // Only the edge has a choice of runtime (SLUICE_EDGE_RUNTIME): the others run where they are built for.
-  const runtime = second === 'edge' ? (rest[0] ?? process.env.SLUICE_EDGE_RUNTIME ?? 'deno') : undefined;
-  if (!isServiceName(second) || (runtime !== undefined && !isRuntime(runtime))) {
+  // The runtime: the argument, else the service's variable (SLUICE_PROCESSOR_RUNTIME, ...), else its default.
+  if (!isServiceName(second) || (rest[0] !== undefined && !isRuntime(rest[0]))) {
     console.error(usage());
     process.exit(2);
   }
-  const launch = launchOf(
-    second,
-    runtime !== undefined && isRuntime(runtime) ? runtime : undefined,
-    process.env.SLUICE_OTLP_ENDPOINT ?? '',
-  );
+  let launch: Launch;
+  try {
+    launch = launchOf(
+      second,
+      runtimeOf(second, rest[0] === undefined ? process.env : { [RUNTIME_VAR[second]]: rest[0] }),
+      process.env.SLUICE_OTLP_ENDPOINT ?? '',
+    );
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
   const words = [
     'env',
     ...Object.entries(launch.env).map(([k, v]) => `${k}=${v}`),

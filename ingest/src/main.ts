@@ -14,13 +14,13 @@ import { kafkaClients } from '@sluice/shared/kafka/clients';
 import { kafkaLogTo } from '@sluice/shared/kafka/options';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
+import { createRedis } from '@sluice/shared/redis/client';
 import { STREAMS, streamRegistry } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { deliveryLedger } from '@sluice/shared/webhooks/delivery-ledger';
 import { secretBox } from '@sluice/shared/webhooks/secret-box';
 import { NO_SOURCES, startSourceTable } from '@sluice/shared/webhooks/source-table';
-import { Redis } from 'ioredis';
 import { createIngestApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
 import { createIngestMetrics } from './metrics.ts';
@@ -50,7 +50,7 @@ const auth = await startServiceAuth({
   onError: (error) => log.warn({ err: error }, 'could not reload the API keys; the last ones stay'),
 });
 // Fails fast rather than queueing: a request waits on admission, not on a Redis reconnect.
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 // Without a queue a command before the connection fails, so wait for it (bounded: with Redis
 // down ingest still starts; admission answers 503 and usage misses counts until it is back).

@@ -32,7 +32,8 @@ import {
 import type { Isolated } from './commit/isolate.ts';
 import { dedupWithSteps, isolateRecords, sinkWithSteps, storeWithSteps } from './commit/isolate.ts';
 import { resumePartition } from './commit/takeover.ts';
-import { reportLag } from './health/lag.ts';
+import type { OwnedPartitionStatus } from './health/lag.ts';
+import { ownedStatus, reportLag } from './health/lag.ts';
 import type { ProcessorMetrics } from './health/metrics.ts';
 import type { PartitionHealthReporter } from './health/partition-health.ts';
 import type { StoreHealth } from './health/store-health.ts';
@@ -79,6 +80,8 @@ export interface Processor {
   start(): Promise<void>;
   /** Stops intake, lets in-flight batches finish and commit, leaves the group; idempotent. */
   stop(): Promise<void>;
+  /** The partitions this worker owns now, with their lag (the worker's /status). */
+  owned(): OwnedPartitionStatus[];
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
@@ -324,6 +327,9 @@ export function createProcessor(given: ProcessorDeps): Processor {
         await deps.producer.close();
       })();
       return stopping;
+    },
+    owned() {
+      return ownedStatus(deps.consumer.assignment(), (t, p) => partitions.get(tpKey(t, p)), deps);
     },
   };
 }

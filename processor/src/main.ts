@@ -1,4 +1,4 @@
-// Composition root of sluice-processor (Node 24): config, telemetry, migrations, Kafka, the
+// Composition root of sluice-processor (Bun by default, or Node 24): config, telemetry, migrations, Kafka, the
 // consumer loop, health and metrics, drain.
 
 import { loadConfig } from '@sluice/shared/config';
@@ -12,12 +12,12 @@ import { kafkaClients } from '@sluice/shared/kafka/clients';
 import { kafkaLogTo } from '@sluice/shared/kafka/options';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
+import { createRedis } from '@sluice/shared/redis/client';
 import { appError } from '@sluice/shared/result';
 import { topicNames } from '@sluice/shared/streams/registry';
 import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { Hono } from 'hono';
-import { Redis } from 'ioredis';
 import { processorConfigSchema } from './config.ts';
 import { createProcessor } from './consumer-loop.ts';
 import { createProcessorMetrics } from './health/metrics.ts';
@@ -50,7 +50,7 @@ const topics = await admin.ensureTopics(streamTopicSpecs(streams, config.topicPr
 if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);
 await admin.close();
 
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 // ioredis reports each failed reconnect: the same error is logged once a minute, not per attempt
 // (a Redis away for an hour would otherwise write thousands of identical lines).
 let lastRedisError = { message: '', at: 0, repeats: 0 };
@@ -143,12 +143,25 @@ health.get('/readyz', (c) => {
     }),
   );
 });
+// What `./sluice status` shows of each worker of a fleet: its runtime, process and the partitions
+// it owns with their lag (127.0.0.1 by default, like /metrics).
+const runtime =
+  typeof process.versions.bun === 'string' ? `bun ${process.versions.bun}` : `node ${process.versions.node}`;
+health.get('/status', (c) =>
+  c.json({
+    runtime,
+    pid: process.pid,
+    group: config.group,
+    kafkaClient: clients.name,
+    partitions: processor.owned(),
+  }),
+);
 health.get('/metrics', async (c) =>
   c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
 );
 const server = await serveHttp(health.fetch, { hostname: config.host, port: config.port });
 await processor.start();
-log.info({ port: server.port, group: config.group, kafkaClient: clients.name }, 'processor started');
+log.info({ port: server.port, group: config.group, kafkaClient: clients.name, runtime }, 'processor started');
 
 // Drain order (guarantee 6): stop consuming and finish in-flight batches (each commits its rows and
 // offsets), flush the producer, then close the health server, the pool and telemetry.

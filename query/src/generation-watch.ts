@@ -33,6 +33,7 @@ export interface WatchOptions {
   readonly connectionName?: string;
 }
 
+// A single Redis only: tracking is per server (query/src/main.ts does not watch a cluster).
 export function watchGenerations(redis: Redis, options: WatchOptions): GenerationWatch {
   const listeners: ((key: string | null) => void)[] = [];
   let epoch = 0;

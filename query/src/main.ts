@@ -9,10 +9,11 @@ import { createHttpMetrics } from '@sluice/shared/http/metrics';
 import { serveHttp } from '@sluice/shared/http/serve';
 import { closeAll, onShutdown, processConfigOptions } from '@sluice/shared/lifecycle';
 import { createLogger } from '@sluice/shared/log';
+import { createRedis, isCluster } from '@sluice/shared/redis/client';
+import { mgetAnySlot } from '@sluice/shared/redis/slots';
 import { streamRegistry } from '@sluice/shared/streams/registry';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { secretBox } from '@sluice/shared/webhooks/secret-box';
-import { Redis } from 'ioredis';
 import { createQueryApp } from './app.ts';
 import { coalescedReads } from './coalesced-reads.ts';
 import { queryConfigSchema } from './config.ts';
@@ -39,10 +40,10 @@ const db = createQueryDb({
   maxConnections: 10,
   statementTimeoutMs: config.statementTimeoutMs,
 });
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 // The response cache's own instance (it evicts): entries only; counters stay in the state Redis.
-const cacheRedis = new Redis(config.cacheRedisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const cacheRedis = createRedis(config.cacheRedisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 cacheRedis.on('error', (error: Error) => log.warn({ error: error.message }, 'cache redis error'));
 // Keys from PostgreSQL (in memory, revocations within ~1 s), or everyone 'default' with auth off.
 const auth = await startServiceAuth({
@@ -57,18 +58,20 @@ const auth = await startServiceAuth({
 // Leases (leases.ts): a busy limited key is judged in Redis once per lease, not per request.
 const admission = createAdmission(redis, { prefix: config.cache.prefix, leaseMs: 250 });
 const http = createHttpMetrics('sluice-query');
-// Amendments reach this process's cached answers pushed, so a hit mostly needs no Redis read.
-const watch = config.cache.pushInvalidation
-  ? watchGenerations(redis, {
-      prefix: generationKeyPrefix(config.cache.prefix),
-      pingIntervalMs: 1_000,
-      log: (message) => log.warn(message),
-    })
-  : undefined;
+// Amendments reach this process's cached answers pushed, so a hit mostly needs no Redis read. Not
+// on a Redis Cluster: tracking is per node, so a hit there reads its generations (one MGET per slot).
+const watch =
+  config.cache.pushInvalidation && !isCluster(redis)
+    ? watchGenerations(redis, {
+        prefix: generationKeyPrefix(config.cache.prefix),
+        pingIntervalMs: 1_000,
+        log: (message) => log.warn(message),
+      })
+    : undefined;
 const cache = withLocalTier(createResponseCache({ entries: cacheRedis, generations: redis }, config.cache), {
   ...(watch === undefined ? {} : { watch }),
   // One MGET per event-loop turn for all the hits of that turn.
-  readGenerations: coalescedReads((keys) => redis.mget(...keys), { maxKeys: 1_000 }),
+  readGenerations: coalescedReads((keys) => mgetAnySlot(redis, keys), { maxKeys: 1_000 }),
   maxEntries: config.cache.localMaxEntries,
   maxBytes: config.cache.localMaxBytes,
   settledTtlMs: config.cache.settledTtlSeconds * 1_000,

@@ -16,7 +16,8 @@
 // as sent: a hit reads it as a Buffer and answers with a slice of it, without decoding, parsing or
 // re-encoding the body (which is most of the entry).
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@sluice/shared/redis/client';
+import { mgetAnySlot } from '@sluice/shared/redis/slots';
 
 export interface CachedResponse {
   /** The JSON body as sent: UTF-8 bytes, encoded once when the answer was made. */
@@ -88,9 +89,9 @@ function decode(
 
 export interface CacheRedis {
   /** Where the entries are: an instance that may evict them (allkeys-lru). */
-  readonly entries: Redis;
+  readonly entries: RedisClient;
   /** Where the generation counters are: the state Redis, never evicting. */
-  readonly generations: Redis;
+  readonly generations: RedisClient;
 }
 
 export function createResponseCache(redis: CacheRedis, options: CacheOptions): ResponseCache {
@@ -101,7 +102,7 @@ export function createResponseCache(redis: CacheRedis, options: CacheOptions): R
           redis.entries.getBuffer(`${options.prefix}${key}`),
           generationKeys === null || generationKeys.length === 0
             ? Promise.resolve([])
-            : redis.generations.mget(...generationKeys),
+            : mgetAnySlot(redis.generations, generationKeys),
         ]);
         const current = generationKeys === null ? null : generations.map((g) => g ?? '0').join(',');
         const stored = raw === null ? undefined : decode(raw);

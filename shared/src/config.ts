@@ -3,6 +3,7 @@
 // `--check-config` flag validates and exits, so deploys can check a config without starting.
 
 import { z } from 'zod';
+import { parseRedisTarget } from './redis/target.ts';
 import type { Result } from './result.ts';
 import { fail, ok } from './result.ts';
 import { fieldErrors } from './zod-issues.ts';
@@ -63,10 +64,14 @@ export const databaseUrlEnv = z
   .default('postgres://sluice:sluice@127.0.0.1:5432/sluice')
   .pipe(z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' }));
 
+/** A single Redis (redis://, rediss://) or a Redis Cluster (redis+cluster://host:port,host:port). */
 export const redisUrlEnv = z
   .string()
   .default('redis://127.0.0.1:6379')
-  .pipe(z.url({ protocol: /^rediss?$/, error: 'expected a redis:// URL' }));
+  .superRefine((url, ctx) => {
+    const target = parseRedisTarget(url);
+    if (target instanceof Error) ctx.addIssue({ code: 'custom', message: target.message });
+  });
 
 export const otlpEndpointEnv = z
   .string()

@@ -9,7 +9,7 @@ import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { Runtime, ServiceName } from '../../tools/services/launch.ts';
-import { DEFAULT_RUNTIME, launchOf, PORT_VAR, ROOT } from '../../tools/services/launch.ts';
+import { launchOf, PORT_VAR, ROOT, runtimeOf } from '../../tools/services/launch.ts';
 import { stackEnv, uniqueName, waitFor } from './harness.ts';
 
 export type { Runtime, ServiceName };
@@ -37,7 +37,7 @@ export interface ServiceHandle {
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  runtime: Runtime = DEFAULT_RUNTIME[name],
+  runtime: Runtime = runtimeOf(name),
 ): Promise<ServiceHandle> {
   const port = await freePort();
   const launch = launchOf(name, runtime, env.SLUICE_OTLP_ENDPOINT ?? '');

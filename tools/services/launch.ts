@@ -25,13 +25,50 @@ export const DEFAULT_PORT: Readonly<Record<ServiceName, number>> = {
   edge: 8787,
 };
 
-/** Ingest and the processor on Node 24, query on Bun, the edge on Deno (or Bun: its code is Web-API only). */
+/**
+ * The runtime each service runs on unless its variable says otherwise: the processor fleet on Bun
+ * (the design card's "Bun-based processor fleets"), ingest on Node 24, query on Bun, the edge on
+ * Deno (its code is Web-API only, so Bun too).
+ */
 export const DEFAULT_RUNTIME: Readonly<Record<ServiceName, Runtime>> = {
   ingest: 'node',
-  processor: 'node',
+  processor: 'bun',
   query: 'bun',
   edge: 'deno',
 };
+
+/** The variable that picks a service's runtime (SLUICE_PROCESSOR_RUNTIME=node|bun, ...). */
+export const RUNTIME_VAR: Readonly<Record<ServiceName, string>> = {
+  ingest: 'SLUICE_INGEST_RUNTIME',
+  processor: 'SLUICE_PROCESSOR_RUNTIME',
+  query: 'SLUICE_QUERY_RUNTIME',
+  edge: 'SLUICE_EDGE_RUNTIME',
+};
+
+/** The runtimes each service is tested on; a variable naming another one is refused. */
+export const SUPPORTED_RUNTIMES: Readonly<Record<ServiceName, readonly Runtime[]>> = {
+  ingest: ['node', 'bun'],
+  processor: ['bun', 'node'],
+  query: ['bun'],
+  edge: ['deno', 'bun'],
+};
+
+/**
+ * The runtime `name` runs on under `env`: its variable when set, else the default. A value the
+ * service is not tested on is an error naming the choices, never a silent fallback.
+ */
+export function runtimeOf(
+  name: ServiceName,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Runtime {
+  const chosen = env[RUNTIME_VAR[name]];
+  if (chosen === undefined || chosen === '') return DEFAULT_RUNTIME[name];
+  const supported = SUPPORTED_RUNTIMES[name];
+  const runtime = supported.find((r) => r === chosen);
+  if (runtime === undefined)
+    throw new Error(`${RUNTIME_VAR[name]}=${chosen}: sluice-${name} runs on ${supported.join(' or ')}`);
+  return runtime;
+}
 
 export function isServiceName(value: string): value is ServiceName {
   return (SERVICE_NAMES as readonly string[]).includes(value);
@@ -54,7 +91,7 @@ export interface Launch {
  */
 export function launchOf(
   name: ServiceName,
-  runtime: Runtime = DEFAULT_RUNTIME[name],
+  runtime: Runtime = runtimeOf(name),
   otlpEndpoint = '',
   root = ROOT,
 ): Launch {

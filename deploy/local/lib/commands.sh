@@ -1,11 +1,32 @@
 # shellcheck shell=bash
 # The developer commands built on the toolchain and the stack: demo, test, lint, fmt.
 
+# up [--processors N]: the stack and the services, the processor as a fleet of N workers.
 up_cmd() {
+  local processors=''
+  while (($# > 0)); do
+    case $1 in
+      --processors)
+        processors=${2:?--processors needs a number}
+        shift 2
+        ;;
+      *) die "usage: ./sluice up [--processors N]" ;;
+    esac
+  done
   ensure_toolchain
   stack_up
-  services_up
+  services_up "$processors"
   status_cmd
+}
+
+# scale processor N: the running fleet grows or drains to N workers, the stack and the other
+# services untouched.
+scale_cmd() {
+  [[ ${1:-} == processor && $# -eq 2 ]] || die "usage: ./sluice scale processor N"
+  ensure_npm_deps
+  services_env_exports
+  processors_scale "$2"
+  fleet_status
 }
 
 down_cmd() {
@@ -18,6 +39,8 @@ status_cmd() {
   stack_rows
   services_status
   status_footer
+  echo
+  fleet_status
 }
 
 # The demo's critical path is what its first window needs: the Debian packages the pipeline runs
@@ -68,11 +91,11 @@ Every endpoint needs an API key (Authorization: Bearer <key>). The demo tenant "
   top 3         http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/top?agg=sum_amount&from=-1h&n=3
   live (SSE)    curl -N -H "Authorization: Bearer $(local_key demo-read)" http://127.0.0.1:$SLUICE_QUERY_PORT/v1/streams/ecommerce/live
   usage         curl -H "Authorization: Bearer $(local_key demo-read)" http://127.0.0.1:$SLUICE_QUERY_PORT/v1/usage
-  metrics       http://127.0.0.1:$SLUICE_EDGE_PORT/metrics  http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
+  metrics       http://127.0.0.1:$SLUICE_EDGE_PORT/metrics  http://127.0.0.1:$SLUICE_INGEST_PORT/metrics  http://127.0.0.1:$SLUICE_PROCESSOR_PORT/metrics (worker 1; its partitions and lag: ./sluice status)  http://127.0.0.1:$SLUICE_QUERY_PORT/metrics
   traces        http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT/   (Jaeger UI; the dashboard's trace links open it; $(jaeger_ui_state))
   PostgreSQL    psql $(postgres_url) -c 'select * from windows order by window_start desc limit 12'
   Kafka         kcat -b 127.0.0.1:$SLUICE_KAFKA_PORT -C -t ecommerce -c 5
-  logs          ./sluice stack logs [kafka|postgres|redis|redis-cache|jaeger|ingest|processor|query|edge|generator|bakery-generator]
+  logs          ./sluice stack logs [kafka|postgres|redis|redis-cache|jaeger|ingest|processor-1|query|edge|generator|bakery-generator]
 DEMO
   demo_webhooks
   echo "  stop          ./sluice down      (wipe all data: ./sluice stack reset)"

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { launchOf, ROOT, SERVICE_NAMES } from '../../../tools/services/launch.ts';
+import { launchOf, ROOT, runtimeOf, SERVICE_NAMES } from '../../../tools/services/launch.ts';
 
 const run = promisify(execFile);
 
@@ -37,15 +37,34 @@ test('the edge on Bun gets its tracing SDK from the preload; query on Bun needs 
   assert.deepEqual(launchOf('query').args, [`${ROOT}query/src/main.ts`]);
   assert.equal(launchOf('query').command, 'bun');
   assert.equal(launchOf('ingest').command, 'node');
-  assert.equal(launchOf('processor').command, 'node');
+  assert.equal(launchOf('processor', 'node').command, 'node');
+});
+
+test('the processor runs on Bun unless SLUICE_PROCESSOR_RUNTIME says node; other values are refused', () => {
+  assert.equal(runtimeOf('processor', {}), 'bun');
+  assert.equal(runtimeOf('processor', { SLUICE_PROCESSOR_RUNTIME: '' }), 'bun');
+  assert.equal(runtimeOf('processor', { SLUICE_PROCESSOR_RUNTIME: 'node' }), 'node');
+  assert.equal(
+    launchOf('processor', runtimeOf('processor', { SLUICE_PROCESSOR_RUNTIME: 'bun' })).command,
+    'bun',
+  );
+  assert.throws(() => runtimeOf('processor', { SLUICE_PROCESSOR_RUNTIME: 'deno' }), /runs on bun or node/);
+  assert.equal(runtimeOf('ingest', { SLUICE_INGEST_RUNTIME: 'bun' }), 'bun');
+  assert.throws(() => runtimeOf('query', { SLUICE_QUERY_RUNTIME: 'node' }), /runs on bun$/);
 });
 
 test('what ./sluice spawns is launchOf, word for word', async () => {
   for (const name of SERVICE_NAMES) {
     const { stdout } = await run(process.execPath, [`${ROOT}tools/cli.ts`, 'service-launch', name], {
-      env: { ...process.env, SLUICE_OTLP_ENDPOINT: 'http://otel.test:4318', SLUICE_EDGE_RUNTIME: 'deno' },
+      env: {
+        ...process.env,
+        SLUICE_OTLP_ENDPOINT: 'http://otel.test:4318',
+        SLUICE_EDGE_RUNTIME: 'deno',
+        SLUICE_PROCESSOR_RUNTIME: 'node',
+      },
     });
-    const launch = launchOf(name, undefined, 'http://otel.test:4318');
+    const runtime = runtimeOf(name, { SLUICE_EDGE_RUNTIME: 'deno', SLUICE_PROCESSOR_RUNTIME: 'node' });
+    const launch = launchOf(name, runtime, 'http://otel.test:4318');
     const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
     assert.deepEqual(stdout.trimEnd().split('\n'), ['env', ...env, launch.command, ...launch.args], name);
   }

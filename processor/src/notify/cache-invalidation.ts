@@ -6,7 +6,8 @@
 import type { WindowScope } from '@sluice/shared/cache/window-generations';
 import { GENERATION_TTL_SECONDS, generationKey } from '@sluice/shared/cache/window-generations';
 import type { Logger } from '@sluice/shared/log';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@sluice/shared/redis/client';
+import { groupBySlot } from '@sluice/shared/redis/slots';
 import type { Counter } from 'prom-client';
 
 export interface AmendedWindow extends WindowScope {
@@ -21,7 +22,7 @@ export interface CacheInvalidator {
 }
 
 export interface InvalidatorDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly log: Logger;
   readonly bumps: Counter<'outcome'>;
@@ -38,16 +39,29 @@ export function createCacheInvalidator(deps: InvalidatorDeps): CacheInvalidator 
   const bump = async () => {
     const keys = [...pending];
     pending.clear();
-    const pipeline = deps.redis.multi();
-    for (const key of keys) pipeline.incr(key).expire(key, GENERATION_TTL_SECONDS);
-    try {
-      const results = await pipeline.exec();
-      if (results === null || results.some(([error]) => error !== null))
-        throw new Error('redis MULTI failed');
-      deps.bumps.inc({ outcome: 'ok' }, keys.length);
-    } catch (error) {
-      for (const key of keys) if (pending.size < maxPending) pending.add(key);
-      deps.bumps.inc({ outcome: 'retry' }, keys.length);
+    // One MULTI per Redis Cluster slot (one in all on a single Redis): a group that fails is kept
+    // for the next flush; the others landed, and a bump is only ever an increment.
+    const failed: string[] = [];
+    let firstError: unknown;
+    await Promise.all(
+      groupBySlot(deps.redis, keys, (k) => k).map(async (group) => {
+        const multi = deps.redis.multi();
+        for (const key of group) multi.incr(key).expire(key, GENERATION_TTL_SECONDS);
+        try {
+          const results = await multi.exec();
+          if (results === null || results.some(([error]) => error !== null))
+            throw new Error('redis MULTI failed');
+        } catch (error) {
+          firstError ??= error;
+          failed.push(...group);
+        }
+      }),
+    );
+    if (keys.length > failed.length) deps.bumps.inc({ outcome: 'ok' }, keys.length - failed.length);
+    if (failed.length > 0) {
+      const error = firstError;
+      for (const key of failed) if (pending.size < maxPending) pending.add(key);
+      deps.bumps.inc({ outcome: 'retry' }, failed.length);
       deps.log.warn({ err: error, pending: pending.size }, 'cache invalidation failed; will retry');
     }
   };

@@ -7,7 +7,8 @@
 import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { FEED_MAX_LEN, feedKey } from '@sluice/shared/live/window-updates';
 import type { Logger } from '@sluice/shared/log';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@sluice/shared/redis/client';
+import { groupBySlot } from '@sluice/shared/redis/slots';
 import type { Counter } from 'prom-client';
 import type { WindowRef, WindowRowWrite } from '../stores/postgres-rows.ts';
 
@@ -21,7 +22,7 @@ export interface LiveFeed {
 }
 
 export interface LiveFeedDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly log: Logger;
   readonly published: Counter<'outcome'>;
@@ -59,18 +60,31 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
       // A session merged away: its row is gone (its end is not known here; it shows its start).
       for (const w of removed)
         update(w, w.start, { values: {}, status: 'settled', version: 0, removed: true });
-      const pipeline = deps.redis.pipeline();
-      for (const [key, updates] of byFeed)
-        pipeline.xadd(key, 'MAXLEN', '~', FEED_MAX_LEN, '*', 'u', JSON.stringify(updates));
-      const count = rows.length + removed.length;
-      try {
-        const results = await pipeline.exec();
-        if (results === null || results.some(([error]) => error !== null))
-          throw new Error('redis XADD failed');
-        deps.published.inc({ outcome: 'ok' }, count);
-      } catch (error) {
-        deps.published.inc({ outcome: 'dropped' }, count);
-        deps.log.warn({ err: error, dropped: count }, 'live feed updates dropped (Redis away)');
+      // One pipeline per Redis Cluster slot (one in all on a single Redis): feeds of different
+      // tenants may live on different nodes.
+      const feeds = groupBySlot(deps.redis, [...byFeed.entries()], ([key]) => key);
+      const outcomes = await Promise.all(
+        feeds.map(async (group) => {
+          const pipeline = deps.redis.pipeline();
+          for (const [key, updates] of group)
+            pipeline.xadd(key, 'MAXLEN', '~', FEED_MAX_LEN, '*', 'u', JSON.stringify(updates));
+          const count = group.reduce((n, [, updates]) => n + updates.length, 0);
+          try {
+            const results = await pipeline.exec();
+            if (results === null || results.some(([error]) => error !== null))
+              throw new Error('redis XADD failed');
+            return { count, error: undefined };
+          } catch (error) {
+            return { count, error };
+          }
+        }),
+      );
+      for (const { count, error } of outcomes) {
+        if (error === undefined) deps.published.inc({ outcome: 'ok' }, count);
+        else {
+          deps.published.inc({ outcome: 'dropped' }, count);
+          deps.log.warn({ err: error, dropped: count }, 'live feed updates dropped (Redis away)');
+        }
       }
     },
   };

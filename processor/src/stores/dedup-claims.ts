@@ -20,9 +20,9 @@
 
 import { hash } from 'node:crypto';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { redisScript } from '@sluice/shared/redis-script';
+import type { RedisClient } from '@sluice/shared/redis/client';
+import { redisScript } from '@sluice/shared/redis/script';
 import { inSpan } from '@sluice/shared/telemetry/spans';
-import type { Redis } from 'ioredis';
 
 const tracer = trace.getTracer('sluice-processor');
 
@@ -148,7 +148,7 @@ const SUB_BUCKETS = 32;
 const ONE = '1'.charCodeAt(0);
 
 export interface DedupOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Redis key prefix; the topic prefix goes in too, so isolated pipelines never share ids. */
   readonly prefix: string;
 }

@@ -9,11 +9,11 @@
 // partition) or a state wiped under a worker's feet refuses the write as `fenced`.
 
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
-import { redisScript } from '@sluice/shared/redis-script';
+import type { RedisClient } from '@sluice/shared/redis/client';
+import { redisScript } from '@sluice/shared/redis/script';
 import type { Result } from '@sluice/shared/result';
 import { fail, ok } from '@sluice/shared/result';
 import type { StoredAggState } from '@sluice/shared/streams/aggregate';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { windowId } from '../partition-state.ts';
 import type { Fenced, WindowRef } from './postgres-rows.ts';
@@ -191,7 +191,7 @@ function replyText(value: unknown): string | undefined {
 }
 
 export interface StateStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Redis key prefix; the topic prefix goes in too, so isolated pipelines never share state. */
   readonly prefix: string;
 }

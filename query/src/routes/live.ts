@@ -15,12 +15,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import type { WindowUpdate } from '@sluice/shared/live/window-updates';
 import { feedKey } from '@sluice/shared/live/window-updates';
+import type { RedisClient } from '@sluice/shared/redis/client';
+import { duplicateRedis } from '@sluice/shared/redis/client';
 import { appError } from '@sluice/shared/result';
 import type { StreamDefinition } from '@sluice/shared/streams/define';
 import type { StreamRegistry } from '@sluice/shared/streams/registry';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
 import { clientIdentity } from '../client-address.ts';
 import { seesWholeStream } from '../operator-view.ts';
@@ -30,7 +31,7 @@ import { bearer, ErrorEnvelope, errors, json, StreamParam } from './contract.ts'
 
 export interface LiveRouteDeps {
   readonly streams: StreamRegistry;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly cachePrefix: string;
   readonly maxClients: number;
   /** Live clients of one client (its key, or its remote address with auth off) at most. */
@@ -135,7 +136,7 @@ export function liveHandler(deps: LiveRouteDeps) {
     const key = feedKey(deps.cachePrefix, principal.tenant, stream.name);
     // The client's own connection does the first reads too: it queues commands while it connects,
     // where the shared one (no offline queue) would refuse them right after a start.
-    const reader = deps.redis.duplicate({ maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    const reader = duplicateRedis(deps.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
     reader.on('error', () => {});
     let after: string;
     let gap = false;

@@ -9,9 +9,10 @@
 // exactly what was accepted. The quota compares it with what a request asks, so requests admitted
 // at the same moment can overshoot a quota by what is in flight between admission and the ack.
 
-import type { Redis } from 'ioredis';
-import type { RunScript } from '../redis-script.ts';
-import { redisScript } from '../redis-script.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { RunScript } from '../redis/script.ts';
+import { redisScript } from '../redis/script.ts';
+import { groupBySlot } from '../redis/slots.ts';
 import { createLeases } from './leases.ts';
 import type { Principal } from './principal.ts';
 
@@ -157,22 +158,26 @@ function rateHeaders(
     : { 'RateLimit-Policy': policies.join(', '), RateLimit: state.join(', ') };
 }
 
-export function createAdmission(redis: Redis, options: AdmissionOptions): Admission {
+export function createAdmission(redis: RedisClient, options: AdmissionOptions): Admission {
   const run: RunScript = redisScript(redis, ADMIT_SCRIPT);
   const now = options.now ?? Date.now;
   const prefix = options.prefix;
   const add = async (byTenant: ReadonlyMap<string, number>) => {
     if (byTenant.size === 0) return;
     const day = dayOf(now());
-    // A pipeline, not MULTI: tenants of a batch may live on different Redis Cluster slots.
-    const multi = redis.pipeline();
-    for (const [tenant, n] of byTenant) {
-      const key = usageKey(prefix, tenant, day);
-      multi.incrby(key, n);
-      // Kept past its day, so a usage query near midnight in any zone still finds it.
-      multi.pexpire(key, 3 * DAY_MS);
-    }
-    await multi.exec();
+    // One pipeline per Redis Cluster slot: tenants of a batch may live on different nodes.
+    const tallies = [...byTenant].map(([tenant, n]) => ({ key: usageKey(prefix, tenant, day), n }));
+    await Promise.all(
+      groupBySlot(redis, tallies, (t) => t.key).map((group) => {
+        const pipeline = redis.pipeline();
+        for (const { key, n } of group) {
+          pipeline.incrby(key, n);
+          // Kept past its day, so a usage query near midnight in any zone still finds it.
+          pipeline.pexpire(key, 3 * DAY_MS);
+        }
+        return pipeline.exec();
+      }),
+    );
   };
   // The tally (usageFlushMs): bounded by the tenants that sent in one interval.
   let tally = new Map<string, number>();

@@ -15,6 +15,11 @@ export interface KafkaClients {
 
 export async function kafkaClients(name: KafkaClientName): Promise<KafkaClients> {
   if (name === 'confluent') {
+    // Said at start, not as an addon's load error deep in a stack trace.
+    if (typeof process.versions.bun === 'string')
+      throw new Error(
+        'SLUICE_KAFKA_CLIENT=confluent needs Node (librdkafka is a Node addon); on Bun use platformatic',
+      );
     const [admin, producer, consumer] = await Promise.all([
       import('./confluent/admin.ts'),
       import('./confluent/producer.ts'),

@@ -7,8 +7,8 @@
 // after the horizon. Node only (ioredis).
 
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { redisScript } from '../redis-script.ts';
+import type { RedisClient } from '../redis/client.ts';
+import { redisScript } from '../redis/script.ts';
 
 // KEYS[1]: the delivery's key. ARGV: this receive time (ms), the horizon (ms). Answer: {the first
 // receive time, 1 when this call recorded it (this is the first copy) else 0}.
@@ -46,7 +46,7 @@ export interface FirstSeen {
   readonly recorded: boolean;
 }
 
-export function deliveryLedger(redis: Redis, options: { prefix: string }): DeliveryLedger {
+export function deliveryLedger(redis: RedisClient, options: { prefix: string }): DeliveryLedger {
   const run = redisScript(redis, FIRST_SEEN_SCRIPT);
   const forget = redisScript(redis, FORGET_SCRIPT);
   // Hashed: the delivery id is the sender's text, of any length within the event id's bound.
