@@ -9,9 +9,9 @@ import { join, relative } from 'node:path';
 import { exitWithUsage, parseCliArgs } from './cli-args.ts';
 import { ROOT } from './services/launch.ts';
 import type { Tier } from './test-tiers.ts';
-import { schedule, TIERS } from './test-tiers.ts';
+import { DEFAULT_TIERS, schedule, TIERS } from './test-tiers.ts';
 
-const USAGE = 'test-run.ts [--tier unit|integration|drill]... [--concurrency N] [files...]';
+const USAGE = 'test-run.ts [--tier unit|integration|drill|cluster]... [--concurrency N] [files...]';
 const { values, positionals } = parseCliArgs(
   {
     allowPositionals: true,
@@ -23,11 +23,14 @@ const { values, positionals } = parseCliArgs(
   USAGE,
 );
 
+// The cluster tier needs the cluster mode's environment (./sluice test runs it on its own, after
+// the others): a run asks for it by name, or names its files.
 const wanted: Tier[] = [];
-for (const tier of values.tier ?? TIERS) {
-  if (tier !== 'unit' && tier !== 'integration' && tier !== 'drill')
-    exitWithUsage(USAGE, `unknown tier ${tier}`);
-  else wanted.push(tier);
+const named = positionals.length > 0;
+for (const tier of values.tier ?? (named ? TIERS : DEFAULT_TIERS)) {
+  const known = TIERS.find((t) => t === tier);
+  if (known === undefined) exitWithUsage(USAGE, `unknown tier ${tier}`);
+  else wanted.push(known);
 }
 const concurrency = Number(values.concurrency);
 if (!Number.isInteger(concurrency) || concurrency < 1)
@@ -67,13 +70,12 @@ function runNodeTest(files: readonly string[], parallel: number): Promise<number
   });
 }
 
-const named = positionals.length > 0;
 const plan = schedule(named ? positionals : await testFiles(), wanted);
 if (plan.untiered.length > 0) {
   // A file named by hand runs anyway (in the concurrent phase); found by the runner, it is a mistake.
   if (!named) {
     console.error(
-      `test files without a tier (NAME.unit|integration|drill.test.ts):\n  ${plan.untiered.join('\n  ')}`,
+      `test files without a tier (NAME.unit|integration|drill|cluster.test.ts):\n  ${plan.untiered.join('\n  ')}`,
     );
     process.exit(2);
   }
@@ -96,6 +98,6 @@ const phase = async (label: string, files: readonly string[], parallel: number) 
   if (code !== 0) failed = true;
 };
 await phase('side by side (unit, integration)', concurrent, concurrency);
-await phase('alone (drills)', plan.alone, 1);
+await phase(wanted.includes('cluster') ? 'alone (drills, cluster)' : 'alone (drills)', plan.alone, 1);
 for (const line of timings) console.log(`[sluice] ${line}`);
 process.exit(failed ? 1 : 0);

@@ -1,19 +1,24 @@
 // The test tiers, read from file names: `NAME.unit.test.ts` needs nothing but node_modules (no
 // stack, no spawned service); `NAME.integration.test.ts` uses the real stack on its own topics,
 // databases and key prefixes, so files run side by side; `NAME.drill.test.ts` stops or restarts a
-// shared service, so it runs alone, after the others. A test file without a tier is an error: the
-// name is the promise the runner schedules by.
+// shared service, so it runs alone, after the others; `NAME.cluster.test.ts` kills nodes of the
+// cluster mode (`./sluice stack up --cluster`), so it runs alone too, against the cluster. A test
+// file without a tier is an error: the name is the promise the runner schedules by.
 
-export const TIERS = ['unit', 'integration', 'drill'] as const;
+export const TIERS = ['unit', 'integration', 'drill', 'cluster'] as const;
 export type Tier = (typeof TIERS)[number];
+/** What a run without --tier takes: all but the cluster tier, which needs the cluster mode. */
+export const DEFAULT_TIERS: readonly Tier[] = ['unit', 'integration', 'drill'];
 
-const TIERED = /\.(unit|integration|drill)\.test\.ts$/;
+const TIERED = /\.(unit|integration|drill|cluster)\.test\.ts$/;
 
 /** The tier a test file's name declares, or undefined for a name that declares none. */
 export function tierOf(file: string): Tier | undefined {
   const match = TIERED.exec(file);
   const tier = match?.[1];
-  return tier === 'unit' || tier === 'integration' || tier === 'drill' ? tier : undefined;
+  return tier === 'unit' || tier === 'integration' || tier === 'drill' || tier === 'cluster'
+    ? tier
+    : undefined;
 }
 
 export interface Schedule {
@@ -34,7 +39,7 @@ export function schedule(files: readonly string[], wanted: readonly Tier[] = TIE
     const tier = tierOf(file);
     if (tier === undefined) untiered.push(file);
     else if (!wanted.includes(tier)) continue;
-    else if (tier === 'drill') alone.push(file);
+    else if (tier === 'drill' || tier === 'cluster') alone.push(file);
     else concurrent.push(file);
   }
   return { concurrent, alone, untiered };

@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { topicNames } from '@sluice/shared/streams/registry';
-import postgres from 'postgres';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { readTopic } from '../../shared/test/kafka-read.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { ServiceHandle } from '../../shared/test/services.ts';
-import { isolate, startService } from '../../shared/test/services.ts';
+import { startService } from '../../shared/test/services.ts';
 import { tcpGate } from '../../shared/test/tcp-gate.ts';
 import { makeTransaction, seededRandom } from '../../tools/ecommerce-data.ts';
+import { assertReplayIdentical } from './replay-check.ts';
 import {
   assertExact,
   duplicatesCounted,
@@ -421,34 +421,7 @@ test('the same slice replayed from offset 0 into a fresh group and database give
   for (let i = 0; i < sent.length; i += 50) await send(sent.slice(i, i + 50));
   await assertExact(sent, base, base + 5 * 60_000);
 
-  // A second pipeline reads the same topic from offset 0: its own group and database, the same
-  // dedup claims (its records are the ones that made them, so every one still counts).
-  const other = await isolate('processor-replay');
-  const replayer = await startService('processor', {
-    ...env,
-    SLUICE_DATABASE_URL: other.databaseUrl,
-    SLUICE_CONSUMER_GROUP: `${env.SLUICE_CONSUMER_GROUP}-replay`,
-  });
-  const otherSql = postgres(other.databaseUrl, { max: 1, onnotice: () => {} });
-  try {
-    const table = (db: postgres.Sql) =>
-      db<{ row: string }[]>`
-        select concat_ws('|', window_start, key, values::text, status, version) as row from windows
-        order by window_start, key`;
-    const want = (await table(sql)).map((r) => r.row);
-    const got = await waitFor(
-      async () => {
-        const rows = (await table(otherSql)).map((r) => r.row);
-        return rows.length === want.length && rows.every((r, i) => r === want[i]) ? rows : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, what: 'the replayed tables equal to the first' },
-    ).catch(async () => (await table(otherSql)).map((r) => r.row));
-    assert.deepEqual(got, want);
-  } finally {
-    await replayer.stop();
-    await otherSql.end();
-    await other.cleanup();
-  }
+  await assertReplayIdentical(env, sql);
 });
 
 test('an event behind the watermark goes to <stream>.late with a reason and changes no window', {

@@ -6,10 +6,11 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { Runtime, ServiceName } from '../../tools/services/launch.ts';
 import { launchOf, PORT_VAR, ROOT, runtimeOf } from '../../tools/services/launch.ts';
+import { createRedis, scanKeys } from '../src/redis/client.ts';
+import { groupBySlot } from '../src/redis/slots.ts';
 import { stackEnv, uniqueName, waitFor } from './harness.ts';
 
 export type { Runtime, ServiceName };
@@ -140,14 +141,11 @@ export async function isolate(label: string): Promise<Isolation> {
 
 /** Removes a test's Redis keys (cache entries, generations, dedup claims): nothing outlives it. */
 export async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url);
+  const redis = createRedis(url);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    // One UNLINK per slot: on a Redis Cluster a command's keys must share one.
+    for await (const keys of scanKeys(redis, pattern))
+      await Promise.all(groupBySlot(redis, keys, (k) => k).map((group) => redis.unlink(...group)));
   } finally {
     await redis.quit();
   }

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The developer commands built on the toolchain and the stack: demo, test, lint, fmt.
 
-# up [--processors N]: the stack and the services, the processor as a fleet of N workers.
+# up [--processors N] [--cluster]: the stack (or the cluster mode) and the services, the processor
+# as a fleet of N workers.
 up_cmd() {
   local processors=''
   while (($# > 0)); do
@@ -10,11 +11,15 @@ up_cmd() {
         processors=${2:?--processors needs a number}
         shift 2
         ;;
-      *) die "usage: ./sluice up [--processors N]" ;;
+      --cluster)
+        export SLUICE_STACK=cluster
+        shift
+        ;;
+      *) die "usage: ./sluice up [--processors N] [--cluster]" ;;
     esac
   done
   ensure_toolchain
-  stack_up
+  if [[ ${SLUICE_STACK:-single} == cluster ]]; then stack_up_cluster; else stack_up; fi
   services_up "$processors"
   status_cmd
 }
@@ -155,13 +160,18 @@ gen_cmd() {
 # reads the tier from each file's name). --unit needs no stack and no lint: Node and node_modules
 # only. Otherwise the gate (lint) runs first, the stack comes up, unit and integration files run side
 # by side (SLUICE_TEST_CONCURRENCY, default 3) and the drills, which stop shared services, alone.
+# test [--unit|--integration|--drills|--cluster] [files]: a run without a tier flag or files runs
+# every tier: unit, integration and drills on the small stack, the processor's own tests again on
+# its other runtime (Node; Bun is its default), then the cluster drills on the cluster mode.
 test_cmd() {
-  local tiers=() files=() arg
+  local tiers=() files=() arg full=yes
   for arg in "$@"; do
+    full=no
     case $arg in
       --unit) tiers+=(--tier unit) ;;
       --integration) tiers+=(--tier integration) ;;
       --drills) tiers+=(--tier drill) ;;
+      --cluster) tiers+=(--tier cluster) ;;
       *) files+=("$arg") ;;
     esac
   done
@@ -174,11 +184,39 @@ test_cmd() {
   ensure_toolchain
   # The monitoring tests run promtool on the alerting rules (deploy/monitoring).
   promtool_install
-  stack_up
-  stack_env_exports
   cd "$SLUICE_ROOT" || exit
   lint_cmd
-  sluice_node test "${tiers[@]}" "${files[@]}"
+  if [[ ${tiers[*]:-} == "--tier cluster" ]]; then
+    _test_on_cluster "${files[@]}"
+    return
+  fi
+  stack_up
+  stack_env_exports
+  if [[ $full == no ]]; then
+    sluice_node test "${tiers[@]}" "${files[@]}"
+    return
+  fi
+  local rc=0 other
+  sluice_node test || rc=1
+  other=$([[ $(node "$SLUICE_ROOT/tools/cli.ts" service-launch processor | sed -n 2p) == bun ]] && echo node || echo bun)
+  log "the processor's tests again on its other runtime ($other)"
+  SLUICE_PROCESSOR_RUNTIME=$other sluice_node test processor/test/*.integration.test.ts processor/test/*.drill.test.ts || rc=1
+  _test_on_cluster || rc=1
+  return "$rc"
+}
+
+# The cluster tier on the cluster mode (brought up for it, and down after it in CI, where the
+# machine has no memory to spare for both stacks at once).
+_test_on_cluster() {
+  stack_up_cluster
+  local rc=0
+  (
+    export SLUICE_STACK=cluster
+    stack_env_exports
+    sluice_node test --tier cluster "$@"
+  ) || rc=1
+  if [[ -n ${CI:-} ]]; then cluster_down; fi
+  return "$rc"
 }
 
 # Type-check the three configs (the edge and the client without Node types), lint the TypeScript

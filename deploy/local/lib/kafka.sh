@@ -27,11 +27,26 @@ kafka_java() {
     -Dlog4j2.level=warn -cp "$KAFKA_HOME/libs/*" "$@"
 }
 
+# kafka_render_config FILE NODE_ID PORT CONTROLLER_PORT LOG_DIR QUORUM_LINE RF MIN_ISR
+kafka_render_config() {
+  sed -e "s#@NODE_ID@#$2#g" -e "s#@PORT@#$3#g" -e "s#@CONTROLLER_PORT@#$4#g" -e "s#@DATA@#$5#g" \
+    -e "s#@QUORUM@#$6#g" -e "s#@RF@#$7#g" -e "s#@MIN_ISR@#$8#g" \
+    "$SLUICE_ROOT/deploy/local/kafka/server.properties.tmpl" >"$1"
+}
+
 _kafka_render_config() {
   mkdir -p "$KAFKA_DATA/logs"
-  sed -e "s#@PORT@#$SLUICE_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$SLUICE_KAFKA_CONTROLLER_PORT#g" \
-    -e "s#@DATA@#$KAFKA_DATA/logs#g" \
-    "$SLUICE_ROOT/deploy/local/kafka/server.properties.tmpl" >"$KAFKA_DATA/server.properties"
+  kafka_render_config "$KAFKA_DATA/server.properties" 1 "$SLUICE_KAFKA_PORT" "$SLUICE_KAFKA_CONTROLLER_PORT" \
+    "$KAFKA_DATA/logs" "controller.quorum.bootstrap.servers=127.0.0.1:$SLUICE_KAFKA_CONTROLLER_PORT" 1 1
+}
+
+# kafka_cluster_id: a new cluster id (the 22-character base64url line the tool prints; it may log a
+# line to stdout before it, log4j's MBean registration).
+kafka_cluster_id() {
+  local cluster_id
+  cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | grep -E '^[A-Za-z0-9_-]{22}$' | tail -n1)
+  [[ -n $cluster_id ]] || die "kafka-storage random-uuid printed no cluster id"
+  echo "$cluster_id"
 }
 
 kafka_healthy() {
@@ -49,10 +64,7 @@ kafka_up() {
     _kafka_render_config
     if [[ ! -f $KAFKA_DATA/logs/meta.properties ]]; then
       local cluster_id
-      # The tool may log a line to stdout before the id (log4j's MBean registration): the id is
-      # the 22-character base64url line.
-      cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | grep -E '^[A-Za-z0-9_-]{22}$' | tail -n1)
-      [[ -n $cluster_id ]] || die "kafka-storage random-uuid printed no cluster id"
+      cluster_id=$(kafka_cluster_id)
       log "formatting Kafka storage (cluster $cluster_id)"
       kafka_java kafka.tools.StorageTool format --standalone -t "$cluster_id" \
         -c "$KAFKA_DATA/server.properties" >>"$SLUICE_LOGS/kafka.log" 2>&1 ||

@@ -116,6 +116,19 @@ postgres_down() {
   _pg pg_ctl -D "$PG_CLUSTER" -m fast -w -t 60 stop >/dev/null || true
 }
 
+# postgres_url [DATABASE]: the URL of the stack's database (or another one of the same user).
 postgres_url() {
-  printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$SLUICE_PG_USER" "$SLUICE_PG_PASSWORD" "$SLUICE_PG_PORT" "$SLUICE_PG_DATABASE"
+  printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$SLUICE_PG_USER" "$SLUICE_PG_PASSWORD" "$SLUICE_PG_PORT" "${1:-$SLUICE_PG_DATABASE}"
+}
+
+# postgres_ensure_database NAME: a database of the stack's user, made once.
+postgres_ensure_database() {
+  local exists
+  exists=$(_pg psql -Atq -h "$PG_SOCKETS" -p "$SLUICE_PG_PORT" -U postgres -d postgres \
+    -c "select 1 from pg_database where datname = '$1'")
+  [[ $exists == 1 ]] && return 0
+  _pg psql -v ON_ERROR_STOP=1 -q -h "$PG_SOCKETS" -p "$SLUICE_PG_PORT" -U postgres -d postgres \
+    -v user="$SLUICE_PG_USER" -v db="$1" <<'SQL' >/dev/null
+CREATE DATABASE :"db" OWNER :"user";
+SQL
 }

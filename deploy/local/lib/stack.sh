@@ -41,8 +41,24 @@ stack_up() {
   fi
 }
 
+# stack_up_cluster: the cluster mode (cluster.sh) with the small stack's PostgreSQL, cache Redis
+# and Jaeger.
+stack_up_cluster() {
+  stack_install
+  local cluster_job rc=0
+  cluster_up &
+  cluster_job=$!
+  postgres_up
+  postgres_ensure_database "$CLUSTER_PG_DATABASE"
+  redis_cache_up
+  jaeger_up
+  wait "$cluster_job" || rc=$?
+  ((rc == 0)) || die "the cluster failed to start (exit $rc); see $SLUICE_LOGS/kafka-[123].log, redis-node-*.log"
+}
+
 stack_down() {
   # Reverse dependency order; each stop is idempotent and waits for the process to exit.
+  cluster_down
   jaeger_down
   kafka_down
   redis_cache_down
@@ -74,6 +90,7 @@ stack_rows() {
   _status_row redis "$SLUICE_REDIS_PORT" "$(pid_of redis || true)" "$(_health redis_healthy)"
   _status_row redis-cache "$SLUICE_CACHE_REDIS_PORT" "$(pid_of redis-cache || true)" "$(_health redis_cache_healthy)"
   _status_row jaeger "$SLUICE_JAEGER_QUERY_PORT" "$(pid_of jaeger || true)" "$(_health jaeger_healthy)"
+  if cluster_running; then cluster_rows; fi
 }
 
 # One phrase on the Jaeger UI: running, being built, or missing (and why).
@@ -127,7 +144,9 @@ stack_cmd() {
   local sub=${1:-status}
   shift || true
   case $sub in
-    up) stack_up ;;
+    up)
+      if [[ ${1:-} == --cluster ]]; then stack_up_cluster; else stack_up; fi
+      ;;
     down) stack_down ;;
     status)
       status_header
@@ -142,19 +161,45 @@ stack_cmd() {
       case $svc in
         kafka | postgres | redis | jaeger) "${svc}_$([[ $sub == start ]] && echo up || echo down)" ;;
         redis-cache) "redis_cache_$([[ $sub == start ]] && echo up || echo down)" ;;
-        *) die "usage: ./sluice stack $sub kafka|postgres|redis|redis-cache|jaeger" ;;
+        # The cluster's nodes: a start waits until the node is back in its cluster.
+        kafka-[123])
+          if [[ $sub == start ]]; then
+            kafka_node_up "${svc#kafka-}"
+            wait_until 120 "$svc" kafka_node_healthy "${svc#kafka-}" || die "$svc did not rejoin in 120s"
+          else kafka_node_down "${svc#kafka-}"; fi
+          ;;
+        redis-node-[1-6])
+          if [[ $sub == start ]]; then
+            redis_node_up "${svc#redis-node-}"
+            wait_until 30 "$svc" _redis_node_healthy "${svc#redis-node-}" || die "$svc did not answer in 30s"
+          else redis_node_down "${svc#redis-node-}"; fi
+          ;;
+        *) die "usage: ./sluice stack $sub kafka|postgres|redis|redis-cache|jaeger|kafka-1..3|redis-node-1..6" ;;
       esac
       ;;
     *) die "unknown stack command '$sub' (up, down, status, logs, reset)" ;;
   esac
 }
 
-# The environment every service and test reads (each service's zod config parses these).
+# The environment every service and test reads (each service's zod config parses these). With
+# SLUICE_STACK=cluster (the --cluster flags) Kafka and the state Redis are the cluster's.
 stack_env_exports() {
-  export SLUICE_KAFKA_BROKERS="127.0.0.1:$SLUICE_KAFKA_PORT"
-  export SLUICE_DATABASE_URL
-  SLUICE_DATABASE_URL=$(postgres_url)
-  export SLUICE_REDIS_URL="redis://127.0.0.1:$SLUICE_REDIS_PORT"
+  if [[ ${SLUICE_STACK:-single} == cluster ]]; then
+    export SLUICE_KAFKA_BROKERS
+    SLUICE_KAFKA_BROKERS=$(cluster_kafka_brokers)
+    export SLUICE_REDIS_URL
+    SLUICE_REDIS_URL=$(cluster_redis_url)
+    export SLUICE_DATABASE_URL
+    SLUICE_DATABASE_URL=$(postgres_url "$CLUSTER_PG_DATABASE")
+    # Its keys are rows of its own database.
+    # shellcheck disable=SC2034 # read by services.sh
+    SLUICE_KEYS_DIR="$CLUSTER_DATA/keys"
+  else
+    export SLUICE_KAFKA_BROKERS="127.0.0.1:$SLUICE_KAFKA_PORT"
+    export SLUICE_REDIS_URL="redis://127.0.0.1:$SLUICE_REDIS_PORT"
+    export SLUICE_DATABASE_URL
+    SLUICE_DATABASE_URL=$(postgres_url)
+  fi
   export SLUICE_CACHE_REDIS_URL="redis://127.0.0.1:$SLUICE_CACHE_REDIS_PORT"
   export SLUICE_OTLP_ENDPOINT="http://127.0.0.1:$SLUICE_JAEGER_OTLP_HTTP_PORT"
   export SLUICE_JAEGER_QUERY_URL="http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
@@ -177,7 +222,9 @@ local_secrets_key() {
   cat "$file"
 }
 
+# env [--cluster]: the environment to paste into a shell.
 stack_env() {
+  if [[ ${1:-} == --cluster ]]; then SLUICE_STACK=cluster; fi
   stack_env_exports
   local v
   for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_PROMTOOL_BIN SLUICE_KAFKA_HOME SLUICE_SECRETS_KEY; do

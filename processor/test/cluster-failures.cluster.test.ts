@@ -1,0 +1,325 @@
+// Cluster drills (`./sluice stack up --cluster`: three KRaft brokers with replication factor 3 and
+// min.insync.replicas=2, a Redis Cluster of three masters with a replica each). A fleet of Bun
+// workers runs a known workload while a node of the cluster dies; every drill ends with exact
+// windows (guarantee 2), nothing acknowledged lost (guarantee 1: every batch ingest answered 202
+// for is counted, and a batch answered 503 is sent again, as a client does), and the replay check
+// (a fresh group replaying the same topics writes identical tables). Each prints its recovery time:
+// from the kill until every worker's lag is 0 with the whole workload sent.
+//
+// They kill nodes every test of the tier shares, so the runner gives them the cluster alone.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { TestContext } from 'node:test';
+import { afterEach, test } from 'node:test';
+import { promisify } from 'node:util';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import postgres from 'postgres';
+import { createRedis } from '../../shared/src/redis/client.ts';
+import { stackEnv, waitFor } from '../../shared/test/harness.ts';
+import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
+import { isolate, ROOT, startService } from '../../shared/test/services.ts';
+import { tcpGate } from '../../shared/test/tcp-gate.ts';
+import type { Transaction } from '../../tools/ecommerce-data.ts';
+import { envelope } from '../../tools/ecommerce-data.ts';
+import { assertExact } from './exact.ts';
+import { assertReplayIdentical } from './replay-check.ts';
+import { transactions } from './worker-pipeline.ts';
+
+const stack = stackEnv();
+const run = promisify(execFile);
+const RUN_DIR = `${process.env.SLUICE_DATA ?? `${ROOT}.sluice`}/run`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const sluice = (...args: string[]) =>
+  run(`${ROOT}sluice`, args, { timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
+
+async function pidOf(name: string): Promise<number> {
+  const [pid] = (await readFile(`${RUN_DIR}/${name}.pid`, 'utf8')).trim().split(/\s+/);
+  const n = Number(pid);
+  assert.ok(Number.isInteger(n) && n > 0, `a pid for ${name}`);
+  return n;
+}
+
+/** kill -9 of a stack process (`kafka-2`, `redis-node-1`) and of its process group. */
+async function kill9(name: string): Promise<void> {
+  const pid = await pidOf(name);
+  process.kill(-pid, 'SIGKILL');
+  await waitFor(
+    async () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    { what: `${name} gone` },
+  );
+}
+
+interface Fleet {
+  readonly iso: Isolation;
+  readonly env: Record<string, string>;
+  readonly ingest: ServiceHandle;
+  readonly workers: ServiceHandle[];
+  readonly sql: postgres.Sql;
+}
+
+let current: Fleet | undefined;
+
+async function startFleet(
+  label: string,
+  workers: number,
+  extra: Record<string, string> = {},
+): Promise<Fleet> {
+  const iso = await isolate(label);
+  const env = {
+    ...iso.env,
+    SLUICE_IDLE_TIMEOUT_MS: '8000',
+    SLUICE_TICK_MS: '250',
+    SLUICE_MAX_BATCH: '100',
+    SLUICE_SESSION_TIMEOUT_MS: '6000',
+    SLUICE_STREAMS: 'ecommerce',
+    ...extra,
+  };
+  const ingest = await startService('ingest', env);
+  const started = await Promise.all(
+    Array.from({ length: workers }, () => startService('processor', env, 'bun')),
+  );
+  const sql = postgres(iso.databaseUrl, { max: 2, onnotice: () => {} });
+  current = { iso, env, ingest, workers: started, sql };
+  return current;
+}
+
+afterEach(async () => {
+  const fleet = current;
+  current = undefined;
+  if (fleet === undefined) return;
+  await Promise.all([fleet.ingest.stop(), ...fleet.workers.map((w) => w.stop())]);
+  await fleet.sql.end();
+  await fleet.iso.cleanup();
+});
+
+/** Sends a batch until ingest answers 202 (a 503 while a broker fails over is sent again). */
+async function sendAcked(ingestUrl: string, batch: readonly Transaction[]): Promise<number> {
+  let attempts = 0;
+  for (;;) {
+    attempts += 1;
+    try {
+      const response = await fetch(`${ingestUrl}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(batch.map(envelope)),
+        signal: AbortSignal.timeout(40_000),
+      });
+      const text = await response.text();
+      if (response.status === 202) {
+        assert.equal((JSON.parse(text) as { accepted: number }).accepted, batch.length, text);
+        return attempts;
+      }
+      assert.ok(
+        response.status === 503 || response.status === 429,
+        `ingest answered ${response.status}: ${text}`,
+      );
+    } catch (error) {
+      if (error instanceof assert.AssertionError) throw error;
+    }
+    assert.ok(attempts < 60, 'ingest accepted the batch within 60 attempts');
+    await sleep(500);
+  }
+}
+
+/** Sends `sent` in batches of 50, one every `gapMs`; resolves with the number of retried batches. */
+async function sendAll(fleet: Fleet, sent: readonly Transaction[], gapMs: number): Promise<number> {
+  let retried = 0;
+  for (let i = 0; i < sent.length; i += 50) {
+    if ((await sendAcked(fleet.ingest.url, sent.slice(i, i + 50))) > 1) retried += 1;
+    await sleep(gapMs);
+  }
+  return retried;
+}
+
+/** Waits until every live worker reports lag 0 on every partition it owns, all 6 owned. */
+async function lagZero(workers: readonly ServiceHandle[]): Promise<void> {
+  await waitFor(
+    async () => {
+      let owned = 0;
+      for (const w of workers) {
+        const status = (await (await fetch(`${w.url}/status`)).json()) as {
+          partitions: { lag: number | null }[];
+        };
+        if (status.partitions.some((p) => p.lag !== 0)) return undefined;
+        owned += status.partitions.length;
+      }
+      return owned === 6 ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 250, what: 'every partition owned with lag 0' },
+  );
+}
+
+function recovery(t: TestContext, what: string, killedAt: number): void {
+  t.diagnostic(`${what}: recovery (kill to lag 0) ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+}
+
+async function leaderOf(topic: string, partition: number): Promise<number> {
+  const admin = new KafkaJS.Kafka({
+    kafkaJS: { brokers: stack.kafkaBrokers, logLevel: KafkaJS.logLevel.NOTHING },
+  }).admin();
+  await admin.connect();
+  try {
+    const [meta] = await admin.fetchTopicMetadata({ topics: [topic] });
+    const leader = meta?.partitions.find((p) => p.partitionId === partition)?.leader;
+    assert.ok(leader !== undefined && leader > 0, `a leader for ${topic}[${partition}]`);
+    return leader;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The KRaft quorum's active controller (node id), as Kafka's own tool reports it. */
+async function activeController(): Promise<number> {
+  const { stdout } = await run(
+    'java',
+    [
+      '-Dlog4j2.level=warn',
+      '-cp',
+      `${stack.kafkaHome}/libs/*`,
+      'org.apache.kafka.tools.MetadataQuorumCommand',
+      '--bootstrap-server',
+      stack.kafkaBrokers.join(','),
+      'describe',
+      '--status',
+    ],
+    { timeout: 60_000 },
+  );
+  const id = Number(/LeaderId:\s*(\d+)/.exec(stdout)?.[1]);
+  assert.ok(id >= 1 && id <= 3, `an active controller in: ${stdout}`);
+  return id;
+}
+
+const BASE = Date.parse('2026-05-02T08:00:00Z');
+
+test('a broker leading partitions killed with kill -9 and brought back, then the active controller killed: exact', {
+  timeout: 600_000,
+}, async (t) => {
+  const fleet = await startFleet('cluster-broker', 2);
+  const sent = transactions(31, 'broker', BASE, 1_500, 5 * 60_000);
+  const sending = sendAll(fleet, sent, 150);
+  await sleep(3_000);
+  const leader = await leaderOf(`${fleet.iso.topicPrefix}ecommerce`, 0);
+  const killedAt = Date.now();
+  await kill9(`kafka-${leader}`);
+  await sleep(8_000);
+  await sluice('stack', 'start', `kafka-${leader}`);
+  const controller = await activeController();
+  const controllerKilledAt = Date.now();
+  await kill9(`kafka-${controller}`);
+  await sleep(5_000);
+  await sluice('stack', 'start', `kafka-${controller}`);
+  const retried = await sending;
+  await lagZero(fleet.workers);
+  recovery(t, `broker ${leader} (leader of partition 0)`, killedAt);
+  recovery(t, `active controller ${controller}`, controllerKilledAt);
+  t.diagnostic(`batches ingest answered 503 and the client sent again: ${retried}`);
+  await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
+  await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
+});
+
+test('a Redis master killed with kill -9 mid-stream: its replica takes over, exact', {
+  timeout: 600_000,
+}, async (t) => {
+  const fleet = await startFleet('cluster-redis', 2);
+  const sent = transactions(32, 'redis', BASE, 1_500, 5 * 60_000);
+  const sending = sendAll(fleet, sent, 150);
+  await sleep(3_000);
+  // The master holding partition 0's working state (its keys share one hash tag, so one slot).
+  const redis = createRedis(stack.redisUrl);
+  let victim: string;
+  try {
+    const slot = Number(
+      await redis.call('CLUSTER', 'KEYSLOT', `{${fleet.env.SLUICE_CONSUMER_GROUP}|ecommerce|0}`),
+    );
+    const shards = (await redis.call('CLUSTER', 'SLOTS')) as [
+      number,
+      number,
+      [string, number, ...unknown[]],
+    ][];
+    const owner = shards.find(([from, to]) => slot >= from && slot <= to);
+    assert.ok(owner !== undefined, `a master for slot ${slot}`);
+    victim = `redis-node-${owner[2][1] - 7000}`;
+  } finally {
+    redis.disconnect();
+  }
+  const killedAt = Date.now();
+  await kill9(victim);
+  const retried = await sending;
+  await lagZero(fleet.workers);
+  recovery(t, `${victim} (master of partition 0's state)`, killedAt);
+  t.diagnostic(`batches sent again: ${retried}`);
+  await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
+  // Back, it rejoins as a replica of the master that replaced it.
+  await sluice('stack', 'start', victim);
+  await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
+});
+
+test('three Bun workers: one killed with kill -9 and one added mid-stream, exact', {
+  timeout: 600_000,
+}, async (t) => {
+  const fleet = await startFleet('cluster-workers', 3);
+  const sent = transactions(33, 'workers', BASE, 1_500, 5 * 60_000);
+  const sending = sendAll(fleet, sent, 150);
+  await sleep(4_000);
+  const [victim] = fleet.workers.splice(0, 1);
+  assert.ok(victim !== undefined);
+  const killedAt = Date.now();
+  await victim.stop('SIGKILL');
+  await sleep(2_000);
+  fleet.workers.push(await startService('processor', fleet.env, 'bun'));
+  await sending;
+  await lagZero(fleet.workers);
+  recovery(t, 'worker killed, another added', killedAt);
+  await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
+  await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
+});
+
+test('a worker cut off from PostgreSQL and paused past its session (a zombie) while the others carry on: exact', {
+  timeout: 600_000,
+}, async (t) => {
+  const fleet = await startFleet('cluster-zombie', 2);
+  // The third worker reaches PostgreSQL through a gate: held, its commits wait in flight.
+  const db = new URL(fleet.env.SLUICE_DATABASE_URL ?? '');
+  const gate = await tcpGate({ host: db.hostname, port: Number(db.port || 5432) });
+  const gated = new URL(db);
+  gated.port = String(gate.port);
+  const zombie = await startService(
+    'processor',
+    { ...fleet.env, SLUICE_DATABASE_URL: gated.toString() },
+    'bun',
+  );
+  fleet.workers.push(zombie);
+  const sent = transactions(34, 'zombie', BASE, 1_500, 5 * 60_000);
+  const sending = sendAll(fleet, sent, 150);
+  try {
+    await sleep(4_000);
+    gate.hold();
+    const pid = zombie.pid;
+    assert.ok(pid !== undefined);
+    // Paused past its session: the group gives its partitions to the others, who carry on.
+    const cutAt = Date.now();
+    process.kill(pid, 'SIGSTOP');
+    await sleep(10_000);
+    // Awake, its held writes reach PostgreSQL under its old epoch: refused, never counted.
+    gate.release();
+    process.kill(pid, 'SIGCONT');
+    await sending;
+    await lagZero(fleet.workers);
+    recovery(t, 'zombie worker (cut off 10 s, session 6 s)', cutAt);
+    await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
+    await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
+  } finally {
+    gate.release();
+    await gate.close();
+  }
+});
