@@ -10,6 +10,12 @@
 // --rounds times (3) per Kafka adapter asked for (--clients: librdkafka's addon,
 // @platformatic/kafka), reported as its median round with every round's figure. Each drain ends by
 // checking that the windows add up (N per event-covering window set).
+//
+// Runtimes (--runtimes bun,node): the worker runs on each, rounds alternating between them, and the
+// report gives Bun against Node in the same run (librdkafka's addon is Node only: its rounds run on
+// Node). Workers (--workers 1,2,3): that many workers in one consumer group drain the topic
+// together: events/s in total and per worker, CPU summed over them (on the cluster mode, ./sluice
+// bench processor --cluster, to see how a fleet scales on this machine).
 
 import { withinMs } from '@sluice/shared/deadline';
 import { encodeEvent } from '@sluice/shared/events/envelope';
@@ -86,9 +92,11 @@ const { values: args } = parseCliArgs(
       rounds: { type: 'string', default: '3' },
       windows: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
       clients: { type: 'string', default: KAFKA_CLIENTS.join(',') },
+      runtimes: { type: 'string', default: 'bun,node' },
+      workers: { type: 'string', default: '1' },
     },
   },
-  './sluice bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic]',
+  './sluice bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] [--runtimes bun,node] [--workers 1,2,3]',
 );
 const N = Math.min(Number(args.events), 10_000_000);
 const ROUNDS = Math.max(1, Math.min(Math.floor(Number(args.rounds)) || 1, 9));
@@ -102,6 +110,21 @@ if (clientNames.length === 0) {
   console.error(`--clients must name some of: ${KAFKA_CLIENTS.join(', ')}`);
   process.exit(2);
 }
+const runtimes = (['bun', 'node'] as const).filter((r) => args.runtimes.split(',').includes(r));
+if (runtimes.length === 0) {
+  console.error('--runtimes must name some of: bun, node');
+  process.exit(2);
+}
+const fleetSizes = [...new Set(args.workers.split(',').map(Number))].filter(
+  (n) => Number.isInteger(n) && n >= 1 && n <= 8,
+);
+if (fleetSizes.length === 0) {
+  console.error('--workers must name fleet sizes from 1 to 8, e.g. 1,2,3');
+  process.exit(2);
+}
+/** The runtimes a client runs on: librdkafka's addon loads in Node only. */
+const runtimesOf = (client: KafkaClientName): readonly ('bun' | 'node')[] =>
+  client === 'confluent' ? runtimes.filter((r) => r === 'node') : runtimes;
 const stack = stackEnv();
 // Filling (librdkafka, as ingest) and the client floors use the adapters in this process (Node).
 const confluent = await kafkaClients('confluent');
@@ -218,34 +241,49 @@ interface Drained {
   readonly want: number;
 }
 
-/** One worker drains the topic from the start (a fresh group, empty tables and claims). */
+/** `workers` workers in one fresh group drain the topic from the start (empty tables and claims). */
 async function drainOnce(
   iso: Isolation,
   sql: postgres.Sql,
   variant: Variant,
   prefix: string,
-  client: KafkaClientName,
+  run: Run,
   round: number,
 ): Promise<Drained> {
   // Variants share the stream's name and window names: each starts from an empty table (the first
   // processor creates it).
   const [table] = await sql<{ name: string | null }[]>`select to_regclass('public.windows')::text as name`;
   if (table?.name != null) await sql`delete from windows`;
-  const processor = await startService('processor', {
+  const env = {
     ...iso.env,
     SLUICE_TOPIC_PREFIX: prefix,
     SLUICE_CONSUMER_GROUP: uniqueName(`bench-${variant.name}`),
-    SLUICE_DEDUP_PREFIX: `${iso.env.SLUICE_DEDUP_PREFIX ?? 'sluice:dedup:'}${variant.name}:${client}:${round}:`,
+    SLUICE_DEDUP_PREFIX: `${iso.env.SLUICE_DEDUP_PREFIX ?? 'sluice:dedup:'}${variant.name}:${run.client}:${run.runtime}:${run.workers}:${round}:`,
     SLUICE_STREAMS: 'ecommerce',
     ...(variant.module === undefined ? {} : { SLUICE_STREAMS_MODULE: `${ROOT}${variant.module}` }),
     SLUICE_IDLE_TIMEOUT_MS: '600000',
-    SLUICE_KAFKA_CLIENT: client,
+    SLUICE_KAFKA_CLIENT: run.client,
     ...variant.env,
-  });
+  };
+  // All the workers start together; the drain is timed from the moment each answers /healthz (a
+  // rebalance while they join is part of what a fleet costs).
+  const processors = await Promise.all(
+    Array.from({ length: run.workers }, () => startService('processor', env, run.runtime)),
+  );
   try {
-    const pid = processor.pid;
-    if (pid === undefined) throw new Error('no pid for the processor');
-    const cpuBefore = await cpuSeconds(pid);
+    const pids = processors.map((p) => p.pid);
+    if (pids.some((pid) => pid === undefined)) throw new Error('no pid for a processor');
+    const cpuOf = async () => {
+      let sum = 0;
+      for (const pid of pids) if (pid !== undefined) sum += await cpuSeconds(pid);
+      return sum;
+    };
+    const processedOf = async () => {
+      let sum = 0;
+      for (const p of processors) sum += await processedCount(p.url);
+      return sum;
+    };
+    const cpuBefore = await cpuOf();
     const stealing = await stolenMeter();
     const started = performance.now();
     const want = N * variant.perEvent;
@@ -256,29 +294,40 @@ async function drainOnce(
       return { counted: Number(row?.total ?? 0), rows: row?.rows ?? 0 };
     };
     // The drain is over when its counts are in PostgreSQL, polled there: a /metrics scrape costs the
-    // worker ~2.6 ms of CPU, which at 10 per second was ~3 % of what this measures. The worker's
-    // own counter is read every 2 s, so a run whose rows never add up still ends.
+    // worker ~2.6 ms of CPU, which at 10 per second was ~3 % of what this measures. The workers'
+    // own counters are read every 2 s, so a run whose rows never add up still ends.
     let polls = 0;
     while (performance.now() - started < 900_000) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       if ((await landed()).counted >= want) break;
       polls += 1;
-      if (polls % 20 === 0 && (await processedCount(processor.url)) >= N) break;
+      if (polls % 20 === 0 && (await processedOf()) >= N) break;
     }
     const seconds = (performance.now() - started) / 1000;
-    const cpu = (await cpuSeconds(pid)) - cpuBefore;
+    const cpu = (await cpuOf()) - cpuBefore;
     const stolen = await stealing.share();
-    const processed = await processedCount(processor.url);
+    const processed = await processedOf();
     return { processed, seconds, cpu, stolen, want, ...(await landed()) };
   } finally {
-    await processor.stop();
+    await Promise.all(processors.map((p) => p.stop()));
   }
 }
 
+/** One configuration a variant is drained with. */
+interface Run {
+  readonly client: KafkaClientName;
+  readonly runtime: 'bun' | 'node';
+  readonly workers: number;
+}
+
+const runName = (run: Run) =>
+  `${run.workers} worker${run.workers === 1 ? '' : 's'} on ${run.runtime}, Kafka client ${run.client}`;
+
 /**
- * ROUNDS drains of one variant on one client, each from the start: this machine's speed moves by a
- * fifth from minute to minute, so one drain is one sample. Prints each round, then the median
- * round's figures (by CPU per event) with the range.
+ * ROUNDS drains of one variant per configuration, each from the start: this machine's speed moves
+ * by a fifth from minute to minute, so one drain is one sample, and the configurations alternate
+ * within each round (bun, node, bun, node...) so a slow minute hits both. Prints each round, then
+ * each configuration's median round (by CPU per event) with the range, then Bun against Node.
  */
 async function drain(
   iso: Isolation,
@@ -286,42 +335,78 @@ async function drain(
   variant: Variant,
   prefix: string,
   rawRate: number,
-  client: KafkaClientName,
-  floorUs: number,
+  runs: readonly Run[],
+  floorUs: ReadonlyMap<KafkaClientName, number>,
 ) {
-  console.log(`\n${variant.name}: draining with one processor worker (Kafka client: ${client})...`);
-  const runs: Drained[] = [];
+  console.log(`\n${variant.name}: draining (${runs.map(runName).join('; ')})...`);
+  const results = new Map<Run, Drained[]>(runs.map((r) => [r, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    const run = await drainOnce(iso, sql, variant, prefix, client, round);
-    runs.push(run);
-    const exact = run.counted === run.want ? 'exact' : `MISMATCH ${run.counted} / ${run.want}`;
+    for (const run of runs) {
+      const drained = await drainOnce(iso, sql, variant, prefix, run, round);
+      results.get(run)?.push(drained);
+      const exact =
+        drained.counted === drained.want ? 'exact' : `MISMATCH ${drained.counted} / ${drained.want}`;
+      console.log(
+        `  round ${round + 1}/${ROUNDS}, ${runName(run)}: ${Math.round(drained.processed / drained.cpu)} events/s per core used (${((drained.cpu * 1e6) / drained.processed).toFixed(1)} µs per event), ${Math.round(drained.processed / drained.seconds)} events/s, ${Math.round(drained.stolen * 100)} % stolen, ${exact}`,
+      );
+    }
+  }
+  const medians = new Map<Run, Drained>();
+  for (const [run, drained] of results) {
+    const perCore = drained.map((r) => r.processed / r.cpu).toSorted((a, b) => a - b);
+    const median = drained.toSorted((a, b) => a.processed / a.cpu - b.processed / b.cpu)[
+      Math.floor(ROUNDS / 2)
+    ];
+    if (median === undefined) continue;
+    medians.set(run, median);
+    const rate = median.processed / median.seconds;
+    console.log(`\n${variant.name}, ${runName(run)}:`);
+    printReport({
+      'figures of the median round': `${Math.floor(ROUNDS / 2) + 1} of ${ROUNDS} by events/s per core`,
+      'events drained': median.processed,
+      'window rows': median.rows,
+      'events/s (all workers)': Math.round(rate),
+      'events/s per worker': Math.round(rate / run.workers),
+      'worker CPU seconds (all workers)': median.cpu.toFixed(1),
+      'events/s per core used': Math.round(median.processed / median.cpu),
+      'events/s per core used, all rounds': perCore.map((x) => Math.round(x)).join(' / '),
+      // Wall-clock rates fall with it; the per-core figure much less.
+      'CPU stolen by the hypervisor meanwhile': `${Math.round(median.stolen * 100)} %`,
+      'exactness (counted in windows / expected), every round': drained.every((r) => r.counted === r.want)
+        ? `${median.counted} / ${median.want} (exact)`
+        : 'MISMATCH (see the rounds above)',
+      'worker CPU µs per event': ((median.cpu * 1e6) / median.processed).toFixed(1),
+      [`of which the Kafka client alone (${run.client} on Node: consume, no work)`]: (
+        floorUs.get(run.client) ?? Number.NaN
+      ).toFixed(1),
+      'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
+      'ratio all workers / raw consume': Number((rate / rawRate).toFixed(3)),
+    });
+    if (drained.some((r) => r.counted !== r.want)) process.exitCode = 1;
+  }
+  // Bun against Node, and more workers against one, in the same run.
+  for (const [run, median] of medians) {
+    if (run.runtime !== 'bun') continue;
+    const node = [...medians].find(
+      ([r]) => r.runtime === 'node' && r.client === run.client && r.workers === run.workers,
+    );
+    if (node === undefined) continue;
+    const [, other] = node;
     console.log(
-      `  round ${round + 1}/${ROUNDS}: ${Math.round(run.processed / run.cpu)} events/s per core used (${((run.cpu * 1e6) / run.processed).toFixed(1)} µs per event), ${Math.round(run.processed / run.seconds)} events/s, ${Math.round(run.stolen * 100)} % stolen, ${exact}`,
+      `  ${variant.name}, ${run.workers} worker(s), ${run.client}: Bun / Node CPU per event ${(median.cpu / median.processed / (other.cpu / other.processed)).toFixed(2)}, events/s ${(median.processed / median.seconds / (other.processed / other.seconds)).toFixed(2)}`,
     );
   }
-  const perCore = runs.map((r) => r.processed / r.cpu).toSorted((a, b) => a - b);
-  const median = runs.toSorted((a, b) => a.processed / a.cpu - b.processed / b.cpu)[Math.floor(ROUNDS / 2)];
-  if (median === undefined) return;
-  const rate = median.processed / median.seconds;
-  printReport({
-    'figures of the median round': `${Math.floor(ROUNDS / 2) + 1} of ${ROUNDS} by events/s per core`,
-    'events drained': median.processed,
-    'window rows': median.rows,
-    'events/s (one worker)': Math.round(rate),
-    'worker CPU seconds': median.cpu.toFixed(1),
-    'events/s per core used': Math.round(median.processed / median.cpu),
-    'events/s per core used, all rounds': perCore.map((x) => Math.round(x)).join(' / '),
-    // Wall-clock rates fall with it; the per-core figure much less.
-    'CPU stolen by the hypervisor meanwhile': `${Math.round(median.stolen * 100)} %`,
-    'exactness (counted in windows / expected), every round': runs.every((r) => r.counted === r.want)
-      ? `${median.counted} / ${median.want} (exact)`
-      : 'MISMATCH (see the rounds above)',
-    'worker CPU µs per event': ((median.cpu * 1e6) / median.processed).toFixed(1),
-    [`of which the Kafka client alone (${client}: consume, no work)`]: floorUs.toFixed(1),
-    'raw consume records/s (ConsumerPerformance)': Math.round(rawRate),
-    'ratio worker / raw consume': Number((rate / rawRate).toFixed(3)),
-  });
-  if (runs.some((r) => r.counted !== r.want)) process.exitCode = 1;
+  for (const [run, median] of medians) {
+    if (run.workers === 1) continue;
+    const one = [...medians].find(
+      ([r]) => r.workers === 1 && r.client === run.client && r.runtime === run.runtime,
+    );
+    if (one === undefined) continue;
+    const [, single] = one;
+    console.log(
+      `  ${variant.name}, ${runName(run)}: events/s ${(median.processed / median.seconds / (single.processed / single.seconds)).toFixed(2)}x one worker's`,
+    );
+  }
 }
 
 const iso = await isolate('bench-processor');
@@ -347,16 +432,10 @@ try {
       topic = { prefix, rawRate, floorUs };
       filled.set(variant.keyBy, topic);
     }
-    for (const client of clientNames)
-      await drain(
-        iso,
-        sql,
-        variant,
-        topic.prefix,
-        topic.rawRate,
-        client,
-        topic.floorUs.get(client) ?? Number.NaN,
-      );
+    const runs = clientNames.flatMap((client) =>
+      fleetSizes.flatMap((workers) => runtimesOf(client).map((runtime) => ({ client, runtime, workers }))),
+    );
+    await drain(iso, sql, variant, topic.prefix, topic.rawRate, runs, topic.floorUs);
   }
 } finally {
   await sql.end();

@@ -49,7 +49,7 @@ export const RUNTIME_VAR: Readonly<Record<ServiceName, string>> = {
 export const SUPPORTED_RUNTIMES: Readonly<Record<ServiceName, readonly Runtime[]>> = {
   ingest: ['node', 'bun'],
   processor: ['bun', 'node'],
-  query: ['bun'],
+  query: ['bun', 'node'],
   edge: ['deno', 'bun'],
 };
 

@@ -210,11 +210,12 @@ test_cmd() {
 _test_on_cluster() {
   stack_up_cluster
   local rc=0
-  (
-    export SLUICE_STACK=cluster
-    stack_env_exports
-    sluice_node test --tier cluster "$@"
-  ) || rc=1
+  local was=${SLUICE_STACK:-single}
+  export SLUICE_STACK=cluster
+  stack_env_exports
+  sluice_node test --tier cluster "$@" || rc=1
+  SLUICE_STACK=$was
+  stack_env_exports
   if [[ -n ${CI:-} ]]; then cluster_down; fi
   return "$rc"
 }
@@ -255,11 +256,16 @@ bench_cmd() {
       sluice_node bench e2e "$@"
       ;;
     processor)
+      # --cluster: on the cluster mode (three brokers, Redis Cluster), where --workers shows a fleet.
+      local args=() arg
+      for arg in "$@"; do
+        if [[ $arg == --cluster ]]; then export SLUICE_STACK=cluster; else args+=("$arg"); fi
+      done
       ensure_toolchain
-      stack_up
+      if [[ ${SLUICE_STACK:-single} == cluster ]]; then stack_up_cluster; else stack_up; fi
       stack_env_exports
       cd "$SLUICE_ROOT" || exit
-      sluice_node bench processor "$@"
+      sluice_node bench processor "${args[@]}"
       ;;
     query)
       ensure_toolchain
@@ -283,7 +289,7 @@ bench_cmd() {
       cd "$SLUICE_ROOT" || exit
       sluice_node bench webhooks "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench dedup [--claims N] | bench webhooks [--iterations N] [--rounds R] [--round-seconds S] [--concurrency C]" ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] [--runtimes bun,node] [--workers 1,2,3] [--cluster] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench dedup [--claims N] | bench webhooks [--iterations N] [--rounds R] [--round-seconds S] [--concurrency C]" ;;
   esac
 }
 

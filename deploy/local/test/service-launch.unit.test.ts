@@ -50,7 +50,7 @@ test('the processor runs on Bun unless SLUICE_PROCESSOR_RUNTIME says node; other
   );
   assert.throws(() => runtimeOf('processor', { SLUICE_PROCESSOR_RUNTIME: 'deno' }), /runs on bun or node/);
   assert.equal(runtimeOf('ingest', { SLUICE_INGEST_RUNTIME: 'bun' }), 'bun');
-  assert.throws(() => runtimeOf('query', { SLUICE_QUERY_RUNTIME: 'node' }), /runs on bun$/);
+  assert.throws(() => runtimeOf('edge', { SLUICE_EDGE_RUNTIME: 'node' }), /runs on deno or bun$/);
 });
 
 test('what ./sluice spawns is launchOf, word for word', async () => {

@@ -45,6 +45,8 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
 
   let handlers: ConsumerHandlers | undefined;
   const owned = new Map<string, Owned>();
+  /** Offsets to commit once the group is stable (the newest per partition). */
+  const deferred = new Map<string, CommitOffset>();
   const ends = new EndOffsets();
   let stopping = false;
   let loop: Promise<void> | undefined;
@@ -114,13 +116,20 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
       loop = run(given);
     },
     async commit(offsets: readonly CommitOffset[]) {
-      if (offsets.length === 0) return;
-      const request = offsets.map(({ topic, partition, offset }) => ({
-        topic,
-        partition,
-        offset,
-        leaderEpoch: -1,
-      }));
+      // Offsets wait while the group rebalances and go with the next commit once it is stable, for
+      // the partitions this member still owns. A commit sent mid-rebalance is answered with a
+      // rebalance error, on which the client rejoins by itself, beside the heartbeat's own rejoin:
+      // seen on the three-broker cluster as a rebalance storm (the group never left
+      // PreparingRebalance, every partition reclaimed each second, one worker's partitions never
+      // fetched again). The positions that count are in Redis and PostgreSQL; this one is for lag
+      // and tools, so deferring it loses nothing.
+      for (const offset of offsets) deferred.set(keyOf(offset.topic, offset.partition), offset);
+      if (!membership.stable() || membership.joining !== undefined) return;
+      const request = [...deferred.values()]
+        .filter(({ topic, partition }) => owned.has(keyOf(topic, partition)))
+        .map(({ topic, partition, offset }) => ({ topic, partition, offset, leaderEpoch: -1 }));
+      deferred.clear();
+      if (request.length === 0) return;
       await withinMs(consumer.commit({ offsets: request }), COMMIT_TIMEOUT_MS, 'kafka commit');
     },
     assignment: () => [...owned.values()].map(({ topic, partition }) => ({ topic, partition })),

@@ -25,6 +25,8 @@ export interface MembershipHooks {
 export interface Membership {
   /** Joins the group, retrying until it holds or the consumer stops. */
   join(): Promise<void>;
+  /** True while this member holds an assignment of the current generation (no rebalance since). */
+  stable(): boolean;
   /** A join in progress, if any. */
   readonly joining: Promise<void> | undefined;
   /** Revokes every owned partition (a rebalance, leaving, losing the group). */
@@ -38,6 +40,7 @@ export function groupMembership(
 ): Membership {
   let generation: number | undefined;
   let joining: Promise<void> | undefined;
+  let stable = false;
 
   const callHandler = (handler: ((p: readonly TopicPartition[]) => unknown) | undefined, parts: Owned[]) => {
     if (handler === undefined || parts.length === 0) return;
@@ -47,6 +50,7 @@ export function groupMembership(
       .catch((error: unknown) => hooks.warn('rebalance handler', error));
   };
   const revokeAll = () => {
+    stable = false;
     const revoked = [...owned.values()];
     for (const part of revoked) part.revoked = true;
     owned.clear();
@@ -62,6 +66,7 @@ export function groupMembership(
         assigned.push(part);
       }
     callHandler(hooks.handlers()?.onAssigned, assigned);
+    stable = true;
     hooks.wake();
   };
   const join = () => {
@@ -99,6 +104,7 @@ export function groupMembership(
 
   return {
     join,
+    stable: () => stable,
     get joining() {
       return joining;
     },
