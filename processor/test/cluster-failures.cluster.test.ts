@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import postgres from 'postgres';
 import { createRedis } from '../../shared/src/redis/client.ts';
+import { parseRedisTarget } from '../../shared/src/redis/target.ts';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
 import type { Isolation, ServiceHandle } from '../../shared/test/services.ts';
@@ -67,6 +68,8 @@ interface Fleet {
   readonly ingest: ServiceHandle;
   readonly workers: ServiceHandle[];
   readonly sql: postgres.Sql;
+  /** What a drill set up beside the fleet (a gate), undone after the test. */
+  readonly cleanups: (() => Promise<void>)[];
 }
 
 let current: Fleet | undefined;
@@ -93,7 +96,7 @@ async function startFleet(
     Array.from({ length: workers }, () => startService('processor', env, 'bun')),
   );
   const sql = postgres(iso.databaseUrl, { max: 2, onnotice: () => {} });
-  current = { iso, env, ingest, workers: started, sql };
+  current = { iso, env, ingest, workers: started, sql, cleanups: [] };
   return current;
 }
 
@@ -104,6 +107,7 @@ afterEach(async () => {
   current = undefined;
   if (fleet === undefined) return;
   await Promise.all([fleet.ingest.stop(), ...fleet.workers.map((w) => w.stop())]);
+  for (const cleanup of fleet.cleanups) await cleanup();
   await fleet.sql.end();
   await fleet.iso.cleanup();
 });
@@ -194,7 +198,11 @@ async function lagZero(workers: readonly ServiceHandle[]): Promise<void> {
       const { lag, owned, unknown } = fleetLag(last);
       return lag === 0 && unknown === 0 && owned === 6 ? true : undefined;
     },
-    { timeoutMs: Number(process.env.SLUICE_DRILL_CATCHUP_MS ?? 120_000), intervalMs: 250, what: 'every partition owned with lag 0' },
+    {
+      timeoutMs: Number(process.env.SLUICE_DRILL_CATCHUP_MS ?? 120_000),
+      intervalMs: 250,
+      what: 'every partition owned with lag 0',
+    },
   ).catch((error: unknown) => {
     throw new Error(
       `${String(error)}; the fleet: ${JSON.stringify(last)}\n${workers.map((w) => `--- ${w.url}\n${w.output().slice(-3_000)}`).join('\n')}`,
@@ -278,154 +286,171 @@ async function activeController(): Promise<number> {
 
 const BASE = Date.parse('2026-05-02T08:00:00Z');
 
-test('a broker leading partitions killed with kill -9 and brought back, then the active controller killed: exact', {
-  timeout: 600_000,
-}, async (t) => {
-  const fleet = await startFleet('cluster-broker', 2);
-  const sent = transactions(31, 'broker', BASE, 4_000, 5 * 60_000);
+/** A kill whose recovery a drill reports: what died, when, and until when it is the one measured. */
+interface Kill {
+  readonly what: string;
+  readonly at: number;
+  readonly until?: number;
+}
+
+/**
+ * One drill: a fleet of `workers` Bun workers and 4,000 events sent at ~200 events/s while
+ * `disrupt` kills what it kills (it returns the kills to report); then every partition caught up,
+ * each kill's recovery printed, exact windows and the replay check.
+ */
+async function drill(
+  t: TestContext,
+  label: string,
+  workers: number,
+  seed: number,
+  disrupt: (fleet: Fleet) => Promise<readonly Kill[]>,
+): Promise<void> {
+  const fleet = await startFleet(label, workers);
+  const sent = transactions(seed, label, BASE, 4_000, 5 * 60_000);
   const sending = sendAll(fleet, sent, 200);
   const watch = watchLag(() => fleet.workers);
-  await sleep(3_000);
-  const leader = await leaderOf(`${fleet.iso.topicPrefix}ecommerce`, 0);
-  const killedAt = Date.now();
-  await kill9(`kafka-${leader}`);
-  await sleep(8_000);
-  await sluice('stack', 'start', `kafka-${leader}`);
-  const controller = await activeController();
-  const controllerKilledAt = Date.now();
-  await kill9(`kafka-${controller}`);
-  await sleep(5_000);
-  await sluice('stack', 'start', `kafka-${controller}`);
+  const kills = await disrupt(fleet);
   const retried = await sending;
   await lagZero(fleet.workers);
   await watch.stop();
-  recovery(
-    t,
-    `broker ${leader} (leader of partition 0)`,
-    watch.recoverySeconds(killedAt, controllerKilledAt),
-  );
-  recovery(t, `active controller ${controller}`, watch.recoverySeconds(controllerKilledAt));
-  t.diagnostic(`batches ingest answered 503 and the client sent again: ${retried}`);
+  for (const kill of kills) recovery(t, kill.what, watch.recoverySeconds(kill.at, kill.until));
+  t.diagnostic(`batches ingest answered 503 or 429 and the client sent again: ${retried}`);
   await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
   await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
-});
+}
 
-test('a Redis master killed with kill -9 mid-stream: its replica takes over, exact', {
-  timeout: 600_000,
-}, async (t) => {
-  const fleet = await startFleet('cluster-redis', 2);
-  const sent = transactions(32, 'redis', BASE, 4_000, 5 * 60_000);
-  const sending = sendAll(fleet, sent, 200);
-  const watch = watchLag(() => fleet.workers);
-  await sleep(3_000);
-  // The master holding partition 0's working state (its keys share one hash tag, so one slot).
+/** The cluster node (`redis-node-K`) that is the master of `key`'s slot now. */
+async function redisMasterOf(key: string): Promise<string> {
+  const target = parseRedisTarget(stack.redisUrl);
+  assert.ok(!(target instanceof Error) && target.kind === 'cluster', 'the drills run on a Redis Cluster');
   const redis = createRedis(stack.redisUrl);
-  let victim: string;
   try {
-    const slot = Number(
-      await redis.call('CLUSTER', 'KEYSLOT', `{${fleet.env.SLUICE_CONSUMER_GROUP}|ecommerce|0}`),
-    );
+    const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
     const shards = (await redis.call('CLUSTER', 'SLOTS')) as [
       number,
       number,
       [string, number, ...unknown[]],
     ][];
-    const owner = shards.find(([from, to]) => slot >= from && slot <= to);
-    assert.ok(owner !== undefined, `a master for slot ${slot}`);
-    victim = `redis-node-${owner[2][1] - 7000}`;
+    const port = shards.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+    // The URL lists the nodes in order: node K is the K-th.
+    const k = target.nodes.findIndex((node) => node.port === port) + 1;
+    assert.ok(k > 0, `a master for slot ${slot}`);
+    return `redis-node-${k}`;
   } finally {
     redis.disconnect();
   }
-  const killedAt = Date.now();
-  await kill9(victim);
-  const retried = await sending;
-  await lagZero(fleet.workers);
-  await watch.stop();
-  recovery(t, `${victim} (master of partition 0's state)`, watch.recoverySeconds(killedAt));
-  t.diagnostic(`batches sent again: ${retried}`);
-  await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
-  // Back, it rejoins as a replica of the master that replaced it.
-  await sluice('stack', 'start', victim);
-  await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
-});
+}
 
-test('three Bun workers: one killed with kill -9 and one added mid-stream, exact', {
-  timeout: 600_000,
-}, async (t) => {
-  const fleet = await startFleet('cluster-workers', 3);
-  const sent = transactions(33, 'workers', BASE, 4_000, 5 * 60_000);
-  const sending = sendAll(fleet, sent, 200);
-  const watch = watchLag(() => fleet.workers);
-  await sleep(4_000);
-  const [victim] = fleet.workers.splice(0, 1);
-  assert.ok(victim !== undefined);
-  const killedAt = Date.now();
-  await victim.stop('SIGKILL');
-  await sleep(2_000);
-  fleet.workers.push(await startService('processor', fleet.env, 'bun'));
-  await sending;
-  await lagZero(fleet.workers);
-  await watch.stop();
-  recovery(t, 'worker killed, another added', watch.recoverySeconds(killedAt));
-  await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
-  await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
-});
+test(
+  'a broker leading partitions killed with kill -9 and brought back, then the active controller killed: exact',
+  {
+    timeout: 600_000,
+  },
+  (t) =>
+    drill(t, 'broker', 2, 31, async (fleet) => {
+      await sleep(3_000);
+      const leader = await leaderOf(`${fleet.iso.topicPrefix}ecommerce`, 0);
+      const brokerAt = Date.now();
+      await kill9(`kafka-${leader}`);
+      await sleep(8_000);
+      await sluice('stack', 'start', `kafka-${leader}`);
+      const controller = await activeController();
+      const controllerAt = Date.now();
+      await kill9(`kafka-${controller}`);
+      await sleep(5_000);
+      await sluice('stack', 'start', `kafka-${controller}`);
+      return [
+        { what: `broker ${leader} (leader of partition 0)`, at: brokerAt, until: controllerAt },
+        { what: `active controller ${controller}`, at: controllerAt },
+      ];
+    }),
+);
 
-test('a worker cut off from PostgreSQL and paused past its session (a zombie) while the others carry on: exact', {
-  timeout: 600_000,
-}, async (t) => {
-  const fleet = await startFleet('cluster-zombie', 2);
-  // The third worker reaches PostgreSQL through a gate: held, its commits wait in flight.
-  const db = new URL(fleet.env.SLUICE_DATABASE_URL ?? '');
-  const gate = await tcpGate({ host: db.hostname, port: Number(db.port || 5432) });
-  const gated = new URL(db);
-  gated.port = String(gate.port);
-  const zombie = await startService(
-    'processor',
-    { ...fleet.env, SLUICE_DATABASE_URL: gated.toString() },
-    'bun',
-  );
-  fleet.workers.push(zombie);
-  const sent = transactions(34, 'zombie', BASE, 4_000, 5 * 60_000);
-  const sending = sendAll(fleet, sent, 200);
-  const watch = watchLag(() => fleet.workers);
-  try {
-    await waitFor(
-      async () =>
-        (await scrape(zombie.url)).sum('sluice_processor_events_total', { outcome: 'processed' }) > 0
-          ? true
-          : undefined,
-      { what: 'the third worker processing' },
-    );
-    // Cut off: what it sends PostgreSQL from now on waits at the gate. It commits a batch every few
-    // hundred ms, so within a second one of its commits is in flight there (Redis's step done).
-    gate.hold();
-    await waitFor(async () => (gate.held().length > 0 ? true : undefined), {
-      what: 'a write of the third worker held',
-    });
-    await sleep(1_000);
-    const pid = zombie.pid;
-    assert.ok(pid !== undefined);
-    // Paused past its session too: the group gives its partitions to the others, who carry on.
-    const cutAt = Date.now();
-    process.kill(pid, 'SIGSTOP');
-    await sleep(10_000);
-    // Awake, its held writes reach PostgreSQL under its old epoch: refused, never counted.
-    gate.release();
-    process.kill(pid, 'SIGCONT');
-    await waitFor(
-      async () => ((await scrape(zombie.url)).sum('sluice_processor_fenced_total') > 0 ? true : undefined),
-      { timeoutMs: 60_000, what: "the zombie's write refused" },
-    );
-    await sending;
-    await lagZero(fleet.workers);
-    await watch.stop();
-    // The others' view: how long until they kept up with the zombie's partitions taken over.
-    recovery(t, 'zombie worker (cut off, paused 10 s, session 6 s)', watch.recoverySeconds(cutAt));
-    await assertExact(fleet.sql, sent, BASE, BASE + 6 * 60_000, fleet.workers);
-    await assertReplayIdentical(fleet.env, fleet.sql, 'bun');
-  } finally {
-    gate.release();
-    await gate.close();
-  }
-});
+test(
+  'a Redis master killed with kill -9 mid-stream: its replica takes over, exact',
+  { timeout: 600_000 },
+  (t) =>
+    drill(t, 'redis', 2, 32, async (fleet) => {
+      await sleep(3_000);
+      // The master holding partition 0's working state (its keys share one hash tag, so one slot).
+      const victim = await redisMasterOf(`{${fleet.env.SLUICE_CONSUMER_GROUP}|ecommerce|0}`);
+      const at = Date.now();
+      await kill9(victim);
+      await sleep(8_000);
+      // Back, it rejoins as a replica of the master that replaced it.
+      await sluice('stack', 'start', victim);
+      return [{ what: `${victim} (master of partition 0's state)`, at }];
+    }),
+);
+
+test(
+  'three Bun workers: one killed with kill -9 and one added mid-stream, exact',
+  { timeout: 600_000 },
+  (t) =>
+    drill(t, 'workers', 3, 33, async (fleet) => {
+      await sleep(4_000);
+      const [victim] = fleet.workers.splice(0, 1);
+      assert.ok(victim !== undefined);
+      const at = Date.now();
+      await victim.stop('SIGKILL');
+      await sleep(2_000);
+      fleet.workers.push(await startService('processor', fleet.env, 'bun'));
+      return [{ what: 'worker killed, another added', at }];
+    }),
+);
+
+test(
+  'a worker cut off from PostgreSQL and paused past its session (a zombie) while the others carry on: exact',
+  {
+    timeout: 600_000,
+  },
+  (t) =>
+    drill(t, 'zombie', 2, 34, async (fleet) => {
+      // A third worker reaches PostgreSQL through a gate: held, its commits wait in flight.
+      const db = new URL(fleet.env.SLUICE_DATABASE_URL ?? '');
+      const gate = await tcpGate({ host: db.hostname, port: Number(db.port || 5432) });
+      // The gate outlives this function: the zombie keeps its connections through it to the end.
+      fleet.cleanups.push(async () => {
+        gate.release();
+        await gate.close();
+      });
+      const gated = new URL(db);
+      gated.port = String(gate.port);
+      const zombie = await startService(
+        'processor',
+        { ...fleet.env, SLUICE_DATABASE_URL: gated.toString() },
+        'bun',
+      );
+      fleet.workers.push(zombie);
+      const metric = async (name: string, labels: Record<string, string> = {}) =>
+        (await scrape(zombie.url)).sum(name, labels);
+      await waitFor(
+        async () =>
+          (await metric('sluice_processor_events_total', { outcome: 'processed' })) > 0 ? true : undefined,
+        {
+          what: 'the third worker processing',
+        },
+      );
+      // Cut off: what it sends PostgreSQL from now on waits at the gate. It commits a batch every
+      // few hundred ms, so within a second one of its commits is in flight there (Redis's step done).
+      gate.hold();
+      await waitFor(async () => (gate.held().length > 0 ? true : undefined), {
+        what: 'a write of the third worker held',
+      });
+      await sleep(1_000);
+      const pid = zombie.pid;
+      assert.ok(pid !== undefined);
+      // Paused past its session too: the group gives its partitions to the others, who carry on.
+      const at = Date.now();
+      process.kill(pid, 'SIGSTOP');
+      await sleep(10_000);
+      // Awake, its held writes reach PostgreSQL under its old epoch: refused, never counted.
+      gate.release();
+      process.kill(pid, 'SIGCONT');
+      await waitFor(async () => ((await metric('sluice_processor_fenced_total')) > 0 ? true : undefined), {
+        timeoutMs: 60_000,
+        what: "the zombie's write refused",
+      });
+      return [{ what: 'zombie worker (cut off, paused 10 s, session 6 s)', at }];
+    }),
+);
