@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { exitWithUsage, parseCliArgs } from './cli-args.ts';
 import { ROOT } from './services/launch.ts';
 import type { Tier } from './test-tiers.ts';
-import { DEFAULT_TIERS, schedule, TIERS } from './test-tiers.ts';
+import { DEFAULT_TIERS, schedule, TIERS, tierOf } from './test-tiers.ts';
 
 const USAGE = 'test-run.ts [--tier unit|integration|drill|cluster]... [--concurrency N] [files...]';
 const { values, positionals } = parseCliArgs(
@@ -98,6 +98,15 @@ const phase = async (label: string, files: readonly string[], parallel: number) 
   if (code !== 0) failed = true;
 };
 await phase('side by side (unit, integration)', concurrent, concurrency);
-await phase(wanted.includes('cluster') ? 'alone (drills, cluster)' : 'alone (drills)', plan.alone, 1);
+await phase(
+  'alone (drills)',
+  plan.alone.filter((f) => tierOf(f) !== 'cluster'),
+  1,
+);
+await phase(
+  'alone (cluster drills)',
+  plan.alone.filter((f) => tierOf(f) === 'cluster'),
+  1,
+);
 for (const line of timings) console.log(`[sluice] ${line}`);
 process.exit(failed ? 1 : 0);

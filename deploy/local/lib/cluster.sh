@@ -110,6 +110,9 @@ cluster-config-file nodes.conf
 # A master silent this long is failed over to its replica (the default 15 s, shortened so the
 # drills' failovers take seconds).
 cluster-node-timeout 3000
+# A stop waits at most this long for replicas to catch up (a stop of the whole cluster has none
+# left to wait for).
+shutdown-timeout 3
 # Like the single state Redis: AOF every second, nothing evicted.
 appendonly yes
 appendfsync everysec
@@ -121,7 +124,7 @@ CONF
   spawn "redis-node-$k" redis-server "$dir/redis.conf"
 }
 
-redis_node_down() { stop_pid "redis-node-$1" 30; }
+redis_node_down() { stop_pid "redis-node-$1" 15; }
 
 # The nodes meet and split the 16384 slots once (a node remembers its cluster in nodes.conf).
 _redis_cluster_create() {
@@ -152,10 +155,18 @@ cluster_up() {
 }
 
 cluster_down() {
-  local k
-  for k in "${KAFKA_NODES[@]}"; do kafka_node_down "$k" & done
-  for k in "${REDIS_NODES[@]}"; do redis_node_down "$k" & done
-  wait
+  local k stops=()
+  # Side by side, each waited for by its pid: a bare `wait` would also wait for every service this
+  # shell spawned (they are its children), which never exit.
+  for k in "${KAFKA_NODES[@]}"; do
+    kafka_node_down "$k" &
+    stops+=("$!")
+  done
+  for k in "${REDIS_NODES[@]}"; do
+    redis_node_down "$k" &
+    stops+=("$!")
+  done
+  wait "${stops[@]}"
 }
 
 cluster_rows() {

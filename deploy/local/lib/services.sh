@@ -159,8 +159,13 @@ services_down() {
   stop_pid generator 10
   stop_pid bakery-generator 10
   for name in edge query ingest processor; do stop_pid "$name" 30; done
-  for k in $(processors_running); do stop_pid "processor-$k" 30 & done
-  wait
+  local stops=()
+  for k in $(processors_running); do
+    stop_pid "processor-$k" 30 &
+    stops+=("$!")
+  done
+  # By pid: a bare `wait` would also wait for the stack's processes this shell spawned.
+  if ((${#stops[@]} > 0)); then wait "${stops[@]}"; fi
 }
 
 services_status() {
