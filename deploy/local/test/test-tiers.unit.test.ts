@@ -6,12 +6,13 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../../../tools/services/launch.ts';
-import { schedule, tierOf } from '../../../tools/test-tiers.ts';
+import { DEFAULT_TIERS, schedule, tierOf } from '../../../tools/test-tiers.ts';
 
 test('the tier is the word before .test.ts, and nothing else counts', () => {
   assert.equal(tierOf('processor/test/assign.unit.test.ts'), 'unit');
   assert.equal(tierOf('e2e/test/pipeline.integration.test.ts'), 'integration');
   assert.equal(tierOf('ingest/test/kafka-outage.drill.test.ts'), 'drill');
+  assert.equal(tierOf('processor/test/cluster-failures.cluster.test.ts'), 'cluster');
   assert.equal(tierOf('processor/test/windows.property.unit.test.ts'), 'unit');
   assert.equal(tierOf('processor/test/assign.test.ts'), undefined);
   assert.equal(tierOf('processor/test/unit.test.ts'), undefined);
@@ -35,6 +36,20 @@ test('drills run alone after the rest; untiered files are reported; unwanted tie
     concurrent: ['c.unit.test.ts'],
     alone: [],
     untiered: ['d.test.ts'],
+  });
+});
+
+test('cluster drills run alone, and only when asked: a run without tiers leaves them out', () => {
+  const files = ['a.cluster.test.ts', 'b.drill.test.ts', 'c.unit.test.ts'];
+  assert.deepEqual(schedule(files, DEFAULT_TIERS), {
+    concurrent: ['c.unit.test.ts'],
+    alone: ['b.drill.test.ts'],
+    untiered: [],
+  });
+  assert.deepEqual(schedule(files, ['cluster']), {
+    concurrent: [],
+    alone: ['a.cluster.test.ts'],
+    untiered: [],
   });
 });
 
