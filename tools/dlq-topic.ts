@@ -8,6 +8,8 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { toRecord } from '@sluice/shared/kafka/confluent/records';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
+import type { KafkaSecurity } from '@sluice/shared/kafka/security';
+import { librdkafkaSecurity } from '@sluice/shared/kafka/security';
 import type { Result } from '@sluice/shared/result';
 import { appError, fail, ok } from '@sluice/shared/result';
 import type { Holes, ReplayState } from '../processor/src/replay/dlq-record.ts';
@@ -62,6 +64,8 @@ const INVALID_OFFSET = -1001;
 
 export async function openDlqTopic(options: {
   readonly brokers: readonly string[];
+  /** TLS and SASL; plaintext when absent. */
+  readonly security?: KafkaSecurity;
   readonly topic: string;
   /** The replay's consumer group: where positions are committed. */
   readonly groupId: string;
@@ -71,6 +75,7 @@ export async function openDlqTopic(options: {
     {
       'bootstrap.servers': options.brokers.join(','),
       'client.id': 'sluice-dlq',
+      ...librdkafkaSecurity(options.security),
       'group.id': options.groupId,
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,

@@ -7,7 +7,14 @@
 // (deploy/local/lib/commands.sh), so two replays of one stream never overlap; each commit here
 // also re-reads what is stored and never moves it backwards (tools/dlq-topic.ts).
 
-import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';
+import {
+  checkKafkaSecurity,
+  kafkaBrokersEnv,
+  kafkaSecurityEnv,
+  kafkaSecurityOf,
+  loadConfig,
+  topicPrefixEnv,
+} from '@sluice/shared/config';
 import { createConfluentProducer } from '@sluice/shared/kafka/confluent/producer';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { processConfigOptions } from '@sluice/shared/lifecycle';
@@ -76,11 +83,14 @@ const command = positionals[0];
 if (command !== 'list' && command !== 'show' && command !== 'replay') usageError('list, show or replay?');
 const config = loadConfig(
   'sluice-dlq',
-  z.object({
-    SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
-    SLUICE_TOPIC_PREFIX: topicPrefixEnv,
-    SLUICE_STREAMS_MODULE: z.string().min(1).optional(),
-  }),
+  z
+    .object({
+      SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+      ...kafkaSecurityEnv,
+      SLUICE_TOPIC_PREFIX: topicPrefixEnv,
+      SLUICE_STREAMS_MODULE: z.string().min(1).optional(),
+    })
+    .superRefine(checkKafkaSecurity),
   processConfigOptions(),
 );
 if (values.stream === undefined) usageError('--stream is required');
@@ -335,6 +345,7 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
     const producer = await createConfluentProducer({
       brokers: config.SLUICE_KAFKA_BROKERS,
       clientId: 'sluice-dlq',
+      security: kafkaSecurityOf(config),
       deliveryTimeoutMs: 30_000,
       maxQueuedRecords: 100_000,
     });
@@ -424,6 +435,7 @@ async function replay(topic: DlqTopic, definition: StreamDefinition, names: Topi
 // Last: the helpers above are initialised by now.
 const dlq = await openDlqTopic({
   brokers: config.SLUICE_KAFKA_BROKERS,
+  security: kafkaSecurityOf(config),
   topic: topics.dlq,
   // One group per prefix and stream: the replay position of this stream's DLQ.
   groupId: `${config.SLUICE_TOPIC_PREFIX}sluice-dlq-replay.${definition.name}`,

@@ -2,7 +2,14 @@
 // backfill that amends windows (see processor/src/replay/late.ts). Prints how many it replayed.
 
 import { parseArgs } from 'node:util';
-import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';
+import {
+  checkKafkaSecurity,
+  kafkaBrokersEnv,
+  kafkaSecurityEnv,
+  kafkaSecurityOf,
+  loadConfig,
+  topicPrefixEnv,
+} from '@sluice/shared/config';
 import { createConfluentConsumer } from '@sluice/shared/kafka/confluent/consumer';
 import { createConfluentProducer } from '@sluice/shared/kafka/confluent/producer';
 import { processConfigOptions } from '@sluice/shared/lifecycle';
@@ -26,11 +33,21 @@ if (positionals[0] !== 'late' || stream === undefined) {
 }
 const config = loadConfig(
   'sluice-replay',
-  z.object({ SLUICE_KAFKA_BROKERS: kafkaBrokersEnv, SLUICE_TOPIC_PREFIX: topicPrefixEnv }),
+  z
+    .object({
+      SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+      ...kafkaSecurityEnv,
+      SLUICE_TOPIC_PREFIX: topicPrefixEnv,
+    })
+    .superRefine(checkKafkaSecurity),
   processConfigOptions(),
 );
 const topics = topicNames(stream.name, config.SLUICE_TOPIC_PREFIX);
-const kafka = { brokers: config.SLUICE_KAFKA_BROKERS, clientId: 'sluice-replay' };
+const kafka = {
+  brokers: config.SLUICE_KAFKA_BROKERS,
+  clientId: 'sluice-replay',
+  security: kafkaSecurityOf(config),
+};
 const { replayed, uncommittedBatches } = await replayLate({
   consumer: await createConfluentConsumer({
     ...kafka,

@@ -2,15 +2,19 @@
 
 import {
   authModeEnv,
+  checkKafkaSecurity,
   dailyQuotaEnv,
   databaseUrlEnv,
   hostEnv,
   kafkaBrokersEnv,
+  kafkaSecurityEnv,
+  kafkaSecurityOf,
   logLevelEnv,
   opsOpenEnv,
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
+  redisCaFileEnv,
   redisUrlEnv,
   sampleRatioEnv,
   secretsKeyEnv,
@@ -32,6 +36,7 @@ export const ingestConfigSchema = z
     SLUICE_INGEST_HOST: hostEnv,
     SLUICE_INGEST_PORT: portEnv(8080),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+    ...kafkaSecurityEnv,
     /**
      * The Kafka adapter: @platformatic/kafka (TypeScript; sends merged into produce requests) or
      * librdkafka's addon. Both pass the port's contract tests and ingest's outage tests; ingest
@@ -76,6 +81,7 @@ export const ingestConfigSchema = z
     SLUICE_DATABASE_URL: databaseUrlEnv,
     /** Rate limits and usage (admission.ts): the same Redis as query's, which reads the usage. */
     SLUICE_REDIS_URL: redisUrlEnv,
+    SLUICE_REDIS_CA_FILE: redisCaFileEnv,
     /**
      * Prefix of the admission keys (rates, usage) in Redis: the same variable and default as query's,
      * so GET /v1/usage there reads what ingest counts here.
@@ -89,10 +95,12 @@ export const ingestConfigSchema = z
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
   })
+  .superRefine(checkKafkaSecurity)
   .transform((env) => ({
     host: env.SLUICE_INGEST_HOST,
     port: env.SLUICE_INGEST_PORT,
     kafkaBrokers: env.SLUICE_KAFKA_BROKERS,
+    kafkaSecurity: kafkaSecurityOf(env),
     kafkaClient: env.SLUICE_KAFKA_CLIENT,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     limits: {
@@ -117,6 +125,7 @@ export const ingestConfigSchema = z
     },
     webhooks: { enabled: env.SLUICE_WEBHOOKS === 'on', secretsKey: env.SLUICE_SECRETS_KEY },
     redisUrl: env.SLUICE_REDIS_URL,
+    redisCaFile: env.SLUICE_REDIS_CA_FILE,
     admissionPrefix: env.SLUICE_CACHE_PREFIX,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,

@@ -50,7 +50,11 @@ const auth = await startServiceAuth({
   onError: (error) => log.warn({ err: error }, 'could not reload the API keys; the last ones stay'),
 });
 // Fails fast rather than queueing: a request waits on admission, not on a Redis reconnect.
-const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const redis = createRedis(
+  config.redisUrl,
+  { maxRetriesPerRequest: 1, enableOfflineQueue: false },
+  config.redisCaFile,
+);
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 // Without a queue a command before the connection fails, so wait for it (bounded: with Redis
 // down ingest still starts; admission answers 503 and usage misses counts until it is back).
@@ -85,7 +89,12 @@ const sources = config.webhooks.enabled
     })
   : NO_SOURCES;
 const ledger = deliveryLedger(redis, { prefix: config.admissionPrefix });
-const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-ingest', log: kafkaLogTo(log) };
+const kafka = {
+  brokers: config.kafkaBrokers,
+  clientId: 'sluice-ingest',
+  log: kafkaLogTo(log),
+  security: config.kafkaSecurity,
+};
 const clients = await kafkaClients(config.kafkaClient);
 const admin = await clients.admin(kafka);
 // Topics ingest creates take the largest record it accepts (an existing topic keeps its setting).

@@ -1,13 +1,17 @@
 // sluice-processor configuration: one zod schema over the environment, parsed once in main.ts.
 
 import {
+  checkKafkaSecurity,
   databaseUrlEnv,
   hostEnv,
   kafkaBrokersEnv,
+  kafkaSecurityEnv,
+  kafkaSecurityOf,
   logLevelEnv,
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
+  redisCaFileEnv,
   redisUrlEnv,
   sampleRatioEnv,
   topicPrefixEnv,
@@ -21,6 +25,7 @@ export const processorConfigSchema = z
     /** Health and /metrics; the processor has no other HTTP surface. */
     SLUICE_PROCESSOR_PORT: portEnv(9464),
     SLUICE_KAFKA_BROKERS: kafkaBrokersEnv,
+    ...kafkaSecurityEnv,
     /**
      * The Kafka adapter: @platformatic/kafka (TypeScript; Node and Bun; ~1.2 µs of CPU per record
      * consumed, measured) or librdkafka's addon (Node only; ~9 to 12.6 µs). Both pass the port's
@@ -47,6 +52,7 @@ export const processorConfigSchema = z
     SLUICE_DATABASE_URL: databaseUrlEnv,
     /** The query service's cache: amended windows bump their generations there (guarantee 3). */
     SLUICE_REDIS_URL: redisUrlEnv,
+    SLUICE_REDIS_CA_FILE: redisCaFileEnv,
     SLUICE_CACHE_PREFIX: z.string().default('sluice:query:'),
     /** Append committed window updates to the live feed (Redis Streams) for the query's SSE. */
     SLUICE_LIVE_UPDATES: z.stringbool().default(true),
@@ -63,14 +69,20 @@ export const processorConfigSchema = z
     SLUICE_PARTITION_CONCURRENCY: positiveIntEnv(4),
     /** A crashed worker's partitions move to the others after this long without heartbeats. */
     SLUICE_SESSION_TIMEOUT_MS: positiveIntEnv(10_000),
+    /** Day partitions of the window table made ahead of today (window-partitions.ts). */
+    SLUICE_PARTITIONS_AHEAD_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+    /** How often a worker keeps the window table's partitions (create ahead, drop past retention). */
+    SLUICE_PARTITION_MAINTENANCE_MS: positiveIntEnv(3_600_000),
     SLUICE_OTLP_ENDPOINT: otlpEndpointEnv,
     SLUICE_TRACE_SAMPLE_RATIO: sampleRatioEnv,
     SLUICE_LOG_LEVEL: logLevelEnv,
   })
+  .superRefine(checkKafkaSecurity)
   .transform((env) => ({
     host: env.SLUICE_PROCESSOR_HOST,
     port: env.SLUICE_PROCESSOR_PORT,
     kafkaBrokers: env.SLUICE_KAFKA_BROKERS,
+    kafkaSecurity: kafkaSecurityOf(env),
     kafkaClient: env.SLUICE_KAFKA_CLIENT,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,
@@ -78,6 +90,7 @@ export const processorConfigSchema = z
     streamsModule: env.SLUICE_STREAMS_MODULE,
     databaseUrl: env.SLUICE_DATABASE_URL,
     redisUrl: env.SLUICE_REDIS_URL,
+    redisCaFile: env.SLUICE_REDIS_CA_FILE,
     cachePrefix: env.SLUICE_CACHE_PREFIX,
     liveUpdates: env.SLUICE_LIVE_UPDATES,
     dedupPrefix: `${env.SLUICE_DEDUP_PREFIX}${env.SLUICE_TOPIC_PREFIX}`,
@@ -88,6 +101,8 @@ export const processorConfigSchema = z
     maxBatch: env.SLUICE_MAX_BATCH,
     concurrency: env.SLUICE_PARTITION_CONCURRENCY,
     sessionTimeoutMs: env.SLUICE_SESSION_TIMEOUT_MS,
+    partitionsAheadDays: env.SLUICE_PARTITIONS_AHEAD_DAYS,
+    partitionMaintenanceMs: env.SLUICE_PARTITION_MAINTENANCE_MS,
     otlpEndpoint: env.SLUICE_OTLP_ENDPOINT,
     sampleRatio: env.SLUICE_TRACE_SAMPLE_RATIO,
     logLevel: env.SLUICE_LOG_LEVEL,

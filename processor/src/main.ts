@@ -26,6 +26,7 @@ import { createStoreHealth } from './health/store-health.ts';
 import { createCacheInvalidator } from './notify/cache-invalidation.ts';
 import { createLiveFeed } from './notify/live-feed.ts';
 import { createDedup } from './stores/dedup-claims.ts';
+import { startPartitionMaintenance } from './stores/partition-maintenance.ts';
 import { createWindowSink } from './stores/postgres-rows.ts';
 import { createStateStore } from './stores/redis-state.ts';
 import { streamsInUse } from './streams-in-use.ts';
@@ -42,15 +43,33 @@ const db = createDb({ url: config.databaseUrl, applicationName: 'sluice-processo
 await applyMigrations(db.db);
 
 const streams = await streamsInUse({ names: config.streams, module: config.streamsModule });
+// The window table's day partitions: made ahead, dropped past each stream's window retention.
+const partitions = await startPartitionMaintenance({
+  db: db.db,
+  streams,
+  aheadDays: config.partitionsAheadDays,
+  intervalMs: config.partitionMaintenanceMs,
+  log,
+  now: Date.now,
+});
 
-const kafka = { brokers: config.kafkaBrokers, clientId: 'sluice-processor', log: kafkaLogTo(log) };
+const kafka = {
+  brokers: config.kafkaBrokers,
+  clientId: 'sluice-processor',
+  log: kafkaLogTo(log),
+  security: config.kafkaSecurity,
+};
 const clients = await kafkaClients(config.kafkaClient);
 const admin = await clients.admin(kafka);
 const topics = await admin.ensureTopics(streamTopicSpecs(streams, config.topicPrefix));
 if (!topics.ok) throw new Error(`cannot ensure topics: ${topics.error.message}`);
 await admin.close();
 
-const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const redis = createRedis(
+  config.redisUrl,
+  { maxRetriesPerRequest: 1, enableOfflineQueue: false },
+  config.redisCaFile,
+);
 // ioredis reports each failed reconnect: the same error is logged once a minute, not per attempt
 // (a Redis away for an hour would otherwise write thousands of identical lines).
 let lastRedisError = { message: '', at: 0, repeats: 0 };
@@ -168,6 +187,7 @@ log.info({ port: server.port, group: config.group, kafkaClient: clients.name, ru
 onShutdown(
   async () => {
     await processor.stop();
+    partitions.stop();
     await closeAll([() => server.close(), () => db.close(), () => redis.quit(), () => tracing.shutdown()]);
   },
   { log: (message, fields) => log.info(fields ?? {}, message) },

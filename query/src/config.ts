@@ -10,6 +10,7 @@ import {
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
+  redisCaFileEnv,
   redisUrlEnv,
   sampleRatioEnv,
   secretsKeyEnv,
@@ -24,6 +25,8 @@ export const queryConfigSchema = z
     SLUICE_DATABASE_URL: databaseUrlEnv,
     /** The state Redis: generation counters (never evicted) and the live feed. */
     SLUICE_REDIS_URL: redisUrlEnv,
+    /** The CAs of a rediss:// state or cache Redis (the system's roots when unset). */
+    SLUICE_REDIS_CA_FILE: redisCaFileEnv,
     /**
      * The cache Redis: response entries only, on an instance of its own that evicts (allkeys-lru
      * under its maxmemory), so traffic cannot fill the state Redis.
@@ -77,6 +80,7 @@ export const queryConfigSchema = z
     databaseUrl: env.SLUICE_DATABASE_URL,
     statementTimeoutMs: env.SLUICE_QUERY_STATEMENT_TIMEOUT_MS,
     redisUrl: env.SLUICE_REDIS_URL,
+    redisCaFile: env.SLUICE_REDIS_CA_FILE,
     cacheRedisUrl: env.SLUICE_CACHE_REDIS_URL,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     group: env.SLUICE_CONSUMER_GROUP,

@@ -40,10 +40,18 @@ const db = createQueryDb({
   maxConnections: 10,
   statementTimeoutMs: config.statementTimeoutMs,
 });
-const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const redis = createRedis(
+  config.redisUrl,
+  { maxRetriesPerRequest: 1, enableOfflineQueue: false },
+  config.redisCaFile,
+);
 redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis error'));
 // The response cache's own instance (it evicts): entries only; counters stay in the state Redis.
-const cacheRedis = createRedis(config.cacheRedisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const cacheRedis = createRedis(
+  config.cacheRedisUrl,
+  { maxRetriesPerRequest: 1, enableOfflineQueue: false },
+  config.redisCaFile,
+);
 cacheRedis.on('error', (error: Error) => log.warn({ error: error.message }, 'cache redis error'));
 // Keys from PostgreSQL (in memory, revocations within ~1 s), or everyone 'default' with auth off.
 const auth = await startServiceAuth({

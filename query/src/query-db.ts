@@ -6,6 +6,7 @@
 
 import type { DbHandle } from '@sluice/shared/db/client';
 import * as schema from '@sluice/shared/db/schema';
+import { postgresConnection } from '@sluice/shared/db/tls';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 
@@ -18,7 +19,10 @@ export interface QueryDbOptions {
 }
 
 export function createQueryDb(options: QueryDbOptions): DbHandle {
-  const sql = postgres(options.url, {
+  // TLS from libpq's sslmode and sslrootcert in the URL, as every service's pool takes it.
+  const connection = postgresConnection(options.url);
+  const sql = postgres(connection.url, {
+    ...(connection.ssl === undefined ? {} : { ssl: connection.ssl }),
     max: options.maxConnections,
     onnotice: () => {},
     // Startup parameters: set once per session, no extra round trip per read.

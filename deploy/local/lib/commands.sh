@@ -182,8 +182,10 @@ test_cmd() {
     return
   fi
   ensure_toolchain
-  # The monitoring tests run promtool on the alerting rules (deploy/monitoring).
+  # The monitoring tests run promtool on the alerting rules (deploy/monitoring); the deploy tests
+  # run helm, hadolint and the Compose schema on deploy/ (deploytools.sh).
   promtool_install
+  deploytools_install
   cd "$SLUICE_ROOT" || exit
   lint_cmd
   if [[ ${tiers[*]:-} == "--tier cluster" ]]; then

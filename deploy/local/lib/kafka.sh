@@ -38,6 +38,48 @@ _kafka_render_config() {
   mkdir -p "$KAFKA_DATA/logs"
   kafka_render_config "$KAFKA_DATA/server.properties" 1 "$SLUICE_KAFKA_PORT" "$SLUICE_KAFKA_CONTROLLER_PORT" \
     "$KAFKA_DATA/logs" "controller.quorum.bootstrap.servers=127.0.0.1:$SLUICE_KAFKA_CONTROLLER_PORT" 1 1
+  _kafka_secure_listener "$KAFKA_DATA/server.properties"
+}
+
+# The single node's secured listener (tls.sh): SASL_SSL on SLUICE_KAFKA_SECURE_PORT with PLAIN and
+# both SCRAMs, its certificate from the stack's CA. PLAIN's user is in the JAAS line; the SCRAM
+# credentials live in the cluster's metadata, set once the broker is up (_kafka_scram_users).
+_kafka_secure_listener() {
+  local file=$1 password
+  password=$(local_password kafka-sasl.password)
+  sed -i -e "s#^listeners=PLAINTEXT://127.0.0.1:$SLUICE_KAFKA_PORT,#listeners=PLAINTEXT://127.0.0.1:$SLUICE_KAFKA_PORT,SECURE://127.0.0.1:$SLUICE_KAFKA_SECURE_PORT,#" \
+    -e "s#^advertised.listeners=.*#&,SECURE://127.0.0.1:$SLUICE_KAFKA_SECURE_PORT#" \
+    -e "s#^listener.security.protocol.map=.*#&,SECURE:SASL_SSL#" "$file"
+  (umask 077 && cat >>"$file" <<PROPS
+
+# The secured listener (deploy/local/lib/tls.sh), as a managed cluster would offer it.
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.secure.ssl.keystore.type=PEM
+listener.name.secure.ssl.keystore.location=$TLS_DIR/kafka-keystore.pem
+listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SECURE_USER="$password";
+listener.name.secure.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+PROPS
+  )
+  chmod 600 "$file"
+}
+
+# SCRAM-SHA-256 and -512 credentials for the secured listener's user, through the plaintext one;
+# setting them again (every start) is harmless.
+_kafka_scram_users() {
+  local password mechanism out
+  password=$(local_password kafka-sasl.password)
+  # One mechanism per request (the broker refuses two changes of one user in one request); the
+  # tool echoes its arguments on failure, so its output reaches the log with the password masked.
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    out=$(kafka_java kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$SLUICE_KAFKA_PORT" --alter \
+      --add-config "$mechanism=[password=$password]" --entity-type users --entity-name "$SECURE_USER" 2>&1) ||
+      {
+        printf '%s\n' "${out//$password/***}" >>"$SLUICE_LOGS/kafka.log"
+        die "setting Kafka's $mechanism credentials failed; see $SLUICE_LOGS/kafka.log"
+      }
+  done
+  touch "$KAFKA_DATA/.scram-users"
 }
 
 # kafka_cluster_id: a new cluster id (the 22-character base64url line the tool prints; it may log a
@@ -57,10 +99,12 @@ kafka_healthy() {
 kafka_up() {
   kafka_install
   if pid_of kafka >/dev/null; then
-    kafka_healthy && return 0
+    kafka_healthy && [[ -f $KAFKA_DATA/.scram-users ]] && return 0
   else
     require_port_free Kafka "$SLUICE_KAFKA_PORT" SLUICE_KAFKA_PORT
     require_port_free "Kafka controller" "$SLUICE_KAFKA_CONTROLLER_PORT" SLUICE_KAFKA_CONTROLLER_PORT
+    require_port_free "Kafka (SASL_SSL)" "$SLUICE_KAFKA_SECURE_PORT" SLUICE_KAFKA_SECURE_PORT
+    tls_ensure
     _kafka_render_config
     if [[ ! -f $KAFKA_DATA/logs/meta.properties ]]; then
       local cluster_id
@@ -76,6 +120,7 @@ kafka_up() {
       -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_DATA/server.properties"
   fi
   wait_until 90 kafka kafka_healthy || die "Kafka did not become healthy in 90s; see $SLUICE_LOGS/kafka.log"
+  _kafka_scram_users
 }
 
 kafka_down() { stop_pid kafka 60; }

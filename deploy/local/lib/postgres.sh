@@ -99,12 +99,13 @@ postgres_up() {
     postgres_healthy && return 0
   else
     require_port_free PostgreSQL "$SLUICE_PG_PORT" SLUICE_PG_PORT
-    log "starting PostgreSQL on 127.0.0.1:$SLUICE_PG_PORT"
+    log "starting PostgreSQL on 127.0.0.1:$SLUICE_PG_PORT (TLS too)"
+    _pg_tls_files
     # The server writes its log where it can reach; the logs folder links to it.
     touch "$PG_DATA/postgres.log"
     is_root && chown postgres:postgres "$PG_DATA/postgres.log"
     ln -sfn "$PG_DATA/postgres.log" "$SLUICE_LOGS/postgres.log"
-    _pg pg_ctl -D "$PG_CLUSTER" -l "$PG_DATA/postgres.log" -o "-p $SLUICE_PG_PORT" -w -t 60 start >/dev/null ||
+    _pg pg_ctl -D "$PG_CLUSTER" -l "$PG_DATA/postgres.log" -o "-p $SLUICE_PG_PORT -c ssl=on -c ssl_cert_file=$PG_DATA/tls/server.pem -c ssl_key_file=$PG_DATA/tls/server.key" -w -t 60 start >/dev/null ||
       die "PostgreSQL did not start; see $SLUICE_LOGS/postgres.log"
   fi
   wait_until 60 postgres postgres_healthy || die "PostgreSQL not ready in 60s; see $SLUICE_LOGS/postgres.log"
@@ -117,6 +118,18 @@ postgres_down() {
 }
 
 # postgres_url [DATABASE]: the URL of the stack's database (or another one of the same user).
+# TLS on the one port (tls.sh): the server reads its certificate and key from its own data folder
+# (it may not be able to reach $SLUICE_DATA), the key owned by its user and readable by no one else.
+_pg_tls_files() {
+  tls_ensure
+  mkdir -p "$PG_DATA/tls"
+  cp "$TLS_DIR/server.pem" "$PG_DATA/tls/server.pem"
+  cp "$TLS_DIR/pg-server.key" "$PG_DATA/tls/server.key"
+  chmod 600 "$PG_DATA/tls/server.key"
+  is_root && chown -R postgres:postgres "$PG_DATA/tls"
+  return 0
+}
+
 postgres_url() {
   printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$SLUICE_PG_USER" "$SLUICE_PG_PASSWORD" "$SLUICE_PG_PORT" "${1:-$SLUICE_PG_DATABASE}"
 }

@@ -71,3 +71,48 @@ CONF
 
 redis_down() { stop_pid redis 30; }
 redis_cache_down() { stop_pid redis-cache 30; }
+
+# The secured Redis (tls.sh): TLS only (no plaintext port), and the default user off, so only the
+# ACL user `sluice` with its password gets in, as on a managed Redis. The e2e test against the
+# secured stack keeps its state here (noeviction, as the state Redis).
+REDIS_SECURE_DATA="$SLUICE_DATA/redis-secure"
+redis_secure_healthy() {
+  REDISCLI_AUTH=$(local_password redis-acl.password) redis-cli --tls --cacert "$TLS_DIR/ca.pem" -h 127.0.0.1 \
+    -p "$SLUICE_REDIS_TLS_PORT" --user "$SECURE_USER" --no-auth-warning ping 2>/dev/null | grep -q PONG
+}
+
+redis_secure_up() {
+  if pid_of redis-secure >/dev/null; then
+    redis_secure_healthy && return 0
+  else
+    require_port_free "Redis (TLS)" "$SLUICE_REDIS_TLS_PORT" SLUICE_REDIS_TLS_PORT
+    tls_ensure
+    mkdir -p "$REDIS_SECURE_DATA"
+    (umask 077 && printf 'user default off\nuser %s on >%s ~* &* +@all\n' "$SECURE_USER" \
+      "$(local_password redis-acl.password)" >"$REDIS_SECURE_DATA/users.acl")
+    cat >"$REDIS_SECURE_DATA/redis.conf" <<CONF
+# Rendered by deploy/local/lib/redis.sh.
+bind 127.0.0.1
+port 0
+tls-port $SLUICE_REDIS_TLS_PORT
+tls-cert-file $TLS_DIR/server.pem
+tls-key-file $TLS_DIR/server.key
+tls-ca-cert-file $TLS_DIR/ca.pem
+tls-auth-clients no
+aclfile $REDIS_SECURE_DATA/users.acl
+protected-mode yes
+dir $REDIS_SECURE_DATA
+daemonize no
+appendonly no
+save ""
+maxmemory ${SLUICE_REDIS_SECURE_MAXMEMORY:-256mb}
+maxmemory-policy noeviction
+CONF
+    log "starting Redis (TLS, ACL) on 127.0.0.1:$SLUICE_REDIS_TLS_PORT"
+    spawn redis-secure redis-server "$REDIS_SECURE_DATA/redis.conf"
+  fi
+  wait_until 30 redis-secure redis_secure_healthy ||
+    die "Redis (TLS) did not answer PING in 30s; see $SLUICE_LOGS/redis-secure.log"
+}
+
+redis_secure_down() { stop_pid redis-secure 30; }

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The local stack as one unit (up, down, status, logs, reset) and the commands built on it.
 
-STACK_SERVICES=(kafka postgres redis redis-cache jaeger)
+STACK_SERVICES=(kafka postgres redis redis-cache redis-secure jaeger)
 
 stack_install() {
   ensure_apt all
@@ -26,11 +26,14 @@ stack_up() {
   ensure_dirs
   # Kafka's JVM is the slowest to come up: start it first and bring the others up meanwhile.
   local kafka_job rc=0
+  # Before the parallel starts: Kafka, PostgreSQL and Redis all read the one certificate.
+  tls_ensure
   kafka_up &
   kafka_job=$!
   postgres_up
   redis_up
   redis_cache_up
+  redis_secure_up
   [[ $fast == --fast ]] || jaeger_up
   wait "$kafka_job" || rc=$?
   ((rc == 0)) || die "Kafka failed to start (exit $rc); see $SLUICE_LOGS/kafka.log"
@@ -61,6 +64,7 @@ stack_down() {
   cluster_down
   jaeger_down
   kafka_down
+  redis_secure_down
   redis_cache_down
   redis_down
   postgres_down
@@ -89,6 +93,7 @@ stack_rows() {
   _status_row postgres "$SLUICE_PG_PORT" "$(_pg_pid || true)" "$(_health postgres_healthy)"
   _status_row redis "$SLUICE_REDIS_PORT" "$(pid_of redis || true)" "$(_health redis_healthy)"
   _status_row redis-cache "$SLUICE_CACHE_REDIS_PORT" "$(pid_of redis-cache || true)" "$(_health redis_cache_healthy)"
+  _status_row redis-secure "$SLUICE_REDIS_TLS_PORT" "$(pid_of redis-secure || true)" "$(_health redis_secure_healthy)"
   _status_row jaeger "$SLUICE_JAEGER_QUERY_PORT" "$(pid_of jaeger || true)" "$(_health jaeger_healthy)"
   if cluster_running; then cluster_rows; fi
 }
@@ -161,6 +166,7 @@ stack_cmd() {
       case $svc in
         kafka | postgres | redis | jaeger) "${svc}_$([[ $sub == start ]] && echo up || echo down)" ;;
         redis-cache) "redis_cache_$([[ $sub == start ]] && echo up || echo down)" ;;
+        redis-secure) "redis_secure_$([[ $sub == start ]] && echo up || echo down)" ;;
         # The cluster's nodes: a start waits until the node is back in its cluster.
         kafka-[123])
           if [[ $sub == start ]]; then
@@ -174,7 +180,7 @@ stack_cmd() {
             wait_until 30 "$svc" _redis_node_healthy "${svc#redis-node-}" || die "$svc did not answer in 30s"
           else redis_node_down "${svc#redis-node-}"; fi
           ;;
-        *) die "usage: ./sluice stack $sub kafka|postgres|redis|redis-cache|jaeger|kafka-1..3|redis-node-1..6" ;;
+        *) die "usage: ./sluice stack $sub kafka|postgres|redis|redis-cache|redis-secure|jaeger|kafka-1..3|redis-node-1..6" ;;
       esac
       ;;
     *) die "unknown stack command '$sub' (up, down, status, logs, reset)" ;;
@@ -205,9 +211,11 @@ stack_env_exports() {
   export SLUICE_JAEGER_QUERY_URL="http://127.0.0.1:$SLUICE_JAEGER_QUERY_PORT"
   export SLUICE_K6_BIN="$K6_BIN"
   export SLUICE_PROMTOOL_BIN="$PROMTOOL_BIN"
+  export SLUICE_HELM_BIN="$HELM_BIN" SLUICE_HADOLINT_BIN="$HADOLINT_BIN" SLUICE_COMPOSE_SCHEMA="$COMPOSE_SCHEMA"
   export SLUICE_KAFKA_HOME="$KAFKA_HOME"
   export SLUICE_SECRETS_KEY
   SLUICE_SECRETS_KEY=$(local_secrets_key)
+  secure_env_exports
 }
 
 # The key sealing webhook secrets at rest (webhooks/secret-box.ts): 32 random bytes, made once per
@@ -227,7 +235,7 @@ stack_env() {
   if [[ ${1:-} == --cluster ]]; then SLUICE_STACK=cluster; fi
   stack_env_exports
   local v
-  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_PROMTOOL_BIN SLUICE_KAFKA_HOME SLUICE_SECRETS_KEY; do
+  for v in SLUICE_KAFKA_BROKERS SLUICE_DATABASE_URL SLUICE_REDIS_URL SLUICE_CACHE_REDIS_URL SLUICE_OTLP_ENDPOINT SLUICE_JAEGER_QUERY_URL SLUICE_K6_BIN SLUICE_PROMTOOL_BIN SLUICE_KAFKA_HOME SLUICE_SECRETS_KEY SLUICE_HELM_BIN SLUICE_HADOLINT_BIN SLUICE_COMPOSE_SCHEMA SLUICE_TLS_CA_FILE SLUICE_SECURE_KAFKA_BROKERS SLUICE_SECURE_KAFKA_USERNAME SLUICE_SECURE_KAFKA_PASSWORD SLUICE_SECURE_REDIS_URL; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
 }

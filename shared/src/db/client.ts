@@ -4,6 +4,7 @@ import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema.ts';
+import { postgresConnection } from './tls.ts';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 
@@ -20,7 +21,10 @@ export interface DbOptions {
 }
 
 export function createDb(options: DbOptions): DbHandle {
-  const sql = postgres(options.url, {
+  // TLS from libpq's sslmode and sslrootcert in the URL (tls.ts).
+  const connection = postgresConnection(options.url);
+  const sql = postgres(connection.url, {
+    ...(connection.ssl === undefined ? {} : { ssl: connection.ssl }),
     max: options.maxConnections ?? 10,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'sluice' },

@@ -22,6 +22,12 @@ export type WindowStatus = (typeof WINDOW_STATUSES)[number];
 /**
  * One row per (tenant, stream, window, key): aggregate values are absolute, never increments,
  * so replaying the same input rewrites identical rows (guarantee 2).
+ *
+ * Partitioned by range of `window_start`, one partition a UTC day (`windows_pYYYYMMDD`) and a
+ * default partition for a day that has none yet (migration 0008, written by hand: drizzle-kit does
+ * not express PARTITION BY). The processor creates days ahead, moves rows out of the default and
+ * drops days past every stream's window retention (src/db/window-partitions.ts). The primary key
+ * holds `window_start`, as PostgreSQL asks of a unique key on a partitioned table.
  */
 export const windows = pgTable(
   'windows',
@@ -61,6 +67,17 @@ export const windows = pgTable(
     check('windows_bounds_check', sql`${t.windowEnd} > ${t.windowStart}`),
   ],
 );
+
+/**
+ * How long each stream keeps its windows in PostgreSQL (the stream's declared `windowRetention`),
+ * as the processors running it last said: partition maintenance drops a day only once it is past
+ * the longest retention here, and deletes a shorter-lived stream's older rows by themselves.
+ */
+export const streamRetention = pgTable('stream_retention', {
+  stream: text('stream').primaryKey(),
+  windowRetentionMs: bigint('window_retention_ms', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});
 
 /**
  * The next Kafka offset to read per consumer group and partition, written in the same transaction

@@ -3,6 +3,7 @@
 // This module loads no client, so Bun can import it.
 
 import type { Logger } from '../log.ts';
+import type { KafkaSecurity } from './security.ts';
 
 /** Where a client's own warnings and errors go (a service passes its JSON logger; tests pass nothing). */
 export type KafkaLogSink = (level: 'warn' | 'error', message: string, extra: object) => void;
@@ -17,6 +18,8 @@ export interface ClientOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly log?: KafkaLogSink;
+  /** TLS and SASL (SLUICE_KAFKA_SECURITY_PROTOCOL and friends); plaintext when absent. */
+  readonly security?: KafkaSecurity;
 }
 
 export const PRODUCE_COMPRESSIONS = ['none', 'lz4', 'zstd', 'gzip', 'snappy'] as const;

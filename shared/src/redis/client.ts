@@ -7,6 +7,7 @@
 // {hash tag}, so its scripts never cross slots; what spans tenants or streams (cache generation
 // bumps, live feed appends, usage tallies, generation reads) goes one group per slot (slots.ts).
 
+import { readFileSync } from 'node:fs';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { Cluster, Redis } from 'ioredis';
 import { parseRedisTarget } from './target.ts';
@@ -22,9 +23,16 @@ export function isCluster(redis: RedisClient): redis is Cluster {
  * client reads and writes masters only: a replica may lag its master, and the processor's state
  * must be read where it was written.
  */
-export function createRedis(url: string, options: RedisOptions = {}): RedisClient {
+/**
+ * A client for SLUICE_REDIS_URL. `caFile` (SLUICE_REDIS_CA_FILE): the PEM CAs a rediss:// server's
+ * certificate is checked against, for a managed Redis signed by its provider's own CA; without it a
+ * rediss:// URL checks against the system's roots. The user and password come from the URL (ACL).
+ */
+export function createRedis(url: string, options: RedisOptions = {}, caFile?: string): RedisClient {
   const target = parseRedisTarget(url);
   if (target instanceof Error) throw target;
+  if (caFile !== undefined)
+    options = { ...options, tls: { ...options.tls, ca: readFileSync(caFile, 'utf8') } };
   if (target.kind === 'single') return new Redis(url, options);
   const clusterOptions: ClusterOptions = {
     redisOptions: options,

@@ -145,7 +145,13 @@ export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
   /** How long after the watermark passes a window's end an event may still amend it. */
   readonly allowedLateness: Duration;
   readonly dedupHorizon?: Duration;
+  /** How long the stream's Kafka topics keep records (retention.ms); 7d unless declared. */
   readonly retention?: Duration;
+  /**
+   * How long the stream's windows stay in PostgreSQL, by window start; 90d unless declared. It must
+   * outlast the allowed lateness, so an amendment never lands in a window already dropped.
+   */
+  readonly windowRetention?: Duration;
   /**
    * Business rules checked by the processor. A stream with rules gets a data-quality score per
    * window: `quality_score` (share of its events that passed), `rejected` and `rejected_<rule>`.
@@ -181,10 +187,14 @@ export interface StreamDefinition<
   readonly allowedLatenessMs: number;
   readonly dedupHorizonMs: number;
   readonly retentionMs: number;
+  readonly windowRetentionMs: number;
   readonly rules: readonly QualityRule[];
   readonly signedOnly: boolean;
   readonly sample: SampleGenerator<z.input<S>> | undefined;
 }
+
+/** How long windows stay in PostgreSQL when a stream declares no `windowRetention`. */
+export const DEFAULT_WINDOW_RETENTION: Duration = '90d';
 
 const STREAM_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -195,6 +205,12 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
   if (input.keyBy.length === 0) throw new Error(`stream '${input.name}' needs at least one keyBy field`);
   if (input.windows.length === 0) throw new Error(`stream '${input.name}' declares no window`);
   const rules = input.rules ?? [];
+  const allowedLatenessMs = durationMs(input.allowedLateness);
+  const windowRetentionMs = durationMs(input.windowRetention ?? DEFAULT_WINDOW_RETENTION);
+  if (windowRetentionMs <= allowedLatenessMs)
+    throw new Error(
+      `stream '${input.name}': windowRetention must be longer than allowedLateness (an amendment would land in a dropped window)`,
+    );
   const aggregations: AggSpec[] = [...input.aggregations];
   if (rules.length > 0)
     aggregations.push({ fn: 'quality', name: 'quality', rules: rules.map((r) => r.name) });
@@ -216,9 +232,10 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
     windows: input.windows,
     aggregations,
     watermarkMs: durationMs(input.watermark),
-    allowedLatenessMs: durationMs(input.allowedLateness),
+    allowedLatenessMs,
     dedupHorizonMs: durationMs(input.dedupHorizon ?? '24h'),
     retentionMs: durationMs(input.retention ?? '7d'),
+    windowRetentionMs,
     rules,
     signedOnly: input.signedOnly ?? false,
     sample: input.sample,

@@ -2,6 +2,7 @@
 
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { ClientOptions, KafkaLogSink } from '../options.ts';
+import { librdkafkaSecurity } from '../security.ts';
 
 // The client logs every connection retry while a broker is away; warnings and errors go to the
 // service's structured log (or nowhere), never as raw console dumps.
@@ -25,5 +26,7 @@ export function client(options: ClientOptions): KafkaJS.Kafka {
       logLevel: KafkaJS.logLevel.WARN,
       logger: kafkaLogger(options.log),
     },
+    // librdkafka's own properties beside the KafkaJS block: TLS and SASL as on the other clients.
+    ...librdkafkaSecurity(options.security),
   });
 }

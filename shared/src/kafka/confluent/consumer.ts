@@ -5,6 +5,7 @@ import { withinMs } from '../../deadline.ts';
 import type { ConsumerOptions } from '../options.ts';
 import { errorMessage } from '../options.ts';
 import type { CommitOffset, ConsumerHandlers, KafkaConsumer, RecordBatch } from '../port.ts';
+import { librdkafkaSecurity } from '../security.ts';
 import { errorCode } from './errors.ts';
 import { batchesOf } from './records.ts';
 
@@ -25,6 +26,7 @@ export async function createConfluentConsumer(options: ConsumerOptions): Promise
     {
       'bootstrap.servers': options.brokers.join(','),
       'client.id': options.clientId,
+      ...librdkafkaSecurity(options.security),
       'group.id': options.groupId,
       // STYLE #8: automatic commits off; offsets are committed only after the durable write.
       'enable.auto.commit': false,

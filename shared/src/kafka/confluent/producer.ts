@@ -9,6 +9,7 @@ import { errorMessage } from '../options.ts';
 import type { OutgoingRecord } from '../port.ts';
 import type { BreakableProducer, RenewingProducer } from '../renewing-producer.ts';
 import { renewingKafkaProducer } from '../renewing-producer.ts';
+import { librdkafkaSecurity } from '../security.ts';
 import { isFatal, kafkaError } from './errors.ts';
 
 /** One send() call waiting for the delivery reports of its records. */
@@ -59,6 +60,7 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
   const producer = new RdKafka.Producer({
     'bootstrap.servers': options.brokers.join(','),
     'client.id': options.clientId,
+    ...librdkafkaSecurity(options.security),
     // Guarantee 1: idempotent producer with acks=all; a send resolves only after every record's
     // delivery report, and a record's key picks its partition.
     'enable.idempotence': true,

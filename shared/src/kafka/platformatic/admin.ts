@@ -7,6 +7,7 @@ import { appError, fail, ok } from '../../result.ts';
 import type { ClientOptions } from '../options.ts';
 import { errorMessage } from '../options.ts';
 import type { KafkaAdmin, TopicSpec } from '../port.ts';
+import { platformaticSecurity } from '../security.ts';
 
 const alreadyExists = (error: unknown): boolean =>
   /already exists/i.test(errorMessage(error)) ||
@@ -20,6 +21,7 @@ export async function createPlatformaticAdmin(options: ClientOptions): Promise<K
   const admin = new Admin({
     clientId: options.clientId,
     bootstrapBrokers: [...options.brokers],
+    ...platformaticSecurity(options.security),
     timeout: 10_000,
   });
   return {

@@ -14,6 +14,7 @@ import { withinMs } from '../../deadline.ts';
 import type { ConsumerOptions } from '../options.ts';
 import { errorMessage } from '../options.ts';
 import type { CommitOffset, ConsumerHandlers, KafkaConsumer } from '../port.ts';
+import { platformaticSecurity } from '../security.ts';
 import { deliver, inLanes } from './consumer/delivery.ts';
 import type { Fetched } from './consumer/fetching.ts';
 import { fetchOnce } from './consumer/fetching.ts';
@@ -32,6 +33,7 @@ export async function createPlatformaticConsumer(options: ConsumerOptions): Prom
   const consumer = new Consumer({
     clientId: options.clientId,
     bootstrapBrokers: [...options.brokers],
+    ...platformaticSecurity(options.security),
     groupId: options.groupId,
     sessionTimeout,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 4)),

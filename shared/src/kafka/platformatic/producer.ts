@@ -11,6 +11,7 @@ import { errorMessage } from '../options.ts';
 import type { OutgoingRecord } from '../port.ts';
 import type { BreakableProducer, RenewingProducer } from '../renewing-producer.ts';
 import { renewingKafkaProducer } from '../renewing-producer.ts';
+import { platformaticSecurity } from '../security.ts';
 
 // Errors after which an idempotent producer id cannot go on (its sequence is broken or fenced):
 // only a new client, with a new producer id, can send again.
@@ -55,6 +56,7 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
   const producer = new Producer({
     clientId: options.clientId,
     bootstrapBrokers: [...options.brokers],
+    ...platformaticSecurity(options.security),
     // Guarantee 1: idempotent producer with acks=all; a send resolves only when every record is
     // acknowledged, and a record's key picks its partition as the Java client (and librdkafka's
     // murmur2 partitioner) picks it, so a key lands on the same partition whichever client wrote it.
