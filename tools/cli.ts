@@ -21,6 +21,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   dlq: { module: './dlq.ts', about: 'dead letters: list, show, replay' },
   keys: { module: './keys.ts', about: 'API keys and tenant quotas' },
   webhooks: { module: './webhooks.ts', about: 'webhook sources' },
+  windows: { module: './windows.ts', about: "the window table's day partitions: maintain, list" },
   test: { module: './test-run.ts', about: 'the test files, by tier' },
   'fleet status': { module: './fleet.ts', about: "each processor worker's runtime, partitions and lag" },
   'bench e2e': { module: '../bench/e2e.ts', about: 'the end-to-end benchmark' },

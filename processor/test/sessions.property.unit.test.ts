@@ -75,6 +75,7 @@ const sessions = defineStream({
   aggregations: ecommerce.aggregations,
   watermark: '1m',
   allowedLateness: '1000d',
+  windowRetention: '2000d',
 });
 
 interface ModelSession {

@@ -64,7 +64,9 @@ test("postgres: libpq's sslmode and sslrootcert become TLS options, the rest of 
   assert.deepEqual(postgresConnection('postgres://u:p@db:5432/x?sslmode=require'), {
     url: 'postgres://u:p@db:5432/x?sslmode=require',
   });
-  const full = postgresConnection(`postgres://u:p@db:5432/x?sslmode=verify-full&sslrootcert=${PEM}&options=-c`);
+  const full = postgresConnection(
+    `postgres://u:p@db:5432/x?sslmode=verify-full&sslrootcert=${PEM}&options=-c`,
+  );
   assert.equal(full.url, 'postgres://u:p@db:5432/x?options=-c');
   assert.ok(typeof full.ssl === 'object');
   assert.equal(typeof full.ssl === 'object' && full.ssl.rejectUnauthorized, true);

@@ -373,3 +373,15 @@ webhooks_cmd() {
   cd "$SLUICE_ROOT" || exit
   sluice_node webhooks "$@"
 }
+
+# ./sluice windows ...: the window table's day partitions (tools/windows.ts), of SLUICE_DATABASE_URL
+# when set, else of the local stack's database.
+windows_cmd() {
+  ensure_toolchain
+  if [[ -z ${SLUICE_DATABASE_URL:-} ]]; then
+    stack_up >&2
+    stack_env_exports
+  fi
+  cd "$SLUICE_ROOT" || exit
+  sluice_node windows "$@"
+}
