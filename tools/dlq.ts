@@ -7,14 +7,8 @@
 // (deploy/local/lib/commands.sh), so two replays of one stream never overlap; each commit here
 // also re-reads what is stored and never moves it backwards (tools/dlq-topic.ts).
 
-import {
-  checkKafkaSecurity,
-  kafkaBrokersEnv,
-  kafkaSecurityEnv,
-  kafkaSecurityOf,
-  loadConfig,
-  topicPrefixEnv,
-} from '@sluice/shared/config';
+import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';
+import { checkKafkaSecurity, kafkaSecurityEnv, kafkaSecurityOf } from '@sluice/shared/connection-config';
 import { createConfluentProducer } from '@sluice/shared/kafka/confluent/producer';
 import type { IncomingRecord } from '@sluice/shared/kafka/port';
 import { processConfigOptions } from '@sluice/shared/lifecycle';

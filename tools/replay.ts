@@ -2,14 +2,8 @@
 // backfill that amends windows (see processor/src/replay/late.ts). Prints how many it replayed.
 
 import { parseArgs } from 'node:util';
-import {
-  checkKafkaSecurity,
-  kafkaBrokersEnv,
-  kafkaSecurityEnv,
-  kafkaSecurityOf,
-  loadConfig,
-  topicPrefixEnv,
-} from '@sluice/shared/config';
+import { kafkaBrokersEnv, loadConfig, topicPrefixEnv } from '@sluice/shared/config';
+import { checkKafkaSecurity, kafkaSecurityEnv, kafkaSecurityOf } from '@sluice/shared/connection-config';
 import { createConfluentConsumer } from '@sluice/shared/kafka/confluent/consumer';
 import { createConfluentProducer } from '@sluice/shared/kafka/confluent/producer';
 import { processConfigOptions } from '@sluice/shared/lifecycle';

@@ -2,25 +2,27 @@
 
 import {
   authModeEnv,
-  checkKafkaSecurity,
   dailyQuotaEnv,
   databaseUrlEnv,
   hostEnv,
   kafkaBrokersEnv,
-  kafkaSecurityEnv,
-  kafkaSecurityOf,
   logLevelEnv,
   opsOpenEnv,
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
-  redisCaFileEnv,
   redisUrlEnv,
   sampleRatioEnv,
   secretsKeyEnv,
   topicPrefixEnv,
   webhooksEnv,
 } from '@sluice/shared/config';
+import {
+  checkKafkaSecurity,
+  kafkaSecurityEnv,
+  kafkaSecurityOf,
+  redisCaFileEnv,
+} from '@sluice/shared/connection-config';
 import { DEFAULT_LIMITS } from '@sluice/shared/events/intake';
 import { DEFAULT_BODY_READ_TIMEOUT_MS } from '@sluice/shared/events/parse-body';
 import { DEFAULT_MAX_RECORD_BYTES } from '@sluice/shared/events/record-size';

@@ -1,21 +1,23 @@
 // sluice-processor configuration: one zod schema over the environment, parsed once in main.ts.
 
 import {
-  checkKafkaSecurity,
   databaseUrlEnv,
   hostEnv,
   kafkaBrokersEnv,
-  kafkaSecurityEnv,
-  kafkaSecurityOf,
   logLevelEnv,
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
-  redisCaFileEnv,
   redisUrlEnv,
   sampleRatioEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
+import {
+  checkKafkaSecurity,
+  kafkaSecurityEnv,
+  kafkaSecurityOf,
+  redisCaFileEnv,
+} from '@sluice/shared/connection-config';
 import { KAFKA_CLIENTS } from '@sluice/shared/kafka/options';
 import { z } from 'zod';
 

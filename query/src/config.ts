@@ -10,12 +10,12 @@ import {
   otlpEndpointEnv,
   portEnv,
   positiveIntEnv,
-  redisCaFileEnv,
   redisUrlEnv,
   sampleRatioEnv,
   secretsKeyEnv,
   topicPrefixEnv,
 } from '@sluice/shared/config';
+import { redisCaFileEnv } from '@sluice/shared/connection-config';
 import { z } from 'zod';
 
 export const queryConfigSchema = z

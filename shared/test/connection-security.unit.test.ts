@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkKafkaSecurity, kafkaSecurityEnv, kafkaSecurityOf, parseConfig } from '@sluice/shared/config';
+import { parseConfig } from '@sluice/shared/config';
+import { checkKafkaSecurity, kafkaSecurityEnv, kafkaSecurityOf } from '@sluice/shared/connection-config';
 import { postgresConnection } from '@sluice/shared/db/tls';
 import { librdkafkaSecurity, platformaticSecurity } from '@sluice/shared/kafka/security';
 import { z } from 'zod';
