@@ -180,6 +180,16 @@ test('retention drops old days, keeps recent ones; amendments and late replays s
   // short's day -1 is 26 days old: kept (30 days).
   assert.deepEqual(await stored('short'), ['short@-1:6 in windows_p20260614']);
   assert.equal((await partitions()).includes('windows_p20260506'), false);
+
+  // A stream that keeps its windows for good (no windowRetention) stops whole days from being
+  // dropped; the others' rows past their retention still go, one by one.
+  await recordRetention(db.db, [{ stream: 'forever', windowRetentionMs: null }]);
+  await write('g1', [row('forever', day(-20), 8)]);
+  const kept = await maintainWindowPartitions(db.db, { now: NOW + 100 * DAY_MS, aheadDays: 3 });
+  assert.ok(kept.ok);
+  assert.deepEqual(kept.value.dropped, []);
+  assert.deepEqual(await stored(), ['forever@-20:8 in windows_p20260526']);
+  assert.equal(kept.value.deleted, 4);
 });
 
 test('one maintenance at a time: a worker that finds the lock held does nothing this round', async () => {

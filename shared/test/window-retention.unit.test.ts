@@ -1,10 +1,10 @@
-// A stream's window retention (how long its windows stay in PostgreSQL, issue 26): 90 days unless
+// A stream's window retention (how long its windows stay in PostgreSQL, issue 26): for good unless
 // declared, and never as short as its allowed lateness, since an amendment arriving within the
 // lateness must find its window still stored (guarantee 3).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_WINDOW_RETENTION, defineStream, tumbling } from '@sluice/shared/streams/define';
+import { defineStream, tumbling } from '@sluice/shared/streams/define';
 import { durationMs } from '@sluice/shared/streams/duration';
 import { z } from 'zod';
 
@@ -20,9 +20,9 @@ const input = {
   allowedLateness: '2d' as const,
 };
 
-test('90 days unless declared; a declared retention is kept', () => {
-  assert.equal(DEFAULT_WINDOW_RETENTION, '90d');
-  assert.equal(defineStream(input).windowRetentionMs, durationMs('90d'));
+test('kept for good unless declared; a declared retention is kept', () => {
+  assert.equal(defineStream(input).windowRetentionMs, null);
+  assert.equal(defineStream({ ...input, windowRetention: '90d' }).windowRetentionMs, durationMs('90d'));
   assert.equal(defineStream({ ...input, windowRetention: '14d' }).windowRetentionMs, 14 * 86_400_000);
 });
 

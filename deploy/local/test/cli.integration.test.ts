@@ -30,11 +30,11 @@ async function status(): Promise<Row[]> {
     .map(([service = '', address = '', pid = '', health = '']) => ({ service, address, pid, health }));
 }
 
-test('stack status lists Kafka, PostgreSQL, both Redis instances and Jaeger as healthy with ports and pids', async () => {
+test('stack status lists Kafka, PostgreSQL, the three Redis instances and Jaeger as healthy with ports and pids', async () => {
   const rows = await status();
   assert.deepEqual(
     rows.map((r) => r.service),
-    ['kafka', 'postgres', 'redis', 'redis-cache', 'jaeger'],
+    ['kafka', 'postgres', 'redis', 'redis-cache', 'redis-secure', 'jaeger'],
   );
   for (const row of rows) {
     assert.equal(row.health, 'healthy', `${row.service} is healthy`);

@@ -40,7 +40,16 @@ test('migrations apply, and applying them again is a no-op', async () => {
     select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
   assert.deepEqual(
     tables.map((t) => t.table_name),
-    ['api_keys', 'partition_health', 'source_offsets', 'tenant_quotas', 'webhook_sources', 'windows'],
+    [
+      'api_keys',
+      'partition_health',
+      'source_offsets',
+      'stream_retention',
+      'tenant_quotas',
+      'webhook_sources',
+      'windows',
+      'windows_default',
+    ],
   );
 });
 

@@ -69,13 +69,14 @@ export const windows = pgTable(
 );
 
 /**
- * How long each stream keeps its windows in PostgreSQL (the stream's declared `windowRetention`),
- * as the processors running it last said: partition maintenance drops a day only once it is past
- * the longest retention here, and deletes a shorter-lived stream's older rows by themselves.
+ * How long each stream keeps its windows in PostgreSQL (the stream's declared `windowRetention`;
+ * null: for good), as the processors running it last said: partition maintenance drops a day only
+ * once it is past the longest retention here (never while a stream keeps its windows for good),
+ * and deletes a shorter-lived stream's older rows by themselves.
  */
 export const streamRetention = pgTable('stream_retention', {
   stream: text('stream').primaryKey(),
-  windowRetentionMs: bigint('window_retention_ms', { mode: 'number' }).notNull(),
+  windowRetentionMs: bigint('window_retention_ms', { mode: 'number' }),
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });
 

@@ -42,7 +42,8 @@ export function partitionDay(name: string): number | null {
 
 export interface StreamRetention {
   readonly stream: string;
-  readonly windowRetentionMs: number;
+  /** Null: the stream keeps its windows for good. */
+  readonly windowRetentionMs: number | null;
 }
 
 /** Records the retention a processor runs its streams with (the latest start's word wins). */
@@ -96,12 +97,15 @@ async function maintain(db: Db, options: MaintenanceOptions): Promise<Maintenanc
     );
     if (lock?.locked !== true) return null;
     await tx.execute(sql`select set_config('lock_timeout', ${lockTimeout}, true)`);
-    const retentions = await tx.execute<{ stream: string; ms: string }>(
+    const recorded = await tx.execute<{ stream: string; ms: string | null }>(
       sql`select stream, window_retention_ms::text as ms from stream_retention`,
     );
-    const longest = retentions.reduce((m, r) => Math.max(m, Number(r.ms)), 0);
-    // No stream recorded: nothing is known to be expired, so nothing is dropped.
-    const cutoff = longest > 0 ? options.now - longest : Number.NEGATIVE_INFINITY;
+    const retentions = recorded.flatMap((r) => (r.ms === null ? [] : [{ stream: r.stream, ms: Number(r.ms) }]));
+    // A day is dropped whole only when no stream keeps it: none recorded, or one that keeps its
+    // windows for good, and nothing is known to be expired.
+    const forGood = recorded.length === 0 || retentions.length < recorded.length;
+    const longest = retentions.reduce((m, r) => Math.max(m, r.ms), 0);
+    const cutoff = forGood ? Number.NEGATIVE_INFINITY : options.now - longest;
     const existing = new Set(
       (
         await tx.execute<{ name: string }>(sql`
@@ -141,7 +145,7 @@ async function maintain(db: Db, options: MaintenanceOptions): Promise<Maintenanc
   // released: each stream's rows past its own retention (pruned to the days before its cutoff).
   let deleted = 0;
   for (const r of first.retentions) {
-    const cutoff = new Date(options.now - Number(r.ms)).toISOString();
+    const cutoff = new Date(options.now - r.ms).toISOString();
     const rows = await db.execute<{ n: string }>(sql`
       with gone as (
         delete from windows where stream = ${r.stream} and window_start < ${cutoff}::timestamptz returning 1

@@ -148,8 +148,9 @@ export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
   /** How long the stream's Kafka topics keep records (retention.ms); 7d unless declared. */
   readonly retention?: Duration;
   /**
-   * How long the stream's windows stay in PostgreSQL, by window start; 90d unless declared. It must
-   * outlast the allowed lateness, so an amendment never lands in a window already dropped.
+   * How long the stream's windows stay in PostgreSQL, by window start; kept for good unless
+   * declared (as a PostgreSQL table keeps its rows). It must outlast the allowed lateness, so an
+   * amendment never lands in a window already dropped.
    */
   readonly windowRetention?: Duration;
   /**
@@ -187,14 +188,12 @@ export interface StreamDefinition<
   readonly allowedLatenessMs: number;
   readonly dedupHorizonMs: number;
   readonly retentionMs: number;
-  readonly windowRetentionMs: number;
+  /** Null: the windows are kept for good. */
+  readonly windowRetentionMs: number | null;
   readonly rules: readonly QualityRule[];
   readonly signedOnly: boolean;
   readonly sample: SampleGenerator<z.input<S>> | undefined;
 }
-
-/** How long windows stay in PostgreSQL when a stream declares no `windowRetention`. */
-export const DEFAULT_WINDOW_RETENTION: Duration = '90d';
 
 const STREAM_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -206,8 +205,8 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
   if (input.windows.length === 0) throw new Error(`stream '${input.name}' declares no window`);
   const rules = input.rules ?? [];
   const allowedLatenessMs = durationMs(input.allowedLateness);
-  const windowRetentionMs = durationMs(input.windowRetention ?? DEFAULT_WINDOW_RETENTION);
-  if (windowRetentionMs <= allowedLatenessMs)
+  const windowRetentionMs = input.windowRetention === undefined ? null : durationMs(input.windowRetention);
+  if (windowRetentionMs !== null && windowRetentionMs <= allowedLatenessMs)
     throw new Error(
       `stream '${input.name}': windowRetention must be longer than allowedLateness (an amendment would land in a dropped window)`,
     );
