@@ -38,8 +38,13 @@ const tracer = trace.getTracer('sluice-edge');
 export interface EdgeDeps {
   /** Keys verified through the key cache (key-cache.ts); auth off with SLUICE_AUTH=off. */
   readonly auth: Auth;
-  /** /healthz and /metrics without a key (SLUICE_OPS_OPEN). */
+  /** /healthz, /readyz and /metrics without a key (SLUICE_OPS_OPEN). */
   readonly opsOpen: boolean;
+  /**
+   * Readiness (/readyz): false once the drain began, so a load balancer or Kubernetes stops sending
+   * new requests while the batches in flight finish (guarantee 6). Ready when absent.
+   */
+  readonly ready?: () => boolean;
   /** Ingest's admission of a request of a key with limits (admission-client.ts). */
   readonly admit: AdmitAtIngest;
   readonly streams: StreamRegistry;
@@ -108,8 +113,14 @@ export function createEdgeApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.use('*', traceRequests(tracer));
   const ops = keyCheckedOr503(opsAccess(deps.auth, deps.opsOpen));
   app.use('/healthz', ops);
+  app.use('/readyz', ops);
   app.use('/metrics', ops);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) =>
+    (deps.ready?.() ?? true)
+      ? c.json({ status: 'ready' })
+      : errorResponse(c, appError('unavailable', 'draining', { retryAfterSeconds: 1 })),
+  );
   app.get('/metrics', async (c) => {
     const { contentType, body } = await deps.metrics.http.render();
     return c.body(body, 200, { 'content-type': contentType });

@@ -57,7 +57,10 @@ const batcher = createBatcher(
   ),
   config.batch,
 );
+// Set on SIGTERM (below): /readyz answers 503 from then on.
+let draining = false;
 const app = createEdgeApp({
+  ready: () => !draining,
   auth: { mode: config.auth.mode, verify: (key) => keyCache.verify(key) },
   opsOpen: config.auth.opsOpen,
   admit: createAdmissionClient({ ingestUrl: config.ingestUrl }),
@@ -92,7 +95,6 @@ log('info', 'listening', {
 });
 
 // Drain (guarantee 6): stop accepting, send what is batched, wait for ingest's answers, exit.
-let draining = false;
 runtime.onSignal(() => {
   if (draining) return;
   draining = true;

@@ -100,7 +100,9 @@ async function maintain(db: Db, options: MaintenanceOptions): Promise<Maintenanc
     const recorded = await tx.execute<{ stream: string; ms: string | null }>(
       sql`select stream, window_retention_ms::text as ms from stream_retention`,
     );
-    const retentions = recorded.flatMap((r) => (r.ms === null ? [] : [{ stream: r.stream, ms: Number(r.ms) }]));
+    const retentions = recorded.flatMap((r) =>
+      r.ms === null ? [] : [{ stream: r.stream, ms: Number(r.ms) }],
+    );
     // A day is dropped whole only when no stream keeps it: none recorded, or one that keeps its
     // windows for good, and nothing is known to be expired.
     const forGood = recorded.length === 0 || retentions.length < recorded.length;
