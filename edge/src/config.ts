@@ -47,11 +47,15 @@ export const edgeConfigSchema = z
     /**
      * The edge's own key (scope events:relay), sent to ingest on every forward; ingest then trusts
      * the tenant on each event, which the edge took from its client's key. Required with auth on.
+     * Empty is unset (a compose file passes `${SLUICE_EDGE_INGEST_KEY:-}` before the key is made).
      */
-    SLUICE_EDGE_INGEST_KEY: z
-      .string()
-      .refine((key) => keyIdOf(key) !== undefined, 'expected an API key (slk_<id>_<secret>)')
-      .optional(),
+    SLUICE_EDGE_INGEST_KEY: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z
+        .string()
+        .refine((key) => keyIdOf(key) !== undefined, 'expected an API key (slk_<id>_<secret>)')
+        .optional(),
+    ),
     /** How long a verified key is trusted before ingest is asked again (key-cache.ts). */
     SLUICE_EDGE_KEY_CACHE_MS: positiveIntEnv(2_000),
     /** How long a webhook source is trusted before ingest is asked again (webhook-sources.ts). */
