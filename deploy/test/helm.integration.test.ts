@@ -1,0 +1,216 @@
+// The Helm chart (deploy/helm/sluice; issue 26), checked on a machine with no Kubernetes cluster:
+// `helm lint --strict` passes and `helm template` renders for a minimal and an everything-on set of
+// values (deploy/helm/sluice/ci), and every rendered object is valid against the Kubernetes schemas
+// (kubernetes-models; KEDA's ScaledObject, a CRD, by its required fields), which do refuse a broken
+// object. The properties the chart promises hold: readiness apart from liveness, non-root and
+// read-only containers with resources, an HPA for edge, ingest and query but not the processor, a
+// PodDisruptionBudget per Deployment, secrets only in a Secret, each container given only
+// variables its service reads, and more processor replicas than partitions refused by name.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { ROOT, RUNTIME_VARIABLE, run, toolPath, variablesOf } from './deploy-files.ts';
+
+const CHART = join(ROOT, 'deploy/helm/sluice');
+const VALUE_SETS = ['ci/minimal-values.yaml', 'ci/managed-values.yaml'] as const;
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface Container {
+  name: string;
+  env?: EnvVar[];
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  resources?: { requests?: object; limits?: object };
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: { runAsNonRoot?: boolean };
+  automountServiceAccountToken?: boolean;
+}
+
+async function template(values: string, ...set: string[]): Promise<K8sObject[]> {
+  const result = await run(toolPath('SLUICE_HELM_BIN'), [
+    'template',
+    'sluice',
+    CHART,
+    '-f',
+    join(CHART, values),
+    ...set.flatMap((s) => ['--set', s]),
+  ]);
+  assert.equal(result.code, 0, result.output);
+  return parseAllDocuments(result.output)
+    .map((d) => d.toJSON() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+type Validator = new (data: unknown) => { validate(): void };
+
+/** The kubernetes-models class of an object's apiVersion and kind. */
+async function modelOf(o: K8sObject): Promise<Validator> {
+  const module = (await import(`kubernetes-models/${o.apiVersion}`)) as Record<string, unknown>;
+  const model = module[o.kind];
+  assert.equal(typeof model, 'function', `no model for ${o.apiVersion} ${o.kind}`);
+  return model as Validator;
+}
+
+const podOf = (o: K8sObject): PodSpec => (o.spec?.template as { spec: PodSpec }).spec;
+const deployments = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment');
+const componentOf = (o: K8sObject) => o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+
+for (const values of VALUE_SETS) {
+  test(`helm lint --strict passes with ${values}`, async () => {
+    const result = await run(toolPath('SLUICE_HELM_BIN'), [
+      'lint',
+      '--strict',
+      CHART,
+      '-f',
+      join(CHART, values),
+    ]);
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.output, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  test(`every object rendered with ${values} is valid against the Kubernetes schemas`, async () => {
+    const objects = await template(values);
+    for (const o of objects) {
+      if (o.apiVersion === 'keda.sh/v1alpha1') {
+        // A CRD, not in the Kubernetes schemas: its required fields by hand.
+        assert.equal(o.kind, 'ScaledObject');
+        const spec = o.spec as {
+          scaleTargetRef?: { name?: string };
+          triggers?: { type: string; metadata: object }[];
+        };
+        assert.ok(spec.scaleTargetRef?.name, 'scaleTargetRef.name');
+        assert.ok((spec.triggers ?? []).length > 0 && spec.triggers?.every((t) => t.type === 'kafka'));
+        continue;
+      }
+      const Model = await modelOf(o);
+      assert.doesNotThrow(() => new Model(o).validate(), `${o.kind} ${o.metadata.name}`);
+    }
+  });
+
+  test(`the chart's promises hold with ${values}`, async () => {
+    const objects = await template(values);
+    const deploys = deployments(objects);
+    assert.deepEqual(deploys.map(componentOf).sort(), ['edge', 'ingest', 'processor', 'query']);
+    for (const d of deploys) {
+      const pod = podOf(d);
+      assert.equal(pod.securityContext?.runAsNonRoot, true);
+      assert.equal(pod.automountServiceAccountToken, false);
+      for (const c of pod.containers) {
+        assert.equal(c.readinessProbe?.httpGet?.path, '/readyz', `${d.metadata.name} readiness`);
+        assert.equal(c.livenessProbe?.httpGet?.path, '/healthz', `${d.metadata.name} liveness`);
+        assert.ok(c.resources?.requests && c.resources.limits, `${d.metadata.name} resources`);
+        assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+        assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+        const known = variablesOf(componentOf(d));
+        for (const v of c.env ?? [])
+          assert.ok(
+            known.has(v.name) || RUNTIME_VARIABLE.test(v.name),
+            `${d.metadata.name} is given ${v.name}, which its service does not read`,
+          );
+      }
+    }
+    const scaled = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').map(componentOf);
+    assert.deepEqual(scaled.sort(), ['edge', 'ingest', 'query']);
+    assert.deepEqual(
+      objects
+        .filter((o) => o.kind === 'PodDisruptionBudget')
+        .map(componentOf)
+        .sort(),
+      ['edge', 'ingest', 'processor', 'query'],
+    );
+    // Secrets only as references: no Deployment carries a secret's value, and no ConfigMap exists
+    // to put one in by mistake.
+    const secretVars =
+      /^SLUICE_(DATABASE_URL|REDIS_URL|CACHE_REDIS_URL|SECRETS_KEY|KAFKA_SASL_PASSWORD|EDGE_INGEST_KEY)$/;
+    for (const d of deploys)
+      for (const v of podOf(d).containers.flatMap((c) => c.env ?? []))
+        if (secretVars.test(v.name)) assert.ok(v.valueFrom?.secretKeyRef && v.value === undefined, v.name);
+    assert.equal(objects.filter((o) => o.kind === 'ConfigMap').length, 0);
+  });
+}
+
+test('the minimal values put the given secrets in the Secret and nowhere else', async () => {
+  const objects = await template(VALUE_SETS[0]);
+  const secret = objects.find((o) => o.kind === 'Secret');
+  assert.ok(secret?.stringData);
+  const values = Object.values(secret.stringData).filter((v) => v !== '');
+  assert.equal(values.length, 4);
+  const elsewhere = JSON.stringify(objects.filter((o) => o.kind !== 'Secret'));
+  for (const value of values) assert.ok(!elsewhere.includes(value), 'a secret outside the Secret');
+});
+
+test('the managed values: SASL_SSL with its password from the Secret, the CA mounted, KEDA up to the partitions', async () => {
+  const objects = await template(VALUE_SETS[1]);
+  const processor = deployments(objects).find((d) => componentOf(d) === 'processor');
+  assert.ok(processor);
+  assert.equal(processor.spec?.replicas, undefined, 'KEDA owns the replica count');
+  const env = new Map((podOf(processor).containers[0]?.env ?? []).map((v) => [v.name, v]));
+  assert.equal(env.get('SLUICE_KAFKA_SECURITY_PROTOCOL')?.value, 'SASL_SSL');
+  assert.equal(env.get('SLUICE_KAFKA_SASL_MECHANISM')?.value, 'SCRAM-SHA-512');
+  assert.deepEqual(env.get('SLUICE_KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef, {
+    name: 'sluice-credentials',
+    key: 'kafkaSaslPassword',
+    optional: false,
+  });
+  assert.equal(env.get('SLUICE_KAFKA_CA_FILE')?.value, '/etc/sluice/ca/ca.pem');
+  assert.equal(env.get('SLUICE_REDIS_CA_FILE')?.value, '/etc/sluice/ca/ca.pem');
+  const keda = objects.find((o) => o.kind === 'ScaledObject');
+  assert.equal((keda?.spec as { maxReplicaCount?: number }).maxReplicaCount, 12);
+  assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0, 'the existing Secret is used');
+});
+
+test('more processor replicas than partitions is refused, naming the limit', async () => {
+  const result = await run(toolPath('SLUICE_HELM_BIN'), [
+    'template',
+    'sluice',
+    CHART,
+    '-f',
+    join(CHART, VALUE_SETS[0]),
+    '--set',
+    'processor.replicas=13',
+    '--set',
+    'kafka.partitions=12',
+  ]);
+  assert.notEqual(result.code, 0);
+  assert.match(result.output, /processor\.replicas \(13\) must be at most kafka\.partitions \(12\)/);
+});
+
+test('values the schema refuses are named; the Kubernetes validator refuses a broken object', async () => {
+  const bad = await run(toolPath('SLUICE_HELM_BIN'), [
+    'template',
+    'sluice',
+    CHART,
+    '-f',
+    join(CHART, VALUE_SETS[0]),
+    '--set',
+    'kafka.securityProtocol=SASL_TLS',
+  ]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.output, /securityProtocol/);
+  const [deployment] = deployments(await template(VALUE_SETS[0]));
+  assert.ok(deployment);
+  const Model = await modelOf(deployment);
+  const broken = structuredClone(deployment) as K8sObject & { spec: { replicas?: unknown } };
+  broken.spec.replicas = 'three';
+  assert.throws(() => new Model(broken).validate(), /replicas/);
+});
