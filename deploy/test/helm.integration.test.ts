@@ -71,7 +71,11 @@ async function modelOf(o: K8sObject): Promise<Validator> {
   return model as Validator;
 }
 
-const podOf = (o: K8sObject): PodSpec => (o.spec?.template as { spec: PodSpec }).spec;
+function podOf(o: K8sObject): PodSpec {
+  const template = o.spec?.template as { spec: PodSpec } | undefined;
+  assert.ok(template, `${o.metadata.name} has a pod template`);
+  return template.spec;
+}
 const deployments = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment');
 const componentOf = (o: K8sObject) => o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
 
@@ -175,7 +179,8 @@ test('the managed values: SASL_SSL with its password from the Secret, the CA mou
   assert.equal(env.get('SLUICE_KAFKA_CA_FILE')?.value, '/etc/sluice/ca/ca.pem');
   assert.equal(env.get('SLUICE_REDIS_CA_FILE')?.value, '/etc/sluice/ca/ca.pem');
   const keda = objects.find((o) => o.kind === 'ScaledObject');
-  assert.equal((keda?.spec as { maxReplicaCount?: number }).maxReplicaCount, 12);
+  assert.ok(keda?.spec);
+  assert.equal((keda.spec as { maxReplicaCount?: number }).maxReplicaCount, 12);
   assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0, 'the existing Secret is used');
 });
 
