@@ -34,6 +34,7 @@ interface EnvVar {
 }
 interface Container {
   name: string;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
   env?: EnvVar[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -42,12 +43,14 @@ interface Container {
 }
 interface PodSpec {
   containers: Container[];
+  terminationGracePeriodSeconds?: number;
   securityContext?: { runAsNonRoot?: boolean };
   automountServiceAccountToken?: boolean;
 }
 
-async function template(values: string, ...set: string[]): Promise<K8sObject[]> {
-  const result = await run(toolPath('SLUICE_HELM_BIN'), [
+/** `helm template` of the chart with a value file and --set overrides; its exit is a value. */
+function templateRun(values: string, ...set: string[]) {
+  return run(toolPath('SLUICE_HELM_BIN'), [
     'template',
     'sluice',
     CHART,
@@ -55,6 +58,10 @@ async function template(values: string, ...set: string[]): Promise<K8sObject[]> 
     join(CHART, values),
     ...set.flatMap((s) => ['--set', s]),
   ]);
+}
+
+async function template(values: string, ...set: string[]): Promise<K8sObject[]> {
+  const result = await templateRun(values, ...set);
   assert.equal(result.code, 0, result.output);
   return parseAllDocuments(result.output)
     .map((d) => d.toJSON() as K8sObject | null)
@@ -124,6 +131,9 @@ for (const values of VALUE_SETS) {
         assert.equal(c.livenessProbe?.httpGet?.path, '/healthz', `${d.metadata.name} liveness`);
         assert.ok(c.resources?.requests && c.resources.limits, `${d.metadata.name} resources`);
         assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+        // A pause before the drain, and time for the drain (30 s at most) after it.
+        assert.deepEqual(c.lifecycle?.preStop?.exec?.command, ['sleep', '5']);
+        assert.ok((pod.terminationGracePeriodSeconds ?? 0) > 35, `${d.metadata.name} grace period`);
         assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
         const known = variablesOf(componentOf(d));
         for (const v of c.env ?? [])
@@ -184,32 +194,41 @@ test('the managed values: SASL_SSL with its password from the Secret, the CA mou
   assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0, 'the existing Secret is used');
 });
 
+test('the Ingress routes the APIs and the dashboard, never the metrics or the probes', async () => {
+  const objects = await template(VALUE_SETS[1]);
+  const ingress = objects.find((o) => o.kind === 'Ingress');
+  assert.ok(ingress?.spec);
+  const rules = (ingress.spec as { rules: { http: { paths: { path: string; pathType: string }[] } }[] })
+    .rules;
+  const paths = rules.flatMap((r) => r.http.paths);
+  const reaches = (url: string) =>
+    paths.some((p) => (p.pathType === 'Exact' ? url === p.path : url.startsWith(p.path)));
+  for (const url of ['/metrics', '/healthz', '/readyz', '/status']) assert.equal(reaches(url), false, url);
+  for (const url of [
+    '/',
+    '/v1/events',
+    '/v1/webhooks/src_1',
+    '/v1/streams/ecommerce/windows',
+    '/assets/app.js',
+    '/docs',
+  ])
+    assert.equal(reaches(url), true, url);
+});
+
+test('KEDA on a secured Kafka without its TriggerAuthentication is refused, naming the value', async () => {
+  const result = await templateRun(VALUE_SETS[1], 'processor.keda.authenticationRef=');
+  assert.notEqual(result.code, 0);
+  assert.match(result.output, /processor\.keda\.authenticationRef is required with a secured Kafka/);
+});
+
 test('more processor replicas than partitions is refused, naming the limit', async () => {
-  const result = await run(toolPath('SLUICE_HELM_BIN'), [
-    'template',
-    'sluice',
-    CHART,
-    '-f',
-    join(CHART, VALUE_SETS[0]),
-    '--set',
-    'processor.replicas=13',
-    '--set',
-    'kafka.partitions=12',
-  ]);
+  const result = await templateRun(VALUE_SETS[0], 'processor.replicas=13', 'kafka.partitions=12');
   assert.notEqual(result.code, 0);
   assert.match(result.output, /processor\.replicas \(13\) must be at most kafka\.partitions \(12\)/);
 });
 
 test('values the schema refuses are named; the Kubernetes validator refuses a broken object', async () => {
-  const bad = await run(toolPath('SLUICE_HELM_BIN'), [
-    'template',
-    'sluice',
-    CHART,
-    '-f',
-    join(CHART, VALUE_SETS[0]),
-    '--set',
-    'kafka.securityProtocol=SASL_TLS',
-  ]);
+  const bad = await templateRun(VALUE_SETS[0], 'kafka.securityProtocol=SASL_TLS');
   assert.notEqual(bad.code, 0);
   assert.match(bad.output, /securityProtocol/);
   const [deployment] = deployments(await template(VALUE_SETS[0]));

@@ -153,6 +153,12 @@ spec:
             periodSeconds: 5
             timeoutSeconds: 3
             failureThreshold: 2
+          # A few seconds before the drain, so the endpoint is gone from every Service and load
+          # balancer before the process stops accepting (the drain itself gives up after 30 s).
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", "5"]
           resources:
             {{- toYaml .values.resources | nindent 12 }}
           securityContext:
