@@ -34,7 +34,7 @@ import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
 import { stolenMeter } from './cpu-census.ts';
-import { kafkaTool } from './kafka-tools.ts';
+import { rawConsumeRate } from './kafka-tools.ts';
 import { cpuSeconds, printReport, processedCount } from './report.ts';
 
 interface Variant {
@@ -176,23 +176,6 @@ async function fill(prefix: string, keyBy: Variant['keyBy']): Promise<string> {
   }
   await producer.close();
   return topics.events;
-}
-
-async function rawConsumeRate(topic: string): Promise<number> {
-  const perf = await kafkaTool(
-    'org.apache.kafka.tools.ConsumerPerformance',
-    '--bootstrap-server',
-    stack.kafkaBrokers.join(','),
-    '--topic',
-    topic,
-    '--messages',
-    String(N),
-    '--group',
-    uniqueName('bench-consumer-perf'),
-  );
-  // The data line: start, end, MB, MB/s, records, records/s, ...
-  const line = perf.trim().split('\n').at(-1) ?? '';
-  return Number(line.split(',')[5]);
 }
 
 /**
@@ -422,7 +405,7 @@ try {
       const prefix = variant.keyBy === 'user_id' ? `${iso.topicPrefix}by-user.` : iso.topicPrefix;
       const events = await fill(prefix, variant.keyBy);
       console.log('measuring the raw consume rate (ConsumerPerformance, same topic)...');
-      const rawRate = await rawConsumeRate(events);
+      const rawRate = await rawConsumeRate(events, N);
       const floorUs = new Map<KafkaClientName, number>();
       for (const client of clientNames) {
         console.log(`measuring the ${client} client alone (same topic, records dropped)...`);

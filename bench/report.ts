@@ -13,6 +13,13 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** A process's peak resident set so far, in MiB (Linux /proc: VmHWM). */
+export async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
 /** Events a processor has aggregated so far, from its Prometheus counter. */
 export async function processedCount(processorUrl: string): Promise<number> {
   return (await scrape(processorUrl)).sum('sluice_processor_events_total', { outcome: 'processed' });

@@ -29,6 +29,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'bench query': { module: '../bench/query.ts', about: 'k6 against the query service' },
   'bench dedup': { module: '../bench/dedup.ts', about: 'event-id claims in Redis' },
   'bench webhooks': { module: '../bench/webhooks.ts', about: 'verification CPU per delivery' },
+  'bench nexmark': { module: '../bench/nexmark.ts', about: 'Nexmark queries against Flink per core' },
 };
 
 function usage(): string {

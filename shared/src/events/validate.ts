@@ -149,7 +149,10 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
   };
 }
 
-/** The group-by key of a payload: the value itself for one field, a JSON array for several. */
+/**
+ * The group-by key of a payload: the value itself for one field, a JSON array for several (`[]`
+ * for none: every event of a keyless stream in one group, on one partition).
+ */
 export function groupKey(stream: StreamDefinition, data: Record<string, unknown>): string {
   const values = stream.keyBy.map((field) => data[field]);
   if (values.length === 1) return String(values[0]);

@@ -136,7 +136,11 @@ export interface StreamInput<S extends z.ZodType<Record<string, unknown>>> {
   readonly earliestEventTime?: string;
   /** Payload field used as the event id when the envelope carries none, so client retries dedupe. */
   readonly idField?: keyof z.output<S> & string;
-  /** Group-by key fields; their values, joined, are the Kafka key and the window row key. */
+  /**
+   * Group-by key fields; their values, joined, are the Kafka key and the window row key. None: one
+   * group for the whole stream (Flink's windowAll, a constant key in Kafka Streams), so all its
+   * events share one partition and one worker aggregates them.
+   */
   readonly keyBy: readonly (keyof z.output<S> & string)[];
   readonly windows: readonly WindowSpec[];
   readonly aggregations: readonly AggSpec[];
@@ -201,7 +205,6 @@ export function defineStream<S extends z.ZodType<Record<string, unknown>>>(
   input: StreamInput<S>,
 ): StreamDefinition<S> {
   if (!STREAM_NAME.test(input.name)) throw new Error(`stream name '${input.name}' must match ${STREAM_NAME}`);
-  if (input.keyBy.length === 0) throw new Error(`stream '${input.name}' needs at least one keyBy field`);
   if (input.windows.length === 0) throw new Error(`stream '${input.name}' declares no window`);
   const rules = input.rules ?? [];
   const allowedLatenessMs = durationMs(input.allowedLateness);
