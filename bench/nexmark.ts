@@ -85,15 +85,18 @@ function generate() {
   return { bids, others, columns };
 }
 
-async function send(records: readonly OutgoingRecord[]): Promise<void> {
+/** Sends `count` records, made 10,000 at a time (the whole topic at once would not fit the heap). */
+async function send(count: number, record: (i: number) => OutgoingRecord): Promise<void> {
   const producer = await confluent.producer({
     ...kafka,
     deliveryTimeoutMs: 60_000,
     maxQueuedRecords: 200_000,
   });
   try {
-    for (let i = 0; i < records.length; i += 10_000) {
-      const sent = await producer.send(records.slice(i, i + 10_000));
+    for (let i = 0; i < count; i += 10_000) {
+      const chunk: OutgoingRecord[] = [];
+      for (let j = i; j < Math.min(count, i + 10_000); j++) chunk.push(record(j));
+      const sent = await producer.send(chunk);
       if (!sent.ok) throw new Error(sent.error.message);
     }
   } finally {
@@ -110,24 +113,23 @@ async function fillBids(prefix: string, query: NexmarkQuery, bids: readonly Reco
   if (!ensured.ok) throw new Error(ensured.error.message);
   const topic = topicNames(BID_STREAM, prefix).events;
   const receivedAt = Date.now();
-  await send(
-    bids.map((data, i) => {
-      const key = groupKey(stream, data);
-      return {
-        topic,
+  await send(bids.length, (i) => {
+    const data = bids[i] ?? {};
+    const key = groupKey(stream, data);
+    return {
+      topic,
+      key,
+      value: encodeEvent({
+        id: `bid-${i}`,
+        stream: BID_STREAM,
+        tenant: 'default',
+        time: Number(data.dateTime),
+        receivedAt,
         key,
-        value: encodeEvent({
-          id: `bid-${i}`,
-          stream: BID_STREAM,
-          tenant: 'default',
-          time: Number(data.dateTime),
-          receivedAt,
-          key,
-          data,
-        }),
-      };
-    }),
-  );
+        data,
+      }),
+    };
+  });
   return topic;
 }
 
@@ -139,13 +141,11 @@ async function fillOthers(prefix: string, others: ReturnType<typeof generate>['o
   );
   await admin.close();
   if (!ensured.ok) throw new Error(ensured.error.message);
-  await send(
-    others.map((o) => ({
-      topic: `${prefix}nexmark-${o.topic}`,
-      key: String(o.value.id),
-      value: JSON.stringify(o.value),
-    })),
-  );
+  await send(others.length, (i) => {
+    const o = others[i];
+    if (o === undefined) throw new Error(`no event ${i}`);
+    return { topic: `${prefix}nexmark-${o.topic}`, key: String(o.value.id), value: JSON.stringify(o.value) };
+  });
 }
 
 interface Round {

@@ -35,7 +35,7 @@ import { parseCliArgs } from '../tools/cli-args.ts';
 import { makeTransaction, seededRandom } from '../tools/ecommerce-data.ts';
 import { stolenMeter } from './cpu-census.ts';
 import { rawConsumeRate } from './kafka-tools.ts';
-import { cpuSeconds, printReport, processedCount } from './report.ts';
+import { cpuSeconds, peakRssMiB, printReport, processedCount } from './report.ts';
 
 interface Variant {
   readonly name: string;
@@ -220,6 +220,8 @@ interface Drained {
   readonly seconds: number;
   readonly cpu: number;
   readonly stolen: number;
+  /** The highest peak resident set among the workers, MiB. */
+  readonly rssMiB: number;
   readonly counted: number;
   readonly want: number;
 }
@@ -290,7 +292,9 @@ async function drainOnce(
     const cpu = (await cpuOf()) - cpuBefore;
     const stolen = await stealing.share();
     const processed = await processedOf();
-    return { processed, seconds, cpu, stolen, want, ...(await landed()) };
+    let rssMiB = 0;
+    for (const pid of pids) if (pid !== undefined) rssMiB = Math.max(rssMiB, await peakRssMiB(pid));
+    return { processed, seconds, cpu, stolen, rssMiB, want, ...(await landed()) };
   } finally {
     await Promise.all(processors.map((p) => p.stop()));
   }
@@ -354,6 +358,7 @@ async function drain(
       'events/s per core used': Math.round(median.processed / median.cpu),
       'events/s per core used, all rounds': perCore.map((x) => Math.round(x)).join(' / '),
       // Wall-clock rates fall with it; the per-core figure much less.
+      'worker peak RSS MiB (target 256)': median.rssMiB.toFixed(0),
       'CPU stolen by the hypervisor meanwhile': `${Math.round(median.stolen * 100)} %`,
       'exactness (counted in windows / expected), every round': drained.every((r) => r.counted === r.want)
         ? `${median.counted} / ${median.want} (exact)`

@@ -37,7 +37,7 @@ if (!Number.isInteger(concurrency) || concurrency < 1)
   exitWithUsage(USAGE, '--concurrency: a whole number from 1');
 
 /** The folders that hold test/ folders: the services, the client, e2e and the local stack's own. */
-const TEST_ROOTS = ['shared', 'edge', 'ingest', 'processor', 'query', 'e2e', 'deploy', 'client'];
+const TEST_ROOTS = ['shared', 'edge', 'ingest', 'processor', 'query', 'e2e', 'deploy', 'client', 'bench'];
 
 async function testFiles(): Promise<string[]> {
   const found: string[] = [];
