@@ -12,7 +12,6 @@ import { withinMs } from '@sluice/shared/deadline';
 import { encodeEvent } from '@sluice/shared/events/envelope';
 import { groupKey } from '@sluice/shared/events/validate';
 import { kafkaClients } from '@sluice/shared/kafka/clients';
-import type { KafkaClientName } from '@sluice/shared/kafka/options';
 import { KAFKA_CLIENTS } from '@sluice/shared/kafka/options';
 import type { OutgoingRecord } from '@sluice/shared/kafka/port';
 import { topicNames } from '@sluice/shared/streams/registry';
