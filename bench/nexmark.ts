@@ -19,7 +19,7 @@ import { streamTopicSpecs } from '@sluice/shared/streams/topics';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import type { Isolation } from '../shared/test/services.ts';
-import { isolate, ROOT, startService } from '../shared/test/services.ts';
+import { deleteRedisKeys, isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { stolenMeter } from './cpu-census.ts';
 import { rawConsumeRate } from './kafka-tools.ts';
@@ -181,21 +181,19 @@ async function drainOnce(
   const [table] = await sql<{ name: string | null }[]>`select to_regclass('public.windows')::text as name`;
   if (table?.name != null) await sql`delete from windows`;
   const group = uniqueName(`bench-nexmark-${query.name}`);
-  const processor = await startService(
-    'processor',
-    {
-      ...iso.env,
-      SLUICE_TOPIC_PREFIX: prefix,
-      SLUICE_CONSUMER_GROUP: group,
-      SLUICE_DEDUP_PREFIX: `${iso.env.SLUICE_DEDUP_PREFIX ?? 'sluice:dedup:'}${query.name}:${round}:`,
-      SLUICE_STREAMS: BID_STREAM,
-      SLUICE_STREAMS_MODULE: `${ROOT}bench/nexmark/queries.ts`,
-      NEXMARK_QUERY: query.name,
-      SLUICE_IDLE_TIMEOUT_MS: '600000',
-      SLUICE_KAFKA_CLIENT: client ?? 'platformatic',
-    },
-    runtime,
-  );
+  const env = {
+    ...iso.env,
+    SLUICE_TOPIC_PREFIX: prefix,
+    SLUICE_CONSUMER_GROUP: group,
+    SLUICE_DEDUP_PREFIX: `${iso.env.SLUICE_DEDUP_PREFIX ?? 'sluice:dedup:'}${query.name}:${round}:`,
+    SLUICE_STREAMS: BID_STREAM,
+    SLUICE_STREAMS_MODULE: `${ROOT}bench/nexmark/queries.ts`,
+    NEXMARK_QUERY: query.name,
+    SLUICE_IDLE_TIMEOUT_MS: '600000',
+    SLUICE_KAFKA_CLIENT: client ?? 'platformatic',
+    SLUICE_STATE_PREFIX: `${iso.env.SLUICE_STATE_PREFIX ?? 'sluice:state:'}${query.name}:${round}:`,
+  };
+  const processor = await startService('processor', env, runtime);
   try {
     const pid = processor.pid;
     if (pid === undefined) throw new Error('no pid for the processor');
@@ -225,6 +223,10 @@ async function drainOnce(
     return { bids, seconds, cpu, rssMiB, stolen, rows: got.size, wrong: differences(want, got) };
   } finally {
     await processor.stop();
+    // Each round's claims and working state go with it: 2M claims a round would otherwise fill
+    // Redis within a run (its noeviction limit makes the worker stall, as it should).
+    await deleteRedisKeys(stack.redisUrl, `${env.SLUICE_DEDUP_PREFIX}*`);
+    await deleteRedisKeys(stack.redisUrl, `${env.SLUICE_STATE_PREFIX}*`);
   }
 }
 
