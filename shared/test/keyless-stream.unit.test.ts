@@ -8,17 +8,16 @@ import { groupKey } from '@sluice/shared/events/validate';
 import { count, defineStream, tumbling } from '@sluice/shared/streams/define';
 import { z } from 'zod';
 
-const keyless = defineStream({
-  name: 'keyless',
+const input = {
   description: 'test',
   partitions: 3,
   schema: z.object({ k: z.string(), n: z.number() }),
-  keyBy: [],
   windows: [tumbling('10s')],
   aggregations: [count()],
   watermark: '1s',
   allowedLateness: '10s',
-});
+} as const;
+const keyless = defineStream({ ...input, name: 'keyless', keyBy: [] });
 
 test('a keyless stream gives every event one key', () => {
   assert.deepEqual(keyless.keyBy, []);
@@ -27,17 +26,7 @@ test('a keyless stream gives every event one key', () => {
 });
 
 test('a keyed stream still keys by its fields', () => {
-  const keyed = defineStream({
-    name: 'keyed',
-    description: 'test',
-    partitions: 3,
-    schema: z.object({ k: z.string(), n: z.number() }),
-    keyBy: ['k'],
-    windows: [tumbling('10s')],
-    aggregations: [count()],
-    watermark: '1s',
-    allowedLateness: '10s',
-  });
+  const keyed = defineStream({ ...input, name: 'keyed', keyBy: ['k'] });
   assert.equal(groupKey(keyed, { k: 'a', n: 1 }), 'a');
   assert.notEqual(groupKey(keyed, { k: 'a' }), groupKey(keyed, { k: 'b' }));
 });
