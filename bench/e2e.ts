@@ -9,7 +9,10 @@
 // tracing-off run): ingest and query with SLUICE_AUTH=on and k6 sending a write key whose limits
 // are far above the load, so every request is verified and admitted by Redis and its events
 // counted into the tenant's usage: throughput and POST p99 against auth off (issue 21's target:
-// at most 10 % of throughput and 0.5 ms of p99).
+// at most 10 % of throughput and 0.5 ms of p99). `--via edge` sends k6 and the probes through an
+// edge worker in front of ingest (its runtime from SLUICE_EDGE_RUNTIME, Deno by default), and then
+// measures k6 against a bare Bun.serve that reads the same POSTs and answers what ingest answers:
+// the edge's ratio to that floor.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -20,6 +23,7 @@ import { stackEnv, uniqueName } from '../shared/test/harness.ts';
 import { createTestKey } from '../shared/test/keys.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
+import { startBareServer } from './bare-floor.ts';
 import { cpuCensus, cpuPerUnit, stolenMeter } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { acceptedCount, printReport, processedCount } from './report.ts';
@@ -33,10 +37,16 @@ const { values: args } = parseCliArgs(
       'perf-records': { type: 'string', default: '1000000' },
       sampling: { type: 'string', default: '0,1,0.01' },
       'auth-runs': { type: 'string', default: '1' },
+      via: { type: 'string', default: 'ingest' },
     },
   },
-  './sluice bench e2e [--duration S] [--warmup S] [--vus N] [--perf-records N] [--sampling R,R,...] [--auth-runs N]',
+  './sluice bench e2e [--duration S] [--warmup S] [--vus N] [--perf-records N] [--sampling R,R,...] [--auth-runs N] [--via ingest|edge]',
 );
+if (args.via !== 'ingest' && args.via !== 'edge') {
+  console.error('--via takes ingest or edge');
+  process.exit(2);
+}
+const viaEdge = args.via === 'edge';
 const samplings = args.sampling.split(',').map(Number);
 if (samplings.some((r) => !(r >= 0 && r <= 1))) {
   console.error('--sampling takes ratios in [0, 1], comma-separated (0: tracing off)');
@@ -102,6 +112,51 @@ async function kafkaProduceRate(records: number): Promise<number> {
   }
 }
 
+/** k6 with bench/e2e-load.js against `targetUrl` for `seconds`; resolves with its exit code. */
+function runLoad(targetUrl: string, key: string | undefined, seconds: number, summaryPath: string) {
+  const k6 = spawn(
+    stack.k6Bin,
+    ['run', '--quiet', '--no-usage-report', '--summary-export', summaryPath, `${ROOT}bench/e2e-load.js`],
+    {
+      env: {
+        ...process.env,
+        TARGET: targetUrl,
+        ...(key === undefined ? {} : { API_KEY: key }),
+        VUS: args.vus,
+        DURATION: `${seconds}s`,
+        K6_NO_USAGE_REPORT: 'true',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  return new Promise<number | null>((resolve) => k6.once('exit', resolve));
+}
+
+interface K6Summary {
+  readonly metrics: Record<string, { count?: number; 'p(99)'?: number }>;
+}
+
+/**
+ * The edge's floor: the same k6 load against a bare Bun.serve that reads each POST and answers
+ * what ingest answers (bench/bare-server.ts), for the measured duration. Events/s and POST p99.
+ */
+async function bareFloor(): Promise<{ rate: number; postP99: number }> {
+  const bare = await startBareServer(0, 202);
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  try {
+    const summaryPath = join(dir, 'summary.json');
+    await runLoad(bare.url, undefined, durationS, summaryPath);
+    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as K6Summary;
+    return {
+      rate: (summary.metrics.sluice_accepted?.count ?? 0) / durationS,
+      postP99: summary.metrics.http_req_duration?.['p(99)'] ?? Number.NaN,
+    };
+  } finally {
+    bare.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 interface RunResult {
   readonly acceptedRate: number;
   /** k6's POST p99, ms. */
@@ -126,6 +181,17 @@ async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
         })
       ).key
     : undefined;
+  // The edge relays for its callers with a key of its own (scope events:relay), as deployed.
+  const relayKey =
+    auth && viaEdge
+      ? (
+          await createTestKey(iso.databaseUrl, {
+            tenant: 'bench',
+            scopes: ['events:relay'],
+            name: 'bench-edge',
+          })
+        ).key
+      : undefined;
   const authHeaders: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
   const env = {
     ...iso.env,
@@ -138,32 +204,26 @@ async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
   const ingest = await startService('ingest', env);
   const processor = await startService('processor', env);
   const query = await startService('query', { ...env, SLUICE_CACHE_PROVISIONAL_TTL_S: '1' });
+  const edge = viaEdge
+    ? await startService('edge', {
+        ...env,
+        SLUICE_INGEST_URL: ingest.url,
+        ...(relayKey === undefined ? {} : { SLUICE_EDGE_INGEST_KEY: relayKey }),
+      })
+    : undefined;
+  // Where k6 and the freshness probes send their events.
+  const target = edge ?? ingest;
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   const sql = postgres(iso.databaseUrl, { max: 1 });
   try {
     console.log(
-      `\nsluice bench e2e, tracing ${ratio === 0 ? 'off' : `at ${ratio * 100} %`}, auth ${auth ? 'on' : 'off'}: ${warmupS} s of warm-up then ${durationS} s of k6 (${args.vus} VUs, 100 events per POST) against ingest ${ingest.url}`,
+      `\nsluice bench e2e, tracing ${ratio === 0 ? 'off' : `at ${ratio * 100} %`}, auth ${auth ? 'on' : 'off'}: ${warmupS} s of warm-up then ${durationS} s of k6 (${args.vus} VUs, 100 events per POST) against ${edge === undefined ? 'ingest' : `the edge (in front of ingest)`} ${target.url}`,
     );
     const summaryPath = join(dir, 'summary.json');
     const services = new Map<number, string>();
-    for (const service of [ingest, processor, query])
+    for (const service of [ingest, processor, query, ...(edge === undefined ? [] : [edge])])
       if (service.pid !== undefined) services.set(service.pid, service.name);
-    const k6 = spawn(
-      stack.k6Bin,
-      ['run', '--quiet', '--no-usage-report', '--summary-export', summaryPath, `${ROOT}bench/e2e-load.js`],
-      {
-        env: {
-          ...process.env,
-          TARGET: ingest.url,
-          ...(key === undefined ? {} : { API_KEY: key }),
-          VUS: args.vus,
-          DURATION: `${warmupS + durationS}s`,
-          K6_NO_USAGE_REPORT: 'true',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    const k6Done = new Promise<number | null>((resolve) => k6.once('exit', resolve));
+    const k6Done = runLoad(target.url, key, warmupS + durationS, summaryPath);
     let k6Running = true;
     void k6Done.then(() => {
       k6Running = false;
@@ -187,7 +247,7 @@ async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
     while (k6Running) {
       const key = `probe-${probes++}`;
       const sentAt = Date.now();
-      const res = await fetch(`${ingest.url}/v1/events`, {
+      const res = await fetch(`${target.url}/v1/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...authHeaders },
         body: JSON.stringify({
@@ -229,9 +289,7 @@ async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
     }
     await k6Done;
     const loadSeconds = (Date.now() - started) / 1000;
-    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as {
-      metrics: Record<string, { count?: number; 'p(99)'?: number }>;
-    };
+    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as K6Summary;
     const postP99 = summary.metrics.http_req_duration?.['p(99)'] ?? Number.NaN;
     // Every event of the run (warm-up included) is checked for exactness; the rates are of the
     // measured window only, from ingest's own counter (what it answered 202 for).
@@ -281,7 +339,7 @@ async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
     );
     return { acceptedRate, postP99, exact: aggregated === accepted };
   } finally {
-    await Promise.allSettled([ingest.stop(), processor.stop(), query.stop()]);
+    await Promise.allSettled([ingest.stop(), processor.stop(), query.stop(), edge?.stop()]);
     await sql.end();
     await iso.cleanup();
     await rm(dir, { recursive: true, force: true });
@@ -301,6 +359,9 @@ console.log(
   '\nmeasuring the raw Kafka produce rate (ProducerPerformance, acks=all, idempotent, same broker)...',
 );
 const raw = await kafkaProduceRate(Number(args['perf-records']));
+if (viaEdge)
+  console.log('\nmeasuring the bare floor (k6, same load, against Bun.serve answering as ingest does)...');
+const bare = viaEdge ? await bareFloor() : undefined;
 const offRuns = results.filter((r) => r.ratio === 0 && !r.auth).map((r) => r.result);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const offRate = mean(offRuns.map((r) => r.acceptedRate));
@@ -318,6 +379,16 @@ for (const [index, { ratio, auth, result }] of results.entries()) {
   if (offRuns.length > 0 && auth) {
     summary[`${label}: ratio to auth off`] = Number((result.acceptedRate / offRate).toFixed(3));
     summary[`${label}: POST p99 minus auth off, ms`] = Number((result.postP99 - offP99).toFixed(2));
+  }
+}
+if (bare !== undefined) {
+  summary['bare Bun.serve floor: events/s (k6, same load)'] = Math.round(bare.rate);
+  summary['bare Bun.serve floor: POST p99 ms'] = Number(bare.postP99.toFixed(2));
+  for (const [index, { ratio, auth, result }] of results.entries()) {
+    const label = `run ${index + 1}, ${ratio === 0 ? 'tracing off' : `tracing at ${ratio * 100} %`}${auth ? ', auth on' : ''}`;
+    summary[`${label}: edge's ratio to the bare floor`] = Number(
+      (result.acceptedRate / bare.rate).toFixed(3),
+    );
   }
 }
 console.log('\nsummary (same machine, same run):');

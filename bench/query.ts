@@ -23,11 +23,12 @@ import { applyMigrations } from '@sluice/shared/db/migrate';
 import { topicNames } from '@sluice/shared/streams/registry';
 import type { SeededRow } from '../query/test/seed-windows.ts';
 import { writeWindows } from '../query/test/seed-windows.ts';
-import { stackEnv, waitFor } from '../shared/test/harness.ts';
+import { stackEnv } from '../shared/test/harness.ts';
 import { createTestKey } from '../shared/test/keys.ts';
-import { freePort, isolate, ROOT, startService } from '../shared/test/services.ts';
+import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { CATEGORIES, seededRandom } from '../tools/ecommerce-data.ts';
+import { startBareServer } from './bare-floor.ts';
 import { stolenMeter } from './cpu-census.ts';
 import { startNativeFloor } from './native-floor.ts';
 import { cpuSeconds } from './report.ts';
@@ -123,23 +124,6 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** The bare floor: the runtime's own server with a fixed answer (bench/bare-server.ts). */
-async function startBareServer(bytes = 0): Promise<{ url: string; pid: number; stop: () => void }> {
-  const port = await freePort();
-  const child = spawn('bun', [`${ROOT}bench/bare-server.ts`, String(port), String(bytes)], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined), {
-    timeoutMs: 30_000,
-    intervalMs: 100,
-    what: 'the bare Bun server',
-  });
-  if (child.pid === undefined) throw new Error('the bare Bun server did not start');
-  return { url, pid: child.pid, stop: () => child.kill() };
 }
 
 /**
