@@ -5,7 +5,10 @@
 // the HTTP floors measured in the same run: nginx and a bare Bun.serve answering a constant, and
 // GET /healthz of the same server, at the same rate. The cached run is repeated (--rounds) and its
 // median round reported: this machine's speed moves from minute to minute.
-// The target: cached p99 under 5 ms at 5,000 req/s with k6 on the same two cores.
+// The targets (issue 27), as ratios in one run: cached p99 at most 1.3x the answer-sized bare
+// floor's; the mix sustained at 5,000 req/s with misses at p99 at most 250 ms and hits at p99 at
+// most 1.3x the cached-only run's (a miss does not queue the hits behind it). The mix runs twice by
+// default (--mix-runs): the first meets the service's kept hours (bucket-rows.ts) cold.
 //
 // k6 runs at a lower CPU priority (--k6-nice, 10 by default; 0 to run it beside the servers as an
 // equal), for every run alike. k6 spends ~0.17 ms of CPU per request, about a core at 5,000 req/s:
@@ -29,7 +32,7 @@ import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { CATEGORIES, seededRandom } from '../tools/ecommerce-data.ts';
 import { startBareServer } from './bare-floor.ts';
-import { stolenMeter } from './cpu-census.ts';
+import { cpuCensus, stolenMeter } from './cpu-census.ts';
 import { startNativeFloor } from './native-floor.ts';
 import { cpuSeconds } from './report.ts';
 
@@ -42,9 +45,10 @@ const { values: args } = parseCliArgs(
       rounds: { type: 'string', default: '3' },
       'k6-nice': { type: 'string', default: '10' },
       'auth-rounds': { type: 'string', default: '2' },
+      'mix-runs': { type: 'string', default: '2' },
     },
   },
-  './sluice bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-rounds R]',
+  './sluice bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-rounds R] [--mix-runs R]',
 );
 const rate = Math.min(Number(args.rate), 50_000);
 const durationS = Math.min(Number(args.duration), 300);
@@ -52,6 +56,11 @@ const days = Math.min(Number(args.days), 30);
 const rounds = Math.max(1, Math.min(Math.floor(Number(args.rounds)) || 1, 9));
 const k6Nice = Math.max(0, Math.min(Math.floor(Number(args['k6-nice'])) || 0, 19));
 const authRounds = Math.max(0, Math.min(Math.floor(Number(args['auth-rounds'])) || 0, 9));
+const mixRuns = Math.max(1, Math.min(Math.floor(Number(args['mix-runs'])) || 1, 9));
+/** Issue 27's bounds: cached p99 against the answer-sized floor, misses' p99, hits beside misses. */
+const MAX_CACHED_TO_FLOOR = 1.3;
+const MAX_MISS_P99_MS = 250;
+const MAX_MIX_HIT_TO_CACHED = 1.3;
 const stack = stackEnv();
 
 interface TrendSummary {
@@ -78,6 +87,8 @@ interface Run {
   /** CPU seconds the server and k6 used during the run (user + system). */
   readonly serverCpu: number;
   readonly k6Cpu: number;
+  /** CPU seconds PostgreSQL and Redis used during the run (every process of each). */
+  readonly stackCpu: { readonly postgres: number; readonly redis: number };
   /** The share of the machine's CPU the hypervisor took meanwhile (0 to 1). */
   readonly stolen: number;
 }
@@ -88,6 +99,7 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
   try {
     const summaryPath = join(dir, 'summary.json');
     const serverBefore = await cpuSeconds(serverPid);
+    const stackBefore = await cpuCensus(new Map());
     const stealing = await stolenMeter();
     const k6Args = [
       'run',
@@ -119,8 +131,16 @@ async function runK6(env: Record<string, string>, serverPid: number): Promise<Ru
     await new Promise((resolve) => k6.once('exit', resolve));
     clearInterval(sampler);
     const serverCpu = (await cpuSeconds(serverPid)) - serverBefore;
+    const stackAfter = await cpuCensus(new Map());
+    const spent = (label: string) => (stackAfter.get(label) ?? 0) - (stackBefore.get(label) ?? 0);
     const stolen = await stealing.share();
-    return { summary: JSON.parse(await readFile(summaryPath, 'utf8')) as Summary, serverCpu, k6Cpu, stolen };
+    return {
+      summary: JSON.parse(await readFile(summaryPath, 'utf8')) as Summary,
+      serverCpu,
+      k6Cpu,
+      stackCpu: { postgres: spent('postgres'), redis: spent('redis') },
+      stolen,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -278,7 +298,7 @@ try {
     const cached = byP99[Math.floor((byP99.length - 1) / 2)] ?? byP99[0];
     if (cached === undefined) throw new Error('no cached round ran');
     const requests = (run: Run) =>
-      ['sluice_hit', 'sluice_miss', 'sluice_not_modified', 'sluice_floor'].reduce(
+      ['sluice_hit', 'sluice_hit_other', 'sluice_miss', 'sluice_not_modified', 'sluice_floor'].reduce(
         (sum, k) => sum + (run.summary.metrics[k]?.count ?? 0),
         0,
       );
@@ -288,7 +308,10 @@ try {
       (cached.summary.metrics.data_received?.count ?? 0) / Math.max(1, requests(cached)),
     );
     const sized = await floorRun(env, bytesPerCached);
-    const mix = await runK6({ ...env, MODE: 'mix' }, pid);
+    // The first mix meets the service's kept hours cold (bucket-rows.ts: every hour a cold range
+    // touches is read from PostgreSQL once); the runs after it are its steady state.
+    const mixes: Run[] = [];
+    for (let run = 0; run < mixRuns; run += 1) mixes.push(await runK6({ ...env, MODE: 'mix' }, pid));
     const line = (name: string, t: TrendSummary | undefined) =>
       t === undefined || t.count === 0
         ? `  ${name.padEnd(26)} none`
@@ -297,7 +320,8 @@ try {
     // CPU per request: the figure that moves least with how busy the machine's neighbours are.
     const cpu = (run: Run) => {
       const n = Math.max(1, requests(run));
-      return `server ${((run.serverCpu * 1e6) / n).toFixed(0)} µs, k6 ${((run.k6Cpu * 1e6) / n).toFixed(0)} µs of CPU per request; ${Math.round(run.stolen * 100)} % of the CPU stolen by the hypervisor`;
+      const us = (seconds: number) => ((seconds * 1e6) / n).toFixed(0);
+      return `server ${us(run.serverCpu)} µs, k6 ${us(run.k6Cpu)} µs, PostgreSQL ${us(run.stackCpu.postgres)} µs, Redis ${us(run.stackCpu.redis)} µs of CPU per request; ${Math.round(run.stolen * 100)} % of the CPU stolen by the hypervisor`;
     };
     const floors: [string, Run][] = [
       ...(native === undefined ? [] : [['native floor: nginx, fixed answer', native] as [string, Run]]),
@@ -312,6 +336,8 @@ try {
     const outcomes = (run: Run) => {
       const m = run.summary.metrics;
       console.log(line('cache hit (200)', m.sluice_hit));
+      if ((m.sluice_hit_other?.count ?? 0) > 0)
+        console.log(line('hit, warm or cold range', m.sluice_hit_other));
       console.log(line('not modified (304)', m.sluice_not_modified));
       console.log(line('cache miss (PostgreSQL)', m.sluice_miss));
     };
@@ -323,11 +349,13 @@ try {
       );
       outcomes(run);
     });
-    const m = mix.summary.metrics;
-    console.log(
-      `\n  the mix: 70 % hot, 10 % 304, 15 % warm, 5 % cold: ${achieved(mix).toFixed(0)} req/s (asked ${rate}), failed ${m.sluice_failed?.count ?? 0}; ${cpu(mix)}`,
-    );
-    outcomes(mix);
+    mixes.forEach((mix, i) => {
+      const m = mix.summary.metrics;
+      console.log(
+        `\n  the mix, run ${i + 1}${i === 0 ? ' (kept hours cold)' : ''}: 70 % hot, 10 % 304, 15 % warm, 5 % cold: ${achieved(mix).toFixed(0)} req/s (asked ${rate}), failed ${m.sluice_failed?.count ?? 0}; ${cpu(mix)}`,
+      );
+      outcomes(mix);
+    });
     const hit = cached.summary.metrics.sluice_hit;
     const floor = baseline.summary.metrics.sluice_floor;
     const bareFloor = bare.summary.metrics.sluice_floor;
@@ -337,14 +365,20 @@ try {
       console.log(
         `\n  cached hit p99 (median round) / healthz p99: ${ratio(floor)}; / bare floor p99: ${ratio(bareFloor)}; / answer-sized bare floor p99: ${ratio(sizedFloor)}`,
       );
-      const met = hit['p(99)'] < 5 && achieved(cached) >= rate * 0.95;
+      const toFloor = hit['p(99)'] / sizedFloor['p(99)'];
       console.log(
-        `  target (cached p99 < 5 ms at ${rate} req/s, k6 at nice ${k6Nice}): ${met ? 'met' : 'not met'} in the median round; rounds' hit p99: ${cachedRounds.map((r) => hitP99(r).toFixed(2)).join(' / ')} ms`,
+        `  target: cached p99 at most ${MAX_CACHED_TO_FLOOR}x the answer-sized floor at ${rate} req/s (k6 at nice ${k6Nice}): ${toFloor.toFixed(2)}x, ${toFloor <= MAX_CACHED_TO_FLOOR && achieved(cached) >= rate * 0.95 ? 'met' : 'not met'} in the median round; rounds' hit p99: ${cachedRounds.map((r) => hitP99(r).toFixed(2)).join(' / ')} ms`,
       );
-      if (!met && sizedFloor['p(99)'] >= 5)
+      mixes.forEach((mix, i) => {
+        const mm = mix.summary.metrics;
+        const missP99 = mm.sluice_miss?.['p(99)'] ?? Number.NaN;
+        const hitsBeside = (mm.sluice_hit?.['p(99)'] ?? Number.NaN) / hit['p(99)'];
+        const sustained = achieved(mix) >= rate * 0.95;
+        const met = sustained && missP99 <= MAX_MISS_P99_MS && hitsBeside <= MAX_MIX_HIT_TO_CACHED;
         console.log(
-          `  (the answer-sized bare floor itself reads p99 ${sizedFloor['p(99)'].toFixed(2)} ms at this rate with k6 on the same cores)`,
+          `  target: the mix at ${rate} req/s, misses p99 at most ${MAX_MISS_P99_MS} ms, hot hits p99 at most ${MAX_MIX_HIT_TO_CACHED}x the cached-only run's: run ${i + 1}: ${achieved(mix).toFixed(0)} req/s, misses p99 ${missP99.toFixed(0)} ms, hot hits ${hitsBeside.toFixed(2)}x: ${met ? 'met' : 'not met'}`,
         );
+      });
     }
     if (authRounds > 0) await authComparison(env, query, line, cpu, achieved);
   } finally {

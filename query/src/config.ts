@@ -17,6 +17,7 @@ import {
 } from '@sluice/shared/config';
 import { redisCaFileEnv } from '@sluice/shared/connection-config';
 import { z } from 'zod';
+import { DEFAULT_BUCKET_ROWS } from './bucket-rows.ts';
 
 export const queryConfigSchema = z
   .object({
@@ -54,6 +55,11 @@ export const queryConfigSchema = z
      * false: every hit reads its counters, and no answer is served once a bump has completed.
      */
     SLUICE_CACHE_PUSH_INVALIDATION: z.stringbool().default(true),
+    /**
+     * Rows of final hour buckets kept in process for misses (bucket-rows.ts; ~0.3 KB each), 0 for
+     * none: a week of 1-minute windows of 6 keys is 60,480 rows per shape read.
+     */
+    SLUICE_QUERY_BUCKET_ROWS: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULT_BUCKET_ROWS),
     /** Live (SSE) clients at most; each holds one Redis connection for its blocking reads. */
     SLUICE_QUERY_MAX_LIVE_CLIENTS: positiveIntEnv(200),
     /** Live clients of one remote address at most (429 beyond); see client-address.ts. */
@@ -91,6 +97,7 @@ export const queryConfigSchema = z
       localMaxEntries: env.SLUICE_CACHE_LOCAL_ENTRIES,
       localMaxBytes: env.SLUICE_CACHE_LOCAL_BYTES,
       pushInvalidation: env.SLUICE_CACHE_PUSH_INVALIDATION,
+      bucketRows: env.SLUICE_QUERY_BUCKET_ROWS,
     },
     live: {
       maxClients: env.SLUICE_QUERY_MAX_LIVE_CLIENTS,

@@ -15,6 +15,7 @@ import { streamRegistry } from '@sluice/shared/streams/registry';
 import { startNodeTracing } from '@sluice/shared/telemetry/node-tracing';
 import { secretBox } from '@sluice/shared/webhooks/secret-box';
 import { createQueryApp } from './app.ts';
+import { withBucketRows } from './bucket-rows.ts';
 import { coalescedReads } from './coalesced-reads.ts';
 import { queryConfigSchema } from './config.ts';
 import { watchGenerations } from './generation-watch.ts';
@@ -76,10 +77,11 @@ const watch =
         log: (message) => log.warn(message),
       })
     : undefined;
+// One MGET per event-loop turn for all the generation reads of that turn (hits and kept buckets).
+const readGenerations = coalescedReads((keys) => mgetAnySlot(redis, keys), { maxKeys: 1_000 });
 const cache = withLocalTier(createResponseCache({ entries: cacheRedis, generations: redis }, config.cache), {
   ...(watch === undefined ? {} : { watch }),
-  // One MGET per event-loop turn for all the hits of that turn.
-  readGenerations: coalescedReads((keys) => mgetAnySlot(redis, keys), { maxKeys: 1_000 }),
+  readGenerations,
   maxEntries: config.cache.localMaxEntries,
   maxBytes: config.cache.localMaxBytes,
   settledTtlMs: config.cache.settledTtlSeconds * 1_000,
@@ -90,7 +92,12 @@ const app = createQueryApp({
   log,
   http,
   streams: streamRegistry(),
-  repo: createWindowsRepo(db.db),
+  // Final hours of rows kept in process: a cold miss over settled history reads no PostgreSQL.
+  repo: withBucketRows(createWindowsRepo(db.db), {
+    cachePrefix: config.cache.prefix,
+    readGenerations,
+    maxRows: config.cache.bucketRows,
+  }),
   healthRepo: createHealthRepo(db.db),
   cache,
   cachePrefix: config.cache.prefix,

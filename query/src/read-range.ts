@@ -1,5 +1,5 @@
 // What the cached routes read from PostgreSQL for one answer: a declared window's rows in a range
-// (with only the state a reader merges) and the stream's watermark, in parallel; a range holding
+// (with only the state a reader merges) and the stream's watermark, read before them; a range holding
 // more rows than one answer may read is refused (400), not read whole; a read the statement
 // timeout canceled, or a database away, is a 503 with Retry-After (read-failure.ts).
 
@@ -32,27 +32,30 @@ export async function readRange(
     readonly stateOf: readonly AggSpec[] | null;
   },
 ): Promise<Result<{ rows: StoredWindow[]; watermark: number | null }, AppError>> {
-  let read: [StoredWindow[], number | null];
+  let rows: StoredWindow[];
+  let watermark: number | null;
   try {
-    read = await Promise.all([
-      deps.repo.windows({
-        tenant: q.tenant,
-        stream: q.stream.name,
-        window: q.window,
-        from: q.from,
-        to: q.to,
-        limit: MAX_SCAN_ROWS + 1,
-        stateOf: q.stateOf,
-        allAggs: q.stream.aggregations,
-      }),
-      deps.repo.watermark(deps.group, topicNames(q.stream.name, deps.topicPrefix).events),
-    ]);
+    // The watermark first, then the rows: rows committed before that watermark (in the same
+    // transaction as it) are all in the read, so a range the watermark passed is whole in it.
+    // Read in parallel, a window written settled between the two reads could be missing from an
+    // answer called complete.
+    watermark = await deps.repo.watermark(deps.group, topicNames(q.stream.name, deps.topicPrefix).events);
+    rows = await deps.repo.windows({
+      tenant: q.tenant,
+      stream: q.stream.name,
+      window: q.window,
+      from: q.from,
+      to: q.to,
+      limit: MAX_SCAN_ROWS + 1,
+      stateOf: q.stateOf,
+      allAggs: q.stream.aggregations,
+      settledBefore: watermark,
+    });
   } catch (error) {
     const failure = readFailure(error);
     if (failure === undefined) throw error;
     return fail(failure);
   }
-  const [rows, watermark] = read;
   if (rows.length > MAX_SCAN_ROWS)
     return fail(
       appError('validation_failed', `the range holds more than ${MAX_SCAN_ROWS} windows; narrow from/to`),

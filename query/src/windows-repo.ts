@@ -6,22 +6,30 @@ import { atEpochMs, epochMs, fromStoredRow } from '@sluice/shared/db/window-rows
 import type { AggSpec } from '@sluice/shared/streams/define';
 import { sql } from 'drizzle-orm';
 
+/** A read of a declared window's rows of one tenant and stream whose windows start in [from, to). */
+export interface WindowsQuery {
+  readonly tenant: string;
+  readonly stream: string;
+  readonly window: string;
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+  /**
+   * The accumulator entries a reader merges (null: none, the rows' `values` are the answer). A
+   * sketch is kilobytes per row, so leaving out what is not merged is most of a read's cost.
+   */
+  readonly stateOf: readonly AggSpec[] | null;
+  /** Every aggregation of the stream (the sketches among them not in `stateOf` are left out). */
+  readonly allAggs: readonly AggSpec[];
+  /**
+   * The stream's watermark read before this read, if the caller has it: windows starting before
+   * it whose rows are not provisional are final (bucket-rows.ts keeps such hours).
+   */
+  readonly settledBefore?: number | null;
+}
+
 export interface WindowsRepo {
-  windows(q: {
-    tenant: string;
-    stream: string;
-    window: string;
-    from: number;
-    to: number;
-    limit: number;
-    /**
-     * The accumulator entries a reader merges (null: none, the rows' `values` are the answer). A
-     * sketch is kilobytes per row, so leaving out what is not merged is most of a read's cost.
-     */
-    stateOf: readonly AggSpec[] | null;
-    /** Every aggregation of the stream (the sketches among them not in `stateOf` are left out). */
-    allAggs: readonly AggSpec[];
-  }): Promise<StoredWindow[]>;
+  windows(q: WindowsQuery): Promise<StoredWindow[]>;
   /** The lowest partition watermark of a topic: every window ending before it is complete. */
   watermark(group: string, topic: string): Promise<number | null>;
   /** Each partition's watermark and next offset, as the processors last committed them. */

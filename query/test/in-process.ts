@@ -18,6 +18,7 @@ import { stackEnv } from '../../shared/test/harness.ts';
 import type { Isolation } from '../../shared/test/services.ts';
 import { deleteRedisKeys, isolate } from '../../shared/test/services.ts';
 import { createQueryApp } from '../src/app.ts';
+import { DEFAULT_BUCKET_ROWS, withBucketRows } from '../src/bucket-rows.ts';
 import { coalescedReads } from '../src/coalesced-reads.ts';
 import type { GenerationWatch } from '../src/generation-watch.ts';
 import { watchGenerations } from '../src/generation-watch.ts';
@@ -90,8 +91,10 @@ export async function startQuery(
     maxLiveClientsPerAddress?: number;
     /** PostgreSQL's statement_timeout of the app's pool (the service's default, 5 s, otherwise). */
     statementTimeoutMs?: number;
-    /** Wraps the app's repository (a test's hook into its reads). */
+    /** Wraps the app's repository (a test's hook into its reads of PostgreSQL). */
     wrapRepo?: (repo: WindowsRepo, db: DbHandle) => WindowsRepo;
+    /** Rows of final hours kept in process (the service's default; 0: every read to PostgreSQL). */
+    bucketRows?: number;
     /** Wraps the health route's repository (a test's hook into its reads). */
     wrapHealthRepo?: (repo: HealthRepo) => HealthRepo;
     /** Wraps the service's cache tiers (a test's fault injection). */
@@ -160,7 +163,12 @@ export async function startQuery(
     log: createLogger('test', 'silent'),
     http,
     streams: streamRegistry(),
-    repo: options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db),
+    // As the service has it: final hours kept in process in front of PostgreSQL (bucket-rows.ts).
+    repo: withBucketRows(options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db), {
+      cachePrefix,
+      readGenerations: (keys) => redis.mget(...keys),
+      maxRows: options.bucketRows ?? DEFAULT_BUCKET_ROWS,
+    }),
     healthRepo: options.wrapHealthRepo?.(createHealthRepo(db.db)) ?? createHealthRepo(db.db),
     cache: countingLookups(options.wrapCache?.(tiers) ?? tiers, () => {
       routeLookups += 1;
