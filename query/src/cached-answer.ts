@@ -9,6 +9,7 @@ import { generationKeys } from '@sluice/shared/cache/window-generations';
 import { errorResponse } from '@sluice/shared/http/error-envelope';
 import { annotateRequest } from '@sluice/shared/http/trace-middleware';
 import type { AppError, Result } from '@sluice/shared/result';
+import { ok } from '@sluice/shared/result';
 import type { Context } from 'hono';
 import type { Counter } from 'prom-client';
 import type { CachedResponse, ResponseCache } from './response-cache.ts';
@@ -67,6 +68,39 @@ export function answerResponse(
   return respond(blobOf(answer), headers);
 }
 
+// Identical misses share one computation (request coalescing, as nginx's proxy_cache_lock): at a
+// cold start hundreds of requests a second ask for the same few hundred answers, and each would
+// read and encode its own. Per cache (one per app), by cache key and the generations the miss
+// read: a miss that read newer generations (an amendment's bump came in between) never joins a
+// computation started before it, which may have read PostgreSQL before the amendment committed
+// (guarantee 3). With the generations unknown (Redis away) nothing is shared. An entry lives only
+// while its computation runs.
+const computing = new WeakMap<ResponseCache, Map<string, Promise<Result<CachedResponse, AppError>>>>();
+
+function once(
+  cache: ResponseCache,
+  key: string,
+  generations: string | null,
+  make: () => Promise<Result<CachedResponse, AppError>>,
+): Promise<Result<CachedResponse, AppError>> {
+  if (generations === null) return make();
+  let flights = computing.get(cache);
+  if (flights === undefined) {
+    flights = new Map();
+    computing.set(cache, flights);
+  }
+  const flight = `${key}\n${generations}`;
+  const joined = flights.get(flight);
+  if (joined !== undefined) return joined;
+  const started = make();
+  flights.set(flight, started);
+  const landed = () => {
+    flights.delete(flight);
+  };
+  started.then(landed, landed);
+  return started;
+}
+
 export async function cachedAnswer(
   c: Context,
   deps: CacheDeps,
@@ -90,18 +124,23 @@ export async function cachedAnswer(
   deps.cacheRequests.inc({ result: outcome });
   annotateRequest('sluice.cache', outcome);
   if (answer === undefined) {
-    const result = await compute();
-    // An error answer (say, a range too large) is not cached.
-    if (!result.ok) return errorResponse(c, result.error);
-    const computed = result.value;
-    // Encoded once here: every hit after sends these bytes as they are.
-    const body = utf8.encode(JSON.stringify(computed.body));
-    answer = {
-      body,
-      etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
-      watermark: computed.watermark === null ? null : new Date(computed.watermark).toISOString(),
-    };
-    await deps.cache.set(request.key, answer, lookup.generations, computed.complete, keys ?? []);
+    const made = await once(deps.cache, request.key, lookup.generations, async () => {
+      const result = await compute();
+      // An error answer (say, a range too large) is not cached.
+      if (!result.ok) return result;
+      const computed = result.value;
+      // Encoded once here: every hit after sends these bytes as they are.
+      const body = utf8.encode(JSON.stringify(computed.body));
+      const fresh: CachedResponse = {
+        body,
+        etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+        watermark: computed.watermark === null ? null : new Date(computed.watermark).toISOString(),
+      };
+      await deps.cache.set(request.key, fresh, lookup.generations, computed.complete, keys ?? []);
+      return ok(fresh);
+    });
+    if (!made.ok) return errorResponse(c, made.error);
+    answer = made.value;
   }
   // Through Hono's context, which adds what the middleware set before (the request id).
   return answerResponse(answer, outcome, c.req.header('if-none-match'), (body, headers) =>
