@@ -4,7 +4,9 @@
 // the seeded week, each a miss the first time and a hit after) and 5 % cold ranges (a random hour
 // of the week: a miss that reads PostgreSQL, per key or rolled up to 5m or 1h). Latency is recorded per
 // outcome from the X-Cache header. MODE=baseline asks GET /healthz instead, at the same rate: the
-// HTTP floor of the same server; MODE=cached only the hot ranges and their 304s. Bounded by RATE
+// HTTP floor of the same server; MODE=cached only the hot ranges and their 304s; MODE=mix-hits the
+// mix with its 5 % cold ranges (the misses) asked as hot ones: the same load but the misses, so the
+// hot hits of the two compare to show what misses do to hits. Bounded by RATE
 // and DURATION; traffic goes only to TARGET.
 
 import http from 'k6/http';
@@ -76,7 +78,7 @@ export default function (etags) {
   }
   // MODE=cached: only the hot answers and their 304s (the target's "cached" figure).
   const r = MODE === 'cached' ? Math.random() * 0.8 : Math.random();
-  if (r < 0.7) {
+  if (r < 0.7 || (MODE === 'mix-hits' && r >= 0.95)) {
     record(http.get(`${TARGET}${hot[Math.floor(Math.random() * hot.length)]}`, withAuth));
   } else if (r < 0.8) {
     const i = Math.floor(Math.random() * hot.length);
