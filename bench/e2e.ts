@@ -26,7 +26,7 @@ import { parseCliArgs } from '../tools/cli-args.ts';
 import { startBareServer } from './bare-floor.ts';
 import { cpuCensus, cpuPerUnit, stolenMeter } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
-import { acceptedCount, printReport, processedCount } from './report.ts';
+import { acceptedCount, cpuSeconds, printReport, processedCount } from './report.ts';
 
 const { values: args } = parseCliArgs(
   {
@@ -140,16 +140,20 @@ interface K6Summary {
  * The edge's floor: the same k6 load against a bare Bun.serve that reads each POST and answers
  * what ingest answers (bench/bare-server.ts), for the measured duration. Events/s and POST p99.
  */
-async function bareFloor(): Promise<{ rate: number; postP99: number }> {
+async function bareFloor(): Promise<{ rate: number; postP99: number; cpuPerEvent: number }> {
   const bare = await startBareServer(0, 202);
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   try {
     const summaryPath = join(dir, 'summary.json');
+    const cpuBefore = await cpuSeconds(bare.pid);
     await runLoad(bare.url, undefined, durationS, summaryPath);
+    const cpu = (await cpuSeconds(bare.pid)) - cpuBefore;
     const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as K6Summary;
+    const events = summary.metrics.sluice_accepted?.count ?? 0;
     return {
-      rate: (summary.metrics.sluice_accepted?.count ?? 0) / durationS,
+      rate: events / durationS,
       postP99: summary.metrics.http_req_duration?.['p(99)'] ?? Number.NaN,
+      cpuPerEvent: events > 0 ? (cpu * 1e6) / events : Number.NaN,
     };
   } finally {
     bare.stop();
@@ -162,6 +166,8 @@ interface RunResult {
   /** k6's POST p99, ms. */
   readonly postP99: number;
   readonly exact: boolean;
+  /** The edge's CPU µs per accepted event, when the run went through one. */
+  readonly edgeCpuPerEvent: number | undefined;
 }
 
 /**
@@ -334,10 +340,10 @@ async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
     printReport(report);
     // Per event accepted in the window; the processor's backlog at its start is charged to it too.
     console.log('  CPU µs per accepted event, by process (end of warm-up -> all aggregated):');
-    printReport(
-      Object.fromEntries(cpuPerUnit(cpuBefore, cpuAfter, acceptedInWindow).map(([l, us]) => [`  ${l}`, us])),
-    );
-    return { acceptedRate, postP99, exact: aggregated === accepted };
+    const perEvent = cpuPerUnit(cpuBefore, cpuAfter, acceptedInWindow);
+    printReport(Object.fromEntries(perEvent.map(([l, us]) => [`  ${l}`, us])));
+    const edgeCpuPerEvent = perEvent.find(([label]) => label === 'edge')?.[1];
+    return { acceptedRate, postP99, exact: aggregated === accepted, edgeCpuPerEvent };
   } finally {
     await Promise.allSettled([ingest.stop(), processor.stop(), query.stop(), edge?.stop()]);
     await sql.end();
@@ -384,11 +390,17 @@ for (const [index, { ratio, auth, result }] of results.entries()) {
 if (bare !== undefined) {
   summary['bare Bun.serve floor: events/s (k6, same load)'] = Math.round(bare.rate);
   summary['bare Bun.serve floor: POST p99 ms'] = Number(bare.postP99.toFixed(2));
+  summary['bare Bun.serve floor: server CPU µs per event'] = Number(bare.cpuPerEvent.toFixed(2));
   for (const [index, { ratio, auth, result }] of results.entries()) {
     const label = `run ${index + 1}, ${ratio === 0 ? 'tracing off' : `tracing at ${ratio * 100} %`}${auth ? ', auth on' : ''}`;
     summary[`${label}: edge's ratio to the bare floor`] = Number(
       (result.acceptedRate / bare.rate).toFixed(3),
     );
+    // The edge's own cost, apart from the pipeline behind it: its CPU per event against the floor's.
+    if (result.edgeCpuPerEvent !== undefined)
+      summary[`${label}: edge CPU per event / the floor's`] = Number(
+        (result.edgeCpuPerEvent / bare.cpuPerEvent).toFixed(1),
+      );
   }
 }
 console.log('\nsummary (same machine, same run):');
