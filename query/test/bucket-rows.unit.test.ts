@@ -70,6 +70,15 @@ function counters() {
   };
 }
 
+/** Rows (or `hours` of windows) behind a bucket cache of `maxRows`, with the repository and counters under it. */
+function keptOver(source: number | StoredWindow[], maxRows = 100_000) {
+  const rows = typeof source === 'number' ? windowsOver(source) : source;
+  const inner = memoryRepo(rows);
+  const gens = counters();
+  const kept = withBucketRows(inner.repo, { cachePrefix: PREFIX, readGenerations: gens.read, maxRows });
+  return { rows, inner, gens, kept };
+}
+
 const ask = (from: number, to: number, settledBefore: number | null | undefined, limit = 200_001) =>
   ({
     ...scope,
@@ -95,15 +104,8 @@ function randomRanges(count: number, hours: number): [number, number][] {
 }
 
 test('kept buckets answer any range in their hours exactly as the repository does, reading it once', async () => {
-  const rows = windowsOver(6);
-  const inner = memoryRepo(rows);
+  const { rows, inner, kept } = keptOver(6);
   const plain = memoryRepo(rows);
-  const gens = counters();
-  const kept = withBucketRows(inner.repo, {
-    cachePrefix: PREFIX,
-    readGenerations: gens.read,
-    maxRows: 100_000,
-  });
   const watermark = T0 + 6 * HOUR;
   assert.ok(rows.length === 6 * 180);
   for (const [from, to] of randomRanges(200, 6)) {
@@ -121,14 +123,7 @@ test('kept buckets answer any range in their hours exactly as the repository doe
 });
 
 test('a bumped generation makes its bucket read again, and only that one', async () => {
-  const rows = windowsOver(3);
-  const inner = memoryRepo(rows);
-  const gens = counters();
-  const kept = withBucketRows(inner.repo, {
-    cachePrefix: PREFIX,
-    readGenerations: gens.read,
-    maxRows: 100_000,
-  });
+  const { rows, inner, gens, kept } = keptOver(3);
   const watermark = T0 + 3 * HOUR;
   await kept.windows(ask(T0, T0 + 3 * HOUR, watermark));
   assert.equal(inner.reads.length, 1);
@@ -161,23 +156,13 @@ test('a bucket that is not final is never kept', async () => {
     ['the watermark short of the hour end', T0 + HOUR - 1],
   ];
   for (const [what, watermark] of cases) {
-    const inner = memoryRepo(rows);
-    const kept = withBucketRows(inner.repo, {
-      cachePrefix: PREFIX,
-      readGenerations: counters().read,
-      maxRows: 100_000,
-    });
+    const { inner, kept } = keptOver(rows);
     await kept.windows(ask(T0, T0 + HOUR, watermark));
     await kept.windows(ask(T0, T0 + HOUR, watermark));
     assert.equal(inner.reads.length, 2, what);
   }
   // The second hour holds a provisional row: read every time even with the watermark past it.
-  const inner = memoryRepo(rows);
-  const kept = withBucketRows(inner.repo, {
-    cachePrefix: PREFIX,
-    readGenerations: counters().read,
-    maxRows: 100_000,
-  });
+  const { inner, kept } = keptOver(rows);
   await kept.windows(ask(T0, T0 + 2 * HOUR, T0 + 3 * HOUR));
   await kept.windows(ask(T0 + HOUR, T0 + 2 * HOUR, T0 + 3 * HOUR));
   await kept.windows(ask(T0, T0 + HOUR, T0 + 3 * HOUR));
@@ -189,14 +174,7 @@ test('a bucket that is not final is never kept', async () => {
 });
 
 test('counters that cannot be read, and a read at the row cap, go to the repository as asked', async () => {
-  const rows = windowsOver(2);
-  const inner = memoryRepo(rows);
-  const gens = counters();
-  const kept = withBucketRows(inner.repo, {
-    cachePrefix: PREFIX,
-    readGenerations: gens.read,
-    maxRows: 100_000,
-  });
+  const { inner, gens, kept } = keptOver(2);
   gens.fail(true);
   const q = ask(T0 + 10 * 60_000, T0 + 20 * 60_000, T0 + 2 * HOUR);
   assert.equal((await kept.windows(q)).length, 30);
@@ -213,29 +191,19 @@ test('counters that cannot be read, and a read at the row cap, go to the reposit
 });
 
 test('the rows kept stay within the bound, the least recently used hour going first', async () => {
-  const rows = windowsOver(12); // 180 rows an hour
+  const rows = windowsOver(12); // 180 rows an hour, as keptOver(12) makes them
   const watermark = T0 + 12 * HOUR;
   const hour = (h: number) => ask(T0 + h * HOUR, T0 + (h + 1) * HOUR, watermark);
   const readHours = (reads: { from: number }[]) => reads.map((r) => (r.from - T0) / HOUR);
 
   // A bucket above a tenth of the bound is never kept: 180 rows against a bound of 1,000.
-  const small = memoryRepo(rows);
-  const smallKept = withBucketRows(small.repo, {
-    cachePrefix: PREFIX,
-    readGenerations: counters().read,
-    maxRows: 1_000,
-  });
-  assert.deepEqual(await smallKept.windows(hour(0)), rows.slice(0, 180));
-  await smallKept.windows(hour(0));
-  assert.equal(small.reads.length, 2);
+  const small = keptOver(12, 1_000);
+  assert.deepEqual(await small.kept.windows(hour(0)), rows.slice(0, 180));
+  await small.kept.windows(hour(0));
+  assert.equal(small.inner.reads.length, 2);
 
   // A bound of 1,800 rows holds ten hours of 180.
-  const inner = memoryRepo(rows);
-  const kept = withBucketRows(inner.repo, {
-    cachePrefix: PREFIX,
-    readGenerations: counters().read,
-    maxRows: 1_800,
-  });
+  const { inner, kept } = keptOver(12, 1_800);
   for (let h = 0; h < 10; h += 1) await kept.windows(hour(h));
   await kept.windows(ask(T0, T0 + 10 * HOUR, watermark));
   assert.equal(inner.reads.length, 10, 'all ten kept');
