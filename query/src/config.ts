@@ -59,7 +59,16 @@ export const queryConfigSchema = z
      * Rows of final hour buckets kept in process for misses (bucket-rows.ts; ~0.3 KB each), 0 for
      * none: a week of 1-minute windows of 6 keys is 60,480 rows per shape read.
      */
-    SLUICE_QUERY_BUCKET_ROWS: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULT_BUCKET_ROWS),
+    // Empty is unset (a compose file passes `${VAR:-}`), not 0, which turns them off.
+    SLUICE_QUERY_BUCKET_ROWS: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z
+        .string()
+        .regex(/^\d{1,8}$/, 'a whole number of rows (0 keeps none)')
+        .transform(Number)
+        .pipe(z.number().max(10_000_000))
+        .default(DEFAULT_BUCKET_ROWS),
+    ),
     /** Live (SSE) clients at most; each holds one Redis connection for its blocking reads. */
     SLUICE_QUERY_MAX_LIVE_CLIENTS: positiveIntEnv(200),
     /** Live clients of one remote address at most (429 beyond); see client-address.ts. */
