@@ -17,7 +17,7 @@
 // recently used bucket goes first), and a bucket larger than a tenth of that is never kept.
 
 import type { WindowScope } from '@sluice/shared/cache/window-generations';
-import { GENERATION_BUCKET_MS, generationKeys } from '@sluice/shared/cache/window-generations';
+import { bucketOf, GENERATION_BUCKET_MS, generationKeys } from '@sluice/shared/cache/window-generations';
 import type { StoredWindow } from '@sluice/shared/db/window-rows';
 import type { WindowsQuery, WindowsRepo } from './windows-repo.ts';
 
@@ -40,8 +40,6 @@ interface KeptBucket {
 
 // An empty bucket counts as one row: its entry costs memory too, and the bound must hold for them.
 const weight = (bucket: KeptBucket) => Math.max(1, bucket.rows.length);
-
-const bucketOf = (ms: number) => Math.floor(ms / GENERATION_BUCKET_MS) * GENERATION_BUCKET_MS;
 
 /** The rows of `rows` (ordered by window_start) whose window starts in [from, to). */
 function inRange(rows: readonly StoredWindow[], from: number, to: number): StoredWindow[] {

@@ -19,7 +19,8 @@ export interface WindowScope {
   readonly window: string;
 }
 
-function bucketOf(windowStart: number): number {
+/** The start of the hour bucket holding a window that starts at `windowStart`. */
+export function bucketOf(windowStart: number): number {
   return Math.floor(windowStart / GENERATION_BUCKET_MS) * GENERATION_BUCKET_MS;
 }
 
