@@ -11,6 +11,7 @@ import type { Runtime, ServiceName } from '../../tools/services/launch.ts';
 import { launchOf, PORT_VAR, ROOT, runtimeOf } from '../../tools/services/launch.ts';
 import { createRedis, scanKeys } from '../src/redis/client.ts';
 import { groupBySlot } from '../src/redis/slots.ts';
+import { dropDatabase } from './drop-database.ts';
 import { stackEnv, uniqueName, waitFor } from './harness.ts';
 
 export type { Runtime, ServiceName };
@@ -131,7 +132,7 @@ export async function isolate(label: string): Promise<Isolation> {
       SLUICE_OTLP_ENDPOINT: stack.otlpEndpoint,
     },
     async cleanup() {
-      await admin.unsafe(`DROP DATABASE IF EXISTS "${id}" WITH (FORCE)`);
+      await dropDatabase(admin, id);
       await admin.end();
       await deleteTopics(stack.kafkaBrokers, topicPrefix);
       await deleteRedisKeys(stack.redisUrl, `${id}:*`);

@@ -9,6 +9,7 @@ import type { DbHandle } from '../../../shared/src/db/client.ts';
 import { createDb } from '../../../shared/src/db/client.ts';
 import { applyMigrations } from '../../../shared/src/db/migrate.ts';
 import { windows } from '../../../shared/src/db/schema.ts';
+import { dropDatabase } from '../../../shared/test/drop-database.ts';
 import { stackEnv, uniqueName } from '../../../shared/test/harness.ts';
 
 const env = stackEnv();
@@ -29,7 +30,7 @@ before(async () => {
 
 after(async () => {
   await handle.close();
-  await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await dropDatabase(admin, dbName);
   await admin.end();
 });
 
