@@ -1,6 +1,7 @@
 // The processor's metrics, served at /metrics on its health port.
 
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectRuntimeMetrics } from '@sluice/shared/telemetry/runtime-metrics';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface ProcessorMetrics {
   readonly registry: Registry;
@@ -22,7 +23,7 @@ export interface ProcessorMetrics {
 export function createProcessorMetrics(): ProcessorMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'sluice-processor' });
-  collectDefaultMetrics({ register: registry });
+  collectRuntimeMetrics(registry);
   return {
     registry,
     events: new Counter({

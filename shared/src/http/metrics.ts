@@ -4,7 +4,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { LabelValues } from 'prom-client';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { collectRuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 
 /** Seconds, 1 ms to 10 s: the buckets of every latency histogram. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -51,7 +52,7 @@ export interface HttpMetrics {
 export function createHttpMetrics(service: string): HttpMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry });
+  collectRuntimeMetrics(registry);
   const requests = new Counter({
     name: 'sluice_http_requests_total',
     help: 'HTTP requests by route, method and status',
