@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { Cluster, Redis } from 'ioredis';
 import { parseRedisTarget } from './target.ts';
+// Before any client exists: ioredis reads it on every command.
+import './tracing-channel.ts';
 
 export type RedisClient = Redis | Cluster;
 
