@@ -30,7 +30,10 @@ interface Probe {
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string };
+    resourceFieldRef?: { containerName?: string; resource: string };
+  };
 }
 interface Container {
   name: string;
@@ -162,6 +165,29 @@ for (const values of VALUE_SETS) {
     assert.equal(objects.filter((o) => o.kind === 'ConfigMap').length, 0);
   });
 }
+
+// Bun sizes its heap's growth by the RAM it sees (the node's), not by the container's limit: a
+// processor at full rate grew to ~720 MiB here, unbounded by its pod. Each Bun container is told
+// its limit (BUN_JSC_forceRAMSize, Bun's --max-old-space-size); Node and Deno containers are not.
+test('a container on Bun is given its memory limit as the RAM its garbage collector sizes for', async () => {
+  for (const [runtime, bun] of [
+    ['deno', ['processor', 'query']],
+    ['bun', ['edge', 'processor', 'query']],
+  ] as const) {
+    const objects = await template(VALUE_SETS[0], `edge.runtime=${runtime}`);
+    for (const d of deployments(objects)) {
+      const container = podOf(d).containers[0];
+      const ram = container?.env?.find((v) => v.name === 'BUN_JSC_forceRAMSize');
+      if ((bun as readonly string[]).includes(componentOf(d)))
+        assert.deepEqual(
+          ram?.valueFrom?.resourceFieldRef,
+          { containerName: componentOf(d), resource: 'limits.memory' },
+          `${componentOf(d)} with the edge on ${runtime}`,
+        );
+      else assert.equal(ram, undefined, `${componentOf(d)} with the edge on ${runtime}`);
+    }
+  }
+});
 
 test('the minimal values put the given secrets in the Secret and nowhere else', async () => {
   const objects = await template(VALUE_SETS[0]);

@@ -139,6 +139,16 @@ spec:
               protocol: TCP
           env:
             {{- .env | nindent 12 }}
+            {{- if .bun }}
+            # Bun sizes its garbage collector's heap growth by the RAM it sees, the node's, not
+            # this container's limit: told the limit, it collects before the kernel kills it
+            # (Bun's --max-old-space-size; a processor at full rate grew to ~720 MiB without it).
+            - name: BUN_JSC_forceRAMSize
+              valueFrom:
+                resourceFieldRef:
+                  containerName: {{ .component }}
+                  resource: limits.memory
+            {{- end }}
           startupProbe:
             httpGet: { path: /healthz, port: http }
             periodSeconds: 2
