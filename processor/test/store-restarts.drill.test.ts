@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { stackEnv, waitFor } from '../../shared/test/harness.ts';
 import { scrape } from '../../shared/test/prometheus.ts';
-import { deleteRedisKeys, ROOT } from '../../shared/test/services.ts';
+import { deleteRedisKeys, ROOT, startService } from '../../shared/test/services.ts';
 import { envelope } from '../../tools/ecommerce-data.ts';
 import {
   assertExact,
@@ -18,6 +18,7 @@ import {
   ingest,
   processor,
   send,
+  setProcessor,
   transactions,
   useWorkerPipeline,
   windowsBetween,
@@ -92,11 +93,20 @@ test('PostgreSQL restarted mid-stream: exact counts', { timeout: 240_000 }, asyn
   await assertExact(sent, base, base + 5 * 60_000);
 });
 
+/** How long the client of the Kafka drill waits after the broker is back before sending again. */
+const CLIENT_BACKOFF_MS = 10_000;
+/** The drill's idle timeout: the service's default, longer than the client's backoff. */
+const IDLE_TIMEOUT_MS = '30000';
+
 test('the Kafka broker restarted mid-stream: exact counts, nothing acknowledged lost', {
   timeout: 300_000,
 }, async () => {
   const base = Date.parse('2026-04-08T12:00:00Z');
   const sent = transactions(9, 'kafka', base, 400, 4 * 60_000);
+  // The pipeline's 6 s idle timeout (short, so other tests' last windows settle quickly) is shorter
+  // than the client's backoff here: this worker has the service's default instead.
+  await processor.stop();
+  setProcessor(await startService('processor', { ...env, SLUICE_IDLE_TIMEOUT_MS: IDLE_TIMEOUT_MS }));
   try {
     for (let i = 0; i < 200; i += 50) await send(sent.slice(i, i + 50));
     await someProcessed(base, base + 5 * 60_000);
@@ -112,6 +122,10 @@ test('the Kafka broker restarted mid-stream: exact counts, nothing acknowledged 
   } finally {
     await sluice('stack', 'start', 'kafka');
   }
+  // The client comes back after a backoff, later than the processor: the broker's return must not
+  // settle the windows its refused events belong to (guarantee 7 starts the idle time again once
+  // the end is known). Left to chance, whichever of the two reconnected first decided this test.
+  await new Promise((resolve) => setTimeout(resolve, CLIENT_BACKOFF_MS));
   // The client retries what was refused, then sends the rest; ingest and the processor reconnect.
   await waitFor(
     async () => {
