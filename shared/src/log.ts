@@ -10,6 +10,8 @@ import { trace } from '@opentelemetry/api';
 import type { DestinationStream, Logger } from 'pino';
 import { pino } from 'pino';
 import { boundFields, boundString } from './log-bounds.ts';
+// Before any logger exists: pino reads it on every line.
+import './telemetry/tracing-channel.ts';
 
 export { boundFields, boundString, MAX_LOG_STRING } from './log-bounds.ts';
 export type { Logger };

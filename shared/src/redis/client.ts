@@ -12,7 +12,7 @@ import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { Cluster, Redis } from 'ioredis';
 import { parseRedisTarget } from './target.ts';
 // Before any client exists: ioredis reads it on every command.
-import './tracing-channel.ts';
+import '../telemetry/tracing-channel.ts';
 
 export type RedisClient = Redis | Cluster;
 

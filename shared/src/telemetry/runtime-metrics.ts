@@ -7,7 +7,7 @@ import { collectDefaultMetrics } from 'prom-client';
 export type MetricsRuntime = 'bun' | 'node';
 
 /** Bun, or a runtime with V8's heap statistics (Node; Deno for the edge). */
-export const currentRuntime = (): MetricsRuntime => ('Bun' in globalThis ? 'bun' : 'node');
+const currentRuntime = (): MetricsRuntime => ('Bun' in globalThis ? 'bun' : 'node');
 
 /** prom-client's gauges fed by v8.getHeapSpaceStatistics(). */
 const HEAP_SPACE_METRICS = [
