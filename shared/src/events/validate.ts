@@ -9,6 +9,7 @@ import type { EnvelopeInput, SluiceEvent } from './envelope.ts';
 import { cloudEventSchema, DEFAULT_TENANT, envelopeSchema, isCloudEvent } from './envelope.ts';
 import type { TimeVerdict } from './event-time.ts';
 import { DEFAULT_EVENT_TIME_POLICY, eventTimeOutOfRange, parseEventTime } from './event-time.ts';
+import { checkedEnvelope } from './intake-fast-path.ts';
 import { findUnstorableText } from './storable-text.ts';
 
 export type EventError = FieldError;
@@ -105,14 +106,18 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
   const unstorable = findUnstorableText(item.value);
   if (unstorable !== null) return reject(rawId, [unstorable]);
 
-  const envelope = toEnvelope(item.value);
+  // The compiled check where it accepts the event whole (intake-fast-path.ts); zod otherwise, which
+  // judges (and words) every refusal.
+  const checked = checkedEnvelope(item.value, options.registry);
+  const envelope =
+    checked === undefined ? toEnvelope(item.value) : { ok: true as const, value: checked.envelope };
   if (!envelope.ok) return reject(rawId, envelope.errors);
   const rule = options.tenant ?? TENANT_FROM_BODY;
   // Checked before the payload: a spoofed tenant is refused whatever else the event holds.
   if (rule.from === 'key' && envelope.value.tenant !== undefined && envelope.value.tenant !== rule.tenant)
     return reject(envelope.value.id ?? rawId, [TENANT_REFUSED]);
   const tenant = rule.from === 'key' ? rule.tenant : (envelope.value.tenant ?? DEFAULT_TENANT);
-  const stream = options.registry.get(envelope.value.stream);
+  const stream = checked?.stream ?? options.registry.get(envelope.value.stream);
   if (stream === undefined) {
     return reject(rawId, [{ path: 'stream', message: `unknown stream '${envelope.value.stream}'` }]);
   }
@@ -123,11 +128,13 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
         message: `stream '${stream.name}' takes signed webhook deliveries only (POST /v1/webhooks/{id})`,
       },
     ]);
-  const payload = stream.schema.safeParse(envelope.value.data);
-  if (!payload.success) {
-    return reject(rawId, fieldErrors(payload.error.issues, 'data', ['data']));
+  let data: Record<string, unknown>;
+  if (checked !== undefined) data = checked.envelope.data;
+  else {
+    const payload = stream.schema.safeParse(envelope.value.data);
+    if (!payload.success) return reject(rawId, fieldErrors(payload.error.issues, 'data', ['data']));
+    data = payload.data;
   }
-  const data = payload.data;
   const time = eventTime(stream, data, envelope.value, options.now);
   if (!time.verdict.ok) return reject(rawId, [{ path: time.path, message: time.verdict.message }]);
   // Guarantee 4: a time past the receive time plus the stream's skew would move the watermark.
