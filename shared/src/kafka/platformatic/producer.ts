@@ -2,7 +2,7 @@
 // into produce requests (group-commit.ts); a send resolves when all in-sync replicas have its records.
 
 import type { MessageToProduce } from '@platformatic/kafka';
-import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
+import { ProduceAcks, Producer } from '@platformatic/kafka';
 import type { AppError, Result } from '../../result.ts';
 import { appError, fail, ok } from '../../result.ts';
 import { groupCommit } from '../group-commit.ts';
@@ -12,6 +12,7 @@ import type { OutgoingRecord } from '../port.ts';
 import type { BreakableProducer, RenewingProducer } from '../renewing-producer.ts';
 import { renewingKafkaProducer } from '../renewing-producer.ts';
 import { platformaticSecurity } from '../security.ts';
+import { keyPartitioner } from './partitioner.ts';
 
 // Errors after which an idempotent producer id cannot go on (its sequence is broken or fenced):
 // only a new client, with a new producer id, can send again.
@@ -63,7 +64,7 @@ async function connectProducerClient(options: ProducerOptions): Promise<Breakabl
     idempotent: true,
     acks: ProduceAcks.ALL,
     compression: options.compression ?? 'lz4',
-    partitioner: compatibilityPartitioner,
+    partitioner: keyPartitioner,
     timeout: options.deliveryTimeoutMs,
     // An idempotent client otherwise retries a request without end (and keeps every error): a
     // request is given about the delivery timeout, after which its sends have failed anyway.
