@@ -9,7 +9,8 @@ import { availableParallelism } from 'node:os';
 const TICKS_PER_SECOND = 100;
 
 const LOAD = 'k6 (load)';
-const MACHINE = 'machine (all processes)';
+/** The label of the whole machine's busy time in a census. */
+export const MACHINE = 'machine (all processes)';
 
 /** Program names of the stack's processes, as /proc/<pid>/comm shows them. */
 const STACK_PROGRAMS: Readonly<Record<string, string>> = {

@@ -2,7 +2,8 @@
 // topic prefix and database, drives ingest with k6 (batched POSTs of 100 events) for a fixed time,
 // probes freshness (202 -> visible in the query API) meanwhile, then reports accepted and
 // aggregated events/s, freshness p50/p99, exactness, and the raw Kafka produce rate of the Kafka
-// perf tool from the same jars, measured in the same run, with the ratio between them. Once per
+// perf tool from the same jars, measured in the same run, with the ratio between them (and, beside
+// each run's machine CPU per event, the CPU per event half the raw rate would allow). Once per
 // tracing setting (`--sampling`, default off, 100 % and 1 %: SLUICE_TRACE_SAMPLE_RATIO for every
 // service, exporting to Jaeger), each on fresh services, topics and database, then the throughput
 // of each against tracing off. And with auth on (`--auth-runs`, default 1, right after the first
@@ -16,7 +17,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { stackEnv, uniqueName } from '../shared/test/harness.ts';
@@ -24,7 +25,7 @@ import { createTestKey } from '../shared/test/keys.ts';
 import { isolate, ROOT, startService } from '../shared/test/services.ts';
 import { parseCliArgs } from '../tools/cli-args.ts';
 import { startBareServer } from './bare-floor.ts';
-import { cpuCensus, cpuPerUnit, stolenMeter } from './cpu-census.ts';
+import { cpuCensus, cpuPerUnit, MACHINE, stolenMeter } from './cpu-census.ts';
 import { kafkaTool } from './kafka-tools.ts';
 import { acceptedCount, cpuSeconds, printReport, processedCount } from './report.ts';
 
@@ -168,6 +169,8 @@ interface RunResult {
   readonly exact: boolean;
   /** The edge's CPU µs per accepted event, when the run went through one. */
   readonly edgeCpuPerEvent: number | undefined;
+  /** The whole machine's busy CPU µs per accepted event (every process, k6 included). */
+  readonly machineCpuPerEvent: number | undefined;
 }
 
 /**
@@ -343,7 +346,8 @@ async function runOnce(ratio: number, auth: boolean): Promise<RunResult> {
     const perEvent = cpuPerUnit(cpuBefore, cpuAfter, acceptedInWindow);
     printReport(Object.fromEntries(perEvent.map(([l, us]) => [`  ${l}`, us])));
     const edgeCpuPerEvent = perEvent.find(([label]) => label === 'edge')?.[1];
-    return { acceptedRate, postP99, exact: aggregated === accepted, edgeCpuPerEvent };
+    const machineCpuPerEvent = perEvent.find(([label]) => label === MACHINE)?.[1];
+    return { acceptedRate, postP99, exact: aggregated === accepted, edgeCpuPerEvent, machineCpuPerEvent };
   } finally {
     await Promise.allSettled([ingest.stop(), processor.stop(), query.stop(), edge?.stop()]);
     await sql.end();
@@ -372,14 +376,22 @@ const offRuns = results.filter((r) => r.ratio === 0 && !r.auth).map((r) => r.res
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const offRate = mean(offRuns.map((r) => r.acceptedRate));
 const offP99 = mean(offRuns.map((r) => r.postP99));
+// What bounds the ratio on a machine the run keeps busy: half the raw rate leaves every process of
+// the pipeline (and k6) this much CPU per event, all cores together.
+const halfRawBudget = (availableParallelism() * 1e6) / (0.5 * raw);
 const summary: Record<string, string | number> = {
   'raw Kafka produce records/s (perf tool)': Math.round(raw),
+  [`machine CPU µs per event that half the raw rate allows (${availableParallelism()} cores)`]: Number(
+    halfRawBudget.toFixed(1),
+  ),
 };
 for (const [index, { ratio, auth, result }] of results.entries()) {
   const label = `run ${index + 1}, ${ratio === 0 ? 'tracing off' : `tracing at ${ratio * 100} %`}${auth ? ', auth on' : ''}`;
   summary[`${label}: accepted events/s`] = Math.round(result.acceptedRate);
   summary[`${label}: POST p99 ms`] = Number(result.postP99.toFixed(2));
   summary[`${label}: ratio to raw Kafka`] = Number((result.acceptedRate / raw).toFixed(3));
+  if (result.machineCpuPerEvent !== undefined)
+    summary[`${label}: machine CPU µs per event`] = result.machineCpuPerEvent;
   if (offRuns.length > 0 && ratio !== 0)
     summary[`${label}: ratio to tracing off`] = Number((result.acceptedRate / offRate).toFixed(3));
   if (offRuns.length > 0 && auth) {
