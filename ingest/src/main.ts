@@ -152,9 +152,12 @@ onShutdown(
     await producer.close();
     await closeAll([
       () => admin.close(),
-      () => auth.close(),
-      () => sources.close(),
-      () => keysDb.close(),
+      // The key and source tables UNLISTEN on the pool: they close before it ends, or the UNLISTEN
+      // is written to a destroyed connection and the drain fails.
+      async () => {
+        await closeAll([() => auth.close(), () => sources.close()]);
+        await keysDb.close();
+      },
       async () => {
         // The usage tally first: what was accepted is counted before Redis closes.
         await admission.close();

@@ -133,8 +133,12 @@ onShutdown(
     await server.close();
     await closeAll([
       async () => watch?.close(),
-      () => auth.close(),
-      () => db.close(),
+      // The key table UNLISTENs on the pool: it closes before the pool ends, or the UNLISTEN is
+      // written to a destroyed connection and the drain fails.
+      async () => {
+        await auth.close();
+        await db.close();
+      },
       () => redis.quit(),
       () => cacheRedis.quit(),
       () => tracing.shutdown(),

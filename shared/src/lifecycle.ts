@@ -35,7 +35,15 @@ export function onShutdown(stop: Stop, options: ShutdownOptions): void {
         process.exit(0);
       },
       (error: unknown) => {
-        options.log('stop failed', { error: error instanceof Error ? error.message : String(error) });
+        options.log('stop failed', {
+          error: error instanceof Error ? error.message : String(error),
+          // closeAll's failures, each named: which close failed, not only how many.
+          ...(error instanceof AggregateError
+            ? {
+                causes: error.errors.map((cause) => (cause instanceof Error ? cause.message : String(cause))),
+              }
+            : {}),
+        });
         killSelf();
       },
     );
