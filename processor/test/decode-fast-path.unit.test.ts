@@ -11,6 +11,7 @@ import { ecommerce } from '@sluice/shared/streams/ecommerce';
 import { STREAMS } from '@sluice/shared/streams/registry';
 import fc from 'fast-check';
 import { z } from 'zod';
+import { ECOMMERCE_PAYLOAD, mutated } from '../../shared/test/mutated-events.ts';
 import { fastCheckFor } from '../src/stages/decode-fast-path.ts';
 
 test('every declared stream gets a fast check', () => {
@@ -69,60 +70,8 @@ const validEcommerce = {
   time: 1_780_272_000_000,
   received_at: 1_780_272_000_000,
   key: 'Electronics',
-  data: {
-    transaction_id: 'e-1',
-    user_id: 'user_309',
-    product_category: 'Electronics',
-    product_name: 'Monitor',
-    amount: 702.03,
-    timestamp: '2026-06-01T00:00:00.000Z',
-    payment_method: 'debit_card',
-  },
+  data: ECOMMERCE_PAYLOAD,
 };
-
-/** Strings near a 128-unit bound, some with astral characters (two UTF-16 units, one code point). */
-const boundedString = fc.oneof(
-  fc.string({ minLength: 0, maxLength: 3 }),
-  // Short ones with astral characters: more UTF-16 units than code points near a small minimum.
-  fc.constantFrom('😀', '😀a', 'a😀', '😀😀', '😀😀😀'),
-  fc.string({ unit: 'grapheme', minLength: 60, maxLength: 70 }),
-  fc.integer({ min: 120, max: 136 }).map((n) => 'x'.repeat(n)),
-  fc.integer({ min: 60, max: 68 }).map((n) => '😀'.repeat(n)),
-  fc.integer({ min: 500, max: 520 }).map((n) => 'y'.repeat(n)),
-);
-const timestamp = fc.oneof(
-  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-  fc.date({ noInvalidDate: true }).map((d) => d.toISOString().replace('Z', '+02:00')),
-  fc.date({ noInvalidDate: true }).map((d) => d.toISOString().replace('Z', '')),
-  fc.constantFrom('2026-02-30T00:00:00Z', '2026-06-01 00:00:00Z', '2026-06-01T24:00:00Z', 'now'),
-  fc.integer({ min: -5, max: 4_102_444_800_000 }),
-  fc.double(),
-);
-const anyValue = fc.oneof(fc.jsonValue(), boundedString, timestamp);
-
-/** A valid value with one field of the envelope or of data replaced, removed, or one added. */
-function mutated<T extends { data: Record<string, unknown> }>(valid: T) {
-  const envelopeKeys = Object.keys(valid).filter((k) => k !== 'data');
-  const dataKeys = Object.keys(valid.data);
-  return fc.oneof(
-    fc
-      .record({ at: fc.constantFrom(...envelopeKeys), value: anyValue })
-      .map(({ at, value }) => ({ ...valid, [at]: value })),
-    fc.record({ at: fc.constantFrom(...dataKeys), value: anyValue }).map(({ at, value }) => ({
-      ...valid,
-      data: { ...valid.data, [at]: value },
-    })),
-    fc.constantFrom(...envelopeKeys, ...dataKeys).map((gone) => {
-      const without = (from: object) => Object.fromEntries(Object.entries(from).filter(([k]) => k !== gone));
-      return dataKeys.includes(gone) ? { ...valid, data: without(valid.data) } : without(valid);
-    }),
-    fc.record({ name: fc.string(), value: fc.jsonValue() }).map(({ name, value }) => ({
-      ...valid,
-      data: { ...valid.data, [name]: value },
-    })),
-    fc.constantFrom(valid),
-  );
-}
 
 test('with the fast check, ecommerce values decode as zod alone decodes them', () => {
   fc.assert(
