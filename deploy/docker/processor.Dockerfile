@@ -3,7 +3,7 @@
 # Build from the repository root: docker build -f deploy/docker/processor.Dockerfile -t sluice-processor .
 
 # --- dependencies: production packages only, install scripts off (the librdkafka addon is not
-# built: the default Kafka client is @platformatic/kafka; see KAFKA_ADDON below).
+# built: the default Kafka client is @platformatic/kafka, and Bun cannot load the addon).
 FROM node:24.21.0-bookworm-slim AS deps
 WORKDIR /app
 # patch applies the project's fixes to dependencies (deploy/local/patches), as ./sluice does.

@@ -37,6 +37,7 @@ interface EnvVar {
 }
 interface Container {
   name: string;
+  image?: string;
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   env?: EnvVar[];
   readinessProbe?: Probe;
@@ -170,23 +171,41 @@ for (const values of VALUE_SETS) {
 // processor at full rate grew to ~720 MiB here, unbounded by its pod. Each Bun container is told
 // its limit (BUN_JSC_forceRAMSize, Bun's --max-old-space-size); Node and Deno containers are not.
 test('a container on Bun is given its memory limit as the RAM its garbage collector sizes for', async () => {
-  for (const [runtime, bun] of [
-    ['deno', ['processor', 'query']],
-    ['bun', ['edge', 'processor', 'query']],
+  for (const [edge, ingest, bun] of [
+    ['deno', 'bun', ['ingest', 'processor', 'query']],
+    ['bun', 'bun', ['edge', 'ingest', 'processor', 'query']],
+    ['deno', 'node', ['processor', 'query']],
   ] as const) {
-    const objects = await template(VALUE_SETS[0], `edge.runtime=${runtime}`);
+    const objects = await template(VALUE_SETS[0], `edge.runtime=${edge}`, `ingest.runtime=${ingest}`);
     for (const d of deployments(objects)) {
       const container = podOf(d).containers[0];
       const ram = container?.env?.find((v) => v.name === 'BUN_JSC_forceRAMSize');
+      const on = `${componentOf(d)} with the edge on ${edge} and ingest on ${ingest}`;
       if ((bun as readonly string[]).includes(componentOf(d)))
         assert.deepEqual(
           ram?.valueFrom?.resourceFieldRef,
           { containerName: componentOf(d), resource: 'limits.memory' },
-          `${componentOf(d)} with the edge on ${runtime}`,
+          on,
         );
-      else assert.equal(ram, undefined, `${componentOf(d)} with the edge on ${runtime}`);
+      else assert.equal(ram, undefined, on);
     }
   }
+});
+
+test("each runtime choice picks its image: ingest's bun (the default) or node, the edge's deno or bun", async () => {
+  const imageOf = (objects: K8sObject[], component: string) => {
+    const deployment = deployments(objects).find((d) => componentOf(d) === component);
+    assert.ok(deployment, component);
+    return podOf(deployment).containers[0]?.image ?? '';
+  };
+  const defaults = await template(VALUE_SETS[0]);
+  assert.match(imageOf(defaults, 'ingest'), /(^|\/)sluice-ingest:/);
+  assert.match(imageOf(defaults, 'edge'), /(^|\/)sluice-edge-deno:/);
+  const other = await template(VALUE_SETS[0], 'ingest.runtime=node', 'edge.runtime=bun');
+  assert.match(imageOf(other, 'ingest'), /(^|\/)sluice-ingest-node:/);
+  assert.match(imageOf(other, 'edge'), /(^|\/)sluice-edge-bun:/);
+  const refused = await templateRun(VALUE_SETS[0], 'ingest.runtime=deno');
+  assert.notEqual(refused.code, 0);
 });
 
 test('the minimal values put the given secrets in the Secret and nowhere else', async () => {

@@ -17,7 +17,8 @@ import { instructions, ROOT, run, toolPath, variablesOf } from './deploy-files.t
 
 const DOCKER = join(ROOT, 'deploy/docker');
 const IMAGES: Readonly<Record<string, { service: ServiceName; runtime: Runtime }>> = {
-  'ingest.Dockerfile': { service: 'ingest', runtime: 'node' },
+  'ingest.Dockerfile': { service: 'ingest', runtime: 'bun' },
+  'ingest-node.Dockerfile': { service: 'ingest', runtime: 'node' },
   'processor.Dockerfile': { service: 'processor', runtime: 'bun' },
   'query.Dockerfile': { service: 'query', runtime: 'bun' },
   'edge-deno.Dockerfile': { service: 'edge', runtime: 'deno' },

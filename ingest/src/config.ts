@@ -56,7 +56,10 @@ export const ingestConfigSchema = z
      * that margin (record-size.ts).
      */
     SLUICE_MAX_RECORD_BYTES: positiveIntEnv(DEFAULT_MAX_RECORD_BYTES),
-    /** A request's headers must arrive within this (408 and the connection closed beyond). */
+    /**
+     * On Node, a request's headers must arrive within this (408 and the connection closed beyond).
+     * On Bun, Bun's own fixed deadline closes the connection 10 to 12 s after it opened instead.
+     */
     SLUICE_HEADERS_TIMEOUT_MS: positiveIntEnv(DEFAULT_HEADERS_TIMEOUT_MS),
     /** A request's body must arrive within this once its headers did (408 beyond). */
     SLUICE_BODY_READ_TIMEOUT_MS: positiveIntEnv(DEFAULT_BODY_READ_TIMEOUT_MS),

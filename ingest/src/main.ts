@@ -1,4 +1,4 @@
-// Composition root of sluice-ingest (Node 24): config, telemetry, keys, admission, Kafka, app,
+// Composition root of sluice-ingest (Bun, or Node 24): config, telemetry, keys, admission, Kafka, app,
 // server, drain.
 
 import { createAdmission } from '@sluice/shared/auth/admission';
@@ -135,12 +135,18 @@ const app = createIngestApp({
   ledger,
   now: Date.now,
 });
+// Time for a handler to write its answer once its last deadline has passed.
+const ANSWER_MARGIN_MS = 1_000;
 const server = await serveHttp(app.fetch, {
   hostname: config.host,
   port: config.port,
   headersTimeoutMs: config.headersTimeoutMs,
   // The backstop for a body no handler reads: headers and body deadlines back to back.
   requestTimeoutMs: config.headersTimeoutMs + config.limits.bodyReadTimeoutMs,
+  // On Bun: past the body read's 408 and the produce wait's 503, so each is written (guarantee 1:
+  // the client always learns whether its events were acknowledged).
+  answerWithinMs:
+    config.headersTimeoutMs + config.limits.bodyReadTimeoutMs + config.produceTimeoutMs + ANSWER_MARGIN_MS,
 });
 log.info({ host: config.host, port: server.port, runtime: server.runtime }, 'listening');
 

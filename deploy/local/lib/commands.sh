@@ -161,8 +161,9 @@ gen_cmd() {
 # only. Otherwise the gate (lint) runs first, the stack comes up, unit and integration files run side
 # by side (SLUICE_TEST_CONCURRENCY, default 3) and the drills, which stop shared services, alone.
 # test [--unit|--integration|--drills|--cluster] [files]: a run without a tier flag or files runs
-# every tier: unit, integration and drills on the small stack, the processor's own tests again on
-# its other runtime (Node; Bun is its default), then the cluster drills on the cluster mode.
+# every tier: unit, integration and drills on the small stack, the processor's own tests and the
+# end-to-end files that start ingest again on those services' other runtime (Node; Bun is their
+# default), then the cluster drills on the cluster mode.
 test_cmd() {
   local tiers=() files=() arg full=yes
   for arg in "$@"; do
@@ -200,11 +201,24 @@ test_cmd() {
   fi
   local rc=0 other
   sluice_node test || rc=1
-  other=$([[ $(node "$SLUICE_ROOT/tools/cli.ts" service-launch processor | sed -n 2p) == bun ]] && echo node || echo bun)
+  other=$(_other_runtime processor)
   log "the processor's tests again on its other runtime ($other)"
   SLUICE_PROCESSOR_RUNTIME=$other sluice_node test processor/test/*.integration.test.ts processor/test/*.drill.test.ts || rc=1
+  # ingest's own files run its app in the test's process (Node); the end-to-end files that start it
+  # as a process run it on its default, so they run again on the other runtime.
+  other=$(_other_runtime ingest)
+  local starting=()
+  mapfile -t starting < <(grep -l "startService('ingest'" e2e/test/*.integration.test.ts)
+  log "the end-to-end files that start ingest again, with ingest on its other runtime ($other)"
+  SLUICE_INGEST_RUNTIME=$other sluice_node test "${starting[@]}" || rc=1
   _test_on_cluster || rc=1
   return "$rc"
+}
+
+# The runtime NAME (the processor or ingest: Bun or Node, launch.ts) is tested on besides the one
+# it runs on now.
+_other_runtime() {
+  [[ $(node "$SLUICE_ROOT/tools/cli.ts" service-launch "$1" | sed -n 2p) == bun ]] && echo node || echo bun
 }
 
 # The cluster tier on the cluster mode (brought up for it, and down after it in CI, where the

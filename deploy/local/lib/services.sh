@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The four sluice services as local processes beside the stack: the processor fleet and query on
-# Bun, ingest on Node 24, the edge on Deno. SLUICE_PROCESSOR_RUNTIME=node, SLUICE_INGEST_RUNTIME=bun
+# Bun, ingest on Bun, the edge on Deno. SLUICE_PROCESSOR_RUNTIME=node, SLUICE_INGEST_RUNTIME=node
 # or SLUICE_EDGE_RUNTIME=bun choose another runtime (tools/services/launch.ts says which each takes).
 
 SLUICE_INGEST_PORT="${SLUICE_INGEST_PORT:-8080}"

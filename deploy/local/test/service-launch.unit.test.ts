@@ -28,7 +28,7 @@ test('the edge on Deno exports its spans through Deno and may read, reach the ne
   });
 });
 
-test('the edge on Bun gets its tracing SDK from the preload; query on Bun needs none', () => {
+test('the edge on Bun gets its tracing SDK from the preload; query and ingest on Bun need none', () => {
   assert.deepEqual(launchOf('edge', 'bun').args, [
     '--preload',
     `${ROOT}edge/bun/tracing-preload.ts`,
@@ -36,7 +36,9 @@ test('the edge on Bun gets its tracing SDK from the preload; query on Bun needs 
   ]);
   assert.deepEqual(launchOf('query').args, [`${ROOT}query/src/main.ts`]);
   assert.equal(launchOf('query').command, 'bun');
-  assert.equal(launchOf('ingest').command, 'node');
+  assert.deepEqual(launchOf('ingest').args, [`${ROOT}ingest/src/main.ts`]);
+  assert.equal(launchOf('ingest').command, 'bun');
+  assert.equal(launchOf('ingest', 'node').command, 'node');
   assert.equal(launchOf('processor', 'node').command, 'node');
 });
 
@@ -49,7 +51,8 @@ test('the processor runs on Bun unless SLUICE_PROCESSOR_RUNTIME says node; other
     'bun',
   );
   assert.throws(() => runtimeOf('processor', { SLUICE_PROCESSOR_RUNTIME: 'deno' }), /runs on bun or node/);
-  assert.equal(runtimeOf('ingest', { SLUICE_INGEST_RUNTIME: 'bun' }), 'bun');
+  assert.equal(runtimeOf('ingest', {}), 'bun');
+  assert.equal(runtimeOf('ingest', { SLUICE_INGEST_RUNTIME: 'node' }), 'node');
   assert.throws(() => runtimeOf('edge', { SLUICE_EDGE_RUNTIME: 'node' }), /runs on deno or bun$/);
 });
 

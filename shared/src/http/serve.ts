@@ -10,7 +10,9 @@ export interface ServeOptions {
   readonly port: number;
   /**
    * Node only: a request whose headers take longer is answered 408 and its connection closed
-   * (node:http's `headersTimeout`); a slow sender cannot hold a socket by trickling them.
+   * (node:http's `headersTimeout`); a slow sender cannot hold a socket by trickling them. Bun has
+   * its own fixed header deadline instead (uWebSockets': the connection is closed, without an
+   * answer, 10 to 12 s after it opened, however slowly the headers trickle), not configurable.
    */
   readonly headersTimeoutMs?: number;
   /**
@@ -19,6 +21,14 @@ export interface ServeOptions {
    * the backstop for a body no handler reads.
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * Bun only: how long a request may go unanswered before Bun closes its connection without a
+   * word. Bun's idle timeout (10 s) otherwise applies to each request from its headers on, and
+   * reading the body does not restart it: a handler whose own deadlines are longer (a 30 s body
+   * read, a 5 s produce wait) would be cut off before its 408 or 503 is written. Set this past
+   * the handler's deadlines so the client always gets their answer. Default: Bun's idle timeout.
+   */
+  readonly answerWithinMs?: number;
 }
 
 /** node:http's defaults are 60 s for headers and 300 s per request: far too long for intake. */
@@ -36,10 +46,20 @@ export interface RunningServer {
 interface BunServer {
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  /** This request's idle timeout, in whole seconds (at most 255; 0 is none). */
+  timeout(request: Request, seconds: number): void;
 }
 interface BunRuntime {
-  serve(options: { fetch: FetchHandler; hostname: string; port: number; development: boolean }): BunServer;
+  serve(options: {
+    fetch: (request: Request, server: BunServer) => Response | Promise<Response>;
+    hostname: string;
+    port: number;
+    development: boolean;
+  }): BunServer;
 }
+
+/** Bun's per-request timeout takes whole seconds, at most 255. */
+const BUN_MAX_TIMEOUT_S = 255;
 
 function bunRuntime(): BunRuntime | undefined {
   return (globalThis as { Bun?: BunRuntime }).Bun;
@@ -50,7 +70,25 @@ export async function serveHttp(fetch: FetchHandler, options: ServeOptions): Pro
   if (bun !== undefined) {
     // NOTE: never Bun's development mode (its default unless NODE_ENV=production), which answers an
     // uncaught error with its stack trace; the apps answer every error in the envelope themselves.
-    const server = bun.serve({ fetch, hostname: options.hostname, port: options.port, development: false });
+    const answerWithinMs = options.answerWithinMs;
+    const seconds =
+      answerWithinMs === undefined
+        ? undefined
+        : Math.min(BUN_MAX_TIMEOUT_S, Math.ceil(answerWithinMs / 1000));
+    const server = bun.serve({
+      // Guarantee: every request a handler answers gets that answer (its 408, 503 or 202), not a
+      // connection closed under it by Bun's idle timeout while the handler still waits.
+      fetch:
+        seconds === undefined
+          ? fetch
+          : (request, bunServer) => {
+              bunServer.timeout(request, seconds);
+              return fetch(request);
+            },
+      hostname: options.hostname,
+      port: options.port,
+      development: false,
+    });
     let closing: Promise<void> | undefined;
     return {
       port: server.port,
