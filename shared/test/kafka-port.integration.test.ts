@@ -1,5 +1,5 @@
 // Contract test of the Kafka port, run on each adapter (confluent, platformatic): a send resolves
-// after acks and keeps keys and headers; batches arrive per partition in offset order; pause stops
+// after acks and keeps keys and headers; keys and values arrive byte for byte; batches arrive per partition in offset order; pause stops
 // delivery and resume continues it; a commit is the next offset to read; a batch that threw comes
 // again from its first record; a member that joins takes partitions, which resume from the
 // committed offset; and a key lands on the same partition whichever adapter produced it.
@@ -117,6 +117,48 @@ for (const name of KAFKA_CLIENTS) {
       await consumer.close();
       await producer.close();
       assert.equal((await committedOffsets(group, topic)).get(0), '11');
+    });
+
+    test('keys and values arrive byte for byte: any UTF-8, raw bytes, no key', {
+      timeout: 60_000,
+    }, async () => {
+      const topic = await newTopic('port-bytes', 1);
+      const producer = await clients.producer(producerOptions);
+      // Text of 1 to 4 UTF-8 bytes a character, an empty value, bytes that are not UTF-8 at all,
+      // and a value written beside others in one send (the adapter may pack a send's bytes).
+      const raw = new Uint8Array(randomBytes(64));
+      const records = [
+        { topic, key: 'ключ-é', value: 'a€😀z'.repeat(50) },
+        { topic, key: null, value: raw },
+        { topic, key: '😀', value: '' },
+        { topic, key: 'k', value: 'x' },
+      ] as const;
+      assert.deepEqual(await producer.send(records), { ok: true, value: undefined });
+      const consumer = await clients.consumer({
+        ...kafka,
+        groupId: uniqueName(`port-bytes-group-${name}`),
+        topics: [topic],
+        maxBatchSize: 100,
+        concurrency: 1,
+      });
+      const seen: IncomingRecord[] = [];
+      await consumer.run({
+        onBatch: async (batch) => {
+          seen.push(...batch.records);
+        },
+      });
+      await waitFor(async () => (seen.length >= records.length ? true : undefined), { what: 'the records' });
+      await consumer.close();
+      await producer.close();
+      const expected = (value: string | Uint8Array | null) =>
+        value === null ? null : typeof value === 'string' ? Buffer.from(value) : Buffer.from(value);
+      assert.deepEqual(
+        seen.map((r) => [
+          r.key === null ? null : Buffer.from(r.key),
+          Buffer.from(r.value ?? new Uint8Array()),
+        ]),
+        records.map((r) => [expected(r.key), expected(r.value)]),
+      );
     });
 
     test('a send past the bound on queued records is refused as retryable, and sends again after', {

@@ -3,9 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseBody } from '@sluice/shared/events/parse-body';
 import { findUnstorableText, mayHoldUnstorableText } from '@sluice/shared/events/storable-text';
+import type { RawItem } from '@sluice/shared/events/validate';
+import { validateItem } from '@sluice/shared/events/validate';
+import { streamRegistry } from '@sluice/shared/streams/registry';
 import fc from 'fast-check';
-import { ecommerceEvent, verdictOf } from './verdict.ts';
+import { ecommerceEvent, NOW, verdictOf } from './verdict.ts';
 
 const event = ecommerceEvent;
 const verdict = (value: unknown) => verdictOf(value);
@@ -57,4 +61,78 @@ test('the precheck says yes for every JSON text whose strings hold NUL or a lone
     { numRuns: 2_000 },
   );
   assert.equal(mayHoldUnstorableText('{"a":"plain"}'), false);
+});
+
+// Intake skips the walk for an event whose JSON had no backslash (parse-body.ts marks it
+// escapeFree): its verdict must be the walk's, in every body format, whatever text it holds.
+test('through parseBody, every format: the verdict with the skip is the verdict of the full walk', async () => {
+  const options = {
+    registry: streamRegistry(),
+    now: NOW,
+    maxEventBytes: 1 << 20,
+    maxDepth: 32,
+    newId: () => 'g',
+  };
+  const walked = (item: RawItem) => {
+    if (!('value' in item)) return validateItem(item, options);
+    const { escapeFree: _, ...plain } = item;
+    return validateItem(plain, options);
+  };
+  // Any text, with the characters that matter here dropped in often: NUL, lone halves of a pair, a
+  // whole pair, and what JSON escapes (a quote, a backslash, a control character).
+  const special = fc.oneof(
+    { weight: 8, arbitrary: fc.constant('') },
+    { weight: 4, arbitrary: fc.constantFrom('\u0000', '\ud800', '\udc00', '😀', '"', '\\', '\n') },
+  );
+  const any = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 6 }),
+    fc.string({ unit: 'binary', maxLength: 6 }),
+  );
+  const text = fc.tuple(any, special, any).map(([a, b, c]) => `${a}${b}${c}`);
+  let skipped = 0;
+  let refused = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      text,
+      text,
+      text,
+      fc.constantFrom('application/json', 'application/x-ndjson', 'application/cloudevents-batch+json'),
+      async (category, key, source, format) => {
+        const event = ecommerceEvent(
+          { product_category: category, extra: { [key]: 1 } },
+          { source: `s${source}` },
+        );
+        const ce = {
+          specversion: '1.0',
+          type: 'ecommerce',
+          source: `s${source}`,
+          id: 'c-1',
+          data: event.data,
+        };
+        const [type, body] = [
+          ['application/json', JSON.stringify([event, event])],
+          ['application/x-ndjson', `${JSON.stringify(event)}\n${JSON.stringify(event)}\n`],
+          ['application/cloudevents-batch+json', JSON.stringify([ce])],
+        ].find(([t]) => t === format) ?? ['', ''];
+        const parsed = await parseBody(
+          new Request('http://127.0.0.1/v1/events', {
+            method: 'POST',
+            body,
+            headers: { 'content-type': type },
+          }),
+          { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 20, maxEvents: 100 },
+        );
+        assert.ok(parsed.ok);
+        for (const item of parsed.value.items) {
+          const verdict = validateItem(item, options);
+          assert.deepEqual(verdict, walked(item));
+          if ('escapeFree' in item && item.escapeFree === true) skipped += 1;
+          if (!verdict.ok && /NUL|surrogate/.test(verdict.rejection.errors[0]?.message ?? '')) refused += 1;
+        }
+      },
+    ),
+    { numRuns: 600 },
+  );
+  // Both paths were taken: events skipped the walk, and events with NUL or a lone surrogate were refused.
+  assert.ok(skipped > 100 && refused > 100, `${skipped} skipped, ${refused} refused`);
 });

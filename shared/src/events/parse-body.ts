@@ -17,6 +17,7 @@ import {
 } from './cloudevents-binary.ts';
 import type { ItemCounter } from './item-counter.ts';
 import { jsonArrayCounter, ndjsonCounter } from './item-counter.ts';
+import { mayHoldUnstorableText } from './storable-text.ts';
 import type { RawItem } from './validate.ts';
 
 export interface BodyLimits {
@@ -102,7 +103,9 @@ export async function parseBody(request: Request, limits: BodyLimits): Promise<R
     return ok({ format, items: [{ index: 0, value, bytes }] });
   }
   const items =
-    mode.format === 'ndjson' ? splitNdjson(text) : splitJson(text, mode.format, limits.maxEventBytes);
+    mode.format === 'ndjson'
+      ? splitNdjson(text)
+      : splitJson(text, mode.format, limits.maxEventBytes, !mayHoldUnstorableText(read.value));
   if (!items.ok) return items;
   if (items.value.length === 0) return fail(appError('bad_request', 'request holds no events'));
   // The counter already refused more; this holds the limit even where it counted loosely.
@@ -251,7 +254,12 @@ function parseJson(text: string): Result<unknown, AppError> {
   }
 }
 
-function splitJson(text: string, format: BodyType, maxEventBytes: number): Result<RawItem[], AppError> {
+function splitJson(
+  text: string,
+  format: BodyType,
+  maxEventBytes: number,
+  escapeFree: boolean,
+): Result<RawItem[], AppError> {
   const json = parseJson(text);
   if (!json.ok) return json;
   const parsed = json.value;
@@ -270,8 +278,11 @@ function splitJson(text: string, format: BodyType, maxEventBytes: number): Resul
   // No event is longer than its whole body: a body within the per-event limit (at three bytes a
   // UTF-16 unit) needs no per-event measuring, which would stringify every event once more.
   const bound = text.length * 3;
-  if (bound <= maxEventBytes) return ok(values.map((value, index) => ({ index, value, bytes: bound })));
-  return ok(values.map((value, index) => ({ index, value, bytes: encodedLength(value, maxEventBytes) })));
+  if (bound <= maxEventBytes)
+    return ok(values.map((value, index) => ({ index, value, bytes: bound, escapeFree })));
+  return ok(
+    values.map((value, index) => ({ index, value, bytes: encodedLength(value, maxEventBytes), escapeFree })),
+  );
 }
 
 function splitNdjson(text: string): Result<RawItem[], AppError> {
@@ -281,7 +292,12 @@ function splitNdjson(text: string): Result<RawItem[], AppError> {
     const trimmed = line.trim();
     if (trimmed === '') continue;
     try {
-      items.push({ index, value: JSON.parse(trimmed), bytes: encoder.encode(trimmed).byteLength });
+      items.push({
+        index,
+        value: JSON.parse(trimmed),
+        bytes: encoder.encode(trimmed).byteLength,
+        escapeFree: !mayHoldUnstorableText(trimmed),
+      });
     } catch {
       items.push({ index, parseError: 'line is not valid JSON' });
     }

@@ -23,7 +23,9 @@ export interface Rejection {
 /** One item of a request body: its parsed JSON, or why its bytes were not JSON (an NDJSON line). */
 export type RawItem =
   // bytes: its UTF-8 size, or an upper bound on it when even the bound is within the limit.
-  | { readonly index: number; readonly value: unknown; readonly bytes: number }
+  // escapeFree: parsed from JSON text without a backslash, so it holds no NUL and no lone surrogate
+  // (those come only from \u escapes in UTF-8 JSON: storable-text.ts), and needs no walk for them.
+  | { readonly index: number; readonly value: unknown; readonly bytes: number; readonly escapeFree?: boolean }
   | { readonly index: number; readonly parseError: string };
 
 /**
@@ -103,7 +105,7 @@ export function validateItem(item: RawItem, options: ValidateOptions): ItemVerdi
   }
 
   // Guarantee 4: text a store cannot hold is refused here, in any field, before it is a key or a row.
-  const unstorable = findUnstorableText(item.value);
+  const unstorable = item.escapeFree === true ? null : findUnstorableText(item.value);
   if (unstorable !== null) return reject(rawId, [unstorable]);
 
   // The compiled check where it accepts the event whole (intake-fast-path.ts); zod otherwise, which
