@@ -15,8 +15,9 @@ const stack = stackEnv();
 const prefix = `${uniqueName('hostile')}.`;
 // Short deadlines, so a slow sender is cut off within the test's patience.
 const DEADLINES = { SLUICE_HEADERS_TIMEOUT_MS: '1000', SLUICE_BODY_READ_TIMEOUT_MS: '1500' };
-// Bun closes a connection whose headers are not complete 10 to 12 s after it opened (its own
-// fixed deadline), and a request unanswered that long unless the service says otherwise.
+// Bun closes a connection whose headers are not complete 8 to 12 s after it opened (its own fixed
+// 10 s, which uWebSockets counts in ticks of 4 s), and a request unanswered that long unless the
+// service says otherwise.
 const BUN_IDLE_MS = 10_000;
 const ingests = new Map<Runtime, ServiceHandle>();
 const edges = new Map<Runtime, ServiceHandle>();
@@ -118,7 +119,7 @@ for (const [name, service] of [
       answer === '' || /^HTTP\/1\.1 408/.test(answer),
       `answered: ${JSON.stringify(answer.slice(0, 200))}`,
     );
-    assert.ok(ms >= BUN_IDLE_MS - 500 && ms < BUN_IDLE_MS + 3_500, `${ms} ms`);
+    assert.ok(ms >= BUN_IDLE_MS - 2_500 && ms < BUN_IDLE_MS + 3_500, `${ms} ms`);
   });
 }
 

@@ -58,7 +58,7 @@ export const ingestConfigSchema = z
     SLUICE_MAX_RECORD_BYTES: positiveIntEnv(DEFAULT_MAX_RECORD_BYTES),
     /**
      * On Node, a request's headers must arrive within this (408 and the connection closed beyond).
-     * On Bun, Bun's own fixed deadline closes the connection 10 to 12 s after it opened instead.
+     * On Bun, Bun's own fixed deadline closes the connection 8 to 12 s after it opened instead.
      */
     SLUICE_HEADERS_TIMEOUT_MS: positiveIntEnv(DEFAULT_HEADERS_TIMEOUT_MS),
     /** A request's body must arrive within this once its headers did (408 beyond). */

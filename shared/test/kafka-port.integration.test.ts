@@ -55,6 +55,24 @@ for (const name of KAFKA_CLIENTS) {
       return topic;
     };
 
+    /** One consumer of `topic` in `group`, gathering every record it is given, in order. */
+    const collect = async (topic: string, group: string) => {
+      const consumer = await clients.consumer({
+        ...kafka,
+        groupId: group,
+        topics: [topic],
+        maxBatchSize: 100,
+        concurrency: 1,
+      });
+      const seen: IncomingRecord[] = [];
+      await consumer.run({
+        onBatch: async (batch) => {
+          seen.push(...batch.records);
+        },
+      });
+      return { consumer, seen };
+    };
+
     before(async () => {
       clients = await kafkaClients(name);
       admin = await clients.admin(kafka);
@@ -79,19 +97,7 @@ for (const name of KAFKA_CLIENTS) {
       }));
       assert.deepEqual(await producer.send(first), { ok: true, value: undefined });
 
-      const consumer = await clients.consumer({
-        ...kafka,
-        groupId: group,
-        topics: [topic],
-        maxBatchSize: 100,
-        concurrency: 1,
-      });
-      const seen: IncomingRecord[] = [];
-      await consumer.run({
-        onBatch: async (batch) => {
-          seen.push(...batch.records);
-        },
-      });
+      const { consumer, seen } = await collect(topic, group);
       await waitFor(async () => (seen.length >= 10 ? true : undefined), { what: 'the first 10 records' });
       assert.deepEqual(
         seen.map((r) => r.offset),
@@ -134,19 +140,7 @@ for (const name of KAFKA_CLIENTS) {
         { topic, key: 'k', value: 'x' },
       ] as const;
       assert.deepEqual(await producer.send(records), { ok: true, value: undefined });
-      const consumer = await clients.consumer({
-        ...kafka,
-        groupId: uniqueName(`port-bytes-group-${name}`),
-        topics: [topic],
-        maxBatchSize: 100,
-        concurrency: 1,
-      });
-      const seen: IncomingRecord[] = [];
-      await consumer.run({
-        onBatch: async (batch) => {
-          seen.push(...batch.records);
-        },
-      });
+      const { consumer, seen } = await collect(topic, uniqueName(`port-bytes-group-${name}`));
       await waitFor(async () => (seen.length >= records.length ? true : undefined), { what: 'the records' });
       await consumer.close();
       await producer.close();

@@ -12,7 +12,7 @@ export interface ServeOptions {
    * Node only: a request whose headers take longer is answered 408 and its connection closed
    * (node:http's `headersTimeout`); a slow sender cannot hold a socket by trickling them. Bun has
    * its own fixed header deadline instead (uWebSockets': the connection is closed, without an
-   * answer, 10 to 12 s after it opened, however slowly the headers trickle), not configurable.
+   * answer, 8 to 12 s after it opened, however slowly the headers trickle), not configurable.
    */
   readonly headersTimeoutMs?: number;
   /**
