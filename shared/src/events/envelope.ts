@@ -77,11 +77,13 @@ export interface SluiceEvent {
 
 /** The Kafka record value: compact JSON with snake_case fields, stable across languages. */
 export function encodeEvent(event: SluiceEvent): string {
+  // JSON leaves out a property whose value is undefined: an event without a source has no
+  // `source` key, without a spread per record (a copy of the object on Bun's profile).
   return JSON.stringify({
     id: event.id,
     stream: event.stream,
     tenant: event.tenant,
-    ...(event.source === undefined ? {} : { source: event.source }),
+    source: event.source,
     time: event.time,
     received_at: event.receivedAt,
     key: event.key,
