@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { parseBody } from '@sluice/shared/events/parse-body';
 import { findUnstorableText, mayHoldUnstorableText } from '@sluice/shared/events/storable-text';
 import type { RawItem } from '@sluice/shared/events/validate';
@@ -135,4 +136,67 @@ test('through parseBody, every format: the verdict with the skip is the verdict 
   );
   // Both paths were taken: events skipped the walk, and events with NUL or a lone surrogate were refused.
   assert.ok(skipped > 100 && refused > 100, `${skipped} skipped, ${refused} refused`);
+});
+
+// What the skip rests on, from raw bytes: NUL or a lone surrogate cannot arrive unescaped. A raw
+// NUL is not JSON, a surrogate's UTF-8 form (ED A0 80) is not UTF-8; escaped, inside gzip or one
+// structured CloudEvent, the event is walked and refused.
+test('raw bytes cannot smuggle NUL or a lone surrogate past the skip', async () => {
+  const limits = { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 20, maxEvents: 100 };
+  const options = {
+    registry: streamRegistry(),
+    now: NOW,
+    maxEventBytes: 1 << 20,
+    maxDepth: 32,
+    newId: () => 'g',
+  };
+  const post = (body: Uint8Array, type: string, encoding?: string) =>
+    parseBody(
+      new Request('http://127.0.0.1/v1/events', {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': type,
+          ...(encoding === undefined ? {} : { 'content-encoding': encoding }),
+        },
+      }),
+      limits,
+    );
+  const encoder = new TextEncoder();
+  const text = (category: string) => JSON.stringify([ecommerceEvent({ product_category: category })]);
+  const raw = (json: string, marker: string, bytes: number[]) => {
+    const [before = '', after = ''] = json.split(marker);
+    return new Uint8Array([...encoder.encode(before), ...bytes, ...encoder.encode(after)]);
+  };
+  // A raw NUL byte inside a string: not JSON, the whole request refused.
+  assert.equal((await post(raw(text('a@b'), '@', [0x00]), 'application/json')).ok, false);
+  // The same in an NDJSON line: that line is a per-event parse error.
+  const line = JSON.stringify(ecommerceEvent({ product_category: 'a@b' }));
+  const ndjson = await post(raw(`${line}\n`, '@', [0x00]), 'application/x-ndjson');
+  assert.ok(ndjson.ok && 'parseError' in (ndjson.value.items[0] ?? {}));
+  // A lone surrogate's UTF-8 form: the body is not UTF-8, refused.
+  assert.equal((await post(raw(text('a@b'), '@', [0xed, 0xa0, 0x80]), 'application/json')).ok, false);
+  // Escaped, and gzipped: walked and refused per event.
+  for (const [category, encoding] of [
+    ['a\u0000b', 'gzip'],
+    ['a\ud800b', 'gzip'],
+  ] as const) {
+    const body = await post(gzipSync(encoder.encode(text(category))), 'application/json', encoding);
+    assert.ok(body.ok);
+    const verdict = validateItem(body.value.items[0] ?? { index: 0, parseError: 'none' }, options);
+    assert.equal(verdict.ok, false);
+    if (!verdict.ok) assert.match(verdict.rejection.errors[0]?.message ?? '', /NUL|surrogate/);
+  }
+  // One structured CloudEvent with an escaped lone surrogate in its data.
+  const ce = JSON.stringify({
+    specversion: '1.0',
+    type: 'ecommerce',
+    source: 's',
+    id: 'c-1',
+    data: ecommerceEvent({ product_category: 'x\udc00' }).data,
+  });
+  const structured = await post(encoder.encode(ce), 'application/cloudevents+json');
+  assert.ok(structured.ok);
+  const verdict = validateItem(structured.value.items[0] ?? { index: 0, parseError: 'none' }, options);
+  assert.equal(verdict.ok, false);
 });

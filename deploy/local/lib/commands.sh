@@ -162,8 +162,8 @@ gen_cmd() {
 # by side (SLUICE_TEST_CONCURRENCY, default 3) and the drills, which stop shared services, alone.
 # test [--unit|--integration|--drills|--cluster] [files]: a run without a tier flag or files runs
 # every tier: unit, integration and drills on the small stack, the processor's own tests and the
-# end-to-end files that start ingest again on those services' other runtime (Node; Bun is their
-# default), then the cluster drills on the cluster mode.
+# end-to-end tests again on those services' other runtime (Node; Bun is their default), then the
+# cluster drills on the cluster mode.
 test_cmd() {
   local tiers=() files=() arg full=yes
   for arg in "$@"; do
@@ -204,13 +204,11 @@ test_cmd() {
   other=$(_other_runtime processor)
   log "the processor's tests again on its other runtime ($other)"
   SLUICE_PROCESSOR_RUNTIME=$other sluice_node test processor/test/*.integration.test.ts processor/test/*.drill.test.ts || rc=1
-  # ingest's own files run its app in the test's process (Node); the end-to-end files that start it
-  # as a process run it on its default, so they run again on the other runtime.
+  # ingest's own files run its app in the test's process (Node); the end-to-end files start it as a
+  # process on its default runtime, so they run again with ingest on the other one.
   other=$(_other_runtime ingest)
-  local starting=()
-  mapfile -t starting < <(grep -l "startService('ingest'" e2e/test/*.integration.test.ts)
-  log "the end-to-end files that start ingest again, with ingest on its other runtime ($other)"
-  SLUICE_INGEST_RUNTIME=$other sluice_node test "${starting[@]}" || rc=1
+  log "the end-to-end tests again, with ingest on its other runtime ($other)"
+  SLUICE_INGEST_RUNTIME=$other sluice_node test e2e/test/*.integration.test.ts || rc=1
   _test_on_cluster || rc=1
   return "$rc"
 }

@@ -1,6 +1,6 @@
-// The MACs of a delivery with node:crypto's synchronous HMAC: what ingest (on Bun or Node) verifies with.
+// The MACs of a delivery with node:crypto's synchronous HMAC: what ingest verifies with.
 // The same bytes as signing-keys.ts's Web Crypto `macs` (a unit test holds them equal), for a
-// tenth of the CPU: `subtle.sign` pays a promise and a thread hop per MAC. Node only.
+// tenth of the CPU: `subtle.sign` pays a promise and a thread hop per MAC. node:crypto: Node and Bun, not the edge.
 
 import { createHmac } from 'node:crypto';
 import type { MacsOf } from './signing-keys.ts';
