@@ -13,6 +13,14 @@ import fc from 'fast-check';
 import { ecommerceEvent, NOW, verdictOf } from './verdict.ts';
 
 const event = ecommerceEvent;
+/** Intake's verdict options, at verdict.ts's receive time. */
+const options = {
+  registry: streamRegistry(),
+  now: NOW,
+  maxEventBytes: 1 << 20,
+  maxDepth: 32,
+  newId: () => 'g',
+};
 const verdict = (value: unknown) => verdictOf(value);
 
 // The NUL key: "Sp\u0000orts" was accepted and its batch then failed in PostgreSQL for ever.
@@ -67,13 +75,6 @@ test('the precheck says yes for every JSON text whose strings hold NUL or a lone
 // Intake skips the walk for an event whose JSON had no backslash (parse-body.ts marks it
 // escapeFree): its verdict must be the walk's, in every body format, whatever text it holds.
 test('through parseBody, every format: the verdict with the skip is the verdict of the full walk', async () => {
-  const options = {
-    registry: streamRegistry(),
-    now: NOW,
-    maxEventBytes: 1 << 20,
-    maxDepth: 32,
-    newId: () => 'g',
-  };
   const walked = (item: RawItem) => {
     if (!('value' in item)) return validateItem(item, options);
     const { escapeFree: _, ...plain } = item;
@@ -143,13 +144,6 @@ test('through parseBody, every format: the verdict with the skip is the verdict 
 // structured CloudEvent, the event is walked and refused.
 test('raw bytes cannot smuggle NUL or a lone surrogate past the skip', async () => {
   const limits = { maxRequestBytes: 1 << 20, maxEventBytes: 1 << 20, maxEvents: 100 };
-  const options = {
-    registry: streamRegistry(),
-    now: NOW,
-    maxEventBytes: 1 << 20,
-    maxDepth: 32,
-    newId: () => 'g',
-  };
   const post = (body: Uint8Array, type: string, encoding?: string) =>
     parseBody(
       new Request('http://127.0.0.1/v1/events', {
