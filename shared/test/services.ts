@@ -1,4 +1,5 @@
-// Starts sluice services as real processes for integration tests: on a free port, with an isolated
+// Starts sluice services as real processes for integration tests: on a free port (taken as started
+// only when the child itself answers there: port-owner.ts), with an isolated
 // environment (fresh topic prefix, consumer group, database and cache prefix), waiting for /healthz.
 
 import type { ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import { createRedis, scanKeys } from '../src/redis/client.ts';
 import { groupBySlot } from '../src/redis/slots.ts';
 import { dropDatabase } from './drop-database.ts';
 import { stackEnv, uniqueName, waitFor } from './harness.ts';
+import { listensOn } from './port-owner.ts';
 
 export type { Runtime, ServiceName };
 export { ROOT };
@@ -36,12 +38,40 @@ export interface ServiceHandle {
   output(): string;
 }
 
+/** The port a service was given was bound by another process first (another test's service). */
+export class PortTaken extends Error {}
+
+/** What Node, Bun and Deno print when a listen finds its port taken. */
+const IN_USE = /EADDRINUSE|AddrInUse|address already in use|port \d+ in use/i;
+
+/** How many ports a start tries before it gives up (a taken one is rare: another start's race). */
+const PORT_ATTEMPTS = 4;
+
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
   runtime: Runtime = runtimeOf(name),
 ): Promise<ServiceHandle> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startServiceOn(await freePort(), name, env, runtime);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * Starts `name` on `port` and waits until it answers /healthz. Rejects with PortTaken when another
+ * process holds the port: the answer must come from the child itself, or a test would talk to
+ * another test's service (seen in CI: an auth-off test's requests answered 401 by an auth-on one).
+ */
+export async function startServiceOn(
+  port: number,
+  name: ServiceName,
+  env: Record<string, string>,
+  runtime: Runtime = runtimeOf(name),
+): Promise<ServiceHandle> {
   const launch = launchOf(name, runtime, env.SLUICE_OTLP_ENDPOINT ?? '');
   const child: ChildProcess = spawn(launch.command, [...launch.args], {
     cwd: ROOT,
@@ -67,6 +97,8 @@ export async function startService(
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // After the exit and its output's last bytes.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const handle: ServiceHandle = {
     name,
@@ -81,17 +113,26 @@ export async function startService(
     output: () => lines.join('\n'),
   };
   try {
-    await waitFor(
+    const state = await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`sluice-${name} exited with ${child.exitCode}`);
+        if (child.exitCode !== null || child.signalCode !== null) return 'exited';
         const response = await fetch(`${url}/healthz`);
         // 401: up, with its ops endpoints behind a key (SLUICE_OPS_OPEN=false, an auth test).
-        return response.ok || response.status === 401 ? true : undefined;
+        if (!response.ok && response.status !== 401) return undefined;
+        // Someone else may have answered: then the child fails to bind and exits (above).
+        return child.pid !== undefined && (await listensOn(child.pid, port)) ? 'up' : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250, what: `sluice-${name} on ${runtime}` },
     );
+    if (state === 'exited') {
+      // Its output holds the listen error (the last lines are kept).
+      await closed;
+      if (IN_USE.test(handle.output())) throw new PortTaken(`port ${port} was taken by another process`);
+      throw new Error(`sluice-${name} exited with ${child.exitCode ?? child.signalCode}`);
+    }
   } catch (error) {
     await handle.stop('SIGKILL');
+    if (error instanceof PortTaken) throw error;
     throw new Error(
       `${error instanceof Error ? error.message : String(error)}\n--- output ---\n${handle.output()}`,
     );

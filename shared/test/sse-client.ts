@@ -58,7 +58,12 @@ export function readSse(response: Response, close?: () => void): SseClient {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching event within ${timeoutMs} ms (saw ${events.length})`));
+          const kinds = events.slice(-10).map((e) => e.event ?? 'message');
+          reject(
+            new Error(
+              `no matching event within ${timeoutMs} ms (saw ${events.length}, the last: ${kinds.join(', ')})`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();
