@@ -66,7 +66,7 @@ const BUN_MAX_TIMEOUT_S = 255;
 const BUN_IDLE_TIMEOUT_S = 10;
 
 /** `answerWithinMs` as Bun's whole seconds; a value Bun cannot keep is refused at start. */
-function bunAnswerSeconds(answerWithinMs: number): number {
+export function bunAnswerSeconds(answerWithinMs: number): number {
   const seconds = Math.ceil(answerWithinMs / 1000);
   if (!Number.isFinite(seconds) || seconds < 1 || seconds > BUN_MAX_TIMEOUT_S)
     throw new Error(
