@@ -8,11 +8,14 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 /** 0A: TCP_LISTEN in /proc/net/tcp's `st` column. */
 const LISTEN = '0A';
 
-/** The socket inodes listening on `port` (IPv4 and IPv6, any address). */
-async function listenerInodes(port: number): Promise<Set<string>> {
+/** The socket inodes listening on `port` (IPv4 and IPv6, any address); undefined without /proc. */
+async function listenerInodes(port: number): Promise<Set<string> | undefined> {
   const inodes = new Set<string>();
+  let read = false;
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(table, 'utf8').catch(() => '');
+    const text = await readFile(table, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    read = true;
     for (const line of text.split('\n').slice(1)) {
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
       const fields = line.trim().split(/\s+/);
@@ -22,12 +25,16 @@ async function listenerInodes(port: number): Promise<Set<string>> {
       if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) inodes.add(inode);
     }
   }
-  return inodes;
+  return read ? inodes : undefined;
 }
 
-/** Whether process `pid` holds a socket listening on `port`. */
-export async function listensOn(pid: number, port: number): Promise<boolean> {
+/**
+ * Whether process `pid` holds a socket listening on `port`; undefined where the system has no
+ * /proc to tell (not Linux: the caller falls back to trusting the answer, as before this check).
+ */
+export async function listensOn(pid: number, port: number): Promise<boolean | undefined> {
   const inodes = await listenerInodes(port);
+  if (inodes === undefined) return undefined;
   if (inodes.size === 0) return false;
   const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
   for (const fd of fds) {

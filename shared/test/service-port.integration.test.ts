@@ -35,7 +35,7 @@ for (const name of Object.keys(SUPPORTED_RUNTIMES) as ServiceName[])
       await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
       const { port } = impostor.address() as AddressInfo;
       try {
-        assert.ok(await listensOn(process.pid, port), 'the impostor (this process) holds the port');
+        assert.equal(await listensOn(process.pid, port), true, 'the impostor (this process) holds the port');
         await assert.rejects(startServiceOn(port, name, env(), runtime), PortTaken);
       } finally {
         await new Promise<void>((resolve) => impostor.close(() => resolve()));
@@ -46,8 +46,8 @@ test('a service started on a free port is the one that listens there', { timeout
   const ingest = await startService('ingest', env());
   try {
     assert.ok(ingest.pid !== undefined);
-    assert.ok(await listensOn(ingest.pid, ingest.port));
-    assert.ok(!(await listensOn(process.pid, ingest.port)));
+    assert.equal(await listensOn(ingest.pid, ingest.port), true);
+    assert.equal(await listensOn(process.pid, ingest.port), false);
   } finally {
     await ingest.stop();
   }

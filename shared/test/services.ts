@@ -120,7 +120,7 @@ export async function startServiceOn(
         // 401: up, with its ops endpoints behind a key (SLUICE_OPS_OPEN=false, an auth test).
         if (!response.ok && response.status !== 401) return undefined;
         // Someone else may have answered: then the child fails to bind and exits (above).
-        return child.pid !== undefined && (await listensOn(child.pid, port)) ? 'up' : undefined;
+        return child.pid !== undefined && (await listensOn(child.pid, port)) !== false ? 'up' : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250, what: `sluice-${name} on ${runtime}` },
     );
