@@ -44,6 +44,13 @@ export class PortTaken extends Error {}
 /** What Node, Bun and Deno print when a listen finds its port taken. */
 const IN_USE = /EADDRINUSE|AddrInUse|address already in use|port \d+ in use/i;
 
+/** The output's last characters kept as written, for the listen error. */
+const TAIL_CHARS = 4_096;
+/** One /healthz probe at most; the wait goes on after it. */
+const PROBE_TIMEOUT_MS = 2_000;
+/** How long an exited child's last output is waited for. */
+const CLOSE_WAIT_MS = 2_000;
+
 /** How many ports a start tries before it gives up (a taken one is rare: another start's race). */
 const PORT_ATTEMPTS = 4;
 
@@ -89,10 +96,14 @@ export async function startServiceOn(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
+  // The output's last bytes as written (no line split at a read boundary): the listen error.
+  let tail = '';
   const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString().split('\n'));
+    const text = chunk.toString();
+    lines.push(...text.split('\n'));
     // Bounded: a chatty service cannot grow the test's memory.
     if (lines.length > 400) lines.splice(0, lines.length - 400);
+    tail = (tail + text).slice(-TAIL_CHARS);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -116,7 +127,8 @@ export async function startServiceOn(
     const state = await waitFor(
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) return 'exited';
-        const response = await fetch(`${url}/healthz`);
+        // Bounded: a listener that accepts and never answers cannot hold the wait past its deadline.
+        const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
         // 401: up, with its ops endpoints behind a key (SLUICE_OPS_OPEN=false, an auth test).
         if (!response.ok && response.status !== 401) return undefined;
         // Someone else may have answered: then the child fails to bind and exits (above).
@@ -125,9 +137,9 @@ export async function startServiceOn(
       { timeoutMs: 60_000, intervalMs: 250, what: `sluice-${name} on ${runtime}` },
     );
     if (state === 'exited') {
-      // Its output holds the listen error (the last lines are kept).
-      await closed;
-      if (IN_USE.test(handle.output())) throw new PortTaken(`port ${port} was taken by another process`);
+      // Its output holds the listen error. Bounded: a process it left behind may hold its pipes.
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS))]);
+      if (IN_USE.test(tail)) throw new PortTaken(`port ${port} was taken by another process`);
       throw new Error(`sluice-${name} exited with ${child.exitCode ?? child.signalCode}`);
     }
   } catch (error) {
