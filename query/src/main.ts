@@ -24,6 +24,7 @@ import { withLocalTier } from './local-cache.ts';
 import { createQueryMetrics } from './metrics.ts';
 import { createQueryDb } from './query-db.ts';
 import { createResponseCache } from './response-cache.ts';
+import { withSharedWatermarkReads } from './watermark-reads.ts';
 import { createWindowsRepo } from './windows-repo.ts';
 
 const config = loadConfig('sluice-query', queryConfigSchema, processConfigOptions());
@@ -93,7 +94,8 @@ const app = createQueryApp({
   http,
   streams: streamRegistry(),
   // Final hours of rows kept in process: a cold miss over settled history reads no PostgreSQL.
-  repo: withBucketRows(createWindowsRepo(db.db), {
+  // and one watermark read shared by the misses that ask while it is under way.
+  repo: withBucketRows(withSharedWatermarkReads(createWindowsRepo(db.db)), {
     cachePrefix: config.cache.prefix,
     readGenerations,
     maxRows: config.cache.bucketRows,

@@ -29,6 +29,7 @@ import { createQueryMetrics } from '../src/metrics.ts';
 import { createQueryDb } from '../src/query-db.ts';
 import type { ResponseCache } from '../src/response-cache.ts';
 import { createResponseCache } from '../src/response-cache.ts';
+import { withSharedWatermarkReads } from '../src/watermark-reads.ts';
 import type { WindowsRepo } from '../src/windows-repo.ts';
 import { createWindowsRepo } from '../src/windows-repo.ts';
 import type { SeededRow } from './seed-windows.ts';
@@ -163,12 +164,16 @@ export async function startQuery(
     log: createLogger('test', 'silent'),
     http,
     streams: streamRegistry(),
-    // As the service has it: final hours kept in process in front of PostgreSQL (bucket-rows.ts).
-    repo: withBucketRows(options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db), {
-      cachePrefix,
-      readGenerations: (keys) => redis.mget(...keys),
-      maxRows: options.bucketRows ?? DEFAULT_BUCKET_ROWS,
-    }),
+    // As the service has it: final hours kept in process in front of PostgreSQL (bucket-rows.ts),
+    // and watermark reads shared while under way (watermark-reads.ts).
+    repo: withBucketRows(
+      withSharedWatermarkReads(options.wrapRepo?.(createWindowsRepo(db.db), db) ?? createWindowsRepo(db.db)),
+      {
+        cachePrefix,
+        readGenerations: (keys) => redis.mget(...keys),
+        maxRows: options.bucketRows ?? DEFAULT_BUCKET_ROWS,
+      },
+    ),
     healthRepo: options.wrapHealthRepo?.(createHealthRepo(db.db)) ?? createHealthRepo(db.db),
     cache: countingLookups(options.wrapCache?.(tiers) ?? tiers, () => {
       routeLookups += 1;

@@ -13,11 +13,12 @@ import {
   copyState,
   emptyState,
   merge,
+  reject,
   reviveState,
   storeState,
   valuesOf,
 } from '../src/streams/aggregate.ts';
-import { distinct, quantiles } from '../src/streams/define.ts';
+import { avg, count, distinct, quantiles, sum } from '../src/streams/define.ts';
 
 const AGGS = [distinct('user_id', 'distinct_users'), quantiles('amount', { scale: 2 })];
 
@@ -203,5 +204,55 @@ test('a quantile sketch is bounded: 1e-300 and 1e12 in one window stay small, p9
   assert.ok(
     (valuesOf(aggregate([{ user_id: 'a', amount: 5e-10 }]), AGGS).p50_amount ?? 1) < 1e-9,
     'a value below the bound reads within its min and max',
+  );
+});
+
+test('a state revived for some aggregations holds just their accumulators, and merges as the whole state does', () => {
+  const all = [
+    count(),
+    sum('amount', { scale: 2 }),
+    avg('amount', { scale: 2 }),
+    ...AGGS,
+    { fn: 'quality' as const, name: 'quality', rules: ['positive'] },
+  ];
+  const rowState = (events: readonly { user_id: string; amount: number }[]) => {
+    const state = emptyState(all);
+    for (const e of events) accumulate(state, all, e);
+    reject(state, all, 'positive');
+    return storeState(state);
+  };
+  const asked = [all[0], all[2], all[4], all[5]].filter((a) => a !== undefined);
+  const revived = reviveState(rowState([{ user_id: 'u1', amount: 2.5 }]), asked);
+  assert.deepEqual(Object.keys(revived).sort(), [
+    'avg_amount:n',
+    'avg_amount:sum',
+    'count',
+    'quality:passed',
+    'quality:rejected:positive',
+    'quantiles_amount',
+  ]);
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.array(
+          fc.record({ user_id: fc.constantFrom('a', 'b', 'c'), amount: fc.integer({ min: 0, max: 10_000 }) }),
+          {
+            maxLength: 20,
+          },
+        ),
+        { maxLength: 8 },
+      ),
+      (rows) => {
+        const stored = rows.map(rowState);
+        const some = emptyState(asked);
+        const whole = emptyState(asked);
+        for (const row of stored) {
+          merge(some, reviveState(row, asked), asked);
+          merge(whole, reviveState(row), asked);
+        }
+        assert.deepEqual(valuesOf(some, asked), valuesOf(whole, asked));
+      },
+    ),
+    { numRuns: 100 },
   );
 });

@@ -42,21 +42,45 @@ export function emptyState(aggs: readonly AggSpec[]): AggState {
   return state;
 }
 
+/** The accumulator names of one aggregation in a state (emptyState's keys for it), kept per spec. */
+const accumulators = new WeakMap<AggSpec, readonly string[]>();
+function accumulatorNames(agg: AggSpec): readonly string[] {
+  let names = accumulators.get(agg);
+  if (names === undefined) {
+    if (agg.fn === 'avg') names = [`${agg.name}:sum`, `${agg.name}:n`];
+    else if (agg.fn === 'quality')
+      names = [`${agg.name}:passed`, ...(agg.rules ?? []).map((r) => `${agg.name}:rejected:${r}`)];
+    else names = [agg.name];
+    accumulators.set(agg, names);
+  }
+  return names;
+}
+
 /**
  * A state read back from a row: its sketches as objects again. `only`: the aggregations a reader
- * will merge; the sketches of others (the costly part of reviving) stay out.
+ * will merge; just their accumulators are read, and the sketches of others (the costly part of
+ * reviving) stay out. A roll-up revives one state per source row, so no set or entry list is made
+ * per row (issue 27: a 5-minute roll-up of an hour's 360 rows spent a tenth of its miss here).
  */
 export function reviveState(stored: StoredAggState, only?: readonly AggSpec[]): AggState {
   const state: AggState = {};
-  const wanted = only === undefined ? undefined : new Set(only.map((a) => a.name));
-  for (const [name, value] of Object.entries(stored)) {
-    if (typeof value !== 'string') state[name] = value;
-    else if (wanted === undefined || wanted.has(name)) {
-      const sketch = reviveSketch(value);
-      if (sketch !== undefined) state[name] = sketch;
-    }
+  if (only === undefined) {
+    for (const [name, value] of Object.entries(stored)) revive(state, name, value);
+    return state;
   }
+  for (const agg of only)
+    for (const name of accumulatorNames(agg))
+      if (Object.hasOwn(stored, name)) revive(state, name, stored[name]);
   return state;
+}
+
+function revive(state: AggState, name: string, value: number | null | string | undefined): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string') state[name] = value;
+  else {
+    const sketch = reviveSketch(value);
+    if (sketch !== undefined) state[name] = sketch;
+  }
 }
 
 /** A state as a row stores it: sketches as their tagged strings (a stored state stays as it is). */
