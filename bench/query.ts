@@ -377,6 +377,21 @@ try {
       console.log(
         `  target: cached p99 at most ${MAX_CACHED_TO_FLOOR}x the answer-sized floor at ${rate} req/s (k6 at nice ${k6Nice}): ${toFloor.toFixed(2)}x, ${toFloor <= MAX_CACHED_TO_FLOOR && achieved(cached) >= rate * 0.95 ? 'met' : 'not met'} in the median round; rounds' hit p99: ${cachedRounds.map((r) => hitP99(r).toFixed(2)).join(' / ')} ms`,
       );
+      // What a miss costs beyond the hit it replaced: the mix's CPU per request over the same load's
+      // without misses, times the mix's requests, per miss (issue 27: misses are 5 % of the mix
+      // and were half of the service's CPU in it).
+      const perRequest = (run: Run, seconds: number) => seconds / Math.max(1, requests(run));
+      mixes.forEach((mix, i) => {
+        const misses = mix.summary.metrics.sluice_miss?.count ?? 0;
+        if (misses === 0) return;
+        const extra = (of: (run: Run) => number) =>
+          (((perRequest(mix, of(mix)) - perRequest(withoutMisses, of(withoutMisses))) * requests(mix)) /
+            misses) *
+          1e6;
+        console.log(
+          `  the mix, run ${i + 1}: a miss costs ~${extra((r) => r.serverCpu).toFixed(0)} µs of the service's CPU and ~${extra((r) => r.stackCpu.postgres).toFixed(0)} µs of PostgreSQL's beyond a hit (${misses} misses)`,
+        );
+      });
       mixes.forEach((mix, i) => {
         const mm = mix.summary.metrics;
         const missP99 = mm.sluice_miss?.['p(99)'] ?? Number.NaN;
