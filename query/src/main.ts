@@ -29,7 +29,7 @@ import { createWindowsRepo } from './windows-repo.ts';
 
 const config = loadConfig('sluice-query', queryConfigSchema, processConfigOptions());
 const log = createLogger('sluice-query', config.logLevel);
-// NodeSDK runs on Bun too (context through AsyncLocalStorage); Bun.serve is not instrumented, so
+// The tracer provider runs on Bun too (context through AsyncLocalStorage); Bun.serve is not instrumented, so
 // the app makes its SERVER spans itself (traceRequests).
 const tracing = startNodeTracing({
   serviceName: 'sluice-query',

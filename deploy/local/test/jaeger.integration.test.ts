@@ -1,4 +1,4 @@
-// The local Jaeger is real: a span exported over OTLP/HTTP by @opentelemetry/sdk-node is found
+// The local Jaeger is real: a span exported over OTLP/HTTP by the services' tracer provider is found
 // again through Jaeger's v3 query API, with its service name and attributes.
 
 import assert from 'node:assert/strict';
