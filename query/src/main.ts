@@ -29,8 +29,8 @@ import { createWindowsRepo } from './windows-repo.ts';
 
 const config = loadConfig('sluice-query', queryConfigSchema, processConfigOptions());
 const log = createLogger('sluice-query', config.logLevel);
-// The tracer provider runs on Bun too (context through AsyncLocalStorage); Bun.serve is not instrumented, so
-// the app makes its SERVER spans itself (traceRequests).
+// The tracer provider runs on Bun too (context through AsyncLocalStorage); Bun.serve is not
+// instrumented, so the app makes its SERVER spans itself (traceRequests).
 const tracing = startNodeTracing({
   serviceName: 'sluice-query',
   endpoint: config.otlpEndpoint,
@@ -93,7 +93,7 @@ const app = createQueryApp({
   log,
   http,
   streams: streamRegistry(),
-  // Final hours of rows kept in process: a cold miss over settled history reads no PostgreSQL.
+  // Final hours of rows kept in process (a cold miss over settled history reads no PostgreSQL),
   // and one watermark read shared by the misses that ask while it is under way.
   repo: withBucketRows(withSharedWatermarkReads(createWindowsRepo(db.db)), {
     cachePrefix: config.cache.prefix,
