@@ -310,7 +310,7 @@ bench_cmd() {
       cd "$SLUICE_ROOT" || exit
       sluice_node bench webhooks "$@"
       ;;
-    *) die "usage: ./sluice bench e2e [--duration S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] [--runtimes bun,node] [--workers 1,2,3] [--cluster] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-runs R] | bench nexmark [--events N] [--rate R] [--rounds R] [--queries q0,q5,q7,q11,q12] [--runtime bun|node] [--client platformatic|confluent] | bench dedup [--claims N] | bench webhooks [--iterations N] [--rounds R] [--round-seconds S] [--concurrency C]" ;;
+    *) die "usage: ./sluice bench e2e [--duration S] [--warmup S] [--vus N] [--perf-records N] [--sampling 0,1,0.01] [--auth-runs N] [--via ingest|edge] | bench processor [--events N] [--rounds R] [--windows tumbling-count-sum,tumbling,hopping,session,session-no-live] [--clients confluent,platformatic] [--runtimes bun,node] [--workers 1,2,3] [--cluster] | bench query [--rate N] [--duration S] [--days N] [--rounds R] [--k6-nice N] [--auth-rounds R] [--mix-runs R] | bench nexmark [--events N] [--rate R] [--rounds R] [--queries q0,q5,q7,q11,q12] [--runtime bun|node] [--client platformatic|confluent] | bench dedup [--claims N] [--rate EVENTS_PER_S] | bench webhooks [--iterations N] [--rounds R] [--round-seconds S] [--concurrency C]" ;;
   esac
 }
 
