@@ -472,7 +472,7 @@ describe('the daily quota', () => {
       else await response.arrayBuffer();
       // Usage is added in Redis within 100 ms and a lease lasts 250 ms (ingest/src/main.ts): the
       // quota is exact for deliveries further apart than that, as a provider's usually are.
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
     assert.deepEqual(statuses, [200, 200, 429]);
     assert.ok(refused !== undefined);
